@@ -1,0 +1,71 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { Session } from "../session/session";
+import type { CaptchaLedger } from "../session/store";
+import { sameDigest } from "../session/token";
+import { renderCaptcha } from "./render";
+import { captchaText, normalizeAnswer } from "./text";
+
+/** What the session holds: a reference to the server-side record, never the answer. */
+interface PendingRef {
+  id: string;
+  expiresAt: number;
+  usedAt?: number;
+}
+
+export type CaptchaCheck =
+  | "ok"
+  | "no_session"
+  | "session_unknown"
+  | "captcha_missing"
+  | "captcha_expired"
+  | "captcha_invalid";
+
+export interface CaptchaOptions {
+  ttlMs: number;
+  now?: () => number;
+}
+
+const SESSION_KEY = "captcha";
+
+function answerHash(id: string, answer: string): string {
+  return createHash("sha256").update(`${id}:${normalizeAnswer(answer)}`).digest("hex");
+}
+
+/** Issues a captcha bound to the session, replacing any earlier one. */
+export async function issueCaptcha(
+  session: Session,
+  ledger: CaptchaLedger,
+  options: CaptchaOptions,
+): Promise<{ svg: string; answer: string }> {
+  const now = (options.now ?? Date.now)();
+  const answer = captchaText();
+  const id = randomBytes(16).toString("base64url");
+  const expiresAt = now + options.ttlMs;
+  await ledger.put(id, { answerHash: answerHash(id, answer), expiresAt });
+  await session.set(SESSION_KEY, { id, expiresAt } satisfies PendingRef);
+  return { svg: renderCaptcha(answer), answer };
+}
+
+/**
+ * Checks an answer and consumes the captcha, whatever the outcome. The ledger's atomic take is
+ * what makes it single-use: a replayed old cookie still names the id, but the record is gone.
+ */
+export async function checkCaptcha(
+  session: Session,
+  ledger: CaptchaLedger,
+  answer: string,
+  options: Pick<CaptchaOptions, "now">,
+): Promise<CaptchaCheck> {
+  if (!session.hasCookie) return "no_session";
+  if ((await session.state()) !== "live") return "session_unknown";
+  const pending = await session.get<PendingRef>(SESSION_KEY);
+  if (!pending || typeof pending.id !== "string" || pending.usedAt !== undefined) return "captcha_missing";
+
+  const now = (options.now ?? Date.now)();
+  // Marked used rather than removed, so the session lives on and a retry reads "missing", not "no session".
+  await session.set(SESSION_KEY, { ...pending, usedAt: now } satisfies PendingRef);
+  const record = await ledger.take(pending.id);
+  if (!record) return "captcha_missing";
+  if (record.expiresAt <= now) return "captcha_expired";
+  return sameDigest(answerHash(pending.id, answer), record.answerHash) ? "ok" : "captcha_invalid";
+}

@@ -1,0 +1,237 @@
+import { z } from "zod";
+
+/**
+ * The only module that reads process.env. Everything else receives a parsed Config.
+ * A wrong setting is a ConfigError whose message is one sentence naming the variable and the fix.
+ */
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Prefix of the secret `npm run dev` generates; production refuses it. */
+export const DEV_SECRET_PREFIX = "dev-insecure-";
+export const SECURE_PASSWORD_HASH_COST = 17;
+
+const flag = z
+  .enum(["1", "0", "true", "false", ""])
+  .optional()
+  .transform((v) => v === "1" || v === "true");
+
+const seconds = (fallback: number) =>
+  z.coerce.number().int().positive().max(31_536_000).default(fallback);
+
+const schema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  SESSION_STORE: z.enum(["cookie", "database", "redis", "memory"]).default("cookie"),
+  SESSION_SECRET: z.string().optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//)
+    .optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//)
+    .optional(),
+  UPSTASH_REDIS_REST_URL: z
+    .string()
+    .regex(/^https?:\/\//)
+    .optional(),
+  UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,32}$/)
+    .default("holdfast"),
+  SESSION_COOKIE_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .default("holdfast_session"),
+  SESSION_COOKIE_SECURE: z.enum(["auto", "true", "false"]).default("auto"),
+  SESSION_COOKIE_DOMAIN: z
+    .string()
+    .regex(/^\.?[A-Za-z0-9.-]+$/)
+    .optional(),
+  SESSION_IDLE_TIMEOUT_SECONDS: seconds(86_400),
+  SESSION_ABSOLUTE_TIMEOUT_SECONDS: seconds(604_800),
+  CAPTCHA_TTL_SECONDS: seconds(300),
+  CAPTCHA_TEST_MODE: flag,
+  TRUST_PROXY: flag,
+  PASSWORD_HASH_COST: z.coerce.number().int().min(10).max(20).default(SECURE_PASSWORD_HASH_COST),
+  BENCHMARK: flag,
+  INSTANCE_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .optional(),
+});
+
+const FIX: Record<string, string> = {
+  NODE_ENV: "use development, production or test",
+  SESSION_STORE: "use one of cookie, database, redis or memory",
+  DATABASE_URL: "use a postgres:// URL, or leave it unset to use the embedded database",
+  REDIS_URL: "use a redis:// or rediss:// URL",
+  UPSTASH_REDIS_REST_URL: "use the https:// REST URL of your Upstash database",
+  UPSTASH_REDIS_REST_TOKEN: "set the REST token of your Upstash database",
+  REDIS_KEY_PREFIX: "use 1 to 32 characters of A-Z, a-z, 0-9, _ . -",
+  SESSION_COOKIE_NAME: "use 1 to 64 characters of A-Z, a-z, 0-9, _ . -",
+  SESSION_COOKIE_SECURE: "use auto, true or false",
+  SESSION_COOKIE_DOMAIN: "use a bare host name such as example.com, or leave it unset",
+  SESSION_IDLE_TIMEOUT_SECONDS: "use a whole number of seconds greater than 0",
+  SESSION_ABSOLUTE_TIMEOUT_SECONDS: "use a whole number of seconds greater than 0",
+  CAPTCHA_TTL_SECONDS: "use a whole number of seconds greater than 0",
+  CAPTCHA_TEST_MODE: "use 1 to enable it or leave it unset",
+  TRUST_PROXY: "use 1 when a reverse proxy you control sets X-Forwarded-For and X-Forwarded-Proto, or leave it unset",
+  PASSWORD_HASH_COST: "use a whole number from 10 to 20 (log2 of the scrypt cost; 17 is the secure default)",
+  BENCHMARK: "use 1 or leave it unset",
+  INSTANCE_NAME: "use 1 to 64 characters of A-Z, a-z, 0-9, _ . -",
+};
+
+export type StoreName = z.infer<typeof schema>["SESSION_STORE"];
+
+export interface Config {
+  production: boolean;
+  store: StoreName;
+  secrets: string[];
+  databaseUrl: string;
+  redis:
+    | { transport: "tcp"; url: string; prefix: string }
+    | { transport: "rest"; url: string; token: string; prefix: string }
+    | undefined;
+  cookie: { name: string; secure: "auto" | "always" | "never"; domain: string | undefined };
+  idleTimeoutMs: number;
+  absoluteTimeoutMs: number;
+  captchaTtlMs: number;
+  captchaTestMode: boolean;
+  trustProxy: boolean;
+  passwordHashCost: number;
+  instanceName: string | undefined;
+  warnings: string[];
+}
+
+export type Env = Record<string, string | undefined>;
+
+export function parseConfig(env: Env): Config {
+  // An empty variable means "unset", as in a shell where `FOO=` clears a value.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const result = schema.safeParse(present);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const name = String(issue.path[0]);
+    throw new ConfigError(`${name} is not valid: ${FIX[name] ?? issue.message}.`);
+  }
+  const e = result.data;
+  const production = e.NODE_ENV === "production";
+  const warnings: string[] = [];
+
+  const secrets = (e.SESSION_SECRET ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (secrets.length === 0) {
+    throw new ConfigError(
+      production
+        ? "SESSION_SECRET is not set: production needs one, so generate it with `openssl rand -base64 48` and set it."
+        : "SESSION_SECRET is not set: start the app with `npm run dev`, which generates a development secret, or set one of at least 32 characters.",
+    );
+  }
+  if (secrets.some((s) => s.length < 32)) {
+    throw new ConfigError("SESSION_SECRET is too short: every comma-separated secret needs at least 32 characters.");
+  }
+  if (production && secrets.some((s) => s.startsWith(DEV_SECRET_PREFIX))) {
+    throw new ConfigError(
+      "SESSION_SECRET holds the generated development secret: production needs its own, so generate one with `openssl rand -base64 48`.",
+    );
+  }
+  if (secrets[0]!.startsWith(DEV_SECRET_PREFIX)) {
+    warnings.push("SESSION_SECRET is the generated development secret; never use it in production.");
+  }
+
+  if (e.SESSION_STORE === "memory" && production) {
+    throw new ConfigError(
+      "SESSION_STORE=memory is refused in production: each process would keep its own sessions, so a request served by another process would lose the captcha and the login; use cookie, database or redis.",
+    );
+  }
+  if (e.SESSION_STORE === "memory") {
+    warnings.push("SESSION_STORE=memory keeps sessions in this process only; it is for tests and a single `next dev`.");
+  }
+
+  let redis: Config["redis"];
+  if (e.REDIS_URL) {
+    // A TCP URL wins: it is what a long-running server should use when both are configured.
+    redis = { transport: "tcp", url: e.REDIS_URL, prefix: e.REDIS_KEY_PREFIX };
+  } else if (e.UPSTASH_REDIS_REST_URL || e.UPSTASH_REDIS_REST_TOKEN) {
+    if (!e.UPSTASH_REDIS_REST_URL || !e.UPSTASH_REDIS_REST_TOKEN) {
+      throw new ConfigError(
+        "UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN must be set together: copy both from your Upstash database.",
+      );
+    }
+    redis = {
+      transport: "rest",
+      url: e.UPSTASH_REDIS_REST_URL,
+      token: e.UPSTASH_REDIS_REST_TOKEN,
+      prefix: e.REDIS_KEY_PREFIX,
+    };
+  }
+  if (e.SESSION_STORE === "redis" && !redis) {
+    throw new ConfigError(
+      "SESSION_STORE=redis needs a Redis: set REDIS_URL=redis://… or both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN.",
+    );
+  }
+
+  if (!e.DATABASE_URL) {
+    throw new ConfigError(
+      "DATABASE_URL is not set: start the app with `npm run dev` or `npm start`, which start the embedded Postgres, or set DATABASE_URL=postgres://….",
+    );
+  }
+
+  if (e.SESSION_ABSOLUTE_TIMEOUT_SECONDS < e.SESSION_IDLE_TIMEOUT_SECONDS) {
+    throw new ConfigError(
+      "SESSION_ABSOLUTE_TIMEOUT_SECONDS is shorter than SESSION_IDLE_TIMEOUT_SECONDS: raise it to at least the idle timeout.",
+    );
+  }
+
+  if (e.PASSWORD_HASH_COST < SECURE_PASSWORD_HASH_COST) {
+    if (production && !e.BENCHMARK) {
+      throw new ConfigError(
+        `PASSWORD_HASH_COST=${e.PASSWORD_HASH_COST} is below the secure ${SECURE_PASSWORD_HASH_COST} and refused in production: unset it, or also set BENCHMARK=1 for a benchmark run.`,
+      );
+    }
+    warnings.push(
+      `PASSWORD_HASH_COST=${e.PASSWORD_HASH_COST} is below the secure default of ${SECURE_PASSWORD_HASH_COST}; use it only for tests and benchmarks.`,
+    );
+  }
+  if (e.CAPTCHA_TEST_MODE) {
+    warnings.push("CAPTCHA_TEST_MODE is on: every captcha response reveals its answer in X-Captcha-Answer. Never enable it on a public site.");
+  }
+
+  return {
+    production,
+    store: e.SESSION_STORE,
+    secrets,
+    databaseUrl: e.DATABASE_URL,
+    redis,
+    cookie: {
+      name: e.SESSION_COOKIE_NAME,
+      secure: e.SESSION_COOKIE_SECURE === "auto" ? "auto" : e.SESSION_COOKIE_SECURE === "true" ? "always" : "never",
+      domain: e.SESSION_COOKIE_DOMAIN,
+    },
+    idleTimeoutMs: e.SESSION_IDLE_TIMEOUT_SECONDS * 1000,
+    absoluteTimeoutMs: e.SESSION_ABSOLUTE_TIMEOUT_SECONDS * 1000,
+    captchaTtlMs: e.CAPTCHA_TTL_SECONDS * 1000,
+    captchaTestMode: e.CAPTCHA_TEST_MODE,
+    trustProxy: e.TRUST_PROXY,
+    passwordHashCost: e.PASSWORD_HASH_COST,
+    instanceName: e.INSTANCE_NAME,
+    warnings,
+  };
+}
+
+let cached: Config | undefined;
+
+/** The process's configuration, parsed once. */
+export function config(): Config {
+  if (!cached) {
+    cached = parseConfig(process.env);
+    for (const w of cached.warnings) console.warn(`[holdfast] warning: ${w}`);
+  }
+  return cached;
+}

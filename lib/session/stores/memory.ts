@@ -1,0 +1,65 @@
+import type { CaptchaLedger, PendingCaptcha, SessionRecord, SessionStore } from "../store";
+import { hashToken, newToken } from "../token";
+
+/**
+ * Sessions in this process's memory. For unit tests and a single `next dev` only: a second
+ * process cannot see them, which is the bug this project exists to prevent. Configuration
+ * refuses it in production.
+ */
+export function createMemoryStore(): SessionStore & { captchas: CaptchaLedger; size(): number } {
+  const sessions = new Map<string, { record: SessionRecord; expiresAt: number }>();
+  const captchas = new Map<string, PendingCaptcha>();
+  const copy = (record: SessionRecord): SessionRecord => structuredClone(record);
+
+  return {
+    name: "memory",
+    revocable: true,
+    async create(record, expiresAt) {
+      const token = newToken();
+      sessions.set(hashToken(token), { record: copy(record), expiresAt });
+      return token;
+    },
+    async read(token, now) {
+      const key = hashToken(token);
+      const entry = sessions.get(key);
+      if (!entry) return null;
+      if (entry.expiresAt <= now) {
+        sessions.delete(key);
+        return null;
+      }
+      return copy(entry.record);
+    },
+    async update(token, record, expiresAt) {
+      const key = hashToken(token);
+      if (!sessions.has(key)) return null;
+      sessions.set(key, { record: copy(record), expiresAt });
+      return token;
+    },
+    async delete(token) {
+      sessions.delete(hashToken(token));
+    },
+    async revokeUser(userId, except) {
+      const keep = except === undefined ? undefined : hashToken(except);
+      let count = 0;
+      for (const [key, entry] of sessions) {
+        if (entry.record.userId === userId && key !== keep) {
+          sessions.delete(key);
+          count++;
+        }
+      }
+      return count;
+    },
+    async ping() {},
+    size: () => sessions.size,
+    captchas: {
+      async put(id, captcha) {
+        captchas.set(id, captcha);
+      },
+      async take(id) {
+        const captcha = captchas.get(id) ?? null;
+        captchas.delete(id);
+        return captcha;
+      },
+    },
+  };
+}
