@@ -1,0 +1,81 @@
+import type { ErrorCode } from "./errors";
+
+export const MAX_BODY_BYTES = 16 * 1024;
+
+export type Body = Record<string, unknown>;
+export type BodyResult = { ok: true; body: Body; form: boolean } | { ok: false; code: ErrorCode; form: boolean };
+
+/** The origin this site is served at, as the browser sees it. */
+export function siteOrigin(req: Request, trustProxy: boolean): string {
+  const forwarded = (name: string) => (trustProxy ? req.headers.get(name)?.split(",")[0]?.trim() : undefined);
+  const proto = forwarded("x-forwarded-proto") ?? new URL(req.url).protocol.replace(":", "");
+  const host = forwarded("x-forwarded-host") ?? req.headers.get("host") ?? new URL(req.url).host;
+  return `${proto}://${host}`;
+}
+
+/** Whether the request arrived over https, as far as this server can tell. */
+export function isHttps(req: Request, trustProxy: boolean): boolean {
+  return siteOrigin(req, trustProxy).startsWith("https://");
+}
+
+/**
+ * CSRF defence for state-changing requests. Origin decides when present; otherwise
+ * Sec-Fetch-Site; a request with neither comes from no browser, so it cannot be a CSRF.
+ */
+export function isSameOrigin(req: Request, trustProxy: boolean): boolean {
+  const origin = req.headers.get("origin");
+  if (origin !== null) return origin === siteOrigin(req, trustProxy);
+  const site = req.headers.get("sec-fetch-site");
+  if (site !== null) return site === "same-origin" || site === "none";
+  return true;
+}
+
+function mediaType(req: Request): string {
+  return (req.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+}
+
+/** Whether the request is a plain HTML form post, which gets redirects instead of JSON. */
+export function isFormPost(req: Request): boolean {
+  return mediaType(req) === "application/x-www-form-urlencoded";
+}
+
+/** Reads at most MAX_BODY_BYTES without trusting Content-Length alone. */
+async function readLimited(req: Request): Promise<string | null> {
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > MAX_BODY_BYTES) return null;
+  if (!req.body) return "";
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Parses a JSON object or a url-encoded form, in the contract's order: size, media type, syntax, shape. */
+export async function readBody(req: Request, options: { optional?: boolean } = {}): Promise<BodyResult> {
+  const type = mediaType(req);
+  const form = type === "application/x-www-form-urlencoded";
+  if (options.optional && type === "" && !req.body) return { ok: true, body: {}, form };
+  if (Number(req.headers.get("content-length") ?? "0") > MAX_BODY_BYTES) return { ok: false, code: "payload_too_large", form };
+  if (!form && type !== "application/json") return { ok: false, code: "unsupported_media_type", form };
+  const text = await readLimited(req);
+  if (text === null) return { ok: false, code: "payload_too_large", form };
+  if (form) return { ok: true, body: Object.fromEntries(new URLSearchParams(text)), form };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { ok: false, code: "invalid_json", form };
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return { ok: false, code: "invalid_input", form };
+  return { ok: true, body: parsed as Body, form };
+}

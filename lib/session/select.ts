@@ -1,0 +1,40 @@
+import { getDb, type Db } from "../db";
+import type { Config } from "../env";
+import type { CaptchaLedger, SessionStore } from "./store";
+import { createCookieStore } from "./stores/cookie";
+import { createDatabaseStore } from "./stores/database";
+import { createMemoryStore } from "./stores/memory";
+
+export interface Services {
+  config: Config;
+  db: Db;
+  store: SessionStore;
+  /** Where captchas are made single-use: the session store's own backend where it has one. */
+  captchas: CaptchaLedger;
+}
+
+/** The one place that turns SESSION_STORE into a store. */
+export function createServices(config: Config): Services {
+  const db = getDb(config.databaseUrl);
+  switch (config.store) {
+    case "memory": {
+      const store = createMemoryStore();
+      return { config, db, store, captchas: store.captchas };
+    }
+    case "cookie": {
+      const store = createCookieStore({
+        secrets: config.secrets,
+        cookieName: config.cookie.name,
+        ttlSeconds: Math.ceil(config.absoluteTimeoutMs / 1000),
+      });
+      // A sealed cookie can be replayed, so single use needs a server-side record: the users' database.
+      return { config, db, store, captchas: createDatabaseStore(db).captchas };
+    }
+    case "database": {
+      const store = createDatabaseStore(db);
+      return { config, db, store, captchas: store.captchas };
+    }
+    case "redis":
+      throw new Error("holdfast/select: the redis store is not built yet");
+  }
+}

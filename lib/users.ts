@@ -1,0 +1,65 @@
+import { randomUUID } from "node:crypto";
+import { dbCall, uniqueViolation, type Db } from "./db";
+import { dummyHash, hashPassword, verifyPassword } from "./password";
+
+export interface PublicUser {
+  id: string;
+  username: string;
+  email: string;
+}
+
+export type CreateUserResult = { ok: true; user: PublicUser } | { ok: false; code: "username_taken" | "email_taken" };
+
+const publicFields = { id: true, username: true, email: true } as const;
+
+/** Usernames are unique regardless of case; the key is what the unique index holds. */
+export const usernameKey = (username: string) => username.toLowerCase();
+
+export async function createUser(
+  db: Db,
+  input: { username: string; email: string; password: string },
+  hashCost: number,
+): Promise<CreateUserResult> {
+  const key = usernameKey(input.username);
+  const email = input.email.toLowerCase();
+  // A cheap look first spares a slow hash for the common case; the unique indexes decide races.
+  const clash = await dbCall(() =>
+    db.user.findFirst({ where: { OR: [{ usernameKey: key }, { email }] }, select: { usernameKey: true } }),
+  );
+  if (clash) return { ok: false, code: clash.usernameKey === key ? "username_taken" : "email_taken" };
+
+  const passwordHash = await hashPassword(input.password, hashCost);
+  try {
+    const user = await dbCall(() =>
+      db.user.create({
+        data: { id: randomUUID(), username: input.username, usernameKey: key, email, passwordHash },
+        select: publicFields,
+      }),
+    );
+    return { ok: true, user };
+  } catch (error) {
+    const violation = uniqueViolation(error);
+    if (violation === null) throw error;
+    return { ok: false, code: /username/.test(violation) ? "username_taken" : "email_taken" };
+  }
+}
+
+/**
+ * The user whose username or email and password match, or null. An unknown login is checked
+ * against a dummy hash, so both failures take the same path and the same time.
+ */
+export async function authenticate(db: Db, login: string, password: string, hashCost: number): Promise<PublicUser | null> {
+  const where = login.includes("@") ? { email: login.toLowerCase() } : { usernameKey: usernameKey(login) };
+  const user = await dbCall(() => db.user.findUnique({ where, select: { ...publicFields, passwordHash: true } }));
+  const { ok, needsRehash } = await verifyPassword(password, user?.passwordHash ?? (await dummyHash(hashCost)), hashCost);
+  if (!user || !ok) return null;
+  if (needsRehash) {
+    const passwordHash = await hashPassword(password, hashCost);
+    await dbCall(() => db.user.update({ where: { id: user.id }, data: { passwordHash } }));
+  }
+  return { id: user.id, username: user.username, email: user.email };
+}
+
+export async function findUser(db: Db, id: string): Promise<PublicUser | null> {
+  return dbCall(() => db.user.findUnique({ where: { id }, select: publicFields }));
+}

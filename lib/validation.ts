@@ -1,0 +1,57 @@
+import { z } from "zod";
+
+/** Field error codes of the contract. */
+export type FieldCode = "too_short" | "too_long" | "invalid_format" | "required";
+export type FieldErrors = Record<string, FieldCode>;
+
+export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
+
+const text = (min: number, max: number) => z.string().min(min).max(max);
+
+export const registerInput = z.object({
+  username: text(3, 32).regex(USERNAME_PATTERN),
+  email: z
+    .string()
+    .max(254)
+    .trim()
+    .pipe(z.email())
+    .transform((e) => e.toLowerCase()),
+  password: text(8, 128),
+  captcha: text(1, 32),
+});
+export type RegisterInput = z.infer<typeof registerInput>;
+
+export const loginInput = z.object({
+  login: text(1, 254).trim(),
+  password: text(1, 128),
+});
+export type LoginInput = z.infer<typeof loginInput>;
+
+export const logoutInput = z.object({
+  everywhere: z
+    .union([z.boolean(), z.enum(["1", "0", "true", "false", "on"])])
+    .optional()
+    .transform((v) => v === true || v === "1" || v === "true" || v === "on"),
+});
+
+function fieldCode(issue: z.core.$ZodIssue, value: unknown): FieldCode {
+  if (value === undefined || value === null || value === "") return "required";
+  if (issue.code === "too_small") return "too_short";
+  if (issue.code === "too_big") return "too_long";
+  return "invalid_format";
+}
+
+/** Parses a body against a schema; failures become one code per field. */
+export function validate<T extends z.ZodType>(
+  schema: T,
+  body: Record<string, unknown>,
+): { ok: true; value: z.infer<T> } | { ok: false; fields: FieldErrors } {
+  const result = schema.safeParse(body);
+  if (result.success) return { ok: true, value: result.data };
+  const fields: FieldErrors = {};
+  for (const issue of result.error.issues) {
+    const name = String(issue.path[0] ?? "body");
+    fields[name] ??= fieldCode(issue, body[name]);
+  }
+  return { ok: false, fields };
+}

@@ -1,0 +1,16 @@
+import type { Stack } from "./stack";
+
+/** The store configurations every browser and HTTP suite runs against. */
+export interface E2EStore {
+  name: string;
+  env(stack: Stack): Record<string, string>;
+}
+
+export const TEST_SECRET = "holdfast-test-secret-0123456789abcdefghijkl";
+
+const common = { SESSION_SECRET: TEST_SECRET, CAPTCHA_TEST_MODE: "1" };
+
+export const E2E_STORES: E2EStore[] = [
+  { name: "cookie", env: () => ({ ...common, SESSION_STORE: "cookie" }) },
+  { name: "database", env: () => ({ ...common, SESSION_STORE: "database" }) },
+];
