@@ -1,0 +1,44 @@
+import { expect, type APIRequestContext, type Page } from "@playwright/test";
+import { randomBytes } from "node:crypto";
+
+export const STORE = process.env.E2E_STORE ?? "unknown";
+
+export function newUser() {
+  const id = randomBytes(5).toString("hex");
+  return { username: `u_${id}`, email: `U.${id}@Example.test`, password: `pw-${id}-long-enough` };
+}
+
+/** Remembers the answer of the latest captcha the page loaded (the server runs with CAPTCHA_TEST_MODE=1). */
+export function watchCaptcha(page: Page): { answer(): Promise<string>; count(): number } {
+  let latest: string | undefined;
+  let seen = 0;
+  page.on("response", (response) => {
+    if (!response.url().includes("/api/captcha")) return;
+    const answer = response.headers()["x-captcha-answer"];
+    if (answer) {
+      latest = answer;
+      seen++;
+    }
+  });
+  return {
+    async answer() {
+      await expect.poll(() => latest, { message: "a captcha was loaded" }).toBeTruthy();
+      return latest!;
+    },
+    count: () => seen,
+  };
+}
+
+/** A captcha over the API, for tests that drive HTTP directly. */
+export async function apiCaptcha(request: APIRequestContext): Promise<string> {
+  const response = await request.get("/api/captcha");
+  expect(response.status()).toBe(200);
+  return response.headers()["x-captcha-answer"]!;
+}
+
+export async function apiRegister(request: APIRequestContext, user = newUser()) {
+  const captcha = await apiCaptcha(request);
+  const response = await request.post("/api/register", { data: { ...user, captcha } });
+  expect(response.status(), await response.text()).toBe(201);
+  return user;
+}

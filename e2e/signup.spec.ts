@@ -1,0 +1,118 @@
+import { expect, test } from "@playwright/test";
+import { mkdirSync } from "node:fs";
+import { apiRegister, newUser, STORE, watchCaptcha } from "./helpers";
+
+test.describe(`sign-up in the browser (${STORE} store)`, () => {
+  test("sign up with JavaScript, without a page reload", async ({ page }) => {
+    const captcha = watchCaptcha(page);
+    const user = newUser();
+    await page.goto("/signup");
+    let navigations = 0;
+    page.on("framenavigated", (frame) => {
+      if (frame === page.mainFrame()) navigations++;
+    });
+    await page.getByLabel("Username", { exact: true }).fill(user.username);
+    await page.getByLabel("Email").fill(user.email);
+    await page.getByLabel("Password").fill(user.password);
+    await page.getByLabel("Captcha", { exact: true }).fill((await captcha.answer()).toLowerCase());
+    const registered = page.waitForResponse((r) => r.url().endsWith("/api/register"));
+    await page.getByRole("button", { name: "Create account" }).click();
+    expect((await registered).status()).toBe(201);
+    await expect(page).toHaveURL(/\/welcome$/);
+    await expect(page.getByRole("heading", { name: `Welcome, ${user.username}` })).toBeVisible();
+    await expect(page.getByText(user.email.toLowerCase())).toBeVisible();
+    // The fetch path navigates once, to /welcome; a form post would have gone through the API URL.
+    expect(navigations).toBe(1);
+  });
+
+  test("sign up with JavaScript disabled, as a plain form post", async ({ browser }) => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    const captcha = watchCaptcha(page);
+    const user = newUser();
+    await page.goto("/signup");
+    await page.getByLabel("Username", { exact: true }).fill(user.username);
+    await page.getByLabel("Email").fill(user.email);
+    await page.getByLabel("Password").fill(user.password);
+    await page.getByLabel("Captcha", { exact: true }).fill(await captcha.answer());
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page).toHaveURL(/\/welcome$/);
+    await expect(page.getByRole("heading", { name: `Welcome, ${user.username}` })).toBeVisible();
+    await context.close();
+  });
+
+  test("a wrong captcha is refused, the captcha refreshes, and the next try succeeds", async ({ page }) => {
+    const captcha = watchCaptcha(page);
+    const user = newUser();
+    await page.goto("/signup");
+    await page.getByLabel("Username", { exact: true }).fill(user.username);
+    await page.getByLabel("Email").fill(user.email);
+    await page.getByLabel("Password").fill(user.password);
+    const first = await captcha.answer();
+    await page.getByLabel("Captcha", { exact: true }).fill(first === "AAAAA" ? "CCCCC" : "AAAAA");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByTestId("error-captcha")).toHaveAttribute("data-code", "captcha_invalid");
+    await expect.poll(() => captcha.count()).toBeGreaterThanOrEqual(2);
+    // What the person typed in the other fields survives the failed attempt.
+    await expect(page.getByLabel("Username", { exact: true })).toHaveValue(user.username);
+    await page.getByLabel("Password").fill(user.password);
+    await page.getByRole("button", { name: "New captcha" }).click();
+    await expect.poll(() => captcha.count()).toBeGreaterThanOrEqual(3);
+    await page.getByLabel("Captcha", { exact: true }).fill(await captcha.answer());
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page).toHaveURL(/\/welcome$/);
+  });
+
+  test("a taken username is reported on its field", async ({ page, request }) => {
+    const existing = await apiRegister(request);
+    const captcha = watchCaptcha(page);
+    const user = { ...newUser(), username: existing.username.toUpperCase() };
+    await page.goto("/signup");
+    await page.getByLabel("Username", { exact: true }).fill(user.username);
+    await page.getByLabel("Email").fill(user.email);
+    await page.getByLabel("Password").fill(user.password);
+    await page.getByLabel("Captcha", { exact: true }).fill(await captcha.answer());
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByTestId("error-username")).toHaveAttribute("data-code", "username_taken");
+    await expect(page).toHaveURL(/\/signup/);
+  });
+
+  test("log out, then /welcome redirects to /login; log in again", async ({ page }) => {
+    const user = await apiRegister(page.request);
+    await page.goto("/welcome");
+    await expect(page.getByRole("heading", { name: `Welcome, ${user.username}` })).toBeVisible();
+    await page.getByRole("button", { name: "Log out", exact: true }).click();
+    await expect(page).toHaveURL(/\/login/);
+    await page.goto("/welcome");
+    await expect(page).toHaveURL(/\/login$/);
+
+    await page.getByLabel("Username or email").fill(user.email);
+    await page.getByLabel("Password").fill(user.password);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await expect(page).toHaveURL(/\/welcome$/);
+    await expect(page.getByRole("heading", { name: `Welcome, ${user.username}` })).toBeVisible();
+  });
+
+  test("a wrong password is refused on the login page", async ({ page }) => {
+    const user = await apiRegister(page.request);
+    await page.context().clearCookies();
+    await page.goto("/login");
+    await page.getByLabel("Username or email").fill(user.username);
+    await page.getByLabel("Password").fill("not-the-password");
+    await page.getByRole("button", { name: "Log in" }).click();
+    await expect(page.getByTestId("form-error")).toHaveAttribute("data-code", "invalid_credentials");
+  });
+
+  test("screenshot of the sign-up page", async ({ page }) => {
+    const captcha = watchCaptcha(page);
+    await page.setViewportSize({ width: 1100, height: 820 });
+    await page.goto("/signup");
+    await captcha.answer();
+    const image = page.getByRole("img", { name: /captcha/i });
+    await expect(image).toBeVisible();
+    // The image really rendered: a broken image has no natural width.
+    expect(await image.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+    mkdirSync("artifacts/screenshots", { recursive: true });
+    await page.screenshot({ path: `artifacts/screenshots/signup-${STORE}.png`, fullPage: true });
+  });
+});

@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Session } from "../session/session";
+import { createMemoryStore } from "../session/stores/memory";
+import { checkCaptcha, issueCaptcha } from "./captcha";
+import { CAPTCHA_ALPHABET, CAPTCHA_LENGTH, captchaText } from "./text";
+
+const options = { idleTimeoutMs: 3_600_000, absoluteTimeoutMs: 7_200_000 };
+
+describe("captcha", () => {
+  it("text comes from the look-alike-free alphabet, with every symbol in use", () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 2000; i++) {
+      const text = captchaText();
+      assert.equal(text.length, CAPTCHA_LENGTH);
+      for (const ch of text) seen.add(ch);
+    }
+    assert.equal([...seen].sort().join(""), [...CAPTCHA_ALPHABET].sort().join(""));
+    for (const confusable of "0O1IL5S2Z8B") assert.ok(!CAPTCHA_ALPHABET.includes(confusable), confusable);
+  });
+
+  it("a request without a cookie is no_session; a cookie that matches nothing is session_unknown", async () => {
+    const store = createMemoryStore();
+    assert.equal(await checkCaptcha(new Session(store, undefined, options), store.captchas, "X", {}), "no_session");
+    assert.equal(await checkCaptcha(new Session(store, "nope", options), store.captchas, "X", {}), "session_unknown");
+  });
+
+  it("answers compare without regard to case or surrounding spaces, once", async () => {
+    const store = createMemoryStore();
+    const s = new Session(store, undefined, options);
+    const { answer, svg } = await issueCaptcha(s, store.captchas, { ttlMs: 60_000 });
+    assert.match(svg, /^<svg/);
+    assert.ok(!svg.includes(answer), "the answer is not in the image as text");
+    const change = await s.commit();
+    assert.equal(change.kind, "set");
+    const token = (change as { value: string }).value;
+    assert.equal(await checkCaptcha(new Session(store, token, options), store.captchas, ` ${answer.toLowerCase()} `, {}), "ok");
+  });
+
+  it("a new captcha replaces the pending one", async () => {
+    const store = createMemoryStore();
+    const s = new Session(store, undefined, options);
+    const first = await issueCaptcha(s, store.captchas, { ttlMs: 60_000 });
+    const token = ((await s.commit()) as { value: string }).value;
+    const again = new Session(store, token, options);
+    const second = await issueCaptcha(again, store.captchas, { ttlMs: 60_000 });
+    await again.commit();
+    if (first.answer !== second.answer) {
+      assert.equal(await checkCaptcha(new Session(store, token, options), store.captchas, first.answer, {}), "captcha_invalid");
+    } else {
+      assert.equal(await checkCaptcha(new Session(store, token, options), store.captchas, second.answer, {}), "ok");
+    }
+  });
+
+  it("a session with no captcha issued is captcha_missing", async () => {
+    const store = createMemoryStore();
+    const s = new Session(store, undefined, options);
+    await s.set("other", 1);
+    const token = ((await s.commit()) as { value: string }).value;
+    assert.equal(await checkCaptcha(new Session(store, token, options), store.captchas, "ACDEF", {}), "captcha_missing");
+  });
+});

@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, describe, it } from "node:test";
+import { closeTestDb, testDb } from "../testing/services";
+import { hashPassword, verifyPassword } from "./password";
+import { authenticate, createUser } from "./users";
+
+const COST = 12;
+const unique = () => randomBytes(4).toString("hex");
+
+describe("users (PostgreSQL)", () => {
+  after(closeTestDb);
+
+  it("usernames and emails are unique regardless of case; emails are stored lower-cased", async () => {
+    const id = unique();
+    const created = await createUser(testDb(), { username: `Ann_${id}`, email: `Ann.${id}@Example.TEST`, password: "password-1" }, COST);
+    assert.ok(created.ok);
+    assert.equal(created.user.email, `ann.${id}@example.test`);
+    assert.deepEqual(await createUser(testDb(), { username: `ANN_${id}`, email: `x${id}@e.test`, password: "password-1" }, COST), { ok: false, code: "username_taken" });
+    assert.deepEqual(await createUser(testDb(), { username: `bob_${id}`, email: `ANN.${id}@example.test`, password: "password-1" }, COST), { ok: false, code: "email_taken" });
+  });
+
+  it("concurrent registrations of one email: exactly one succeeds, the rest are email_taken", async () => {
+    const email = `race.${unique()}@example.test`;
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => createUser(testDb(), { username: `race_${unique()}_${i}`, email, password: "password-1" }, COST)),
+    );
+    assert.equal(results.filter((r) => r.ok).length, 1);
+    assert.ok(results.every((r) => r.ok || r.code === "email_taken"));
+  });
+
+  it("authenticates by username or email, and refuses a wrong password or an unknown user alike", async () => {
+    const id = unique();
+    await createUser(testDb(), { username: `cat_${id}`, email: `cat.${id}@example.test`, password: "correct-horse" }, COST);
+    assert.equal((await authenticate(testDb(), `CAT_${id}`, "correct-horse", COST))?.username, `cat_${id}`);
+    assert.equal((await authenticate(testDb(), `Cat.${id}@example.test`, "correct-horse", COST))?.username, `cat_${id}`);
+    assert.equal(await authenticate(testDb(), `cat_${id}`, "wrong-horse", COST), null);
+    assert.equal(await authenticate(testDb(), `nobody_${id}`, "correct-horse", COST), null);
+  });
+
+  it("a hash below the current cost is upgraded at the next login", async () => {
+    const id = unique();
+    await createUser(testDb(), { username: `dan_${id}`, email: `dan.${id}@example.test`, password: "pass-word-1" }, 10);
+    const before = await testDb().user.findFirstOrThrow({ where: { usernameKey: `dan_${id}` } });
+    assert.match(before.passwordHash, /^scrypt\$ln=10,r=8,p=1\$/);
+    assert.ok(await authenticate(testDb(), `dan_${id}`, "pass-word-1", COST));
+    const after = await testDb().user.findFirstOrThrow({ where: { usernameKey: `dan_${id}` } });
+    assert.match(after.passwordHash, /^scrypt\$ln=12,r=8,p=1\$/);
+  });
+});
+
+describe("password hashing", () => {
+  it("records its parameters, salts every hash, and verifies in constant time", async () => {
+    const a = await hashPassword("secret-pass", COST);
+    const b = await hashPassword("secret-pass", COST);
+    assert.notEqual(a, b);
+    assert.match(a, /^scrypt\$ln=12,r=8,p=1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
+    assert.deepEqual(await verifyPassword("secret-pass", a, COST), { ok: true, needsRehash: false });
+    assert.deepEqual(await verifyPassword("secret-Pass", a, COST), { ok: false, needsRehash: false });
+    assert.deepEqual(await verifyPassword("secret-pass", a, 13), { ok: true, needsRehash: true });
+    assert.deepEqual(await verifyPassword("x", "not-a-hash", COST), { ok: false, needsRehash: false });
+  });
+});
