@@ -13,4 +13,15 @@ const common = { SESSION_SECRET: TEST_SECRET, CAPTCHA_TEST_MODE: "1" };
 export const E2E_STORES: E2EStore[] = [
   { name: "cookie", env: () => ({ ...common, SESSION_STORE: "cookie" }) },
   { name: "database", env: () => ({ ...common, SESSION_STORE: "database" }) },
+  {
+    name: "redis-rest",
+    env: (stack) => ({
+      ...common,
+      SESSION_STORE: "redis",
+      REDIS_URL: "",
+      UPSTASH_REDIS_REST_URL: stack.env.UPSTASH_REDIS_REST_URL,
+      UPSTASH_REDIS_REST_TOKEN: stack.env.UPSTASH_REDIS_REST_TOKEN,
+    }),
+  },
+  { name: "redis-tcp", env: (stack) => ({ ...common, SESSION_STORE: "redis", REDIS_URL: stack.env.REDIS_URL }) },
 ];

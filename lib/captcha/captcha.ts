@@ -41,7 +41,7 @@ export async function issueCaptcha(
   const answer = captchaText();
   const id = randomBytes(16).toString("base64url");
   const expiresAt = now + options.ttlMs;
-  await ledger.put(id, { answerHash: answerHash(id, answer), expiresAt });
+  await ledger.put(id, { answerHash: answerHash(id, answer), expiresAt }, options.ttlMs);
   await session.set(SESSION_KEY, { id, expiresAt } satisfies PendingRef);
   return { svg: renderCaptcha(answer), answer };
 }

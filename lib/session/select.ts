@@ -4,6 +4,9 @@ import type { CaptchaLedger, SessionStore } from "./store";
 import { createCookieStore } from "./stores/cookie";
 import { createDatabaseStore } from "./stores/database";
 import { createMemoryStore } from "./stores/memory";
+import { createRedisStore } from "./stores/redis";
+import { restTransport } from "./stores/redis-rest";
+import { tcpTransport } from "./stores/redis-tcp";
 
 export interface Services {
   config: Config;
@@ -34,7 +37,11 @@ export function createServices(config: Config): Services {
       const store = createDatabaseStore(db);
       return { config, db, store, captchas: store.captchas };
     }
-    case "redis":
-      throw new Error("holdfast/select: the redis store is not built yet");
+    case "redis": {
+      const redis = config.redis!;
+      const transport = redis.transport === "tcp" ? tcpTransport(redis.url) : restTransport(redis.url, redis.token);
+      const store = createRedisStore(transport, redis.prefix);
+      return { config, db, store, captchas: store.captchas };
+    }
   }
 }

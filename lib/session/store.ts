@@ -48,7 +48,8 @@ export interface PendingCaptcha {
  * calls for one id, exactly one receives the record.
  */
 export interface CaptchaLedger {
-  put(id: string, captcha: PendingCaptcha): Promise<void>;
+  /** Stores a captcha for `ttlMs`; after that it may vanish on its own. */
+  put(id: string, captcha: PendingCaptcha, ttlMs: number): Promise<void>;
   take(id: string): Promise<PendingCaptcha | null>;
 }
 

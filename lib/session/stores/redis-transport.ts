@@ -1,0 +1,22 @@
+/**
+ * The seam under the redis store: one command, one round trip. Two transports implement it,
+ * TCP (the `redis` package, for long-running servers) and REST (`@upstash/redis`, for
+ * serverless and edge), so the store's logic is written once.
+ */
+export interface RedisTransport {
+  readonly kind: "tcp" | "rest";
+  /** Sends one command and returns its raw reply: string, number, null or array. */
+  send(command: string[]): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** How long one command may take before the store reports itself unavailable. */
+export const REDIS_COMMAND_TIMEOUT_MS = 3_000;
+
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
