@@ -63,3 +63,12 @@ export async function authenticate(db: Db, login: string, password: string, hash
 export async function findUser(db: Db, id: string): Promise<PublicUser | null> {
   return dbCall(() => db.user.findUnique({ where: { id }, select: publicFields }));
 }
+
+/** Replaces a user's password after checking the current one; false when the current one is wrong. */
+export async function changePassword(db: Db, userId: string, current: string, next: string, hashCost: number): Promise<boolean> {
+  const user = await dbCall(() => db.user.findUnique({ where: { id: userId }, select: { passwordHash: true } }));
+  if (!user || !(await verifyPassword(current, user.passwordHash, hashCost)).ok) return false;
+  const passwordHash = await hashPassword(next, hashCost);
+  await dbCall(() => db.user.update({ where: { id: userId }, data: { passwordHash } }));
+  return true;
+}

@@ -55,3 +55,8 @@ export function validate<T extends z.ZodType>(
   }
   return { ok: false, fields };
 }
+
+export const passwordChangeInput = z.object({
+  currentPassword: text(1, 128),
+  newPassword: text(8, 128),
+});

@@ -1,6 +1,6 @@
-import type { SessionStore } from "./store";
+import type { CaptchaLedger, SessionStore } from "./store";
 
-export type StoreCall = "create" | "read" | "update" | "delete" | "revokeUser" | "ping";
+export type StoreCall = "create" | "read" | "update" | "delete" | "revokeUser" | "ping" | "captcha.put" | "captcha.take";
 
 /** Wraps a store and counts its calls: how round trips are measured, by tests and benchmarks alike. */
 export function countingStore(store: SessionStore): SessionStore & { calls: StoreCall[]; reset(): void } {
@@ -21,5 +21,19 @@ export function countingStore(store: SessionStore): SessionStore & { calls: Stor
     ping: counted("ping", store.ping.bind(store)),
     calls,
     reset: () => void calls.splice(0),
+  };
+}
+
+/** Counts a captcha ledger's calls into the same list, so a request's every round trip is seen. */
+export function countingLedger(ledger: CaptchaLedger, calls: StoreCall[]): CaptchaLedger {
+  return {
+    put(...args) {
+      calls.push("captcha.put");
+      return ledger.put(...args);
+    },
+    take(id) {
+      calls.push("captcha.take");
+      return ledger.take(id);
+    },
   };
 }

@@ -1,16 +1,12 @@
 import { cookies } from "next/headers";
 import type { RequestContext } from "../api/context";
-import { health } from "../api/health";
 import { config } from "../env";
-import { errorResponse } from "../http/errors";
-import { isHttps } from "../http/request";
+import { healthRoute as health, openSession, sessionRoute as route } from "../http/route";
 import { findUser, type PublicUser } from "../users";
-import { readCookie, setCookieHeader } from "./cookie-header";
 import { createServices, type Services } from "./select";
-import { Session } from "./session";
-import { SessionTooLargeError, StoreUnavailableError } from "./store";
+import { StoreUnavailableError } from "./store";
 
-/** The one module that binds the framework-free session core to Next. */
+/** The one module that binds the framework-free session core to Next: the process's services and the request cookies. */
 
 let services: Services | undefined;
 
@@ -19,59 +15,8 @@ export function getServices(): Services {
   return services;
 }
 
-function openSession(s: Services, token: string | undefined): Session {
-  return new Session(s.store, token, { idleTimeoutMs: s.config.idleTimeoutMs, absoluteTimeoutMs: s.config.absoluteTimeoutMs });
-}
-
-function internalError(error: unknown): Response {
-  if (error instanceof StoreUnavailableError) return errorResponse("session_store_unavailable");
-  // Log the kind of failure only: messages of lower layers may quote cookies or SQL parameters.
-  const kind = error instanceof SessionTooLargeError ? error.message : (error as Error)?.name ?? "unknown";
-  console.error(`[holdfast] request failed: ${kind}`);
-  return errorResponse("internal_error");
-}
-
-function served(response: Response, s: Services): Response {
-  if (s.config.instanceName) response.headers.set("x-holdfast-instance", s.config.instanceName);
-  return response;
-}
-
-/** Wraps an endpoint: opens the session lazily, commits it after the endpoint ran, sets the cookie. */
-export function sessionRoute(endpoint: (ctx: RequestContext) => Promise<Response>) {
-  return async (req: Request): Promise<Response> => {
-    let s: Services;
-    try {
-      s = getServices();
-    } catch (error) {
-      return internalError(error);
-    }
-    const session = openSession(s, readCookie(req.headers.get("cookie"), s.config.cookie.name));
-    let response: Response;
-    try {
-      response = await endpoint({ req, session, services: s });
-      const header = setCookieHeader(await session.commit(), {
-        name: s.config.cookie.name,
-        domain: s.config.cookie.domain,
-        secure: s.config.cookie.secure === "auto" ? isHttps(req, s.config.trustProxy) : s.config.cookie.secure === "always",
-      });
-      if (header) response.headers.append("set-cookie", header);
-    } catch (error) {
-      response = internalError(error);
-    }
-    response.headers.set("cache-control", "no-store");
-    response.headers.append("vary", "Cookie");
-    return served(response, s);
-  };
-}
-
-export async function healthRoute(): Promise<Response> {
-  try {
-    const s = getServices();
-    return served(await health(s), s);
-  } catch (error) {
-    return internalError(error);
-  }
-}
+export const sessionRoute = (endpoint: (ctx: RequestContext) => Promise<Response>) => route(getServices, endpoint);
+export const healthRoute = health(getServices);
 
 /** The logged-in user for a server component; read-only, so it never writes the session. */
 export async function currentUser(): Promise<PublicUser | null> {

@@ -14,15 +14,27 @@ export interface Services {
   store: SessionStore;
   /** Where captchas are made single-use: the session store's own backend where it has one. */
   captchas: CaptchaLedger;
+  /** Closes what these services opened (the database client and any Redis connection). */
+  close(): Promise<void>;
 }
 
 /** The one place that turns SESSION_STORE into a store. */
 export function createServices(config: Config): Services {
   const db = getDb(config.databaseUrl);
+  const services = (store: SessionStore, captchas: CaptchaLedger, closeStore = async () => {}): Services => ({
+    config,
+    db,
+    store,
+    captchas,
+    async close() {
+      await closeStore();
+      await db.$disconnect();
+    },
+  });
   switch (config.store) {
     case "memory": {
       const store = createMemoryStore();
-      return { config, db, store, captchas: store.captchas };
+      return services(store, store.captchas);
     }
     case "cookie": {
       const store = createCookieStore({
@@ -31,17 +43,17 @@ export function createServices(config: Config): Services {
         ttlSeconds: Math.ceil(config.absoluteTimeoutMs / 1000),
       });
       // A sealed cookie can be replayed, so single use needs a server-side record: the users' database.
-      return { config, db, store, captchas: createDatabaseStore(db).captchas };
+      return services(store, createDatabaseStore(db).captchas);
     }
     case "database": {
       const store = createDatabaseStore(db);
-      return { config, db, store, captchas: store.captchas };
+      return services(store, store.captchas);
     }
     case "redis": {
       const redis = config.redis!;
       const transport = redis.transport === "tcp" ? tcpTransport(redis.url) : restTransport(redis.url, redis.token);
       const store = createRedisStore(transport, redis.prefix);
-      return { config, db, store, captchas: store.captchas };
+      return services(store, store.captchas, () => transport.close());
     }
   }
 }

@@ -131,9 +131,10 @@ export async function startUpstashRestServer(options: UpstashRestServerOptions):
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
-      // A Redis error reply is the caller's fault (bad command, wrong type, EXECABORT...).
-      const status = err instanceof HttpError ? err.status : err instanceof ErrorReply ? 400 : 500;
-      if (status === 500) console.error("[upstash-rest] request failed:", err);
+      // A Redis error reply is the caller's fault (bad command, wrong type, EXECABORT...);
+      // anything else means Redis could not be reached.
+      const status = err instanceof HttpError ? err.status : err instanceof ErrorReply ? 400 : 503;
+      if (status === 503) console.error("[upstash-rest] request failed:", errorMessage(err));
       if (res.headersSent) return void res.destroy();
       // 413 leaves unread body on the socket, so the connection cannot be reused.
       sendJson(res, status, { error: errorMessage(err) }, status === 413 ? { Connection: "close" } : {});
@@ -160,7 +161,8 @@ export async function startUpstashRestServer(options: UpstashRestServerOptions):
     token,
     async close() {
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
-      await redis.close();
+      if (redis.isOpen) await redis.close();
+      else redis.destroy();
     },
   };
 }

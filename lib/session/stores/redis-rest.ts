@@ -2,6 +2,8 @@ import { Redis, errors } from "@upstash/redis";
 import { StoreUnavailableError } from "../store";
 import { REDIS_COMMAND_TIMEOUT_MS, type RedisTransport } from "./redis-transport";
 
+const REDIS_REPLY = /^(ERR|WRONGTYPE|NOSCRIPT|NOPERM|EXECABORT|NOTBUSY)\b/;
+
 /** @upstash/redis over HTTPS: no connection to keep, so it suits serverless and edge runtimes. */
 export function restTransport(url: string, token: string): RedisTransport {
   const redis = new Redis({
@@ -19,8 +21,9 @@ export function restTransport(url: string, token: string): RedisTransport {
       try {
         return await redis.exec(command as [string, ...string[]]);
       } catch (error) {
-        // An UpstashError is the server answering; anything else means it could not be reached in time.
-        if (error instanceof errors.UpstashError) throw error;
+        // A Redis error reply is Redis answering; anything else (no answer in time, or the REST
+        // service failing to reach its Redis) means the store is unavailable.
+        if (error instanceof errors.UpstashError && REDIS_REPLY.test(error.message)) throw error;
         throw new StoreUnavailableError("redis", { cause: error });
       }
     },

@@ -1,0 +1,5 @@
+import { password } from "@/lib/api/password";
+import { sessionRoute } from "@/lib/session/next";
+
+export const dynamic = "force-dynamic";
+export const POST = sessionRoute(password);

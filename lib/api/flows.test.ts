@@ -1,0 +1,189 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, describe, it } from "node:test";
+import { closeTestDb, required } from "../../testing/services";
+import { startRedisServer } from "../../testing/stack";
+import { startUpstashRestServer } from "../../scripts/upstash-rest/server";
+import { parseConfig, type Env } from "../env";
+import { healthRoute, sessionRoute, type Handler } from "../http/route";
+import { countingLedger, countingStore, type StoreCall } from "../session/counting";
+import { createServices, type Services } from "../session/select";
+import { getCaptcha } from "./captcha";
+import type { RequestContext } from "./context";
+import { login } from "./login";
+import { logout } from "./logout";
+import { me } from "./me";
+import { password } from "./password";
+import { register } from "./register";
+
+/** The endpoints driven with plain Requests against real backends, as Next would call them. */
+
+const BASE = "http://holdfast.test";
+const SECRET = "flows-secret-0123456789-0123456789-abc";
+const env = (extra: Env): Env => ({
+  SESSION_SECRET: SECRET,
+  DATABASE_URL: required("DATABASE_URL"),
+  CAPTCHA_TEST_MODE: "1",
+  PASSWORD_HASH_COST: "10",
+  ...extra,
+});
+
+interface App {
+  services: Services;
+  calls: StoreCall[];
+  call(endpoint: (ctx: RequestContext) => Promise<Response>, init?: RequestInit & { path?: string; cookie?: string }): Promise<Response>;
+}
+
+const opened: Services[] = [];
+
+function app(services: Services): App {
+  opened.push(services);
+  const store = countingStore(services.store);
+  const counted = { ...services, store, captchas: countingLedger(services.captchas, store.calls) };
+  return {
+    services: counted,
+    calls: store.calls,
+    call(endpoint, init = {}) {
+      const handler: Handler = sessionRoute(() => counted, endpoint);
+      const headers = new Headers(init.headers);
+      if (init.cookie) headers.set("cookie", init.cookie);
+      if (init.body !== undefined) headers.set("content-type", "application/json");
+      return handler(new Request(`${BASE}${init.path ?? "/"}`, { ...init, headers }));
+    },
+  };
+}
+
+const cookieOf = (r: Response) => r.headers.getSetCookie()[0]?.split(";")[0];
+const json = (body: unknown) => ({ method: "POST", body: JSON.stringify(body) });
+const user = () => {
+  const id = randomBytes(4).toString("hex");
+  return { username: `f_${id}`, email: `f.${id}@example.test`, password: `password-${id}` };
+};
+
+async function signUp(a: App) {
+  const captcha = await a.call(getCaptcha);
+  const u = user();
+  const r = await a.call(register, { ...json({ ...u, captcha: captcha.headers.get("x-captcha-answer") }), cookie: cookieOf(captcha) });
+  assert.equal(r.status, 201);
+  return { ...u, cookie: cookieOf(r)! };
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const s of opened) await s.close().catch(() => {});
+  for (const c of cleanups.reverse()) await c();
+  await closeTestDb();
+});
+
+const roundTrips: Record<string, Record<string, number>> = {};
+
+const STORES: [string, () => Promise<Env>][] = [
+  ["memory", async () => ({ SESSION_STORE: "memory" })],
+  ["cookie", async () => ({ SESSION_STORE: "cookie" })],
+  ["database", async () => ({ SESSION_STORE: "database" })],
+  ["redis over TCP", async () => ({ SESSION_STORE: "redis", REDIS_URL: required("REDIS_URL") })],
+  [
+    "redis over REST",
+    async () => ({
+      SESSION_STORE: "redis",
+      UPSTASH_REDIS_REST_URL: required("UPSTASH_REDIS_REST_URL"),
+      UPSTASH_REDIS_REST_TOKEN: required("UPSTASH_REDIS_REST_TOKEN"),
+    }),
+  ],
+];
+
+for (const [label, storeEnv] of STORES) {
+  describe(`endpoints over the ${label} store`, () => {
+    it("round trips per request: none untouched, one to read, at most two to modify", async () => {
+      const a = app(createServices(parseConfig(env(await storeEnv()))));
+      const { cookie } = await signUp(a);
+      const count = async (name: string, run: () => Promise<unknown>) => {
+        a.calls.splice(0);
+        await run();
+        (roundTrips[label] ??= {})[name] = a.calls.length;
+        return a.calls.length;
+      };
+      assert.equal(await count("untouched", () => a.call(async () => new Response("ok"), { cookie })), 0);
+      assert.equal(await count("read-only (me)", () => a.call(me, { cookie })), 1);
+      // A new captcha is one session write plus its single-use record.
+      assert.ok((await count("modifying (new captcha)", () => a.call(getCaptcha, { cookie }))) <= 3);
+      const fresh = await a.call(getCaptcha);
+      await count("registration", () =>
+        a.call(register, { ...json({ ...user(), captcha: fresh.headers.get("x-captcha-answer") }), cookie: cookieOf(fresh) }),
+      );
+    });
+
+    it(`logout everywhere and a password change ${label === "cookie" ? "(expected difference) cannot revoke sealed cookies" : "revoke the user's other sessions"}`, async () => {
+      const a = app(createServices(parseConfig(env(await storeEnv()))));
+      const u = await signUp(a);
+      const other = cookieOf(await a.call(login, json({ login: u.username, password: u.password })))!;
+      const third = cookieOf(await a.call(login, json({ login: u.username, password: u.password })))!;
+      const revocable = a.services.store.revocable;
+
+      const changed = await a.call(password, { ...json({ currentPassword: u.password, newPassword: "a-brand-new-password" }), cookie: u.cookie });
+      assert.equal(changed.status, 204);
+      const rotated = cookieOf(changed)!;
+      assert.notEqual(rotated, u.cookie);
+      assert.equal((await a.call(me, { cookie: rotated })).status, 200);
+      assert.equal((await a.call(me, { cookie: other })).status, revocable ? 401 : 200);
+
+      const fourth = cookieOf(await a.call(login, json({ login: u.email, password: "a-brand-new-password" })))!;
+      const out = await a.call(logout, { ...json({ everywhere: true }), cookie: fourth });
+      assert.equal(out.status, 204);
+      assert.equal((await a.call(me, { cookie: fourth })).status, revocable ? 401 : 200);
+      assert.equal((await a.call(me, { cookie: rotated })).status, revocable ? 401 : 200);
+      assert.equal((await a.call(me, { cookie: third })).status, revocable ? 401 : 200);
+    });
+
+    it("a wrong current password changes nothing", async () => {
+      const a = app(createServices(parseConfig(env(await storeEnv()))));
+      const u = await signUp(a);
+      const r = await a.call(password, { ...json({ currentPassword: "nope-nope", newPassword: "another-password" }), cookie: u.cookie });
+      assert.equal(r.status, 401);
+      assert.equal(((await r.json()) as { error: { code: string } }).error.code, "invalid_credentials");
+      assert.equal((await a.call(login, json({ login: u.username, password: u.password }))).status, 200);
+    });
+  });
+}
+
+describe("fail closed: a stopped Redis gives 503 session_store_unavailable, quickly", () => {
+  for (const transport of ["tcp", "rest"] as const) {
+    it(`over ${transport.toUpperCase()}`, async () => {
+      const redis = await startRedisServer();
+      cleanups.push(redis.stop);
+      let extra: Env = { REDIS_URL: redis.url };
+      if (transport === "rest") {
+        const rest = await startUpstashRestServer({ redisUrl: redis.url, token: "t" });
+        cleanups.push(rest.close);
+        extra = { UPSTASH_REDIS_REST_URL: rest.url, UPSTASH_REDIS_REST_TOKEN: "t" };
+      }
+      const a = app(createServices(parseConfig(env({ SESSION_STORE: "redis", ...extra }))));
+      const { cookie } = await signUp(a);
+      await redis.stop();
+
+      for (const [name, run] of [
+        ["captcha", () => a.call(getCaptcha, { cookie })],
+        ["me", () => a.call(me, { cookie })],
+        ["register", () => a.call(register, { ...json({ ...user(), captcha: "ACDEF" }), cookie })],
+      ] as const) {
+        const started = Date.now();
+        const r = await run();
+        const ms = Date.now() - started;
+        assert.equal(r.status, 503, `${name}: ${r.status}`);
+        assert.equal(((await r.json()) as { error: { code: string } }).error.code, "session_store_unavailable");
+        assert.ok(ms < 8_000, `${name} answered in ${ms} ms`);
+      }
+      const health = await healthRoute(() => a.services)(new Request(`${BASE}/api/health`));
+      assert.equal(health.status, 503);
+      const body = (await health.json()) as { checks: { store: { ok: boolean }; database: { ok: boolean } } };
+      assert.equal(body.checks.store.ok, false);
+      assert.equal(body.checks.database.ok, true);
+    });
+  }
+});
+
+after(() => {
+  const names = [...new Set(Object.values(roundTrips).flatMap((r) => Object.keys(r)))];
+  console.log(`\nsession store round trips per request, captcha records included (counting wrapper)\n${["store", ...names].join(" | ")}`);
+  for (const [store, counts] of Object.entries(roundTrips)) console.log([store, ...names.map((n) => counts[n] ?? "-")].join(" | "));
+});

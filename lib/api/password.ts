@@ -1,0 +1,28 @@
+import { isSameOrigin, readBody } from "../http/request";
+import { changePassword } from "../users";
+import type { ErrorCode } from "../http/errors";
+import { passwordChangeInput, validate, type FieldErrors } from "../validation";
+import { failure, formFailure, seeOther, type RequestContext } from "./context";
+
+/**
+ * POST /api/password: a new password ends every other session of the user (where the store can
+ * revoke) and rotates this one's token.
+ */
+export async function password(ctx: RequestContext): Promise<Response> {
+  const { req, session, services } = ctx;
+  if (!isSameOrigin(req, services.config.trustProxy)) return failure(ctx, "cross_origin");
+  const parsed = await readBody(req);
+  if (!parsed.ok) return failure(ctx, parsed.code);
+  const fail = (code: ErrorCode, fields?: FieldErrors) => (parsed.form ? formFailure("/welcome", code) : failure(ctx, code, fields));
+
+  const input = validate(passwordChangeInput, parsed.body);
+  if (!input.ok) return fail("invalid_input", input.fields);
+  const userId = await session.userId();
+  if (!userId) return fail("unauthenticated");
+  const changed = await changePassword(services.db, userId, input.value.currentPassword, input.value.newPassword, services.config.passwordHashCost);
+  if (!changed) return fail("invalid_credentials");
+
+  await session.revokeOtherSessions();
+  await session.regenerate();
+  return parsed.form ? seeOther("/welcome?password=changed") : new Response(null, { status: 204 });
+}

@@ -1,0 +1,71 @@
+import type { RequestContext } from "../api/context";
+import { health } from "../api/health";
+import { readCookie, setCookieHeader } from "../session/cookie-header";
+import type { Services } from "../session/select";
+import { Session } from "../session/session";
+import { SessionTooLargeError, StoreUnavailableError } from "../session/store";
+import { errorResponse } from "./errors";
+import { isHttps } from "./request";
+
+/**
+ * Turns an endpoint into a handler of web-standard Requests: the session is opened lazily from
+ * the cookie, committed after the endpoint ran, and the cookie change written to the response.
+ * Framework-free, so the same handler serves Next, a bare node:http server and the tests.
+ */
+
+export type Handler = (req: Request) => Promise<Response>;
+
+export function openSession(s: Services, token: string | undefined): Session {
+  return new Session(s.store, token, { idleTimeoutMs: s.config.idleTimeoutMs, absoluteTimeoutMs: s.config.absoluteTimeoutMs });
+}
+
+function internalError(error: unknown): Response {
+  if (error instanceof StoreUnavailableError) return errorResponse("session_store_unavailable");
+  // Log the kind of failure only: messages of lower layers may quote cookies or SQL parameters.
+  const kind = error instanceof SessionTooLargeError ? error.message : ((error as Error)?.name ?? "unknown");
+  console.error(`[holdfast] request failed: ${kind}`);
+  return errorResponse("internal_error");
+}
+
+function served(response: Response, s: Services): Response {
+  if (s.config.instanceName) response.headers.set("x-holdfast-instance", s.config.instanceName);
+  return response;
+}
+
+export function sessionRoute(services: () => Services, endpoint: (ctx: RequestContext) => Promise<Response>): Handler {
+  return async (req) => {
+    let s: Services;
+    try {
+      s = services();
+    } catch (error) {
+      return internalError(error);
+    }
+    const session = openSession(s, readCookie(req.headers.get("cookie"), s.config.cookie.name));
+    let response: Response;
+    try {
+      response = await endpoint({ req, session, services: s });
+      const header = setCookieHeader(await session.commit(), {
+        name: s.config.cookie.name,
+        domain: s.config.cookie.domain,
+        secure: s.config.cookie.secure === "auto" ? isHttps(req, s.config.trustProxy) : s.config.cookie.secure === "always",
+      });
+      if (header) response.headers.append("set-cookie", header);
+    } catch (error) {
+      response = internalError(error);
+    }
+    response.headers.set("cache-control", "no-store");
+    response.headers.append("vary", "Cookie");
+    return served(response, s);
+  };
+}
+
+export function healthRoute(services: () => Services): Handler {
+  return async () => {
+    try {
+      const s = services();
+      return served(await health(s), s);
+    } catch (error) {
+      return internalError(error);
+    }
+  };
+}
