@@ -1,0 +1,46 @@
+import { randomUUID } from "node:crypto";
+import type { Metadata } from "next";
+import { AuthShell } from "@/app/ui/auth-shell";
+import { cleanCode, firstParam, parseFieldsParam, SIGNUP_FIELDS } from "@/app/ui/messages";
+import { SignupForm } from "./signup-form";
+
+type SearchParams = Promise<Record<string, string | string[] | undefined>>;
+
+export async function generateMetadata({ searchParams }: { searchParams: SearchParams }): Promise<Metadata> {
+  const query = await searchParams;
+  // Without JavaScript the title is the first thing read after the redirect back here.
+  return { title: cleanCode(firstParam(query.error)) ? "Error: Create account" : "Create account" };
+}
+
+export default async function SignupPage({ searchParams }: { searchParams: SearchParams }) {
+  const query = await searchParams;
+  const code = cleanCode(firstParam(query.error));
+  // Field details only make sense alongside the error they belong to.
+  const fields = code === "invalid_input" ? parseFieldsParam(firstParam(query.fields), SIGNUP_FIELDS) : {};
+  const username = firstParam(query.username).slice(0, 200);
+  const email = firstParam(query.email).slice(0, 320);
+
+  const prefill = new URLSearchParams();
+  if (username) prefill.set("username", username);
+  if (email) prefill.set("email", email);
+  const noJsCaptchaHref = prefill.size > 0 ? `/signup?${prefill}` : "/signup";
+
+  return (
+    <AuthShell
+      title="Create your account"
+      subtitle="One account, one password, sessions you control."
+      footer={
+        <>
+          Already have an account? <a href="/login">Log in</a>
+        </>
+      }
+    >
+      <SignupForm
+        initialValues={{ username, email }}
+        initialError={{ code, fields }}
+        captchaNonce={randomUUID().slice(0, 8)}
+        noJsCaptchaHref={noJsCaptchaHref}
+      />
+    </AuthShell>
+  );
+}

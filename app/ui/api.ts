@@ -1,0 +1,40 @@
+import { NETWORK_ERROR, UNEXPECTED_RESPONSE, type FieldErrors } from "./messages";
+
+export type ApiFailure = { code: string; fields: FieldErrors };
+export type ApiResult = { ok: true; status: number } | ({ ok: false; status: number } & ApiFailure);
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Pulls `{error:{code,fields}}` out of a body without trusting its shape. */
+function readFailure(body: unknown): ApiFailure {
+  const error = isRecord(body) ? body.error : undefined;
+  if (!isRecord(error) || typeof error.code !== "string") return { code: UNEXPECTED_RESPONSE, fields: {} };
+  const fields: FieldErrors = {};
+  if (isRecord(error.fields)) {
+    for (const [field, code] of Object.entries(error.fields)) {
+      if (typeof code === "string") fields[field] = code;
+    }
+  }
+  return { code: error.code, fields };
+}
+
+/** POSTs JSON the way the API expects; never throws, so callers only branch on the result. */
+export async function postJson(url: string, body: unknown): Promise<ApiResult> {
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      credentials: "same-origin",
+      body: JSON.stringify(body),
+    });
+  } catch {
+    return { ok: false, status: 0, code: NETWORK_ERROR, fields: {} };
+  }
+  if (response.ok) return { ok: true, status: response.status };
+  // Proxies and crashed handlers answer with HTML, so a parse failure is expected, not exceptional.
+  const parsed: unknown = await response.json().catch(() => null);
+  return { ok: false, status: response.status, ...readFailure(parsed) };
+}

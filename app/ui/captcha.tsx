@@ -1,0 +1,86 @@
+"use client";
+
+import { useEffect, useState, useSyncExternalStore } from "react";
+
+export const CAPTCHA_ALT =
+  "Captcha image: type the characters you see. Use the New captcha button for a different one.";
+
+const noSubscribe = () => () => {};
+
+/** False on the server and during hydration, true once React owns the page. */
+function useHydrated(): boolean {
+  return useSyncExternalStore(
+    noSubscribe,
+    () => true,
+    () => false,
+  );
+}
+
+type CaptchaProps = {
+  /** Changing it changes the image URL, which makes the server issue a new captcha. */
+  nonce: string;
+  onRefresh: () => void;
+  /** Where the refresh goes without JavaScript: reloading the page reloads the image. */
+  noJsHref: string;
+};
+
+export function Captcha({ nonce, onRefresh, noJsHref }: CaptchaProps) {
+  const hydrated = useHydrated();
+  const [failedNonce, setFailedNonce] = useState<string | null>(null);
+
+  useEffect(() => {
+    // A page restored from the back/forward cache still shows a captcha the server has since consumed.
+    const onPageShow = (event: PageTransitionEvent) => {
+      if (event.persisted) onRefresh();
+    };
+    window.addEventListener("pageshow", onPageShow);
+    return () => window.removeEventListener("pageshow", onPageShow);
+  }, [onRefresh]);
+
+  return (
+    <div className="captcha">
+      <div className="captcha__row">
+        {/* A plain img: the SVG is uncacheable and per-session, so next/image would only get in the way. */}
+        <img
+          className="captcha__image"
+          src={`/api/captcha?r=${encodeURIComponent(nonce)}`}
+          width={180}
+          height={60}
+          alt={CAPTCHA_ALT}
+          onError={() => setFailedNonce(nonce)}
+        />
+        {hydrated ? (
+          <button type="button" className="button button--secondary" onClick={onRefresh}>
+            <RefreshIcon />
+            New captcha
+          </button>
+        ) : (
+          <a className="button button--secondary" href={noJsHref}>
+            <RefreshIcon />
+            New captcha
+          </a>
+        )}
+      </div>
+      {failedNonce === nonce ? (
+        <p className="captcha__failed" role="status">
+          The captcha image did not load. Use New captcha to try again.
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+function RefreshIcon() {
+  return (
+    <svg className="button__icon" viewBox="0 0 20 20" aria-hidden="true" focusable="false">
+      <path
+        fill="none"
+        stroke="currentColor"
+        strokeWidth="1.8"
+        strokeLinecap="round"
+        strokeLinejoin="round"
+        d="M16 10a6 6 0 1 1-1.76-4.24M16 3.5v3.2h-3.2"
+      />
+    </svg>
+  );
+}

@@ -1,0 +1,49 @@
+import type { ComponentProps, ReactNode, Ref } from "react";
+
+type FieldProps = Omit<ComponentProps<"input">, "id" | "name" | "ref"> & {
+  name: string;
+  label: string;
+  hint?: ReactNode;
+  /** The API's code for this field (`too_short`, `username_taken`, ...) and its human text. */
+  error?: { code: string; text: string } | null;
+  inputRef?: Ref<HTMLInputElement>;
+  /** Shown between the hint and the input, e.g. the captcha image the input refers to. */
+  beforeInput?: ReactNode;
+};
+
+export function Field({ name, label, hint, error, inputRef, beforeInput, className, ...input }: FieldProps) {
+  const id = `field-${name}`;
+  const hintId = hint ? `${id}-hint` : null;
+  const errorId = error ? `${id}-error` : null;
+  // Error first so screen readers hear what went wrong before the standing hint.
+  const describers = [errorId, hintId].filter(Boolean).join(" ");
+  const isInvalid = Boolean(error);
+
+  return (
+    <div className={`field${isInvalid ? " field--invalid" : ""}`}>
+      <label className="field__label" htmlFor={id}>
+        {label}
+      </label>
+      {hint ? (
+        <p className="field__hint" id={hintId ?? undefined}>
+          {hint}
+        </p>
+      ) : null}
+      {beforeInput}
+      <input
+        {...input}
+        ref={inputRef}
+        id={id}
+        name={name}
+        className={`field__input${className ? ` ${className}` : ""}`}
+        aria-invalid={isInvalid || undefined}
+        aria-describedby={describers || undefined}
+      />
+      {error ? (
+        <p className="field__error" id={errorId ?? undefined} data-testid={`error-${name}`} data-code={error.code}>
+          {error.text}
+        </p>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,103 @@
+// Human text for the API's error codes. The UI keys everything on `code`;
+// the server's own `message` is never shown, so wording stays in one place.
+
+/** Codes the UI itself produces when there is no usable API answer. */
+export const NETWORK_ERROR = "network_error";
+export const UNEXPECTED_RESPONSE = "unexpected_response";
+
+const ERROR_TEXT: Record<string, string> = {
+  invalid_input: "Some details are missing or not valid. Please check them and try again.",
+  invalid_json: "Your details did not reach us intact. Please try again.",
+  no_session:
+    "Your browser did not send back our session cookie. Please enable cookies for this site, then try again.",
+  session_unknown: "Your session expired. We've shown a new captcha; please try again.",
+  captcha_missing: "That captcha was already used. We've shown a new one; please type its characters.",
+  captcha_expired: "That captcha expired. We've shown a new one; please type its characters.",
+  captcha_invalid: "The characters did not match the captcha. We've shown a new one; please try again.",
+  username_taken: "That username is already taken. Please choose another.",
+  email_taken: "An account with that email already exists. Try logging in instead.",
+  invalid_credentials: "That username or email and password do not match an account.",
+  unauthenticated: "You are not logged in. Please log in again.",
+  cross_origin: "This request came from another site, so we blocked it. Reload this page and try again.",
+  payload_too_large: "That was more data than we accept. Please shorten your entries.",
+  unsupported_media_type: "Your browser sent the form in a format we don't accept. Reload the page and try again.",
+  rate_limited: "Too many attempts. Please wait a minute, then try again.",
+  session_store_unavailable: "We can't sign you in right now. Please try again shortly.",
+  internal_error: "Something went wrong on our side. Please try again.",
+  [NETWORK_ERROR]: "We couldn't reach Holdfast. Check your connection and try again.",
+  [UNEXPECTED_RESPONSE]: "Something went wrong on our side. Please try again.",
+};
+
+export function errorText(code: string): string {
+  return ERROR_TEXT[code] ?? `Something went wrong (${code}). Please try again.`;
+}
+
+/** Top-level codes about one field: shown under that field instead of in the banner. */
+export const CODE_FIELD: Record<string, string> = {
+  username_taken: "username",
+  email_taken: "email",
+  captcha_missing: "captcha",
+  captcha_expired: "captcha",
+  captcha_invalid: "captcha",
+};
+
+/** The field of this form that a top-level code belongs to, if the form has that field. */
+export function ownerField<F extends string>(code: string | null, fields: readonly F[]): F | undefined {
+  const owner = code ? CODE_FIELD[code] : undefined;
+  return fields.find((name) => name === owner);
+}
+
+type Limits = { min?: number; max?: number; format?: string; noun: string };
+
+const LIMITS: Record<string, Limits> = {
+  username: { min: 3, max: 32, noun: "a username", format: "Use only letters, digits, dots, dashes and underscores." },
+  email: { noun: "your email address", format: "Enter an email address like name@example.com." },
+  password: { min: 8, max: 128, noun: "a password" },
+  captcha: { noun: "the characters from the captcha", format: "Type only the characters shown in the image." },
+  login: { noun: "your username or email" },
+};
+
+export function fieldErrorText(field: string, code: string): string {
+  const limits = LIMITS[field] ?? { noun: "this field" };
+  switch (code) {
+    case "required":
+      return `Enter ${limits.noun}.`;
+    case "too_short":
+      return limits.min ? `Use at least ${limits.min} characters.` : "That is too short.";
+    case "too_long":
+      return limits.max ? `Use at most ${limits.max} characters.` : "That is too long.";
+    case "invalid_format":
+      return limits.format ?? "That doesn't look right.";
+    default:
+      return "Please check this field.";
+  }
+}
+
+// Form field order, which is also the order errors are read and focused in.
+export const SIGNUP_FIELDS = ["username", "email", "password", "captcha"] as const;
+export const LOGIN_FIELDS = ["login", "password"] as const;
+
+export type FieldErrors = Partial<Record<string, string>>;
+
+/** One query-string value; repeated keys are tampering or noise, so only the first counts. */
+export function firstParam(value: string | string[] | undefined): string {
+  return (Array.isArray(value) ? value[0] : value) ?? "";
+}
+
+/** Reads `fields=<field>.<code>,<field>.<code>` from the no-JS redirect, keeping only known fields. */
+export function parseFieldsParam(raw: string, known: readonly string[]): FieldErrors {
+  const out: FieldErrors = {};
+  for (const pair of raw.split(",")) {
+    const dot = pair.indexOf(".");
+    if (dot <= 0) continue;
+    const field = pair.slice(0, dot);
+    const code = pair.slice(dot + 1);
+    if (known.includes(field) && /^[a-z_]{1,40}$/.test(code) && !out[field]) out[field] = code;
+  }
+  return out;
+}
+
+/** Error codes arrive in the URL, so anything odd is dropped rather than echoed. */
+export function cleanCode(raw: string): string | null {
+  return /^[a-z_]{1,40}$/.test(raw) ? raw : null;
+}

@@ -1,0 +1,59 @@
+"use client";
+
+import { useRef, useState, type FormEvent } from "react";
+import { postJson } from "@/app/ui/api";
+import { FormError } from "@/app/ui/form-error";
+
+/**
+ * Two real forms so logging out works without JavaScript; with it, the
+ * request goes through fetch and failures are shown here instead of as JSON.
+ */
+export function LogoutButtons() {
+  const [errorCode, setErrorCode] = useState<string | null>(null);
+  const [pending, setPending] = useState(false);
+  const inFlight = useRef(false);
+
+  const logOut = (everywhere: boolean) => async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    if (inFlight.current) return;
+    inFlight.current = true;
+    setPending(true);
+    setErrorCode(null);
+    // Same field and value as the no-JS form, so the server reads one shape.
+    const result = await postJson("/api/logout", everywhere ? { everywhere: "1" } : {});
+    if (result.ok) {
+      window.location.assign("/login");
+      return;
+    }
+    inFlight.current = false;
+    setPending(false);
+    setErrorCode(result.code);
+  };
+
+  return (
+    <div className="logout" aria-busy={pending}>
+      <FormError code={errorCode} />
+      <div className="logout__actions">
+        <form method="post" action="/api/logout" onSubmit={logOut(false)}>
+          <button type="submit" className="button button--primary button--block" aria-disabled={pending || undefined}>
+            Log out
+          </button>
+        </form>
+        <form method="post" action="/api/logout" onSubmit={logOut(true)}>
+          <input type="hidden" name="everywhere" value="1" />
+          <button
+            type="submit"
+            className="button button--secondary button--block"
+            aria-disabled={pending || undefined}
+            aria-describedby="logout-everywhere-hint"
+          >
+            Log out everywhere
+          </button>
+        </form>
+      </div>
+      <p className="logout__hint" id="logout-everywhere-hint">
+        Log out everywhere also ends your sessions on every other browser and device.
+      </p>
+    </div>
+  );
+}
