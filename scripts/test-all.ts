@@ -1,15 +1,17 @@
 /**
  * `npm test`: every test, once. Starts the services (testing/stack.ts), runs the unit and
- * integration tests, builds the app once, then runs the browser tests against that one build
- * for every store configuration. Ends with one line: "N passed, N failed".
+ * integration tests, builds the app once, then for every store configuration runs the browser
+ * and HTTP suites against three instances of that one build behind nginx, and the
+ * cross-instance flow and kill tests. Ends with one line: "N passed, N failed".
  *
  * `npm test -- --only unit` or `--only e2e` runs a part; `--stores cookie,database` narrows e2e.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, createWriteStream } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
-import { freePort, startStack, waitForPort, type Stack } from "../testing/stack";
-import { E2E_STORES, type E2EStore } from "../testing/stores";
+import { startCluster } from "../testing/cluster";
+import { startStack, type Stack } from "../testing/stack";
+import { E2E_STORES } from "../testing/stores";
 
 const args = process.argv.slice(2);
 const option = (name: string) => {
@@ -27,6 +29,7 @@ function missingTools(): string[] {
   const onPath = (bin: string) => (process.env.PATH ?? "").split(":").some((dir) => existsSync(path.join(dir, bin)));
   if (!onPath("redis-server")) missing.push("redis-server");
   if (!existsSync("/usr/bin/chromium")) missing.push("chromium");
+  if (!onPath("nginx") && !existsSync("/usr/sbin/nginx")) missing.push("nginx");
   return missing;
 }
 
@@ -66,29 +69,16 @@ async function unit(stack: Stack) {
   if (count("pass") === 0) totals.failed += 1;
 }
 
-async function startServer(store: E2EStore, stack: Stack): Promise<{ url: string; stop(): Promise<void> }> {
-  const port = await freePort();
-  const logFile = path.join(ARTIFACTS, "logs", `server-${store.name}.log`);
-  const child = spawn(process.execPath, ["node_modules/next/dist/bin/next", "start", "-p", String(port), "-H", "127.0.0.1"], {
-    env: { ...process.env, ...stack.env, ...store.env(stack), NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const out = createWriteStream(logFile);
-  child.stdout.pipe(out);
-  child.stderr.pipe(out);
-  await waitForPort(port, 60_000);
-  return {
-    url: `http://127.0.0.1:${port}`,
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill("SIGTERM");
-      await new Promise((resolve) => child.once("exit", resolve));
-    },
-  };
+async function playwright(label: string, files: string[], env: Record<string, string>) {
+  const report = path.join(ARTIFACTS, `e2e-${label}.json`);
+  await run("npx", ["playwright", "test", ...files, "--reporter=list,json"], { ...env, PLAYWRIGHT_JSON_OUTPUT_NAME: report });
+  const stats = existsSync(report) ? JSON.parse(readFileSync(report, "utf8")).stats : undefined;
+  const passed = (stats?.expected ?? 0) + (stats?.flaky ?? 0);
+  totals.passed += passed;
+  totals.failed += (stats?.unexpected ?? 1) + (stats?.skipped ?? 0) + (passed === 0 ? 1 : 0);
 }
 
 async function e2e(stack: Stack) {
-  mkdirSync(path.join(ARTIFACTS, "logs"), { recursive: true });
   log("building the app once for every store");
   if ((await run("npx", ["next", "build"], { NEXT_TELEMETRY_DISABLED: "1" })) !== 0) {
     totals.failed += 1;
@@ -96,22 +86,21 @@ async function e2e(stack: Stack) {
     return;
   }
   for (const store of E2E_STORES.filter((s) => !storeFilter || storeFilter.includes(s.name))) {
-    log(`browser tests with the ${store.name} store`);
-    const server = await startServer(store, stack);
-    const report = path.join(ARTIFACTS, `e2e-${store.name}.json`);
+    const env = { ...stack.env, ...store.env(stack) };
+    log(`browser and HTTP suites with the ${store.name} store, behind nginx in front of three instances`);
+    const cluster = await startCluster({ env, logDir: path.join(ARTIFACTS, "logs", store.name) });
     try {
-      await run("npx", ["playwright", "test", "--reporter=list,json"], {
-        BASE_URL: server.url,
-        E2E_STORE: store.name,
-        PLAYWRIGHT_JSON_OUTPUT_NAME: report,
-      });
+      await playwright(store.name, [], { BASE_URL: cluster.url, E2E_STORE: store.name });
     } finally {
-      await server.stop();
+      await cluster.stop();
     }
-    const stats = existsSync(report) ? JSON.parse(readFileSync(report, "utf8")).stats : undefined;
-    const passed = (stats?.expected ?? 0) + (stats?.flaky ?? 0);
-    totals.passed += passed;
-    totals.failed += (stats?.unexpected ?? 1) + (stats?.skipped ?? 0) + (passed === 0 ? 1 : 0);
+    log(`cross-instance flows with the ${store.name} store`);
+    await playwright(`${store.name}-cluster`, ["e2e/cluster/flows.spec.ts"], { E2E_SUITE: "cluster", E2E_STORE: store.name, CLUSTER_ENV: JSON.stringify(env) });
+  }
+  if (!storeFilter || storeFilter.includes("memory")) {
+    log("two memory-store instances behind the proxy");
+    const env = { ...stack.env, ...E2E_STORES[0]!.env(stack) };
+    await playwright("memory-cluster", ["e2e/cluster/memory.spec.ts"], { E2E_SUITE: "cluster", E2E_STORE: "memory", CLUSTER_ENV: JSON.stringify(env) });
   }
 }
 

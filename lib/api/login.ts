@@ -1,7 +1,7 @@
 import { isSameOrigin, readBody } from "../http/request";
 import { authenticate } from "../users";
 import { loginInput, validate } from "../validation";
-import { failure, field, formFailure, seeOther, type RequestContext } from "./context";
+import { failure, field, fieldList, formFailure, seeOther, type RequestContext } from "./context";
 
 /** POST /api/login: a new session token for every successful login. */
 export async function login(ctx: RequestContext): Promise<Response> {
@@ -13,7 +13,9 @@ export async function login(ctx: RequestContext): Promise<Response> {
 
   const input = validate(loginInput, body);
   if (!input.ok) {
-    return form ? formFailure("/login", "invalid_input", { login: field(body, "login") }) : failure(ctx, "invalid_input", input.fields);
+    return form
+      ? formFailure("/login", "invalid_input", { fields: fieldList(input.fields), login: field(body, "login") })
+      : failure(ctx, "invalid_input", input.fields);
   }
   const user = await authenticate(services.db, input.value.login, input.value.password, services.config.passwordHashCost);
   if (!user) return form ? formFailure("/login", "invalid_credentials", { login: input.value.login }) : failure(ctx, "invalid_credentials");

@@ -1,0 +1,33 @@
+import { expect, test } from "@playwright/test";
+import { ClusterRefused, startCluster } from "../../testing/cluster";
+
+/** The bug this project exists for, forced on purpose: sessions in each process's memory, two processes. */
+
+const env = JSON.parse(process.env.CLUSTER_ENV ?? "{}") as Record<string, string>;
+// next start with NODE_ENV=development is how a person gets past the production refusal by hand.
+const MEMORY = { ...env, SESSION_STORE: "memory", NODE_ENV: "development" };
+
+test("the harness refuses several instances with the memory store", async () => {
+  await expect(startCluster({ env: MEMORY, instances: 2 })).rejects.toThrow(ClusterRefused);
+});
+
+test("two memory instances behind the proxy: the next request is session_unknown naming the cause, never captcha_invalid", async () => {
+  const cluster = await startCluster({ env: MEMORY, instances: 2, allowMemoryStore: true });
+  try {
+    const captcha = await fetch(`${cluster.url}/api/captcha`);
+    const cookie = captcha.headers.getSetCookie()[0]!.split(";")[0]!;
+    const register = await fetch(`${cluster.url}/api/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json", cookie },
+      body: JSON.stringify({ username: "memory_user", email: "memory@example.test", password: "password-1", captcha: captcha.headers.get("x-captcha-answer") }),
+    });
+    expect(register.headers.get("x-holdfast-instance")).not.toBe(captcha.headers.get("x-holdfast-instance"));
+    expect(register.status).toBe(400);
+    const body = (await register.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe("session_unknown");
+    expect(body.error.message).toMatch(/one process's memory/);
+    expect(body.error.message).toMatch(/several processes/);
+  } finally {
+    await cluster.stop();
+  }
+});

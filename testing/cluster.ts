@@ -1,0 +1,146 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { freePort, waitForPort } from "./stack";
+
+/**
+ * Several `next start` instances of one build behind Debian's nginx, round-robin with no
+ * stickiness: the deployment shape the contract is written for. Every response names its
+ * instance in X-Holdfast-Instance. Everything started here is stopped by `stop()`.
+ */
+
+export interface ClusterOptions {
+  instances?: number;
+  /** Environment of every instance (store, secrets, database, redis…). */
+  env: Record<string, string>;
+  /** The proxy's port; a spare one when omitted. */
+  port?: number;
+  /** Where instance logs go. */
+  logDir?: string;
+  /**
+   * Start several instances even with SESSION_STORE=memory. Only the test that proves the
+   * failure is loud uses it; the harness refuses otherwise.
+   */
+  allowMemoryStore?: boolean;
+}
+
+export interface Instance {
+  name: string;
+  port: number;
+  process: ChildProcess;
+}
+
+export interface Cluster {
+  url: string;
+  instances: Instance[];
+  /** Kills one instance at once (SIGKILL), as a crash would. */
+  kill(name: string): void;
+  stop(): Promise<void>;
+}
+
+export class ClusterRefused extends Error {}
+
+function nginxConfig(dir: string, port: number, upstreams: number[]): string {
+  return `
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+daemon off;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream app {
+    # Round-robin, no stickiness: consecutive requests of one visitor go to different instances.
+${upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=30s;`).join("\n")}
+    keepalive 32;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    client_max_body_size 1m;
+    # Bodies up to the app's own limit stay in memory; the app answers 413 above 16 KiB.
+    client_body_buffer_size 64k;
+    location / {
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Host $http_host;
+      # A refused connection (a dead instance) is retried on the next one; a request already sent is not.
+      proxy_next_upstream error timeout;
+      proxy_connect_timeout 2s;
+    }
+  }
+}
+`;
+}
+
+export async function startCluster(options: ClusterOptions): Promise<Cluster> {
+  const count = options.instances ?? 3;
+  if (count > 1 && options.env.SESSION_STORE === "memory" && !options.allowMemoryStore) {
+    throw new ClusterRefused(
+      "SESSION_STORE=memory cannot serve several instances: each would keep its own sessions, so a captcha issued by one is unknown to the next; use cookie, database or redis.",
+    );
+  }
+  const logDir = options.logDir ?? path.resolve("artifacts/logs/cluster");
+  mkdirSync(logDir, { recursive: true });
+  const instances: Instance[] = [];
+  const dir = mkdtempSync(path.join(tmpdir(), "holdfast-nginx-"));
+  // nginx's workers drop root and must still reach their temp folders.
+  chmodSync(dir, 0o755);
+  let nginx: ChildProcess | undefined;
+
+  const stop = async () => {
+    const all = [...instances.map((i) => i.process), ...(nginx ? [nginx] : [])];
+    await Promise.all(
+      all.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            child.once("exit", () => resolve());
+            child.kill("SIGTERM");
+          }),
+      ),
+    );
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    for (let i = 1; i <= count; i++) {
+      const port = await freePort();
+      const name = `i${i}`;
+      const child = spawn(process.execPath, ["node_modules/next/dist/bin/next", "start", "-p", String(port), "-H", "127.0.0.1"], {
+        env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", TRUST_PROXY: "1", ...options.env, INSTANCE_NAME: name },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      const log = createWriteStream(path.join(logDir, `${name}.log`));
+      child.stdout!.pipe(log);
+      child.stderr!.pipe(log);
+      instances.push({ name, port, process: child });
+    }
+    await Promise.all(instances.map((i) => waitForPort(i.port, 60_000)));
+    const port = options.port ?? (await freePort());
+    writeFileSync(path.join(dir, "nginx.conf"), nginxConfig(dir, port, instances.map((i) => i.port)));
+    nginx = spawn("nginx", ["-c", path.join(dir, "nginx.conf"), "-p", dir], { stdio: ["ignore", "ignore", "pipe"] });
+    nginx.stderr!.pipe(createWriteStream(path.join(logDir, "nginx.log")));
+    await waitForPort(port, 10_000);
+    return {
+      url: `http://127.0.0.1:${port}`,
+      instances,
+      kill(name) {
+        instances.find((i) => i.name === name)?.process.kill("SIGKILL");
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
