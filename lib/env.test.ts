@@ -24,7 +24,7 @@ describe("configuration", () => {
   });
 
   it("a wrong SESSION_STORE names the variable and the fix", () => {
-    assert.match(refusal({ ...base, SESSION_STORE: "file" }), /^SESSION_STORE is not valid: use one of cookie, database, redis or memory\.$/);
+    assert.match(refusal({ ...base, SESSION_STORE: "file" }), /^SESSION_STORE is not valid: use one of cookie, database, redis, cached or memory\.$/);
   });
 
   it("production refuses the memory store, saying why", () => {
@@ -44,6 +44,7 @@ describe("configuration", () => {
 
   it("redis needs a URL; REDIS_URL wins over the Upstash pair", () => {
     assert.match(refusal({ ...base, SESSION_STORE: "redis" }), /^SESSION_STORE=redis needs a Redis/);
+    assert.match(refusal({ ...base, SESSION_STORE: "cached" }), /^SESSION_STORE=cached needs a Redis/);
     const both = parseConfig({ ...base, SESSION_STORE: "redis", REDIS_URL: "redis://h:6379", UPSTASH_REDIS_REST_URL: "https://u", UPSTASH_REDIS_REST_TOKEN: "t" });
     assert.equal(both.redis?.transport, "tcp");
     assert.match(refusal({ ...base, UPSTASH_REDIS_REST_URL: "https://u" }), /must be set together/);

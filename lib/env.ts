@@ -23,7 +23,7 @@ const seconds = (fallback: number) =>
 
 const schema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-  SESSION_STORE: z.enum(["cookie", "database", "redis", "memory"]).default("cookie"),
+  SESSION_STORE: z.enum(["cookie", "database", "redis", "cached", "memory"]).default("cookie"),
   SESSION_SECRET: z.string().optional(),
   DATABASE_URL: z
     .string()
@@ -66,7 +66,7 @@ const schema = z.object({
 
 const FIX: Record<string, string> = {
   NODE_ENV: "use development, production or test",
-  SESSION_STORE: "use one of cookie, database, redis or memory",
+  SESSION_STORE: "use one of cookie, database, redis, cached or memory",
   DATABASE_URL: "use a postgres:// URL, or leave it unset to use the embedded database",
   REDIS_URL: "use a redis:// or rediss:// URL",
   UPSTASH_REDIS_REST_URL: "use the https:// REST URL of your Upstash database",
@@ -171,9 +171,9 @@ export function parseConfig(env: Env): Config {
       prefix: e.REDIS_KEY_PREFIX,
     };
   }
-  if (e.SESSION_STORE === "redis" && !redis) {
+  if ((e.SESSION_STORE === "redis" || e.SESSION_STORE === "cached") && !redis) {
     throw new ConfigError(
-      "SESSION_STORE=redis needs a Redis: set REDIS_URL=redis://… or both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN.",
+      `SESSION_STORE=${e.SESSION_STORE} needs a Redis: set REDIS_URL=redis://… or both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN.`,
     );
   }
 

@@ -24,4 +24,5 @@ export const E2E_STORES: E2EStore[] = [
     }),
   },
   { name: "redis-tcp", env: (stack) => ({ ...common, SESSION_STORE: "redis", REDIS_URL: stack.env.REDIS_URL }) },
+  { name: "cached-tcp", env: (stack) => ({ ...common, SESSION_STORE: "cached", REDIS_URL: stack.env.REDIS_URL }) },
 ];

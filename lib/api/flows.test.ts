@@ -82,6 +82,7 @@ const STORES: [string, () => Promise<Env>][] = [
   ["cookie", async () => ({ SESSION_STORE: "cookie" })],
   ["database", async () => ({ SESSION_STORE: "database" })],
   ["redis over TCP", async () => ({ SESSION_STORE: "redis", REDIS_URL: required("REDIS_URL") })],
+  ["cached over TCP", async () => ({ SESSION_STORE: "cached", REDIS_URL: required("REDIS_URL") })],
   [
     "redis over REST",
     async () => ({

@@ -1,6 +1,7 @@
 import { getDb, type Db } from "../db";
 import type { Config } from "../env";
 import type { CaptchaLedger, SessionStore } from "./store";
+import { createCachedStore } from "./stores/cached";
 import { createCookieStore } from "./stores/cookie";
 import { createDatabaseStore } from "./stores/database";
 import { createMemoryStore } from "./stores/memory";
@@ -53,6 +54,12 @@ export function createServices(config: Config): Services {
       const redis = config.redis!;
       const transport = redis.transport === "tcp" ? tcpTransport(redis.url) : restTransport(redis.url, redis.token);
       const store = createRedisStore(transport, redis.prefix);
+      return services(store, store.captchas, () => transport.close());
+    }
+    case "cached": {
+      const redis = config.redis!;
+      const transport = redis.transport === "tcp" ? tcpTransport(redis.url) : restTransport(redis.url, redis.token);
+      const store = createCachedStore(createDatabaseStore(db), createRedisStore(transport, redis.prefix));
       return services(store, store.captchas, () => transport.close());
     }
   }

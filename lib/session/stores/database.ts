@@ -12,6 +12,8 @@ export interface DatabaseStoreOptions {
 
 export interface DatabaseStore extends SessionStore {
   captchas: CaptchaLedger;
+  /** `read`, with the row's own expiry: what a cache in front of this store needs for its TTL. */
+  readEntry(token: string, now: number): Promise<{ record: SessionRecord; expiresAt: number } | null>;
   /** Deletes expired sessions and captchas in batches; returns how many sessions went. */
   sweepExpired(now?: number): Promise<number>;
 }
@@ -53,6 +55,23 @@ export function createDatabaseStore(db: Db, options: DatabaseStoreOptions = {}):
     sweepExpired(now).catch((error) => console.warn("[holdfast] expired-session sweep failed:", (error as Error).message));
   }
 
+  async function readEntry(token: string, now: number) {
+    const tokenHash = hashToken(token);
+    const found = await dbCall(() => db.session.findUnique({ where: { tokenHash } }));
+    if (!found) return null;
+    if (found.expiresAt.getTime() <= now) {
+      await dbCall(() => db.session.deleteMany({ where: { tokenHash } }));
+      return null;
+    }
+    const record: SessionRecord = {
+      data: found.data as SessionRecord["data"],
+      userId: found.userId,
+      createdAt: found.createdAt.getTime(),
+      lastActiveAt: found.lastActiveAt.getTime(),
+    };
+    return { record, expiresAt: found.expiresAt.getTime() };
+  }
+
   const row = (record: SessionRecord, expiresAt: number) => ({
     data: record.data as Prisma.InputJsonValue,
     userId: record.userId,
@@ -70,20 +89,9 @@ export function createDatabaseStore(db: Db, options: DatabaseStoreOptions = {}):
       maybeSweep(record.createdAt);
       return token;
     },
+    readEntry,
     async read(token, now) {
-      const tokenHash = hashToken(token);
-      const found = await dbCall(() => db.session.findUnique({ where: { tokenHash } }));
-      if (!found) return null;
-      if (found.expiresAt.getTime() <= now) {
-        await dbCall(() => db.session.deleteMany({ where: { tokenHash } }));
-        return null;
-      }
-      return {
-        data: found.data as SessionRecord["data"],
-        userId: found.userId,
-        createdAt: found.createdAt.getTime(),
-        lastActiveAt: found.lastActiveAt.getTime(),
-      };
+      return (await readEntry(token, now))?.record ?? null;
     },
     async update(token, record, expiresAt) {
       // updateMany matches nothing once the row is gone, so a destroyed session stays destroyed.

@@ -33,6 +33,12 @@ return n`;
 export interface RedisStore extends SessionStore {
   captchas: CaptchaLedger;
   transport: RedisTransport;
+  /**
+   * Writes a record under a token issued elsewhere, never overwriting (NX); false when the key
+   * exists. For a store layered on this one, whose tokens come from its own backend. The TTL is
+   * `expiresAt - record.lastActiveAt`, as for `create`.
+   */
+  put(token: string, record: SessionRecord, expiresAt: number): Promise<boolean>;
 }
 
 export function createRedisStore(transport: RedisTransport, prefix: string): RedisStore {
@@ -64,6 +70,7 @@ export function createRedisStore(transport: RedisTransport, prefix: string): Red
     async update(token, record, expiresAt) {
       return (await write(token, record, expiresAt, "XX")) ? token : null;
     },
+    put: (token, record, expiresAt) => write(token, record, expiresAt, "NX"),
     async delete(token) {
       await transport.send(["DEL", sessionKey(hashToken(token))]);
     },
