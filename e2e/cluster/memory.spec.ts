@@ -1,11 +1,14 @@
 import { expect, test } from "@playwright/test";
+import { diagnose } from "../../lib/doctor/diagnose";
+import { gather } from "../../lib/doctor/gather";
 import { ClusterRefused, startCluster } from "../../testing/cluster";
 
 /** The bug this project exists for, forced on purpose: sessions in each process's memory, two processes. */
 
 const env = JSON.parse(process.env.CLUSTER_ENV ?? "{}") as Record<string, string>;
 // next start with NODE_ENV=development is how a person gets past the production refusal by hand.
-const MEMORY = { ...env, SESSION_STORE: "memory", NODE_ENV: "development" };
+// TRUST_PROXY is left unset, the mistake the doctor should also name behind nginx.
+const MEMORY = { ...env, SESSION_STORE: "memory", NODE_ENV: "development", TRUST_PROXY: "" };
 
 test("the harness refuses several instances with the memory store", async () => {
   await expect(startCluster({ env: MEMORY, instances: 2 })).rejects.toThrow(ClusterRefused);
@@ -27,6 +30,10 @@ test("two memory instances behind the proxy: the next request is session_unknown
     expect(body.error.code).toBe("session_unknown");
     expect(body.error.message).toMatch(/one process's memory/);
     expect(body.error.message).toMatch(/several processes/);
+
+    // The doctor, pointed at the running site, names the causes it can see from outside.
+    const findings = diagnose(await gather({ ...env, SESSION_STORE: "cookie" }, { url: cluster.url }));
+    expect(findings.map((f) => f.check).sort()).toEqual(["captcha-test-mode", "memory-store", "trust-proxy"]);
   } finally {
     await cluster.stop();
   }

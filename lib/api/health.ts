@@ -24,11 +24,19 @@ async function timed(run: () => Promise<unknown>): Promise<Check> {
   }
 }
 
-/** GET /api/health: a real round trip to the session store and to the database, each timed. */
-export async function health(services: Services): Promise<Response> {
+/**
+ * GET /api/health: a real round trip to the session store and to the database, each timed.
+ * It also reports this instance's clock and whether proxy headers arrive, so `npm run doctor`
+ * can find clock skew and a missing TRUST_PROXY.
+ */
+export async function health(services: Services, req: Request): Promise<Response> {
   const [store, database] = await Promise.all([timed(() => services.store.ping()), timed(() => services.db.$queryRaw`SELECT 1`)]);
   const checks = { store, database };
-  const body = { ok: store.ok && database.ok, store: services.store.name, checks };
+  const proxy = {
+    forwardedHeadersSeen: req.headers.has("x-forwarded-for") || req.headers.has("x-forwarded-proto"),
+    trustProxy: services.config.trustProxy,
+  };
+  const body = { ok: store.ok && database.ok, store: services.store.name, checks, time: Date.now(), proxy };
   if (body.ok) return Response.json(body, { headers: { "cache-control": "no-store" } });
   const failing = Object.entries(checks).filter(([, c]) => !c.ok).map(([name]) => name);
   const error = await errorResponse("session_store_unavailable", { message: `Unreachable: ${failing.join(", ")}.` }).json();

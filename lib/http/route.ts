@@ -60,10 +60,10 @@ export function sessionRoute(services: () => Services, endpoint: (ctx: RequestCo
 }
 
 export function healthRoute(services: () => Services): Handler {
-  return async () => {
+  return async (req) => {
     try {
       const s = services();
-      return served(await health(s), s);
+      return served(await health(s, req), s);
     } catch (error) {
       return internalError(error);
     }

@@ -1,0 +1,97 @@
+import type { Config } from "../env";
+
+/**
+ * `npm run doctor`: the causes of "wrong captcha sometimes" and its cousins, each named with
+ * its fix. This module only judges facts; gather.ts collects them from the environment and,
+ * optionally, a running site.
+ */
+
+export interface Finding {
+  check: string;
+  problem: string;
+  fix: string;
+}
+
+export interface Facts {
+  config?: Config;
+  /** The configuration's own refusal, when it does not parse. */
+  configError?: string;
+  /** How many instances the operator plans to run (--instances). */
+  instancesPlanned?: number;
+  /** The base URL of a running site (--url). */
+  url?: string;
+  /** Whether the store and the database answered a round trip. */
+  reach?: { store: boolean; database: boolean };
+  /** What the running site said about itself. */
+  site?: {
+    /** Instance name → its clock minus ours, in ms (round-trip midpoint). */
+    instanceSkewMs: Record<string, number>;
+    store?: string;
+    captchaAnswerExposed: boolean;
+    forwardedHeadersSeen: boolean;
+    trustProxy: boolean;
+    healthOk: boolean;
+  };
+  /** The database's clock minus ours, in ms. */
+  databaseSkewMs?: number;
+}
+
+export const MAX_SKEW_MS = 2_000;
+
+function domainMatches(host: string, domain: string): boolean {
+  const d = domain.replace(/^\./, "").toLowerCase();
+  const h = host.toLowerCase();
+  return h === d || h.endsWith(`.${d}`);
+}
+
+export function diagnose(facts: Facts): Finding[] {
+  const findings: Finding[] = [];
+  const add = (check: string, problem: string, fix: string) => findings.push({ check, problem, fix });
+  const { config, site } = facts;
+
+  if (facts.configError) {
+    const secret = /^SESSION_SECRET/.test(facts.configError);
+    add(secret ? "secret" : "config", facts.configError, secret ? "Set SESSION_SECRET to a value from `openssl rand -base64 48` (each secret ≥ 32 characters)." : "Correct the variable named above.");
+  }
+
+  const instancesSeen = Object.keys(site?.instanceSkewMs ?? {}).length;
+  const memory = config?.store === "memory" || site?.store === "memory";
+  if (memory && (config?.production || (facts.instancesPlanned ?? 1) > 1 || instancesSeen > 1)) {
+    add(
+      "memory-store",
+      `SESSION_STORE=memory with ${instancesSeen > 1 ? `${instancesSeen} instances answering` : config?.production ? "NODE_ENV=production" : `${facts.instancesPlanned} instances planned`}: each process keeps its own sessions, so a captcha issued by one is unknown to the next.`,
+      "Use SESSION_STORE=cookie, database or redis.",
+    );
+  }
+
+  if (config?.cookie.secure === "always" && facts.url?.startsWith("http:")) {
+    add("secure-cookie", "SESSION_COOKIE_SECURE=true while the site is served over http: browsers drop the cookie, so every captcha check is no_session.", "Serve the site over https, or set SESSION_COOKIE_SECURE=auto.");
+  }
+
+  if (config?.cookie.domain && facts.url && !domainMatches(new URL(facts.url).hostname, config.cookie.domain)) {
+    add("cookie-domain", `SESSION_COOKIE_DOMAIN=${config.cookie.domain} does not match the host ${new URL(facts.url).hostname}: browsers refuse the cookie.`, "Unset SESSION_COOKIE_DOMAIN (host-only cookie) or set it to the site's domain.");
+  }
+
+  if (config?.captchaTestMode || site?.captchaAnswerExposed) {
+    add("captcha-test-mode", "CAPTCHA_TEST_MODE is on: every captcha response carries its answer in X-Captcha-Answer, so bots solve it for free.", "Unset CAPTCHA_TEST_MODE outside automated tests.");
+  }
+
+  if (facts.reach && !facts.reach.store) add("store-unreachable", `The ${config?.store ?? "session"} store did not answer a round trip.`, "Check REDIS_URL / UPSTASH_REDIS_REST_* or DATABASE_URL, and that the service runs.");
+  if (facts.reach && !facts.reach.database) add("database-unreachable", "The database did not answer a round trip.", "Check DATABASE_URL and that PostgreSQL runs and accepts connections.");
+  if (site && !site.healthOk) add("site-unhealthy", `${facts.url}/api/health does not answer 200: the running site cannot reach its store or database.`, "Read the failing check in /api/health's response.");
+
+  for (const [name, skew] of Object.entries(site?.instanceSkewMs ?? {})) {
+    const versusDb = facts.databaseSkewMs === undefined ? skew : skew - facts.databaseSkewMs;
+    if (Math.abs(versusDb) > MAX_SKEW_MS) {
+      add("clock-skew", `Instance ${name}'s clock is ${Math.round(versusDb)} ms off the database's: captcha and session expiry are judged differently per instance.`, "Run NTP (chrony or systemd-timesyncd) on every host.");
+    }
+  }
+  if (!site && facts.databaseSkewMs !== undefined && Math.abs(facts.databaseSkewMs) > MAX_SKEW_MS) {
+    add("clock-skew", `This host's clock is ${Math.round(-facts.databaseSkewMs)} ms off the database's.`, "Run NTP (chrony or systemd-timesyncd) on every host.");
+  }
+
+  if (site?.forwardedHeadersSeen && !site.trustProxy) {
+    add("trust-proxy", "Requests arrive through a proxy (X-Forwarded-* headers) but TRUST_PROXY is unset: the app sees http and the proxy's address, so Secure cookies and per-client rate limits go wrong.", "Set TRUST_PROXY=1 when the proxy is yours and overwrites X-Forwarded-For.");
+  }
+  return findings;
+}
