@@ -18,6 +18,12 @@ const flag = z
   .optional()
   .transform((v) => v === "1" || v === "true");
 
+const rate = (fallback: string) =>
+  z
+    .string()
+    .regex(/^[1-9]\d{0,6}\/[1-9]\d{0,5}(s|m|h)$/)
+    .default(fallback);
+
 const seconds = (fallback: number) =>
   z.coerce.number().int().positive().max(31_536_000).default(fallback);
 
@@ -58,6 +64,11 @@ const schema = z.object({
   TRUST_PROXY: flag,
   PASSWORD_HASH_COST: z.coerce.number().int().min(10).max(20).default(SECURE_PASSWORD_HASH_COST),
   BENCHMARK: flag,
+  RATE_LIMIT_CAPTCHA: rate("30/1m"),
+  RATE_LIMIT_REGISTER: rate("20/1h"),
+  RATE_LIMIT_LOGIN: rate("30/5m"),
+  RATE_LIMIT_LOGIN_ACCOUNT: rate("10/5m"),
+  RATE_LIMIT_MULTIPLIER: z.coerce.number().min(0.001).max(1_000_000).default(1),
   INSTANCE_NAME: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/)
@@ -82,6 +93,11 @@ const FIX: Record<string, string> = {
   TRUST_PROXY: "use 1 when a reverse proxy you control sets X-Forwarded-For and X-Forwarded-Proto, or leave it unset",
   PASSWORD_HASH_COST: "use a whole number from 10 to 20 (log2 of the scrypt cost; 17 is the secure default)",
   BENCHMARK: "use 1 or leave it unset",
+  RATE_LIMIT_CAPTCHA: "use <requests>/<period> with a period in s, m or h, such as 30/1m",
+  RATE_LIMIT_REGISTER: "use <requests>/<period> with a period in s, m or h, such as 20/1h",
+  RATE_LIMIT_LOGIN: "use <requests>/<period> with a period in s, m or h, such as 30/5m",
+  RATE_LIMIT_LOGIN_ACCOUNT: "use <requests>/<period> with a period in s, m or h, such as 10/5m",
+  RATE_LIMIT_MULTIPLIER: "use a number greater than 0 (a load test sets it high)",
   INSTANCE_NAME: "use 1 to 64 characters of A-Z, a-z, 0-9, _ . -",
 };
 
@@ -104,10 +120,19 @@ export interface Config {
   trustProxy: boolean;
   passwordHashCost: number;
   instanceName: string | undefined;
+  rateLimits: Record<RateLimitName, { limit: number; periodMs: number }>;
   warnings: string[];
 }
 
 export type Env = Record<string, string | undefined>;
+
+export type RateLimitName = "captcha" | "register" | "login" | "loginAccount";
+
+function parseRate(value: string, multiplier: number): { limit: number; periodMs: number } {
+  const [, count, amount, unit] = /^(\d+)\/(\d+)(s|m|h)$/.exec(value)!;
+  const periodMs = Number(amount) * { s: 1_000, m: 60_000, h: 3_600_000 }[unit as "s" | "m" | "h"];
+  return { limit: Math.max(1, Math.round(Number(count) * multiplier)), periodMs };
+}
 
 export function parseConfig(env: Env): Config {
   // An empty variable means "unset", as in a shell where `FOO=` clears a value.
@@ -221,6 +246,12 @@ export function parseConfig(env: Env): Config {
     trustProxy: e.TRUST_PROXY,
     passwordHashCost: e.PASSWORD_HASH_COST,
     instanceName: e.INSTANCE_NAME,
+    rateLimits: {
+      captcha: parseRate(e.RATE_LIMIT_CAPTCHA, e.RATE_LIMIT_MULTIPLIER),
+      register: parseRate(e.RATE_LIMIT_REGISTER, e.RATE_LIMIT_MULTIPLIER),
+      login: parseRate(e.RATE_LIMIT_LOGIN, e.RATE_LIMIT_MULTIPLIER),
+      loginAccount: parseRate(e.RATE_LIMIT_LOGIN_ACCOUNT, e.RATE_LIMIT_MULTIPLIER),
+    },
     warnings,
   };
 }

@@ -66,6 +66,8 @@ describe("migrations", () => {
     const now = new Date();
     await db.session.create({ data: { tokenHash: "t", data: { a: 1 }, userId: id, createdAt: now, lastActiveAt: now, expiresAt: now } });
     await db.captcha.create({ data: { id: "c", answerHash: "h", expiresAt: now } });
+    await db.rateLimit.create({ data: { key: "k", tatMs: BigInt(now.getTime()), expiresAt: now } });
+    assert.equal((await db.rateLimit.findUniqueOrThrow({ where: { key: "k" } })).tatMs, BigInt(now.getTime()));
     assert.deepEqual((await db.session.findUnique({ where: { tokenHash: "t" }, include: { user: true } }))?.user?.email, "ann@example.test");
     assert.equal(await db.captcha.count(), 1);
     // Sessions go with their user.
@@ -73,6 +75,6 @@ describe("migrations", () => {
     assert.equal(await db.session.count(), 0);
     // Every model in schema.prisma has been exercised above.
     const models = [...readFileSync("prisma/schema.prisma", "utf8").matchAll(/^model (\w+)/gm)].map((m) => m[1]);
-    assert.deepEqual(models.sort(), ["Captcha", "Session", "User"]);
+    assert.deepEqual(models.sort(), ["Captcha", "RateLimit", "Session", "User"]);
   });
 });

@@ -48,11 +48,12 @@ async function main() {
     const { applied } = await migrate(config.databaseUrl);
     if (applied.length) log(`applied migrations: ${applied.join(", ")}`);
   }
-  const args = [mode, ...(env.PORT ? ["-p", env.PORT] : []), ...(env.HOSTNAME ? ["-H", env.HOSTNAME] : [])];
-  const next = spawn(process.execPath, [path.resolve("node_modules/next/dist/bin/next"), ...args], {
-    stdio: "inherit",
-    env: env as NodeJS.ProcessEnv,
-  });
+  // Production runs server.ts (Next's handler, plus the socket's address for rate limits); development runs `next dev`.
+  const args =
+    mode === "start"
+      ? ["--import", "tsx", "server.ts"]
+      : [path.resolve("node_modules/next/dist/bin/next"), "dev", ...(env.PORT ? ["-p", env.PORT] : []), ...(env.HOSTNAME ? ["-H", env.HOSTNAME] : [])];
+  const next = spawn(process.execPath, args, { stdio: "inherit", env: env as NodeJS.ProcessEnv });
   const stop = (signal: NodeJS.Signals) => next.kill(signal);
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);

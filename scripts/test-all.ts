@@ -95,7 +95,8 @@ async function e2e(stack: Stack) {
       await cluster.stop();
     }
     log(`cross-instance flows with the ${store.name} store`);
-    await playwright(`${store.name}-cluster`, ["e2e/cluster/flows.spec.ts"], { E2E_SUITE: "cluster", E2E_STORE: store.name, CLUSTER_ENV: JSON.stringify(env) });
+    const files = ["e2e/cluster/flows.spec.ts", ...(store.serverless ? ["e2e/cluster/serverless.spec.ts"] : [])];
+    await playwright(`${store.name}-cluster`, files, { E2E_SUITE: "cluster", E2E_STORE: store.name, CLUSTER_ENV: JSON.stringify(env) });
   }
   if (!storeFilter || storeFilter.includes("memory")) {
     log("two memory-store instances behind the proxy");

@@ -5,7 +5,7 @@ import path from "node:path";
 import { freePort, waitForPort } from "./stack";
 
 /**
- * Several `next start` instances of one build behind Debian's nginx, round-robin with no
+ * Several instances of one build (server.ts: Next's production server) behind Debian's nginx, round-robin with no
  * stickiness: the deployment shape the contract is written for. Every response names its
  * instance in X-Holdfast-Instance. Everything started here is stopped by `stop()`.
  */
@@ -116,8 +116,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     for (let i = 1; i <= count; i++) {
       const port = await freePort();
       const name = `i${i}`;
-      const child = spawn(process.execPath, ["node_modules/next/dist/bin/next", "start", "-p", String(port), "-H", "127.0.0.1"], {
-        env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", TRUST_PROXY: "1", ...options.env, INSTANCE_NAME: name },
+      const child = spawn(process.execPath, ["--import", "tsx", "server.ts"], {
+        env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", TRUST_PROXY: "1", ...options.env, INSTANCE_NAME: name, PORT: String(port), HOSTNAME: "127.0.0.1" },
         stdio: ["ignore", "pipe", "pipe"],
       });
       const log = createWriteStream(path.join(logDir, `${name}.log`));

@@ -1,8 +1,11 @@
 import { issueCaptcha } from "../captcha/captcha";
-import type { RequestContext } from "./context";
+import { client, limited, type RequestContext } from "./context";
 
 /** GET /api/captcha: a new pending captcha in the session, drawn as SVG. */
-export async function getCaptcha({ session, services }: RequestContext): Promise<Response> {
+export async function getCaptcha(ctx: RequestContext): Promise<Response> {
+  const refused = await limited(ctx, "captcha", client(ctx));
+  if (refused) return refused;
+  const { session, services } = ctx;
   const { config, captchas } = services;
   const { svg, answer } = await issueCaptcha(session, captchas, { ttlMs: config.captchaTtlMs });
   const headers: Record<string, string> = { "content-type": "image/svg+xml; charset=utf-8" };

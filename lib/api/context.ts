@@ -1,3 +1,5 @@
+import type { RateLimitName } from "../env";
+import { clientIp } from "../http/client-ip";
 import { errorResponse, MEMORY_SESSION_UNKNOWN, type ErrorCode } from "../http/errors";
 import type { Session } from "../session/session";
 import type { Services } from "../session/select";
@@ -14,6 +16,21 @@ export interface RequestContext {
 export function failure(ctx: RequestContext, code: ErrorCode, fields?: FieldErrors): Response {
   const message = code === "session_unknown" && ctx.services.store.name === "memory" ? MEMORY_SESSION_UNKNOWN : undefined;
   return errorResponse(code, { fields, message });
+}
+
+/**
+ * Counts one request against a named limit for a key (a client address, an account). Null when
+ * allowed, else the 429 response with Retry-After.
+ */
+export async function limited(ctx: RequestContext, name: RateLimitName, key: string): Promise<Response | null> {
+  const verdict = await ctx.services.limiter.hit(`${name}:${key}`, ctx.services.config.rateLimits[name]);
+  if (verdict.ok) return null;
+  return errorResponse("rate_limited", { headers: { "retry-after": String(Math.max(1, Math.ceil(verdict.retryAfterMs / 1000))) } });
+}
+
+/** The client address the rate limits count by. */
+export function client(ctx: RequestContext): string {
+  return clientIp(ctx.req, ctx.services.config.trustProxy);
 }
 
 /** A 303 for plain form posts, so the browser lands on a page rather than on JSON. */

@@ -25,6 +25,7 @@ const env = (extra: Env): Env => ({
   DATABASE_URL: required("DATABASE_URL"),
   CAPTCHA_TEST_MODE: "1",
   PASSWORD_HASH_COST: "10",
+  RATE_LIMIT_MULTIPLIER: "1000",
   ...extra,
 });
 

@@ -1,3 +1,4 @@
+import { FORWARDED_HEADER } from "../http/client-ip";
 import { errorResponse } from "../http/errors";
 import type { Services } from "../session/select";
 
@@ -33,7 +34,7 @@ export async function health(services: Services, req: Request): Promise<Response
   const [store, database] = await Promise.all([timed(() => services.store.ping()), timed(() => services.db.$queryRaw`SELECT 1`)]);
   const checks = { store, database };
   const proxy = {
-    forwardedHeadersSeen: req.headers.has("x-forwarded-for") || req.headers.has("x-forwarded-proto"),
+    forwardedHeadersSeen: req.headers.get(FORWARDED_HEADER) === "1",
     trustProxy: services.config.trustProxy,
   };
   const body = { ok: store.ok && database.ok, store: services.store.name, checks, time: Date.now(), proxy };

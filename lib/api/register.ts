@@ -3,12 +3,14 @@ import type { ErrorCode } from "../http/errors";
 import { isSameOrigin, readBody } from "../http/request";
 import { createUser } from "../users";
 import { registerInput, validate, type FieldErrors } from "../validation";
-import { failure, field, fieldList, formFailure, seeOther, type RequestContext } from "./context";
+import { client, failure, field, fieldList, formFailure, limited, seeOther, type RequestContext } from "./context";
 
 /** POST /api/register, in the contract's order: origin, body, shape, session, captcha, uniqueness. */
 export async function register(ctx: RequestContext): Promise<Response> {
   const { req, session, services } = ctx;
   if (!isSameOrigin(req, services.config.trustProxy)) return failure(ctx, "cross_origin");
+  const refused = await limited(ctx, "register", client(ctx));
+  if (refused) return refused;
   const parsed = await readBody(req);
   if (!parsed.ok) return failure(ctx, parsed.code);
   const { body, form } = parsed;

@@ -1,5 +1,8 @@
 import { getDb, type Db } from "../db";
 import type { Config } from "../env";
+import { databaseLimiter } from "../ratelimit/database";
+import { memoryLimiter, type RateLimiter } from "../ratelimit/limiter";
+import { redisLimiter } from "../ratelimit/redis";
 import type { CaptchaLedger, SessionStore } from "./store";
 import { createCachedStore } from "./stores/cached";
 import { createCookieStore } from "./stores/cookie";
@@ -15,6 +18,8 @@ export interface Services {
   store: SessionStore;
   /** Where captchas are made single-use: the session store's own backend where it has one. */
   captchas: CaptchaLedger;
+  /** Rate limits, kept where the sessions are shared: Redis for redis and cached, Postgres otherwise. */
+  limiter: RateLimiter;
   /** Closes what these services opened (the database client and any Redis connection). */
   close(): Promise<void>;
 }
@@ -22,11 +27,12 @@ export interface Services {
 /** The one place that turns SESSION_STORE into a store. */
 export function createServices(config: Config): Services {
   const db = getDb(config.databaseUrl);
-  const services = (store: SessionStore, captchas: CaptchaLedger, closeStore = async () => {}): Services => ({
+  const services = (store: SessionStore, captchas: CaptchaLedger, limiter: RateLimiter, closeStore = async () => {}): Services => ({
     config,
     db,
     store,
     captchas,
+    limiter,
     async close() {
       await closeStore();
       await db.$disconnect();
@@ -35,7 +41,7 @@ export function createServices(config: Config): Services {
   switch (config.store) {
     case "memory": {
       const store = createMemoryStore();
-      return services(store, store.captchas);
+      return services(store, store.captchas, memoryLimiter());
     }
     case "cookie": {
       const store = createCookieStore({
@@ -44,23 +50,23 @@ export function createServices(config: Config): Services {
         ttlSeconds: Math.ceil(config.absoluteTimeoutMs / 1000),
       });
       // A sealed cookie can be replayed, so single use needs a server-side record: the users' database.
-      return services(store, createDatabaseStore(db).captchas);
+      return services(store, createDatabaseStore(db).captchas, databaseLimiter(db));
     }
     case "database": {
       const store = createDatabaseStore(db);
-      return services(store, store.captchas);
+      return services(store, store.captchas, databaseLimiter(db));
     }
     case "redis": {
       const redis = config.redis!;
       const transport = redis.transport === "tcp" ? tcpTransport(redis.url) : restTransport(redis.url, redis.token);
       const store = createRedisStore(transport, redis.prefix);
-      return services(store, store.captchas, () => transport.close());
+      return services(store, store.captchas, redisLimiter(transport, redis.prefix), () => transport.close());
     }
     case "cached": {
       const redis = config.redis!;
       const transport = redis.transport === "tcp" ? tcpTransport(redis.url) : restTransport(redis.url, redis.token);
       const store = createCachedStore(createDatabaseStore(db), createRedisStore(transport, redis.prefix));
-      return services(store, store.captchas, () => transport.close());
+      return services(store, store.captchas, redisLimiter(transport, redis.prefix), () => transport.close());
     }
   }
 }

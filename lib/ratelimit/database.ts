@@ -1,0 +1,41 @@
+import { dbCall, type Db } from "../db";
+import type { RateLimiter } from "./limiter";
+
+const SWEEP_INTERVAL_MS = 60_000;
+
+/**
+ * GCRA in Postgres, on the database's clock. The upsert re-checks the limit against the locked
+ * row, so concurrent requests never pass more than the rule allows.
+ */
+export function databaseLimiter(db: Db): RateLimiter {
+  let lastSweep = 0;
+  return {
+    async hit(key, rule) {
+      const interval = rule.periodMs / rule.limit;
+      const period = rule.periodMs;
+      const [row] = await dbCall(
+        () => db.$queryRaw<{ allowed: bigint | null; tat: bigint; now: bigint }[]>`
+          WITH clock AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now),
+          cur AS (SELECT GREATEST(COALESCE((SELECT tat_ms FROM rate_limits WHERE key = ${key}), 0), clock.now) AS tat, clock.now FROM clock),
+          hit AS (
+            INSERT INTO rate_limits AS r (key, tat_ms, expires_at)
+            SELECT ${key}, cur.tat + ${interval}::float8, to_timestamp((cur.tat + ${interval}::float8) / 1000.0) FROM cur
+            WHERE cur.tat + ${interval}::float8 - cur.now <= ${period}::float8
+            ON CONFLICT (key) DO UPDATE
+              SET tat_ms = GREATEST(r.tat_ms, (SELECT now FROM clock)) + ${interval}::float8,
+                  expires_at = to_timestamp((GREATEST(r.tat_ms, (SELECT now FROM clock)) + ${interval}::float8) / 1000.0)
+              WHERE GREATEST(r.tat_ms, (SELECT now FROM clock)) + ${interval}::float8 - (SELECT now FROM clock) <= ${period}::float8
+            RETURNING r.tat_ms
+          )
+          SELECT (SELECT tat_ms FROM hit) AS allowed, cur.tat, cur.now FROM cur`,
+      );
+      const now = Date.now();
+      if (now - lastSweep > SWEEP_INTERVAL_MS) {
+        lastSweep = now;
+        db.$executeRaw`DELETE FROM rate_limits WHERE key IN (SELECT key FROM rate_limits WHERE expires_at < now() LIMIT 1000)`.catch(() => {});
+      }
+      if (row!.allowed !== null) return { ok: true };
+      return { ok: false, retryAfterMs: Math.max(0, Number(row!.tat) + interval - period - Number(row!.now)) };
+    },
+  };
+}
