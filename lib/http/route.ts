@@ -21,9 +21,11 @@ export function openSession(s: Services, token: string | undefined): Session {
 
 function internalError(error: unknown): Response {
   if (error instanceof StoreUnavailableError) return errorResponse("session_store_unavailable");
-  // Log the kind of failure only: messages of lower layers may quote cookies or SQL parameters.
-  const kind = error instanceof SessionTooLargeError ? error.message : ((error as Error)?.name ?? "unknown");
-  console.error(`[holdfast] request failed: ${kind}`);
+  // Log the kind of failure and its code only: messages of lower layers may quote cookies or SQL parameters.
+  const e = error as { name?: string; code?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: unknown } } } };
+  const kind = error instanceof SessionTooLargeError ? error.message : (e?.name ?? "unknown");
+  const code = [e?.code, e?.meta?.driverAdapterError?.cause?.kind].filter((c) => typeof c === "string").join(" ");
+  console.error(`[holdfast] request failed: ${kind}${code ? ` (${code})` : ""}`);
   return errorResponse("internal_error");
 }
 
