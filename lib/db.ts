@@ -1,5 +1,5 @@
 import { PrismaPg } from "@prisma/adapter-pg";
-import { PrismaClient } from "./generated/prisma/client";
+import { PrismaClient } from "../prisma/generated/client";
 import { StoreUnavailableError } from "./session/store";
 
 export type Db = PrismaClient;

@@ -1,5 +1,5 @@
 import { dbCall, type Db } from "../../db";
-import type { Prisma } from "../../generated/prisma/client";
+import type { Prisma } from "../../../prisma/generated/client";
 import type { CaptchaLedger, SessionRecord, SessionStore } from "../store";
 import { hashToken, newToken } from "../token";
 
