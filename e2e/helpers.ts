@@ -42,3 +42,10 @@ export async function apiRegister(request: APIRequestContext, user = newUser()) 
   expect(response.status(), await response.text()).toBe(201);
   return user;
 }
+
+/** Fills the sign-up form's account fields (not the captcha). */
+export async function fillAccount(page: Page, user: { username: string; email: string; password: string }) {
+  await page.getByLabel("Username", { exact: true }).fill(user.username);
+  await page.getByLabel("Email").fill(user.email);
+  await page.getByLabel("Password").fill(user.password);
+}

@@ -1,15 +1,13 @@
 import { expect, test } from "@playwright/test";
 import { mkdirSync } from "node:fs";
-import { apiRegister, newUser, STORE, watchCaptcha } from "./helpers";
+import { apiRegister, fillAccount, newUser, STORE, watchCaptcha } from "./helpers";
 
 test.describe(`sign-up in the browser (${STORE} store)`, () => {
   test("sign up with JavaScript, without a page reload", async ({ page }) => {
     const captcha = watchCaptcha(page);
     const user = newUser();
     await page.goto("/signup");
-    await page.getByLabel("Username", { exact: true }).fill(user.username);
-    await page.getByLabel("Email").fill(user.email);
-    await page.getByLabel("Password").fill(user.password);
+    await fillAccount(page, user);
     await page.getByLabel("Captcha", { exact: true }).fill((await captcha.answer()).toLowerCase());
     const registered = page.waitForResponse((r) => r.url().endsWith("/api/register"));
     await page.getByRole("button", { name: "Create account" }).click();
@@ -28,9 +26,7 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     const captcha = watchCaptcha(page);
     const user = newUser();
     await page.goto("/signup");
-    await page.getByLabel("Username", { exact: true }).fill(user.username);
-    await page.getByLabel("Email").fill(user.email);
-    await page.getByLabel("Password").fill(user.password);
+    await fillAccount(page, user);
     await page.getByLabel("Captcha", { exact: true }).fill(await captcha.answer());
     await page.getByRole("button", { name: "Create account" }).click();
     await expect(page).toHaveURL(/\/welcome$/);
@@ -42,9 +38,7 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     const captcha = watchCaptcha(page);
     const user = newUser();
     await page.goto("/signup");
-    await page.getByLabel("Username", { exact: true }).fill(user.username);
-    await page.getByLabel("Email").fill(user.email);
-    await page.getByLabel("Password").fill(user.password);
+    await fillAccount(page, user);
     const first = await captcha.answer();
     await page.getByLabel("Captcha", { exact: true }).fill(first === "AAAAA" ? "CCCCC" : "AAAAA");
     await page.getByRole("button", { name: "Create account" }).click();
@@ -65,9 +59,7 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     const captcha = watchCaptcha(page);
     const user = { ...newUser(), username: existing.username.toUpperCase() };
     await page.goto("/signup");
-    await page.getByLabel("Username", { exact: true }).fill(user.username);
-    await page.getByLabel("Email").fill(user.email);
-    await page.getByLabel("Password").fill(user.password);
+    await fillAccount(page, user);
     await page.getByLabel("Captcha", { exact: true }).fill(await captcha.answer());
     await page.getByRole("button", { name: "Create account" }).click();
     await expect(page.getByTestId("error-username")).toHaveAttribute("data-code", "username_taken");

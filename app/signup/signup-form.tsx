@@ -1,11 +1,11 @@
 "use client";
 
-import { useCallback, useRef, useState, type FormEvent } from "react";
-import { postJson } from "@/app/ui/api";
+import { useCallback, useRef, useState } from "react";
 import { Captcha } from "@/app/ui/captcha";
 import { Field } from "@/app/ui/field";
 import { FormError } from "@/app/ui/form-error";
-import { errorText, fieldErrorText, ownerField, SIGNUP_FIELDS, type FieldErrors } from "@/app/ui/messages";
+import { fieldErrors, firstProblem, useJsonForm, type FormErrorState } from "@/app/ui/form-state";
+import { SIGNUP_FIELDS } from "@/app/ui/messages";
 import { useErrorFocus } from "@/app/ui/use-error-focus";
 
 type SignupField = (typeof SIGNUP_FIELDS)[number];
@@ -19,19 +19,14 @@ const LABELS: Record<SignupField, string> = {
 
 type SignupFormProps = {
   initialValues: { username: string; email: string };
-  initialError: { code: string | null; fields: FieldErrors };
+  initialError: FormErrorState;
   /** Per-render value for the first captcha URL, so a fresh page never shows a cached image. */
   captchaNonce: string;
   noJsCaptchaHref: string;
 };
 
 export function SignupForm({ initialValues, initialError, captchaNonce, noJsCaptchaHref }: SignupFormProps) {
-  const [error, setError] = useState(initialError);
   const [captchaRound, setCaptchaRound] = useState(0);
-  const [pending, setPending] = useState(false);
-  // State updates are async, so a fast double click needs a synchronous guard.
-  const inFlight = useRef(false);
-
   const refs = {
     username: useRef<HTMLInputElement>(null),
     email: useRef<HTMLInputElement>(null),
@@ -46,53 +41,22 @@ export function SignupForm({ initialValues, initialError, captchaNonce, noJsCapt
     if (captchaInput.current) captchaInput.current.value = "";
   }, [captchaInput]);
 
-  async function onSubmit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    if (inFlight.current) return;
-    // FormData rather than React state: text typed before hydration exists only in the DOM.
-    const values = Object.fromEntries(new FormData(event.currentTarget));
-    inFlight.current = true;
-    setPending(true);
-    // Emptying the live region first makes a repeated identical error be announced again.
-    setError({ code: null, fields: {} });
-
-    const result = await postJson("/api/register", values);
-    if (result.ok) {
-      // A full load, so the welcome page is rendered with the new session cookie.
-      window.location.assign("/welcome");
-      return;
-    }
-
-    inFlight.current = false;
-    setPending(false);
-    setError({ code: result.code, fields: result.fields });
+  const { error, pending, onSubmit } = useJsonForm("/api/register", initialError, (failure) => {
     // The server spends the captcha on every attempt, right or wrong.
     refreshCaptcha();
-    focusField(firstProblem(result.code, result.fields) ?? "captcha");
-  }
+    focusField(firstProblem(SIGNUP_FIELDS, failure.code, failure.fields) ?? "captcha");
+  });
 
-  const owner = ownerField(error.code, SIGNUP_FIELDS);
-  const fieldProps = (name: SignupField) => {
-    const code = error.fields[name];
-    const owned = owner === name ? error.code : null;
-    return {
-      name,
-      label: LABELS[name],
-      defaultValue: name === "username" || name === "email" ? initialValues[name] : undefined,
-      inputRef: refs[name],
-      error: code
-        ? { code, text: fieldErrorText(name, code) }
-        : owned
-          ? { code: owned, text: errorText(owned) }
-          : null,
-    };
-  };
-  const details = SIGNUP_FIELDS.flatMap((name) => {
-    const code = error.fields[name];
-    return code ? [`${LABELS[name]}: ${fieldErrorText(name, code)}`] : [];
+  const { owner, errorFor, details } = fieldErrors(SIGNUP_FIELDS, LABELS, error);
+  const fieldProps = (name: SignupField) => ({
+    name,
+    label: LABELS[name],
+    defaultValue: name === "username" || name === "email" ? initialValues[name] : undefined,
+    inputRef: refs[name],
+    error: errorFor(name),
   });
   // Without JavaScript the page arrives with errors already shown; start where the person must act.
-  const initialFocus = firstProblem(initialError.code, initialError.fields);
+  const initialFocus = firstProblem(SIGNUP_FIELDS, initialError.code, initialError.fields);
 
   return (
     <form className="form" method="post" action="/api/register" noValidate onSubmit={onSubmit} aria-busy={pending}>
@@ -138,9 +102,4 @@ export function SignupForm({ initialValues, initialError, captchaNonce, noJsCapt
       </button>
     </form>
   );
-}
-
-function firstProblem(code: string | null, fields: FieldErrors): SignupField | null {
-  const named = SIGNUP_FIELDS.find((name) => fields[name]);
-  return named ?? ownerField(code, SIGNUP_FIELDS) ?? null;
 }

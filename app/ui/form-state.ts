@@ -1,0 +1,61 @@
+"use client";
+
+import { useRef, useState, type FormEvent } from "react";
+import { postJson, type ApiFailure } from "./api";
+import { errorText, fieldErrorText, ownerField, type FieldErrors } from "./messages";
+
+export type FormErrorState = { code: string | null; fields: FieldErrors };
+
+/**
+ * Submits a form as JSON with fetch and lands on /welcome on success; on failure it records the
+ * error and lets the form react (clear a password, refresh the captcha, move focus).
+ */
+export function useJsonForm(action: string, initialError: FormErrorState, onFailure: (failure: ApiFailure) => void) {
+  const [error, setError] = useState(initialError);
+  const [pending, setPending] = useState(false);
+  // State updates are async, so a fast double click needs a synchronous guard.
+  const inFlight = useRef(false);
+
+  async function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    if (inFlight.current) return;
+    // FormData rather than React state: text typed before hydration exists only in the DOM.
+    const values = Object.fromEntries(new FormData(event.currentTarget));
+    inFlight.current = true;
+    setPending(true);
+    // Emptying the live region first makes a repeated identical error be announced again.
+    setError({ code: null, fields: {} });
+
+    const result = await postJson(action, values);
+    if (result.ok) {
+      // A full load, so the welcome page is rendered with the new session cookie.
+      window.location.assign("/welcome");
+      return;
+    }
+    inFlight.current = false;
+    setPending(false);
+    setError({ code: result.code, fields: result.fields });
+    onFailure(result);
+  }
+
+  return { error, pending, onSubmit };
+}
+
+/** Which field shows which error, the banner's list of field problems, and the field to fix first. */
+export function fieldErrors<F extends string>(names: readonly F[], labels: Record<F, string>, error: FormErrorState) {
+  const owner = ownerField(error.code, names);
+  const errorFor = (name: F) => {
+    const code = error.fields[name];
+    if (code) return { code, text: fieldErrorText(name, code) };
+    return owner === name && error.code ? { code: error.code, text: errorText(error.code) } : null;
+  };
+  const details = names.flatMap((name) => {
+    const code = error.fields[name];
+    return code ? [`${labels[name]}: ${fieldErrorText(name, code)}`] : [];
+  });
+  return { owner, errorFor, details };
+}
+
+export function firstProblem<F extends string>(names: readonly F[], code: string | null, fields: FieldErrors): F | null {
+  return names.find((name) => fields[name]) ?? ownerField(code, names) ?? null;
+}
