@@ -62,10 +62,17 @@ export async function checkCaptcha(
   if (!pending || typeof pending.id !== "string" || pending.usedAt !== undefined) return "captcha_missing";
 
   const now = (options.now ?? Date.now)();
-  // Marked used rather than removed, so the session lives on and a retry reads "missing", not "no session".
-  await session.set(SESSION_KEY, { ...pending, usedAt: now } satisfies PendingRef);
   const record = await ledger.take(pending.id);
-  if (!record) return "captcha_missing";
-  if (record.expiresAt <= now) return "captcha_expired";
-  return sameDigest(answerHash(pending.id, answer), record.answerHash) ? "ok" : "captcha_invalid";
+  const outcome: CaptchaCheck = !record
+    ? "captcha_missing"
+    : record.expiresAt <= now
+      ? "captcha_expired"
+      : sameDigest(answerHash(pending.id, answer), record.answerHash)
+        ? "ok"
+        : "captcha_invalid";
+  // A failed attempt leaves a marker rather than nothing, so the session lives on and a retry
+  // reads "missing", not "no session"; a solved one leaves nothing behind.
+  if (outcome === "ok") await session.unset(SESSION_KEY);
+  else await session.set(SESSION_KEY, { ...pending, usedAt: now } satisfies PendingRef);
+  return outcome;
 }

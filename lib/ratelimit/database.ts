@@ -35,7 +35,13 @@ export function databaseLimiter(db: Db): RateLimiter {
         db.$executeRaw`DELETE FROM rate_limits WHERE key IN (SELECT key FROM rate_limits WHERE expires_at < now() LIMIT 1000)`.catch(() => {});
       }
       if (row!.allowed !== null) return { ok: true };
-      return { ok: false, retryAfterMs: Math.max(0, Number(row!.tat) + interval - period - Number(row!.now)) };
+      // The first read was not locked, so ask the row itself when the next request may pass.
+      const [current] = await dbCall(
+        () => db.$queryRaw<{ tat: bigint; now: bigint }[]>`
+          SELECT tat_ms AS tat, (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now FROM rate_limits WHERE key = ${key}`,
+      );
+      const tat = Number(current?.tat ?? row!.tat);
+      return { ok: false, retryAfterMs: Math.max(1, tat + interval - period - Number(current?.now ?? row!.now)) };
     },
   };
 }
