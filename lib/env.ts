@@ -61,7 +61,10 @@ const schema = z.object({
   SESSION_ABSOLUTE_TIMEOUT_SECONDS: seconds(604_800),
   CAPTCHA_TTL_SECONDS: seconds(300),
   CAPTCHA_TEST_MODE: flag,
-  TRUST_PROXY: flag,
+  TRUST_PROXY: z
+    .enum(["0", "1", "2", "3", "4", "5", "true", "false"])
+    .optional()
+    .transform((v) => (v === "true" ? 1 : v === undefined || v === "false" ? 0 : Number(v))),
   PASSWORD_HASH_COST: z.coerce.number().int().min(10).max(20).default(SECURE_PASSWORD_HASH_COST),
   BENCHMARK: flag,
   RATE_LIMIT_CAPTCHA: rate("30/1m"),
@@ -90,7 +93,7 @@ const FIX: Record<string, string> = {
   SESSION_ABSOLUTE_TIMEOUT_SECONDS: "use a whole number of seconds greater than 0",
   CAPTCHA_TTL_SECONDS: "use a whole number of seconds greater than 0",
   CAPTCHA_TEST_MODE: "use 1 to enable it or leave it unset",
-  TRUST_PROXY: "use 1 when a reverse proxy you control sets X-Forwarded-For and X-Forwarded-Proto, or leave it unset",
+  TRUST_PROXY: "use 1 when one reverse proxy you control sets X-Forwarded-For and X-Forwarded-Proto (2 to 5 for that many proxies in a row), or leave it unset",
   PASSWORD_HASH_COST: "use a whole number from 10 to 20 (log2 of the scrypt cost; 17 is the secure default)",
   BENCHMARK: "use 1 or leave it unset",
   RATE_LIMIT_CAPTCHA: "use <requests>/<period> with a period in s, m or h, such as 30/1m",
@@ -118,6 +121,8 @@ export interface Config {
   captchaTtlMs: number;
   captchaTestMode: boolean;
   trustProxy: boolean;
+  /** How many proxies of ours stand in front (TRUST_PROXY); 0 when none is trusted. */
+  proxyHops: number;
   passwordHashCost: number;
   instanceName: string | undefined;
   rateLimits: Record<RateLimitName, { limit: number; periodMs: number }>;
@@ -243,7 +248,8 @@ export function parseConfig(env: Env): Config {
     absoluteTimeoutMs: e.SESSION_ABSOLUTE_TIMEOUT_SECONDS * 1000,
     captchaTtlMs: e.CAPTCHA_TTL_SECONDS * 1000,
     captchaTestMode: e.CAPTCHA_TEST_MODE,
-    trustProxy: e.TRUST_PROXY,
+    trustProxy: e.TRUST_PROXY > 0,
+    proxyHops: e.TRUST_PROXY,
     passwordHashCost: e.PASSWORD_HASH_COST,
     instanceName: e.INSTANCE_NAME,
     rateLimits: {

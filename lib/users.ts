@@ -44,13 +44,25 @@ export async function createUser(
   }
 }
 
-/**
- * The user whose username or email and password match, or null. An unknown login is checked
- * against a dummy hash, so both failures take the same path and the same time.
- */
-export async function authenticate(db: Db, login: string, password: string, hashCost: number): Promise<PublicUser | null> {
-  const where = login.includes("@") ? { email: login.toLowerCase() } : { usernameKey: usernameKey(login) };
+/** What a login names: the user, if any, and the key its per-account rate limit counts under. */
+export interface Account {
+  user: (PublicUser & { passwordHash: string }) | null;
+  /** The user's id, or the normalised login when no user has it (unknown accounts are limited too). */
+  key: string;
+}
+
+export async function findAccount(db: Db, login: string): Promise<Account> {
+  const normalised = login.includes("@") ? login.toLowerCase() : usernameKey(login);
+  const where = login.includes("@") ? { email: normalised } : { usernameKey: normalised };
   const user = await dbCall(() => db.user.findUnique({ where, select: { ...publicFields, passwordHash: true } }));
+  return { user, key: user ? user.id : `unknown:${normalised}` };
+}
+
+/**
+ * The account's user when the password matches, or null. An unknown account is checked against
+ * a dummy hash, so both failures take the same path and the same time.
+ */
+export async function checkPassword(db: Db, { user }: Account, password: string, hashCost: number): Promise<PublicUser | null> {
   const { ok, needsRehash } = await verifyPassword(password, user?.passwordHash ?? (await dummyHash(hashCost)), hashCost);
   if (!user || !ok) return null;
   if (needsRehash) {
@@ -58,6 +70,10 @@ export async function authenticate(db: Db, login: string, password: string, hash
     await dbCall(() => db.user.update({ where: { id: user.id }, data: { passwordHash } }));
   }
   return { id: user.id, username: user.username, email: user.email };
+}
+
+export async function authenticate(db: Db, login: string, password: string, hashCost: number): Promise<PublicUser | null> {
+  return checkPassword(db, await findAccount(db, login), password, hashCost);
 }
 
 export async function findUser(db: Db, id: string): Promise<PublicUser | null> {

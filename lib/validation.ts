@@ -6,13 +6,21 @@ export type FieldErrors = Record<string, FieldCode>;
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
 
-const text = (min: number, max: number) => z.string().min(min).max(max);
+// Control characters (NUL above all, which Postgres refuses in text) are never part of a valid field.
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const text = (min: number, max: number) =>
+  z
+    .string()
+    .min(min)
+    .max(max)
+    .refine((v) => !CONTROL.test(v));
 
 export const registerInput = z.object({
   username: text(3, 32).regex(USERNAME_PATTERN),
   email: z
     .string()
     .max(254)
+    .refine((v) => !CONTROL.test(v))
     .trim()
     .pipe(z.email())
     .transform((e) => e.toLowerCase()),

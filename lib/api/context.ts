@@ -30,7 +30,7 @@ export async function limited(ctx: RequestContext, name: RateLimitName, key: str
 
 /** The client address the rate limits count by. */
 export function client(ctx: RequestContext): string {
-  return clientIp(ctx.req, ctx.services.config.trustProxy);
+  return clientIp(ctx.req, ctx.services.config.proxyHops);
 }
 
 /** A 303 for plain form posts, so the browser lands on a page rather than on JSON. */

@@ -189,3 +189,23 @@ after(() => {
   console.log(`\nsession store round trips per request, captcha records included (counting wrapper)\n${["store", ...names].join(" | ")}`);
   for (const [store, counts] of Object.entries(roundTrips)) console.log([store, ...names.map((n) => counts[n] ?? "-")].join(" | "));
 });
+
+describe("login limits and hostile logins", () => {
+  it("the per-account limit counts the account, whether named by username or email", async () => {
+    const a = app(createServices(parseConfig(env({ SESSION_STORE: "database", RATE_LIMIT_MULTIPLIER: "1", RATE_LIMIT_LOGIN_ACCOUNT: "3/1m", RATE_LIMIT_LOGIN: "1000/1m" }))));
+    const u = await signUp(a);
+    for (let i = 0; i < 3; i++) assert.equal((await a.call(login, json({ login: u.username, password: "wrong-password" }))).status, 401);
+    const byEmail = await a.call(login, json({ login: u.email.toUpperCase(), password: u.password }));
+    assert.equal(byEmail.status, 429);
+    assert.match(byEmail.headers.get("retry-after") ?? "", /^\d+$/);
+  });
+
+  it("control characters in a login are invalid input, never a database error", async () => {
+    const a = app(createServices(parseConfig(env({ SESSION_STORE: "database" }))));
+    for (const name of ["null\u0000", "a\u0000@example.test", "tab\tname"]) {
+      const r = await a.call(login, json({ login: name, password: "x" }));
+      assert.equal(r.status, 400, JSON.stringify(name));
+      assert.deepEqual(((await r.json()) as { error: { fields: Record<string, string> } }).error.fields, { login: "invalid_format" });
+    }
+  });
+});

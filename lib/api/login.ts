@@ -1,5 +1,5 @@
 import { isSameOrigin, readBody } from "../http/request";
-import { authenticate } from "../users";
+import { checkPassword, findAccount } from "../users";
 import { loginInput, validate } from "../validation";
 import { client, failure, field, fieldList, formFailure, limited, seeOther, type RequestContext } from "./context";
 
@@ -19,10 +19,12 @@ export async function login(ctx: RequestContext): Promise<Response> {
       ? formFailure("/login", "invalid_input", { fields: fieldList(input.fields), login: field(body, "login") })
       : failure(ctx, "invalid_input", input.fields);
   }
-  // Per account as well, so guessing one account's password from many addresses is slow too.
-  const byAccount = await limited(ctx, "loginAccount", input.value.login.toLowerCase());
+  const account = await findAccount(services.db, input.value.login);
+  // Per account as well (by user, whether named by username or email), so guessing one
+  // account's password from many addresses is slow too.
+  const byAccount = await limited(ctx, "loginAccount", account.key);
   if (byAccount) return byAccount;
-  const user = await authenticate(services.db, input.value.login, input.value.password, services.config.passwordHashCost);
+  const user = await checkPassword(services.db, account, input.value.password, services.config.passwordHashCost);
   if (!user) return form ? formFailure("/login", "invalid_credentials", { login: input.value.login }) : failure(ctx, "invalid_credentials");
 
   await session.logIn(user.id);
