@@ -2,13 +2,15 @@
  * `npm test`: every test, once. Starts the services (testing/stack.ts), runs the unit and
  * integration tests, builds the app once, then for every store configuration runs the browser
  * and HTTP suites against three instances of that one build behind nginx, and the
- * cross-instance flow and kill tests. Ends with one line: "N passed, N failed".
+ * cross-instance flow and kill tests, and the security suite (security/), which counts its
+ * requests, 5xx and unexpected accepts. Ends with one line: "N passed, N failed".
  *
  * `npm test -- --only unit` or `--only e2e` runs a part; `--stores cookie,database` narrows e2e.
  */
 import { spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
+import { runStoreSecurity } from "../security/store-run";
 import { startCluster } from "../testing/cluster";
 import { startStack, type Stack } from "../testing/stack";
 import { E2E_STORES } from "../testing/stores";
@@ -97,6 +99,12 @@ async function e2e(stack: Stack) {
     log(`cross-instance flows with the ${store.name} store`);
     const files = ["e2e/cluster/flows.spec.ts", ...(store.serverless ? ["e2e/cluster/serverless.spec.ts"] : [])];
     await playwright(`${store.name}-cluster`, files, { E2E_SUITE: "cluster", E2E_STORE: store.name, CLUSTER_ENV: JSON.stringify(env) });
+    log(`security suite with the ${store.name} store`);
+    const report = await runStoreSecurity(stack, store, log);
+    console.log(`security [${store.name}]: requests ${report.requests}, 5xx ${report.fiveXx}, unexpected accepts ${report.unexpectedAccepts}`);
+    for (const failure of report.failures) console.log(`  - ${failure}`);
+    const clean = report.fiveXx === 0 && report.unexpectedAccepts === 0 && report.failures.length === 0;
+    totals[clean ? "passed" : "failed"] += 1;
   }
   if (!storeFilter || storeFilter.includes("memory")) {
     log("two memory-store instances behind the proxy");
