@@ -5,7 +5,7 @@
  * cross-instance flow and kill tests, and the security suite (security/), which counts its
  * requests, 5xx and unexpected accepts. Ends with one line: "N passed, N failed".
  *
- * `npm test -- --only unit` or `--only e2e` runs a part; `--stores cookie,database` narrows e2e.
+ * `npm test -- --only unit`, `--only captcha` or `--only e2e` runs a part; `--stores cookie,database` narrows e2e.
  */
 import { spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -32,6 +32,7 @@ function missingTools(): string[] {
   if (!onPath("redis-server")) missing.push("redis-server");
   if (!existsSync("/usr/bin/chromium")) missing.push("chromium");
   if (!onPath("nginx") && !existsSync("/usr/sbin/nginx")) missing.push("nginx");
+  if (!onPath("tesseract")) missing.push("tesseract");
   return missing;
 }
 
@@ -69,6 +70,13 @@ async function unit(stack: Stack) {
   totals.passed += count("pass");
   totals.failed += count("fail") + count("cancelled");
   if (count("pass") === 0) totals.failed += 1;
+}
+
+/** The captcha against our own attackers, on the smaller CI sample (500 captchas, 2,000 to learn from). */
+async function captchaStrength() {
+  log("captcha strength: structure and OCR attackers on 500 fresh captchas");
+  const code = await run(process.execPath, ["--import", "tsx", "lib/captcha/strength/run.ts", "--sample", "500", "--train", "2000"], {});
+  totals[code === 0 ? "passed" : "failed"] += 1;
 }
 
 async function playwright(label: string, files: string[], env: Record<string, string>) {
@@ -123,6 +131,7 @@ async function main() {
   const stack = await startStack(log);
   try {
     if (!only || only === "unit") await unit(stack);
+    if (!only || only === "captcha") await captchaStrength();
     if (!only || only === "e2e") await e2e(stack);
   } finally {
     await stack.stop();
