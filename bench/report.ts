@@ -1,0 +1,365 @@
+/** The benchmark's outputs: a Markdown report, the raw JSON and a hand-written SVG bar chart. */
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import type { CaptchaRate, CookieSizes, RoundTrips } from "./inprocess";
+import type { LoadResult } from "./load";
+import type { ProfileSummary } from "./profile";
+import type { ScaleResult } from "./scale";
+import { STORE_TITLE, STORES, type StoreLabel } from "./servers";
+import { ms, rate, ratio } from "./stats";
+
+export interface FlowRow {
+  store: StoreLabel;
+  shape: "next-1" | "next-2" | "next-1-cost17" | "node-1";
+  hashCost: number;
+  result: LoadResult;
+}
+
+export interface EndpointSet {
+  store: StoreLabel;
+  server: "next" | "node";
+  url: string;
+  ping?: LoadResult;
+  me?: LoadResult;
+  captcha?: LoadResult;
+  hello?: LoadResult;
+}
+
+export interface Results {
+  date: string;
+  trial: boolean;
+  command: string;
+  source: string;
+  machine: { cores: number; cpu: string; node: string; memoryGb: number; loadAverageAtStart: number[]; loadAverageAtEnd?: number[] };
+  settings: Record<string, unknown> & { concurrency: number; passwordHashCost: number };
+  durationSeconds?: number;
+  flows: FlowRow[];
+  endpoints: EndpointSet[];
+  wrkHello?: { requestsPerSecond: number; p50Ms: number; p99Ms: number };
+  roundTrips: Partial<Record<StoreLabel, RoundTrips[]>>;
+  captcha?: CaptchaRate;
+  captchaBench?: { file: string; results: { renderer: string; perSecond: number; p50Ms: number; meanBytes: number }[] };
+  cookieSizes?: CookieSizes;
+  scale?: ScaleResult;
+  profile?: { store: StoreLabel; scenario: string; server: string; file: string; perSecond: number; summary: ProfileSummary };
+  errors: string[];
+}
+
+const SHAPE_TITLE: Record<FlowRow["shape"], string> = {
+  "next-1": "Next ×1 behind nginx",
+  "next-2": "Next ×2 behind nginx",
+  "node-1": "node:http ×1 (bench/node-server.ts)",
+  "next-1-cost17": "Next ×1 behind nginx, hash cost 17",
+};
+
+/** A Markdown table; `align` has an l or r per column, and columns past its end are right-aligned figures. */
+const table = (head: string[], rows: (string | number)[][], align = "l") =>
+  [`| ${head.join(" | ")} |`, `|${head.map((_, i) => (align[i] === "l" ? "---" : "---:")).join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+
+const pcts = (r: LoadResult | undefined, name: string) => {
+  const s = r?.endpoints[name];
+  return s ? `${ms(s.p50Ms)} / ${ms(s.p95Ms)} / ${ms(s.p99Ms)}` : "–";
+};
+const perSecond = (r?: LoadResult) => (r ? rate(r.perSecond) : "–");
+const q = (a?: LoadResult, b?: LoadResult) => (a && b && b.perSecond > 0 ? ratio(a.perSecond / b.perSecond) : "–");
+const p50 = (r?: LoadResult) => (r ? ms(r.iteration.p50Ms) : "–");
+const cpu = (r?: LoadResult) => (r?.serverCpuMsPerIteration !== undefined ? ms(r.serverCpuMsPerIteration) : "–");
+/** How many times cheaper `a` is than `b` in server CPU per request: the load-robust counterpart of a throughput ratio. */
+const cpuRatio = (a?: LoadResult, b?: LoadResult) =>
+  a?.serverCpuMsPerIteration && b?.serverCpuMsPerIteration ? ratio(b.serverCpuMsPerIteration / a.serverCpuMsPerIteration) : "–";
+const p99 = (r?: LoadResult) => (r ? ms(r.iteration.p99Ms) : "–");
+
+function flowSection(results: Results): string {
+  const rows = (shapes: FlowRow["shape"][]) =>
+    results.flows
+      .filter((f) => shapes.includes(f.shape))
+      .map((f) => [
+        STORE_TITLE[f.store],
+        SHAPE_TITLE[f.shape],
+        `**${rate(f.result.perSecond)}**`,
+        pcts(f.result, "GET /api/captcha"),
+        pcts(f.result, "POST /api/register"),
+        pcts(f.result, "GET /api/me"),
+        cpu(f.result),
+        f.result.iterations,
+        f.result.errors,
+      ]);
+  const head = ["store", "shape", "flows/s", "captcha p50/p95/p99 ms", "register p50/p95/p99 ms", "me p50/p95/p99 ms", "app CPU ms/flow", "flows", "errors"];
+  const s = results.settings.seconds as { flow: number; realCost: number; node: number };
+  return [
+    "## 1. Sign-up flow throughput",
+    "",
+    `A flow is GET /api/captcha, POST /api/register (answer from \`X-Captcha-Answer\`, \`CAPTCHA_TEST_MODE=1\`), GET /api/me, with a fresh cookie jar per flow; ${results.settings.concurrency} closed-loop virtual users (bench/load.ts, its own process, keep-alive). **Password hash cost ${results.settings.passwordHashCost} (\`PASSWORD_HASH_COST=${results.settings.passwordHashCost}\`, \`BENCHMARK=1\`), not the production 17**; \`RATE_LIMIT_MULTIPLIER=1000000\`. ${s.flow} s per Next shape, ${s.node} s for node:http, after a warm-up. "Next ×1" and "Next ×2" are testing/cluster.ts: server.ts instances behind nginx (round-robin), so the two differ only in the instance count. *App CPU ms/flow* is the CPU time (all threads, from /proc) of the app's processes over the run divided by the flows completed; Postgres, Redis and nginx are not in it. On a machine shared with other work it moves far less than flows/s does.`,
+    "",
+    table(head, rows(["next-1", "next-2", "node-1"]), "ll"),
+    "",
+    `With the real hash cost (17, the default): ${s.realCost} s each with 4 virtual users, since scrypt at N=2^17 is CPU-bound in libuv's 4 threads and more users would only queue (their latency is mostly that queue). Few flows, wide error bars:`,
+    "",
+    table(head, rows(["next-1-cost17"]), "ll"),
+  ].join("\n");
+}
+
+function overheadSection(results: Results): string {
+  const next = results.endpoints.filter((e) => e.server === "next");
+  return [
+    "## 2. Session overhead: GET /api/me (logged in) vs GET /api/ping (no session)",
+    "",
+    "Against the single Next instance's own port (no proxy), one logged-in session per virtual user. /api/ping is `app/api/ping/route.ts`: a constant JSON, no session, no store. Each endpoint's time is split into slices interleaved with the other endpoints of the same server (ping, me, captcha, ping, me, captcha, …), so background load on the shared machine hits them alike.",
+    "",
+    table(
+      ["store", "ping req/s", "ping p50 / p99 ms", "ping CPU ms/req", "me req/s", "me p50 / p99 ms", "me CPU ms/req", "me ÷ ping throughput", "me ÷ ping p50 latency", "me ÷ ping by CPU"],
+      next.map((e) => [
+        STORE_TITLE[e.store],
+        perSecond(e.ping),
+        `${p50(e.ping)} / ${p99(e.ping)}`,
+        cpu(e.ping),
+        perSecond(e.me),
+        `${p50(e.me)} / ${p99(e.me)}`,
+        cpu(e.me),
+        q(e.me, e.ping),
+        e.me && e.ping ? ratio(e.me.iteration.p50Ms / e.ping.iteration.p50Ms) : "–",
+        cpuRatio(e.me, e.ping),
+      ]),
+    ),
+  ].join("\n");
+}
+
+function roundTripSection(results: Results): string {
+  const stores = STORES.filter((s) => results.roundTrips[s]);
+  const requests = results.roundTrips[stores[0]!]?.map((r) => r.request) ?? [];
+  const mark = (count: number, target: string) => {
+    if (target === "0") return count === 0 ? "✓" : "✗";
+    if (target === "1") return count <= 1 ? "✓" : "✗";
+    if (target === "≤ 2") return count <= 2 ? "✓" : "✗ over";
+    return "";
+  };
+  const rows = requests.map((request, i) => {
+    const target = results.roundTrips[stores[0]!]![i]!.target;
+    return [
+      request,
+      target,
+      ...stores.map((s) => {
+        const r = results.roundTrips[s]![i]!;
+        return `**${r.storeCalls}** ${mark(r.storeCalls, target)} (${r.calls.join(", ") || "–"}); +${r.rateLimitHits} rl +${r.userQueries} uq = ${r.network} net`;
+      }),
+    ];
+  });
+  return [
+    "## 3. Store round trips per request",
+    "",
+    "In-process, the real endpoints driven with plain Requests against the real backends, as lib/api/flows.test.ts does. **Bold** is the counting wrapper's figure (lib/session/counting.ts: session store calls plus the captcha's single-use record, as the README counts them) with the calls in order. Then what the wrapper does not see: `rl` rate-limit hits (one backend command each), `uq` queries on the users table, and `net` everything that leaves the process (a cookie-store session call is a local seal/unseal, not a round trip).",
+    "",
+    table(["request", "target", ...stores.map((s) => STORE_TITLE[s])], rows, "llllll"),
+  ].join("\n");
+}
+
+function captchaSection(results: Results): string {
+  const c = results.captcha;
+  const k = results.cookieSizes;
+  const lines = ["## 4. Captcha generation and sealed cookie size", ""];
+  if (c) {
+    lines.push(
+      table(
+        ["measure", "captchas/s on one core", "p50 ms", "p99 ms", "mean SVG bytes"],
+        [["`renderCaptcha(captchaText())`, this run's source", `**${rate(c.perSecond)}**`, ms(c.render.p50Ms), ms(c.render.p99Ms), Math.round(c.meanSvgBytes)]],
+      ),
+    );
+  }
+  if (results.captchaBench) {
+    lines.push(
+      "",
+      `From bench/captcha.ts (the captcha renderer comparison, another engineer's; its own run, \`${results.captchaBench.file}\`, working-tree renderers):`,
+      "",
+      table(
+        ["renderer", "captchas/s/core", "p50 ms", "mean bytes"],
+        results.captchaBench.results.map((r) => [r.renderer, rate(r.perSecond), ms(r.p50Ms), Math.round(r.meanBytes)]),
+      ),
+    );
+  }
+  if (k) {
+    lines.push(
+      "",
+      "Sealed cookie of the cookie store (iron-session), `name=value` as the browser sends it back; the limit is 4096:",
+      "",
+      table(
+        ["session", "cookie bytes", "Set-Cookie header bytes"],
+        [
+          ["anonymous, with a pending captcha", `**${k.anonymousWithCaptcha.cookieBytes}**`, k.anonymousWithCaptcha.setCookieBytes],
+          ["logged in, right after registration (keeps the used captcha's id)", `**${k.afterRegistration.cookieBytes}**`, k.afterRegistration.setCookieBytes],
+          ["logged in by POST /api/login", `**${k.afterLogin.cookieBytes}**`, k.afterLogin.setCookieBytes],
+        ],
+      ),
+    );
+  }
+  return lines.join("\n");
+}
+
+function scaleSection(results: Results): string {
+  const s = results.scale;
+  if (!s) return "## 5. Database scale\n\nSkipped.";
+  const n = (v: number) => v.toLocaleString("en-US");
+  return [
+    "## 5. Database scale",
+    "",
+    `A benchmark database of its own (created, migrated, dropped). Rows inserted with \`INSERT … SELECT generate_series\` (${n(s.expiredRows)} expired rows in ${s.insertSeconds.toFixed(1)} s). Lookups are \`createDatabaseStore(db).read(token)\` one after another, random live tokens.`,
+    "",
+    table(
+      ["rows in sessions", "lookup p50 ms", "p95 ms", "p99 ms", "lookups"],
+      [
+        [`${n(s.liveRows)} (live)`, ms(s.lookupSmall.p50Ms), ms(s.lookupSmall.p95Ms), ms(s.lookupSmall.p99Ms), s.lookupSmall.count],
+        [`${n(s.liveRows + s.expiredRows)} (${n(s.liveRows)} live + ${n(s.expiredRows)} expired)`, ms(s.lookupLarge.p50Ms), ms(s.lookupLarge.p95Ms), ms(s.lookupLarge.p99Ms), s.lookupLarge.count],
+        ["ratio (target: flat, ≈ 1×)", `**${ratio(s.p50Ratio)}**`, "", `**${ratio(s.p99Ratio)}**`, ""],
+      ],
+    ),
+    "",
+    `Plan of the lookup at ${n(s.liveRows + s.expiredRows)} rows (${s.indexScan ? "an index scan, not a sequential scan" : "**not an index scan**"}):`,
+    "",
+    "```",
+    s.planLarge,
+    "```",
+    "",
+    `Sweep: \`createDatabaseStore(db).sweepExpired()\` removed ${n(s.sweep.deleted)} expired rows in **${s.sweep.seconds.toFixed(1)} s** (${rate(s.sweep.rowsPerSecond)} rows/s) in ${s.sweep.statements} DELETE statements of at most ${s.sweep.batchSize} rows (counted on the client), while ${s.sweep.readers} concurrent readers on another client kept reading live sessions:`,
+    "",
+    table(
+      ["session reads", "p50 ms", "p99 ms", "max ms", "reads"],
+      [
+        ["without a sweep (4 s)", ms(s.sweep.readsWithout.p50Ms), ms(s.sweep.readsWithout.p99Ms), ms(s.sweep.readsWithout.maxMs), s.sweep.readsWithout.count],
+        ["during the sweep", ms(s.sweep.readsDuring.p50Ms), ms(s.sweep.readsDuring.p99Ms), ms(s.sweep.readsDuring.maxMs), s.sweep.readsDuring.count],
+        ["ratio", "", `**${ratio(s.sweep.p99Ratio)}**`, "", ""],
+      ],
+    ),
+  ].join("\n");
+}
+
+function baselineSection(results: Results): string {
+  const rows = STORES.map((store) => {
+    const next = results.endpoints.find((e) => e.store === store && e.server === "next");
+    const node = results.endpoints.find((e) => e.store === store && e.server === "node");
+    const floor = next?.captcha && next.ping ? next.captcha.perSecond / next.ping.perSecond : NaN;
+    return [
+      STORE_TITLE[store],
+      perSecond(next?.ping),
+      perSecond(next?.captcha),
+      `**${Number.isNaN(floor) ? "–" : ratio(floor)}** ${Number.isNaN(floor) ? "" : floor >= 0.6 ? "✓" : "✗"}`,
+      cpuRatio(next?.captcha, next?.ping),
+      perSecond(node?.captcha),
+      q(next?.captcha, node?.captcha),
+      perSecond(next?.me),
+      q(next?.me, next?.ping),
+      perSecond(node?.me),
+      q(next?.me, node?.me),
+      perSecond(node?.ping),
+    ];
+  });
+  const hello = results.endpoints.find((e) => e.server === "node" && e.hello)?.hello;
+  const w = results.wrkHello;
+  return [
+    "## 6. Baselines: Next's floor and Node's limit",
+    "",
+    "Same load generator and concurrency for every figure here, each server hit on its own port (no proxy). *Next floor*: `/api/ping` on the built app. *Node's limit*: bench/node-server.ts, a bare node:http server converting IncomingMessage → web Request and calling the same `sessionRoute(() => services, endpoint)` with the same lib code. The target is captcha ÷ Next floor ≥ 0.6; *by server CPU/req* is the same ratio from the app's CPU time per request (ping's ÷ captcha's), which the machine's other load disturbs much less.",
+    "",
+    table(
+      ["store", "Next ping req/s", "Next captcha req/s", "captcha ÷ Next floor", "same, by server CPU/req", "node captcha req/s", "captcha Next ÷ node", "Next me req/s", "me ÷ Next floor", "node me req/s", "me Next ÷ node", "node ping req/s"],
+      rows,
+    ),
+    "",
+    `Orientation: a bare node:http hello (no Request conversion) served ${hello ? `**${rate(hello.perSecond)} req/s** to this TS load generator (p50 ${p50(hello)} ms)` : "–"}${w ? ` and **${rate(w.requestsPerSecond)} req/s** to \`wrk -t1 -c${results.settings.concurrency}\` (p50 ${ms(w.p50Ms)} ms, p99 ${ms(w.p99Ms)} ms)` : ""}. The gap between the two is the TS generator's own ceiling; every other figure here is far below it.`,
+  ].join("\n");
+}
+
+function profileSection(results: Results): string {
+  const p = results.profile;
+  if (!p) return "";
+  return [
+    `## Profile: ${STORE_TITLE[p.store]}, ${p.scenario} on ${p.server}`,
+    "",
+    `\`node --cpu-prof\`, ${rate(p.perSecond)}/s under the profiler; ${Math.round(p.summary.busyMs)} ms busy of ${Math.round(p.summary.totalMs)} ms sampled (the rest idle). Profile: \`${p.file}\`.`,
+    "",
+    table(["owner", "self time"], p.summary.byOwner.slice(0, 10).map((o) => [o.owner, `${o.percent}% (${Math.round(o.ms)} ms)`])),
+    "",
+    "Self time (only the measured window; start-up excluded). Native and node-internal frames name their nearest caller in a package or in our code:",
+    "",
+    table(
+      ["self %", "function", "where", "owner", "called from"],
+      p.summary.top.slice(0, 20).map((f) => [`${f.percent}%`, `\`${f.function}\``, f.location, f.owner, f.calledFrom ?? ""]),
+      "rllll",
+    ),
+    "",
+    "Our functions by inclusive time (each sample counted once per function on its stack; nested functions overlap):",
+    "",
+    table(["inclusive %", "function", "where"], p.summary.oursInclusive.slice(0, 15).map((f) => [`${f.percent}%`, `\`${f.function}\``, f.location]), "rll"),
+  ].join("\n");
+}
+
+/** Grouped bars, flows/s per store and shape; hand-written SVG, no library. */
+export function flowChart(results: Results): string {
+  const shapes: FlowRow["shape"][] = ["next-1", "next-2", "node-1", "next-1-cost17"];
+  const colors = ["#3b6fd8", "#79a3f0", "#7a8699", "#d8883b"];
+  const stores = STORES.filter((s) => results.flows.some((f) => f.store === s));
+  const max = Math.max(1, ...results.flows.map((f) => f.result.perSecond));
+  const W = 800, H = 380, left = 60, top = 56, bottom = 60, right = 20;
+  const plotH = H - top - bottom;
+  const groupW = (W - left - right) / Math.max(1, stores.length);
+  const barW = Math.min(36, (groupW - 24) / shapes.length);
+  const y = (v: number) => top + plotH - (v / max) * plotH;
+  const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="#fff"/>`,
+    `<text x="${left}" y="22" font-size="15" font-weight="bold">${esc(`Sign-up flows/s per store and shape${results.trial ? " — TRIAL run, busy machine" : ""}`)}</text>`,
+    `<text x="${left}" y="40" fill="#555">${esc(`${results.date}, ${results.machine.cores} cores, Node ${results.machine.node}, ${results.settings.concurrency} virtual users; hash cost ${results.settings.passwordHashCost} except the orange bars (17)`)}</text>`,
+  ];
+  for (let i = 0; i <= 4; i++) {
+    const v = (max / 4) * i;
+    parts.push(`<line x1="${left}" x2="${W - right}" y1="${y(v)}" y2="${y(v)}" stroke="#e3e6ec"/>`, `<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end" fill="#555">${rate(v)}</text>`);
+  }
+  stores.forEach((store, g) => {
+    const x0 = left + g * groupW + (groupW - barW * shapes.length) / 2;
+    shapes.forEach((shape, k) => {
+      const row = results.flows.find((f) => f.store === store && f.shape === shape);
+      if (!row) return;
+      const v = row.result.perSecond;
+      const x = x0 + k * barW;
+      parts.push(
+        `<rect x="${x + 2}" y="${y(v)}" width="${barW - 4}" height="${top + plotH - y(v)}" fill="${colors[k]}"><title>${esc(`${STORE_TITLE[store]}, ${SHAPE_TITLE[shape]}: ${rate(v)} flows/s`)}</title></rect>`,
+        `<text x="${x + barW / 2}" y="${y(v) - 4}" text-anchor="middle" font-size="10">${rate(v)}</text>`,
+      );
+    });
+    parts.push(`<text x="${left + g * groupW + groupW / 2}" y="${top + plotH + 18}" text-anchor="middle">${esc(STORE_TITLE[store])}</text>`);
+  });
+  shapes.forEach((shape, k) => {
+    const x = left + k * 180;
+    parts.push(`<rect x="${x}" y="${H - 22}" width="12" height="12" fill="${colors[k]}"/>`, `<text x="${x + 16}" y="${H - 12}" font-size="11">${esc(SHAPE_TITLE[shape].replace(" (bench/node-server.ts)", ""))}</text>`);
+  });
+  parts.push("</svg>");
+  return parts.join("\n") + "\n";
+}
+
+export function writeReport(results: Results, outDir: string): string[] {
+  mkdirSync(outDir, { recursive: true });
+  const base = path.join(outDir, results.date);
+  const m = results.machine;
+  const header = [
+    `# Holdfast benchmark, ${results.date}${results.trial ? " — TRIAL RUN" : ""}`,
+    "",
+    ...(results.trial
+      ? [
+          "> **Trial run with small settings on a busy machine** (other engineers' test runs shared the 2 cores; load average below). Durations are short and the numbers are noisy: read them for shape and order of magnitude, not as a baseline.",
+          "",
+        ]
+      : []),
+    `- Machine: ${m.cores} cores, ${m.cpu} (/proc/cpuinfo), ${m.memoryGb} GB, Node ${m.node}; load average ${m.loadAverageAtStart.join(" / ")} at start, ${m.loadAverageAtEnd?.join(" / ") ?? "?"} at end.`,
+    `- Command: \`${results.command}\`; measured source: ${results.source}. Took ${results.durationSeconds ?? "?"} s.`,
+    `- Password hashing: **cost ${results.settings.passwordHashCost} (\`PASSWORD_HASH_COST=${results.settings.passwordHashCost}\` with \`BENCHMARK=1\`)** for every figure except the separate cost-17 rows. \`RATE_LIMIT_MULTIPLIER=1000000\`, \`CAPTCHA_TEST_MODE=1\`, \`NODE_ENV=production\`.`,
+    `- Load: bench/load.ts, a closed loop of ${results.settings.concurrency} virtual users in its own process (node:http, keep-alive); services from testing/stack.ts on a private embedded Postgres, a private redis-server and the local Upstash REST server.`,
+    ...(results.errors.length ? ["", "**Errors during the run:**", "", ...results.errors.map((e) => `- ${e}`)] : []),
+  ].join("\n");
+  const md = [header, flowSection(results), overheadSection(results), roundTripSection(results), captchaSection(results), scaleSection(results), baselineSection(results), profileSection(results)]
+    .filter(Boolean)
+    .join("\n\n");
+  const files = [`${base}.md`, `${base}.json`, `${base}-flows.svg`];
+  writeFileSync(files[0]!, md + "\n");
+  writeFileSync(files[1]!, JSON.stringify(results, null, 2) + "\n");
+  writeFileSync(files[2]!, flowChart(results));
+  return files;
+}

@@ -1,0 +1,122 @@
+/**
+ * `npm run bench`: stores, shapes and overheads compared in one run (see bench/suite.ts for what
+ * is measured, bench/results/ for what came out).
+ *
+ *   npm run bench [-- --trial] [--source head|worktree] [--rebuild] [--out dir] [--concurrency 16]
+ *                 [--stores cookie,database,redis-tcp,redis-rest] [--skip flows,profile,scale]
+ *                 [--profile-store cookie] [--profile-scenario flow|captcha|me]
+ *
+ * It measures a private copy of the app, never the repository's own `.next`: other people build
+ * and test in this checkout, and a rebuild in the middle of a run would swap the code under the
+ * servers. The copy is `git archive HEAD` (default; `--source worktree` takes the working tree,
+ * uncommitted changes included) plus the bench's own files, with node_modules hard-linked and
+ * its own `next build`, which is kept until the source changes. Type errors do not stop that
+ * build: `npm run typecheck` is their place, and a benchmark measures what runs.
+ */
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+const args = process.argv.slice(2);
+const option = (name: string) => {
+  const i = args.indexOf(name);
+  return i === -1 ? undefined : args[i + 1];
+};
+const source = option("--source") ?? "head";
+if (source !== "head" && source !== "worktree") throw new Error("bench: --source takes head or worktree");
+
+const repo = process.cwd();
+const root = path.join(tmpdir(), "holdfast-bench");
+const app = path.join(root, "app");
+const log = (line: string) => console.log(`[bench] ${line}`);
+const git = (...argv: string[]) => execFileSync("git", argv, { cwd: repo, encoding: "utf8" });
+
+/** The benchmark's own files and the ping route: copied from the working tree whatever the source. */
+function overlay(): string[] {
+  const files = git("ls-files", "-co", "--exclude-standard", "-z", "--", "bench", "app/api/ping").split("\0").filter(Boolean);
+  return files.filter((f) => f.endsWith(".ts") && !f.startsWith("bench/results/"));
+}
+
+function sourceFiles(): string[] {
+  return git("ls-files", "-co", "--exclude-standard", "-z").split("\0").filter((f) => f && existsSync(path.join(repo, f)));
+}
+
+/** What the build depends on; the bench's own files are copied afresh each run and are not part of it. */
+function buildKey(): string {
+  const hash = createHash("sha256").update(source);
+  if (source === "head") {
+    hash.update(git("rev-parse", "HEAD"));
+    const ping = path.join(repo, "app/api/ping/route.ts");
+    if (existsSync(ping)) hash.update(readFileSync(ping));
+  } else {
+    for (const f of sourceFiles().filter((f) => !f.startsWith("bench/")).sort()) hash.update(f).update(readFileSync(path.join(repo, f)));
+  }
+  return hash.digest("hex");
+}
+
+function describeSource(): string {
+  const commit = git("rev-parse", "--short", "HEAD").trim();
+  if (source === "head") return `HEAD ${commit} (committed code only) + app/api/ping/route.ts and bench/ from the working tree`;
+  const dirty = git("status", "--short").trim().split("\n").filter(Boolean).length;
+  return `working tree at ${commit} with ${dirty} uncommitted changes`;
+}
+
+function run(command: string, argv: string[], cwd: string, logFile: string): void {
+  const result = spawnSync(command, argv, { cwd, encoding: "utf8", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
+  writeFileSync(logFile, `${result.stdout ?? ""}${result.stderr ?? ""}`);
+  if (result.status !== 0) throw new Error(`bench: \`${command} ${argv.join(" ")}\` failed in ${cwd}; see ${logFile}`);
+}
+
+function prepare(): void {
+  const key = buildKey();
+  const keyFile = path.join(app, ".bench-build-key");
+  const fresh = !args.includes("--rebuild") && existsSync(path.join(app, ".next/BUILD_ID")) && existsSync(keyFile) && readFileSync(keyFile, "utf8") === key;
+  if (!fresh) {
+    log(`copying the app (${source === "head" ? "git archive HEAD" : "working tree"}) to ${app}`);
+    rmSync(app, { recursive: true, force: true });
+    mkdirSync(app, { recursive: true });
+    if (source === "head") execFileSync("sh", ["-c", `git archive HEAD | tar -x -C '${app}'`], { cwd: repo });
+    else for (const f of sourceFiles()) cpSync(path.join(repo, f), path.join(app, f));
+    // Hard links: 800 MB of node_modules in a second, and nothing in them is written to.
+    try {
+      execFileSync("cp", ["-al", path.join(repo, "node_modules"), path.join(app, "node_modules")]);
+    } catch {
+      execFileSync("cp", ["-a", path.join(repo, "node_modules"), path.join(app, "node_modules")]);
+    }
+  }
+  for (const f of overlay()) cpSync(path.join(repo, f), path.join(app, f));
+  if (fresh) {
+    log(`reusing the build in ${app} (same source)`);
+    return;
+  }
+  log("generating the Prisma client for the copy");
+  run(process.execPath, ["scripts/generate.mjs"], app, path.join(root, "generate.log"));
+  // Wrapped, so the project's config is used as it is and only the type check is left out.
+  const config = existsSync(path.join(app, "next.config.mjs")) ? "next.config.mjs" : undefined;
+  if (config) {
+    cpSync(path.join(app, config), path.join(app, "next.config.project.mjs"));
+    writeFileSync(
+      path.join(app, config),
+      `import project from "./next.config.project.mjs";\nexport default { ...project, typescript: { ...project.typescript, ignoreBuildErrors: true } };\n`,
+    );
+  }
+  log(`building the copy with next build (about a minute; log in ${path.join(root, "build.log")})`);
+  const t0 = Date.now();
+  run("npx", ["next", "build"], app, path.join(root, "build.log"));
+  if (!existsSync(path.join(app, ".next/server/app/api/ping/route.js"))) throw new Error("bench: the build has no /api/ping route");
+  writeFileSync(keyFile, key);
+  log(`built in ${Math.round((Date.now() - t0) / 1000)} s`);
+}
+
+prepare();
+const out = path.resolve(repo, option("--out") ?? "bench/results");
+const own = new Set(["--rebuild", "--source", "--out"]);
+const passOn = args.filter((a, i) => !own.has(a) && !own.has(args[i - 1] ?? ""));
+const child = spawn(process.execPath, ["--import", "tsx", "bench/suite.ts", ...passOn, "--out", out, "--source", describeSource()], {
+  cwd: app,
+  stdio: "inherit",
+});
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
+child.on("exit", (code) => process.exit(code ?? 1));
