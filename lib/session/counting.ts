@@ -1,6 +1,6 @@
 import type { CaptchaLedger, SessionStore } from "./store";
 
-export type StoreCall = "create" | "read" | "update" | "delete" | "revokeUser" | "ping" | "captcha.put" | "captcha.take";
+export type StoreCall = "create" | "read" | "update" | "rotate" | "delete" | "revokeUser" | "ping" | "captcha.put" | "captcha.take";
 
 /** Wraps a store and counts its calls: how round trips are measured, by tests and benchmarks alike. */
 export function countingStore(store: SessionStore): SessionStore & { calls: StoreCall[]; reset(): void } {
@@ -18,6 +18,7 @@ export function countingStore(store: SessionStore): SessionStore & { calls: Stor
     update: counted("update", store.update.bind(store)),
     delete: counted("delete", store.delete.bind(store)),
     ...(store.revokeUser ? { revokeUser: counted("revokeUser", store.revokeUser.bind(store)) } : {}),
+    ...(store.rotate ? { rotate: counted("rotate", store.rotate.bind(store)) } : {}),
     ping: counted("ping", store.ping.bind(store)),
     calls,
     reset: () => void calls.splice(0),

@@ -132,6 +132,7 @@ export class Session {
     const empty = this.#userId === null && Object.keys(this.#data).length === 0;
 
     if (this.#regenerate) {
+      if (live && !empty && this.#store.rotate) return this.#create(now, this.#token);
       if (live) await this.#store.delete(this.#token!);
       if (empty) return this.#token === undefined ? { kind: "keep" } : { kind: "clear" };
       return this.#create(now);
@@ -173,10 +174,11 @@ export class Session {
     this.#userId = record.userId;
   }
 
-  async #create(now: number): Promise<CookieChange> {
+  /** A new session; with `replacing`, the store swaps it for that one in one step. */
+  async #create(now: number, replacing?: string): Promise<CookieChange> {
     const record: SessionRecord = { data: this.#data, userId: this.#userId, createdAt: now, lastActiveAt: now };
     const expiresAt = this.#expiresAt(record);
-    const value = await this.#store.create(record, expiresAt);
+    const value = replacing ? await this.#store.rotate!(replacing, record, expiresAt) : await this.#store.create(record, expiresAt);
     return { kind: "set", value, expiresAt };
   }
 

@@ -30,6 +30,11 @@ export interface SessionStore {
    * Returns null when the session no longer exists: an update never brings a session back.
    */
   update(token: string, record: SessionRecord, expiresAt: number): Promise<string | null>;
+  /**
+   * Optional: replaces a live session by a new one under a new token in one step (one round
+   * trip where the backend allows), as on login. Without it the core deletes, then creates.
+   */
+  rotate?(oldToken: string, record: SessionRecord, expiresAt: number): Promise<string>;
   /** Removes a session. Deleting an unknown token is not an error. */
   delete(token: string): Promise<void>;
   /** Removes every session of a user, except the one whose token is given; returns how many. */

@@ -2,6 +2,8 @@ import { createHash } from "node:crypto";
 import { sealData, unsealData } from "iron-session";
 import { SessionTooLargeError, type SessionRecord, type SessionStore } from "../store";
 
+const UNSEAL_CACHE_SIZE = 1_000;
+
 /** Browsers drop a cookie whose name and value exceed this many bytes. */
 export const MAX_COOKIE_BYTES = 4096;
 
@@ -26,9 +28,17 @@ export function createCookieStore(options: CookieStoreOptions): SessionStore {
   const sealWith = { [idOf(first)]: first };
   const unsealWith = Object.fromEntries(options.secrets.map((s) => [idOf(s), s]));
   const ttl = options.ttlSeconds;
+  // Unsealing costs a key derivation and two WebCrypto calls; a browser sends the same cookie
+  // again and again, so recent results are kept (by the sealed string, which authenticates itself).
+  const opened = new Map<string, SessionRecord>();
+  const remember = (token: string, record: SessionRecord) => {
+    if (opened.size >= UNSEAL_CACHE_SIZE) opened.delete(opened.keys().next().value!);
+    opened.set(token, record);
+  };
 
   async function seal(record: SessionRecord): Promise<string> {
     const value = await sealData(record, { password: sealWith, ttl });
+    remember(value, structuredClone(record));
     const bytes = Buffer.byteLength(options.cookieName) + 1 + value.length;
     if (bytes > MAX_COOKIE_BYTES) {
       throw new SessionTooLargeError(
@@ -43,9 +53,13 @@ export function createCookieStore(options: CookieStoreOptions): SessionStore {
     revocable: false,
     create: (record) => seal(record),
     async read(token) {
+      const known = opened.get(token);
+      if (known) return structuredClone(known);
       try {
         const record = await unsealData<Partial<SessionRecord>>(token, { password: unsealWith, ttl });
-        return isRecord(record) ? record : null;
+        if (!isRecord(record)) return null;
+        remember(token, structuredClone(record));
+        return record;
       } catch {
         // A tampered, truncated or foreign cookie is no session, never an error.
         return null;

@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+
 /**
  * The seam under the redis store: one command, one round trip. Two transports implement it,
  * TCP (the `redis` package, for long-running servers) and REST (`@upstash/redis`, for
@@ -19,4 +21,20 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
     timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * A Lua script sent by its SHA-1 (EVALSHA), so each call carries a few bytes instead of the
+ * script; the first call on a Redis that does not know it yet falls back to EVAL, which loads it.
+ */
+export function luaScript(source: string) {
+  const sha = createHash("sha1").update(source).digest("hex");
+  return async (transport: RedisTransport, keys: string[], args: string[]): Promise<unknown> => {
+    try {
+      return await transport.send(["EVALSHA", sha, String(keys.length), ...keys, ...args]);
+    } catch (error) {
+      if (!/^NOSCRIPT/.test((error as Error).message)) throw error;
+      return transport.send(["EVAL", source, String(keys.length), ...keys, ...args]);
+    }
+  };
 }

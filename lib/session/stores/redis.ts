@@ -1,6 +1,6 @@
 import type { CaptchaLedger, SessionRecord, SessionStore } from "../store";
 import { hashToken, newToken } from "../token";
-import type { RedisTransport } from "./redis-transport";
+import { luaScript, type RedisTransport } from "./redis-transport";
 
 /**
  * Sessions in Redis, over either transport. Keys are `<prefix>:sess:<sha256(token)>` and expire
@@ -8,8 +8,10 @@ import type { RedisTransport } from "./redis-transport";
  * together), so a read-only request costs one round trip and a write one more.
  */
 
-// Create never overwrites (NX) and update never resurrects (XX); both index the session under its user.
-const WRITE = `
+// Create never overwrites (NX) and update never resurrects (XX); both index the session under its
+// user. A rotation also deletes the old session (ARGV[5]) in the same atomic step.
+const WRITE = luaScript(`
+if ARGV[5] ~= '' then redis.call('DEL', ARGV[5]) end
 if redis.call('SET', KEYS[1], ARGV[1], ARGV[4], 'PX', ARGV[2]) then
   if #KEYS > 1 then
     redis.call('SADD', KEYS[2], ARGV[3])
@@ -17,10 +19,10 @@ if redis.call('SET', KEYS[1], ARGV[1], ARGV[4], 'PX', ARGV[2]) then
   end
   return 1
 end
-return 0`;
+return 0`);
 
 // Index entries of sessions that already expired are harmless: DEL of a missing key counts 0.
-const REVOKE = `
+const REVOKE = luaScript(`
 local n = 0
 for _, h in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   if h ~= ARGV[2] then
@@ -28,7 +30,7 @@ for _, h in ipairs(redis.call('SMEMBERS', KEYS[1])) do
     redis.call('SREM', KEYS[1], h)
   end
 end
-return n`;
+return n`);
 
 export interface RedisStore extends SessionStore {
   captchas: CaptchaLedger;
@@ -45,13 +47,13 @@ export function createRedisStore(transport: RedisTransport, prefix: string): Red
   const sessionKey = (hash: string) => `${prefix}:sess:${hash}`;
   const userKey = (userId: string) => `${prefix}:user:${userId}:sessions`;
 
-  async function write(token: string, record: SessionRecord, expiresAt: number, mode: "NX" | "XX"): Promise<boolean> {
+  async function write(token: string, record: SessionRecord, expiresAt: number, mode: "NX" | "XX", replacing = ""): Promise<boolean> {
     const hash = hashToken(token);
     // Milliseconds left, measured on the record's own clock so an injected clock works too.
     const ttl = String(Math.max(1, expiresAt - record.lastActiveAt));
     const keys = record.userId ? [sessionKey(hash), userKey(record.userId)] : [sessionKey(hash)];
-    const reply = await transport.send(["EVAL", WRITE, String(keys.length), ...keys, JSON.stringify(record), ttl, hash, mode]);
-    return Number(reply) === 1;
+    const old = replacing && sessionKey(hashToken(replacing));
+    return Number(await WRITE(transport, keys, [JSON.stringify(record), ttl, hash, mode, old])) === 1;
   }
 
   return {
@@ -70,13 +72,18 @@ export function createRedisStore(transport: RedisTransport, prefix: string): Red
     async update(token, record, expiresAt) {
       return (await write(token, record, expiresAt, "XX")) ? token : null;
     },
+    async rotate(oldToken, record, expiresAt) {
+      const token = newToken();
+      if (!(await write(token, record, expiresAt, "NX", oldToken))) throw new Error("holdfast/redis-store: a new session token collided");
+      return token;
+    },
     put: (token, record, expiresAt) => write(token, record, expiresAt, "NX"),
     async delete(token) {
       await transport.send(["DEL", sessionKey(hashToken(token))]);
     },
     async revokeUser(userId, except) {
       const keep = except === undefined ? "" : hashToken(except);
-      return Number(await transport.send(["EVAL", REVOKE, "1", userKey(userId), `${prefix}:sess:`, keep]));
+      return Number(await REVOKE(transport, [userKey(userId)], [`${prefix}:sess:`, keep]));
     },
     async ping() {
       await transport.send(["PING"]);
