@@ -1,0 +1,118 @@
+/**
+ * `tsx bench/speedups.ts`: the speed-ups the profile led to, each measured before and after in
+ * this one run, in-process, against a private redis-server and the local Upstash REST server.
+ *
+ * 1. The cookie store kept no unsealed cookies: every read paid iron-session's key derivation
+ *    and two WebCrypto calls. Now recent cookies are kept ("before" = a store with an empty
+ *    cache, "after" = the same cookie read again).
+ * 2. A Redis login deleted the old session and created the new one in two round trips. Now one
+ *    script swaps them ("before" = the same store with `rotate` hidden, so the core falls back).
+ * 3. Scripts went as EVAL with their whole source; now as EVALSHA.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { startUpstashRestServer } from "../scripts/upstash-rest/server";
+import { Session } from "../lib/session/session";
+import type { SessionStore } from "../lib/session/store";
+import { createCookieStore } from "../lib/session/stores/cookie";
+import { createRedisStore } from "../lib/session/stores/redis";
+import { restTransport } from "../lib/session/stores/redis-rest";
+import { tcpTransport } from "../lib/session/stores/redis-tcp";
+import { luaScript, type RedisTransport } from "../lib/session/stores/redis-transport";
+import { startRedisServer } from "../testing/stack";
+
+const lines: string[] = [];
+const say = (line: string) => {
+  console.log(`[speedups] ${line}`);
+  lines.push(line);
+};
+
+async function perOp(label: string, n: number, op: () => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < Math.min(50, n); i++) await op();
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await op();
+  const us = ((performance.now() - t0) / n) * 1000;
+  say(`${label}: ${us.toFixed(1)} µs per operation (${n} runs)`);
+  return us;
+}
+
+const rows: [string, string, string, string][] = [];
+const row = (what: string, before: number, after: number, unit: string) =>
+  rows.push([what, `${before.toFixed(1)} ${unit}`, `${after.toFixed(1)} ${unit}`, `${(before / after).toFixed(2)}×`]);
+
+// 1. Cookie unseal.
+const cookieOptions = { secrets: ["bench-secret-".padEnd(48, "x")], cookieName: "holdfast_session", ttlSeconds: 604_800 };
+const now = Date.now();
+const sealer = createCookieStore(cookieOptions);
+const cookie = await sealer.create({ data: {}, userId: randomUUID(), createdAt: now, lastActiveAt: now }, now);
+const coldStores = Array.from({ length: 2_000 }, () => createCookieStore(cookieOptions));
+let next = 0;
+const cold = await perOp("cookie read, unsealed by iron-session (before)", 1_900, () => coldStores[next++]!.read(cookie, now));
+const warm = await perOp("cookie read, kept from an earlier read (after)", 1_900, () => sealer.read(cookie, now));
+row("cookie store: read of a known cookie", cold, warm, "µs");
+
+// 2 and 3 over both transports.
+const redis = await startRedisServer();
+const rest = await startUpstashRestServer({ redisUrl: redis.url, token: "bench" });
+const transports: [string, RedisTransport][] = [
+  ["TCP", tcpTransport(redis.url)],
+  ["REST", restTransport(rest.url, "bench")],
+];
+const options = { idleTimeoutMs: 3_600_000, absoluteTimeoutMs: 7_200_000 };
+const withoutRotate = (store: SessionStore): SessionStore => ({ ...store, rotate: undefined });
+
+for (const [name, transport] of transports) {
+  const store = createRedisStore(transport, `bench-${randomUUID()}`);
+  const login = async (s: SessionStore) => {
+    const first = new Session(s, undefined, options);
+    await first.set("captcha", { id: "x" });
+    const token = ((await first.commit()) as { value: string }).value;
+    const session = new Session(s, token, options);
+    await session.logIn(randomUUID());
+    const t0 = performance.now();
+    await session.commit();
+    return performance.now() - t0;
+  };
+  const time = async (s: SessionStore, label: string) => {
+    let total = 0;
+    const n = 300;
+    for (let i = 0; i < n; i++) total += await login(s);
+    const ms = total / n;
+    say(`${name}: token rotation at login, ${label}: ${ms.toFixed(3)} ms`);
+    return ms;
+  };
+  const before = await time(withoutRotate(store), "delete + create (before)");
+  const after = await time(store, "one script (after)");
+  row(`redis over ${name}: token rotation at login (2 → 1 round trips)`, before * 1000, after * 1000, "µs");
+
+  const source = "return redis.call('GET', KEYS[1])";
+  const bigSource = `${source} -- ${"x".repeat(600)}`;
+  const bySha = luaScript(bigSource);
+  const evalUs = await perOp(`${name}: EVAL with a 650-byte script (before)`, 500, () => transport.send(["EVAL", bigSource, "1", "k"]));
+  const shaUs = await perOp(`${name}: EVALSHA (after)`, 500, () => bySha(transport, ["k"], []));
+  row(`redis over ${name}: one scripted command`, evalUs, shaUs, "µs");
+  await transport.close();
+}
+await rest.close();
+await redis.stop();
+
+const date = new Date().toISOString().slice(0, 10);
+const out = path.resolve("bench/results");
+mkdirSync(out, { recursive: true });
+const md = [
+  `# Speed-ups found by the profile, before and after in one run (${date})`,
+  "",
+  "In-process (`tsx bench/speedups.ts`), against a private redis-server and the local Upstash REST server; see the file's header for what each before and after is.",
+  "",
+  "| change | before | after | speed-up |",
+  "|---|---:|---:|---:|",
+  ...rows.map((r) => `| ${r.join(" | ")} |`),
+  "",
+  "```",
+  ...lines,
+  "```",
+  "",
+].join("\n");
+writeFileSync(path.join(out, `${date}-speedups.md`), md);
+say(`wrote bench/results/${date}-speedups.md`);
