@@ -113,7 +113,9 @@ test.describe(`HTTP contract (${STORE} store)`, () => {
 
   test("a tampered or truncated cookie is an empty session, never a 5xx", async () => {
     const { cookie } = await captcha();
-    for (const bad of [cookie!.slice(0, -5), cookie!.replace(/=(.)/, "=X"), `${COOKIE}=garbage`, `${COOKIE}=`]) {
+    // The first character of the value swapped for another, so the tampered cookie always differs.
+    const flipped = cookie!.replace(/=(.)/, (_, first: string) => `=${first === "X" ? "Y" : "X"}`);
+    for (const bad of [cookie!.slice(0, -5), flipped, `${COOKIE}=garbage`, `${COOKIE}=`]) {
       const me = await fetch(`${BASE}/api/me`, { headers: { cookie: bad } });
       expect(me.status, bad).toBe(401);
       const register = await post("/api/register", { ...newUser(), captcha: "ACDEF" }, { cookie: bad });
