@@ -30,10 +30,6 @@ export type ErrorCode = keyof typeof ERRORS;
 export const MEMORY_SESSION_UNKNOWN =
   "The session cookie matches no session in this process. Sessions are kept in one process's memory (SESSION_STORE=memory) while several processes serve this site, so each process knows only its own; use a shared store: cookie, database or redis.";
 
-export function errorStatus(code: ErrorCode): number {
-  return ERRORS[code][0];
-}
-
 export function errorResponse(
   code: ErrorCode,
   options: { fields?: FieldErrors; message?: string; headers?: Record<string, string> } = {},

@@ -34,11 +34,6 @@ function mediaType(req: Request): string {
   return (req.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
 }
 
-/** Whether the request is a plain HTML form post, which gets redirects instead of JSON. */
-export function isFormPost(req: Request): boolean {
-  return mediaType(req) === "application/x-www-form-urlencoded";
-}
-
 /** Reads at most MAX_BODY_BYTES without trusting Content-Length alone. */
 async function readLimited(req: Request): Promise<string | null> {
   const declared = Number(req.headers.get("content-length") ?? "0");

@@ -10,7 +10,7 @@ import { StoreUnavailableError } from "./store";
 
 let services: Services | undefined;
 
-export function getServices(): Services {
+function getServices(): Services {
   services ??= createServices(config());
   return services;
 }
