@@ -5,6 +5,6 @@ try {
   config();
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
-  console.error(`[holdfast] ${error.message}`);
+  for (const problem of error.problems) console.error(`[holdfast] ${problem}`);
   process.exit(1);
 }

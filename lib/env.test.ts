@@ -23,6 +23,20 @@ describe("configuration", () => {
     assert.equal(c.captchaTestMode, false);
   });
 
+  it("every problem is reported at once, one sentence each", () => {
+    try {
+      parseConfig({ SESSION_STORE: "file", SESSION_COOKIE_SECURE: "maybe", SESSION_SECRET: "short" });
+      assert.fail("expected a ConfigError");
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      assert.equal(error.problems.length, 4, error.message);
+      assert.match(error.problems.join("\n"), /SESSION_STORE is not valid/);
+      assert.match(error.problems.join("\n"), /SESSION_COOKIE_SECURE is not valid/);
+      assert.match(error.problems.join("\n"), /SESSION_SECRET is too short/);
+      assert.match(error.problems.join("\n"), /DATABASE_URL is not set/);
+    }
+  });
+
   it("a wrong SESSION_STORE names the variable and the fix", () => {
     assert.match(refusal({ ...base, SESSION_STORE: "file" }), /^SESSION_STORE is not valid: use one of cookie, database, redis, cached or memory\.$/);
   });

@@ -7,6 +7,13 @@ import { z } from "zod";
 
 export class ConfigError extends Error {
   override name = "ConfigError";
+  /** Every problem found, one sentence each; the message lists them one per line. */
+  readonly problems: string[];
+  constructor(problems: string | string[]) {
+    const list = Array.isArray(problems) ? problems : [problems];
+    super(list.join("\n"));
+    this.problems = list;
+  }
 }
 
 /** Prefix of the secret `npm run dev` generates; production refuses it. */
@@ -142,11 +149,14 @@ function parseRate(value: string, multiplier: number): { limit: number; periodMs
 export function parseConfig(env: Env): Config {
   // An empty variable means "unset", as in a shell where `FOO=` clears a value.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
-  const result = schema.safeParse(present);
+  const problems: string[] = [];
+  let result = schema.safeParse(present);
   if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const name = String(issue.path[0]);
-    throw new ConfigError(`${name} is not valid: ${FIX[name] ?? issue.message}.`);
+    // Name every invalid variable, then judge the rest as if those were unset.
+    const invalid = [...new Set(result.error.issues.map((issue) => String(issue.path[0])))];
+    for (const name of invalid) problems.push(`${name} is not valid: ${FIX[name] ?? "see the README"}.`);
+    result = schema.safeParse(Object.fromEntries(Object.entries(present).filter(([k]) => !invalid.includes(k))));
+    if (!result.success) throw new ConfigError(problems);
   }
   const e = result.data;
   const production = e.NODE_ENV === "production";
@@ -157,30 +167,26 @@ export function parseConfig(env: Env): Config {
     .map((s) => s.trim())
     .filter(Boolean);
   if (secrets.length === 0) {
-    throw new ConfigError(
+    problems.push(
       production
         ? "SESSION_SECRET is not set: production needs one, so generate it with `openssl rand -base64 48` and set it."
         : "SESSION_SECRET is not set: start the app with `npm run dev`, which generates a development secret, or set one of at least 32 characters.",
     );
-  }
-  if (secrets.some((s) => s.length < 32)) {
-    throw new ConfigError("SESSION_SECRET is too short: every comma-separated secret needs at least 32 characters.");
-  }
-  if (production && secrets.some((s) => s.startsWith(DEV_SECRET_PREFIX))) {
-    throw new ConfigError(
+  } else if (secrets.some((s) => s.length < 32)) {
+    problems.push("SESSION_SECRET is too short: every comma-separated secret needs at least 32 characters.");
+  } else if (production && secrets.some((s) => s.startsWith(DEV_SECRET_PREFIX))) {
+    problems.push(
       "SESSION_SECRET holds the generated development secret: production needs its own, so generate one with `openssl rand -base64 48`.",
     );
-  }
-  if (secrets[0]!.startsWith(DEV_SECRET_PREFIX)) {
+  } else if (secrets[0]!.startsWith(DEV_SECRET_PREFIX)) {
     warnings.push("SESSION_SECRET is the generated development secret; never use it in production.");
   }
 
   if (e.SESSION_STORE === "memory" && production) {
-    throw new ConfigError(
+    problems.push(
       "SESSION_STORE=memory is refused in production: each process would keep its own sessions, so a request served by another process would lose the captcha and the login; use cookie, database or redis.",
     );
-  }
-  if (e.SESSION_STORE === "memory") {
+  } else if (e.SESSION_STORE === "memory") {
     warnings.push("SESSION_STORE=memory keeps sessions in this process only; it is for tests and a single `next dev`.");
   }
 
@@ -190,54 +196,57 @@ export function parseConfig(env: Env): Config {
     redis = { transport: "tcp", url: e.REDIS_URL, prefix: e.REDIS_KEY_PREFIX };
   } else if (e.UPSTASH_REDIS_REST_URL || e.UPSTASH_REDIS_REST_TOKEN) {
     if (!e.UPSTASH_REDIS_REST_URL || !e.UPSTASH_REDIS_REST_TOKEN) {
-      throw new ConfigError(
+      problems.push(
         "UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN must be set together: copy both from your Upstash database.",
       );
+    } else {
+      redis = {
+        transport: "rest",
+        url: e.UPSTASH_REDIS_REST_URL,
+        token: e.UPSTASH_REDIS_REST_TOKEN,
+        prefix: e.REDIS_KEY_PREFIX,
+      };
     }
-    redis = {
-      transport: "rest",
-      url: e.UPSTASH_REDIS_REST_URL,
-      token: e.UPSTASH_REDIS_REST_TOKEN,
-      prefix: e.REDIS_KEY_PREFIX,
-    };
   }
-  if ((e.SESSION_STORE === "redis" || e.SESSION_STORE === "cached") && !redis) {
-    throw new ConfigError(
+  if ((e.SESSION_STORE === "redis" || e.SESSION_STORE === "cached") && !redis && !problems.some((p) => p.startsWith("UPSTASH") || p.startsWith("REDIS_URL"))) {
+    problems.push(
       `SESSION_STORE=${e.SESSION_STORE} needs a Redis: set REDIS_URL=redis://… or both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN.`,
     );
   }
 
-  if (!e.DATABASE_URL) {
-    throw new ConfigError(
+  if (!e.DATABASE_URL && !problems.some((p) => p.startsWith("DATABASE_URL"))) {
+    problems.push(
       "DATABASE_URL is not set: start the app with `npm run dev` or `npm start`, which start the embedded Postgres, or set DATABASE_URL=postgres://….",
     );
   }
 
   if (e.SESSION_ABSOLUTE_TIMEOUT_SECONDS < e.SESSION_IDLE_TIMEOUT_SECONDS) {
-    throw new ConfigError(
+    problems.push(
       "SESSION_ABSOLUTE_TIMEOUT_SECONDS is shorter than SESSION_IDLE_TIMEOUT_SECONDS: raise it to at least the idle timeout.",
     );
   }
 
   if (e.PASSWORD_HASH_COST < SECURE_PASSWORD_HASH_COST) {
     if (production && !e.BENCHMARK) {
-      throw new ConfigError(
+      problems.push(
         `PASSWORD_HASH_COST=${e.PASSWORD_HASH_COST} is below the secure ${SECURE_PASSWORD_HASH_COST} and refused in production: unset it, or also set BENCHMARK=1 for a benchmark run.`,
       );
+    } else {
+      warnings.push(
+        `PASSWORD_HASH_COST=${e.PASSWORD_HASH_COST} is below the secure default of ${SECURE_PASSWORD_HASH_COST}; use it only for tests and benchmarks.`,
+      );
     }
-    warnings.push(
-      `PASSWORD_HASH_COST=${e.PASSWORD_HASH_COST} is below the secure default of ${SECURE_PASSWORD_HASH_COST}; use it only for tests and benchmarks.`,
-    );
   }
   if (e.CAPTCHA_TEST_MODE) {
     warnings.push("CAPTCHA_TEST_MODE is on: every captcha response reveals its answer in X-Captcha-Answer. Never enable it on a public site.");
   }
+  if (problems.length) throw new ConfigError(problems);
 
   return {
     production,
     store: e.SESSION_STORE,
     secrets,
-    databaseUrl: e.DATABASE_URL,
+    databaseUrl: e.DATABASE_URL!,
     redis,
     cookie: {
       name: e.SESSION_COOKIE_NAME,

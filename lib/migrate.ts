@@ -1,7 +1,10 @@
 import { createHash, randomUUID } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
+import { APPLIED_MIGRATIONS_SQL, MIGRATIONS_DIR, MIGRATIONS_TABLE_EXISTS_SQL, pendingMigrations, shippedMigrations } from "./migrations";
+
+export { MIGRATIONS_DIR };
 
 /**
  * Applies prisma/migrations/<timestamp>_<name>/migration.sql in order and records each in
@@ -29,13 +32,21 @@ const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
 // An arbitrary constant that names this lock among the database's advisory locks.
 const LOCK_KEY = 72_707_369;
 
-export const MIGRATIONS_DIR = path.join(process.cwd(), "prisma", "migrations");
+/** The shipped migrations that DATABASE_URL lacks; empty when it is up to date. Changes nothing. */
+export async function unappliedMigrations(databaseUrl: string, dir = MIGRATIONS_DIR): Promise<string[]> {
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000 });
+  await client.connect();
+  try {
+    const table = await client.query<{ present: boolean }>(MIGRATIONS_TABLE_EXISTS_SQL);
+    const applied = table.rows[0]?.present ? (await client.query<{ migration_name: string }>(APPLIED_MIGRATIONS_SQL)).rows.map((r) => r.migration_name) : [];
+    return pendingMigrations(applied, dir);
+  } finally {
+    await client.end();
+  }
+}
 
 export async function migrate(databaseUrl: string, dir = MIGRATIONS_DIR): Promise<MigrationResult> {
-  const names = (await readdir(dir, { withFileTypes: true }))
-    .filter((e) => e.isDirectory() && /^\d{14}_/.test(e.name))
-    .map((e) => e.name)
-    .sort();
+  const names = shippedMigrations(dir);
   const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000 });
   await client.connect();
   const result: MigrationResult = { applied: [], alreadyApplied: [] };

@@ -1,9 +1,12 @@
 /**
  * `npm run doctor [-- --url http://host:port] [--instances N]`: checks this environment's
- * configuration and, with --url, a running site, and prints each problem with its fix.
+ * configuration and, with --url, a running site, and prints each problem with its fix. With
+ * nothing configured it checks what `npm run dev` runs with: the embedded database and the
+ * generated development secret.
  */
 import { diagnose } from "../lib/doctor/diagnose";
 import { gather } from "../lib/doctor/gather";
+import { zeroConfig } from "../lib/zero-config";
 
 const args = process.argv.slice(2);
 const value = (name: string) => {
@@ -13,7 +16,13 @@ const value = (name: string) => {
 const url = value("--url")?.replace(/\/$/, "");
 const instances = value("--instances") ? Number(value("--instances")) : undefined;
 
-const findings = diagnose(await gather(process.env, { url, instances }));
+const { env, embedded } = await zeroConfig(process.env, (line) => console.log(`doctor: ${line}`));
+let findings;
+try {
+  findings = diagnose(await gather(env, { url, instances, embeddedDatabase: embedded !== undefined }));
+} finally {
+  await embedded?.stop().catch(() => {});
+}
 if (findings.length === 0) {
   console.log("doctor: no problems found");
 } else {

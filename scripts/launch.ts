@@ -1,52 +1,35 @@
 /**
  * `npm run dev` and `npm start`: fills in what a zero-configuration start needs (the embedded
- * database, migrations, a development secret), then runs Next. With DATABASE_URL and
- * SESSION_SECRET set it adds nothing.
+ * database, migrated; a development secret), then runs Next. With DATABASE_URL and
+ * SESSION_SECRET set it adds nothing, and it refuses to start on a database that lacks
+ * migrations this build ships: migrating a shared database is the operator's step
+ * (`npm run db:migrate`), taken once, not by every instance at boot.
  */
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { startEmbeddedPostgres, type EmbeddedDatabase } from "../lib/embedded-postgres";
-import { ConfigError, DEV_SECRET_PREFIX, parseConfig } from "../lib/env";
-import { migrate } from "../lib/migrate";
+import { ConfigError, parseConfig } from "../lib/env";
+import { migrate, unappliedMigrations } from "../lib/migrate";
+import { notMigratedSentence } from "../lib/migrations";
+import { zeroConfig, type ZeroConfig } from "../lib/zero-config";
 
 const mode = process.argv[2] === "start" ? "start" : "dev";
-const DATA_ROOT = path.resolve(".holdfast");
 const log = (line: string) => console.log(`[holdfast] ${line}`);
-const env: Record<string, string | undefined> = {
-  NEXT_TELEMETRY_DISABLED: "1",
-  ...process.env,
-  NODE_ENV: mode === "start" ? "production" : "development",
-};
 
-async function devSecret(): Promise<string> {
-  const file = path.join(DATA_ROOT, "dev-secret");
-  if (existsSync(file)) return (await readFile(file, "utf8")).trim();
-  const secret = DEV_SECRET_PREFIX + randomBytes(32).toString("base64url");
-  await mkdir(DATA_ROOT, { recursive: true });
-  await writeFile(file, secret + "\n", { mode: 0o600 });
-  return secret;
-}
+let started: ZeroConfig | undefined;
 
-let embedded: EmbeddedDatabase | undefined;
+class NotMigrated extends Error {}
 
 async function main() {
-  if (!env.SESSION_SECRET && mode === "dev") {
-    env.SESSION_SECRET = await devSecret();
-    log("using the generated development secret in .holdfast/dev-secret (never use it in production)");
-  }
-  if (!env.DATABASE_URL) {
-    embedded = await startEmbeddedPostgres(DATA_ROOT, Number(env.EMBEDDED_POSTGRES_PORT ?? 54329), log);
-    env.DATABASE_URL = embedded.url;
-    log(`using the embedded PostgreSQL (data in .holdfast/postgres)`);
-  }
-  // Fail here, with the configuration's own sentence, rather than at the first request.
+  started = await zeroConfig({ NEXT_TELEMETRY_DISABLED: "1", ...process.env, NODE_ENV: mode === "start" ? "production" : "development" }, log);
+  const { env, embedded } = started;
+  // Fail here, with the configuration's own sentences, rather than at the first request.
   const config = parseConfig(env);
   if (embedded) {
     const { applied } = await migrate(config.databaseUrl);
     if (applied.length) log(`applied migrations: ${applied.join(", ")}`);
+  } else {
+    const pending = await unappliedMigrations(config.databaseUrl);
+    if (pending.length) throw new NotMigrated(notMigratedSentence(pending));
   }
   // Production runs server.ts (Next's handler, plus the socket's address for rate limits); development runs `next dev`.
   const args =
@@ -64,7 +47,8 @@ async function main() {
 }
 
 main().catch(async (error) => {
-  await embedded?.stop().catch(() => {});
-  console.error(error instanceof ConfigError ? `[holdfast] ${error.message}` : error);
+  await started?.embedded?.stop().catch(() => {});
+  if (error instanceof ConfigError) for (const problem of error.problems) console.error(`[holdfast] ${problem}`);
+  else console.error(error instanceof NotMigrated ? `[holdfast] ${error.message}` : error);
   process.exit(1);
 });

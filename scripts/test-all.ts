@@ -11,6 +11,7 @@ import { spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { runStoreSecurity } from "../security/store-run";
+import { missingTools, missingToolsMessage } from "../testing/prerequisites";
 import { startCluster } from "../testing/cluster";
 import { startStack, type Stack } from "../testing/stack";
 import { E2E_STORES } from "../testing/stores";
@@ -25,16 +26,6 @@ const storeFilter = option("--stores")?.split(",");
 const log = (line: string) => console.log(`[test] ${line}`);
 const ARTIFACTS = path.resolve("artifacts");
 const totals = { passed: 0, failed: 0 };
-
-function missingTools(): string[] {
-  const missing: string[] = [];
-  const onPath = (bin: string) => (process.env.PATH ?? "").split(":").some((dir) => existsSync(path.join(dir, bin)));
-  if (!onPath("redis-server")) missing.push("redis-server");
-  if (!existsSync("/usr/bin/chromium")) missing.push("chromium");
-  if (!onPath("nginx") && !existsSync("/usr/sbin/nginx")) missing.push("nginx");
-  if (!onPath("tesseract")) missing.push("tesseract");
-  return missing;
-}
 
 function run(command: string, argv: string[], env: Record<string, string>, logFile?: string): Promise<number> {
   return new Promise((resolve) => {
@@ -58,7 +49,7 @@ function testFiles(dir: string): string[] {
 
 async function unit(stack: Stack) {
   const tap = path.join(ARTIFACTS, "unit.tap");
-  const files = [...testFiles("lib"), ...testFiles("scripts")].sort();
+  const files = [...testFiles("lib"), ...testFiles("scripts"), ...testFiles("testing")].sort();
   log(`unit and integration tests: ${files.length} files`);
   await run(
     process.execPath,
@@ -124,7 +115,7 @@ async function e2e(stack: Stack) {
 async function main() {
   const missing = missingTools();
   if (missing.length) {
-    console.error(`[test] missing ${missing.join(", ")}: install with \`sudo apt-get install -y redis-server chromium\`.`);
+    console.error(`[test] ${missingToolsMessage(missing)}`);
     process.exit(1);
   }
   mkdirSync(ARTIFACTS, { recursive: true });

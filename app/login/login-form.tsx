@@ -14,9 +14,11 @@ const LABELS: Record<LoginField, string> = { login: "Username or email", passwor
 type LoginFormProps = {
   initialLogin: string;
   initialError: FormErrorState;
+  /** The page came back from a plain form post that had a password in it, which is never kept. */
+  passwordCleared: boolean;
 };
 
-export function LoginForm({ initialLogin, initialError }: LoginFormProps) {
+export function LoginForm({ initialLogin, initialError, passwordCleared }: LoginFormProps) {
   const refs = { login: useRef<HTMLInputElement>(null), password: useRef<HTMLInputElement>(null) };
   const focusField = useErrorFocus(refs);
   const { error, pending, onSubmit } = useJsonForm("/api/login", initialError, (failure) => {
@@ -54,6 +56,7 @@ export function LoginForm({ initialLogin, initialError }: LoginFormProps) {
         {...fieldProps("password")}
         type="password"
         autoComplete="current-password"
+        hint={passwordCleared ? "For your safety the password you typed was not kept: please type it again." : undefined}
         required
         autoFocus={initialFocus === "password"}
       />

@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import { AuthShell } from "@/app/ui/auth-shell";
 import { cleanCode, firstParam, LOGIN_FIELDS, parseFieldsParam } from "@/app/ui/messages";
+import { formDraft } from "@/lib/session/next";
 import { LoginForm } from "./login-form";
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
@@ -15,6 +16,8 @@ export default async function LoginPage({ searchParams }: { searchParams: Search
   const query = await searchParams;
   const code = cleanCode(firstParam(query.error));
   const fields = code === "invalid_input" ? parseFieldsParam(firstParam(query.fields), LOGIN_FIELDS) : {};
+  // What was typed before a plain form post comes back from the session, never from the URL.
+  const draft = code ? await formDraft("login") : null;
 
   return (
     <AuthShell
@@ -26,7 +29,7 @@ export default async function LoginPage({ searchParams }: { searchParams: Search
         </>
       }
     >
-      <LoginForm initialLogin={firstParam(query.login).slice(0, 320)} initialError={{ code, fields }} />
+      <LoginForm initialLogin={draft?.values.login ?? ""} passwordCleared={draft?.passwordCleared ?? false} initialError={{ code, fields }} />
     </AuthShell>
   );
 }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Metadata } from "next";
 import { AuthShell } from "@/app/ui/auth-shell";
 import { cleanCode, firstParam, parseFieldsParam, SIGNUP_FIELDS } from "@/app/ui/messages";
+import { formDraft } from "@/lib/session/next";
 import { SignupForm } from "./signup-form";
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
@@ -17,13 +18,10 @@ export default async function SignupPage({ searchParams }: { searchParams: Searc
   const code = cleanCode(firstParam(query.error));
   // Field details only make sense alongside the error they belong to.
   const fields = code === "invalid_input" ? parseFieldsParam(firstParam(query.fields), SIGNUP_FIELDS) : {};
-  const username = firstParam(query.username).slice(0, 200);
-  const email = firstParam(query.email).slice(0, 320);
-
-  const prefill = new URLSearchParams();
-  if (username) prefill.set("username", username);
-  if (email) prefill.set("email", email);
-  const noJsCaptchaHref = prefill.size > 0 ? `/signup?${prefill}` : "/signup";
+  // What was typed before a plain form post comes back from the session, never from the URL.
+  const draft = code || firstParam(query.captcha) === "new" ? await formDraft("signup") : null;
+  const username = draft?.values.username ?? "";
+  const email = draft?.values.email ?? "";
 
   return (
     <AuthShell
@@ -39,7 +37,7 @@ export default async function SignupPage({ searchParams }: { searchParams: Searc
         initialValues={{ username, email }}
         initialError={{ code, fields }}
         captchaNonce={randomUUID().slice(0, 8)}
-        noJsCaptchaHref={noJsCaptchaHref}
+        passwordCleared={draft?.passwordCleared ?? false}
       />
     </AuthShell>
   );

@@ -22,10 +22,11 @@ type SignupFormProps = {
   initialError: FormErrorState;
   /** Per-render value for the first captcha URL, so a fresh page never shows a cached image. */
   captchaNonce: string;
-  noJsCaptchaHref: string;
+  /** The page came back from a plain form post that had a password in it, which is never kept. */
+  passwordCleared: boolean;
 };
 
-export function SignupForm({ initialValues, initialError, captchaNonce, noJsCaptchaHref }: SignupFormProps) {
+export function SignupForm({ initialValues, initialError, captchaNonce, passwordCleared }: SignupFormProps) {
   const [captchaRound, setCaptchaRound] = useState(0);
   const refs = {
     username: useRef<HTMLInputElement>(null),
@@ -80,7 +81,7 @@ export function SignupForm({ initialValues, initialError, captchaNonce, noJsCapt
         autoComplete="new-password"
         required
         minLength={8}
-        hint="At least 8 characters."
+        hint={passwordCleared ? "At least 8 characters. For your safety the password you typed was not kept: please type it again." : "At least 8 characters."}
         autoFocus={initialFocus === "password"}
       />
       <Field
@@ -93,7 +94,7 @@ export function SignupForm({ initialValues, initialError, captchaNonce, noJsCapt
         required
         hint="Type the characters in the image. Case doesn't matter."
         beforeInput={
-          <Captcha nonce={`${captchaNonce}-${captchaRound}`} onRefresh={refreshCaptcha} noJsHref={noJsCaptchaHref} />
+          <Captcha nonce={`${captchaNonce}-${captchaRound}`} onRefresh={refreshCaptcha} noJsAction="/api/signup/draft" />
         }
         autoFocus={initialFocus === "captcha" || (initialError.code !== null && initialFocus === null)}
       />

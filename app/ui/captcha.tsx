@@ -20,11 +20,14 @@ type CaptchaProps = {
   /** Changing it changes the image URL, which makes the server issue a new captcha. */
   nonce: string;
   onRefresh: () => void;
-  /** Where the refresh goes without JavaScript: reloading the page reloads the image. */
-  noJsHref: string;
+  /**
+   * Without JavaScript "New captcha" submits the surrounding form here, which keeps what was
+   * typed (in the session, not the URL) and reloads the page, and so the image.
+   */
+  noJsAction: string;
 };
 
-export function Captcha({ nonce, onRefresh, noJsHref }: CaptchaProps) {
+export function Captcha({ nonce, onRefresh, noJsAction }: CaptchaProps) {
   const hydrated = useHydrated();
   const [failedNonce, setFailedNonce] = useState<string | null>(null);
 
@@ -55,10 +58,10 @@ export function Captcha({ nonce, onRefresh, noJsHref }: CaptchaProps) {
             New captcha
           </button>
         ) : (
-          <a className="button button--secondary" href={noJsHref}>
+          <button type="submit" className="button button--secondary" formAction={noJsAction} formMethod="post" formNoValidate>
             <RefreshIcon />
             New captcha
-          </a>
+          </button>
         )}
       </div>
       {failedNonce === nonce ? (

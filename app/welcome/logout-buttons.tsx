@@ -5,10 +5,12 @@ import { postJson } from "@/app/ui/api";
 import { FormError } from "@/app/ui/form-error";
 
 /**
- * Two real forms so logging out works without JavaScript; with it, the
- * request goes through fetch and failures are shown here instead of as JSON.
+ * Real forms so logging out works without JavaScript; with it, the request goes through fetch
+ * and failures are shown here instead of as JSON. "Log out everywhere" is offered only where
+ * the session store can end other sessions: a sealed cookie copied to another device stays
+ * valid until it expires, whatever this page says.
  */
-export function LogoutButtons() {
+export function LogoutButtons({ canEndOtherSessions }: { canEndOtherSessions: boolean }) {
   const [errorCode, setErrorCode] = useState<string | null>(null);
   const [pending, setPending] = useState(false);
   const inFlight = useRef(false);
@@ -39,21 +41,29 @@ export function LogoutButtons() {
             Log out
           </button>
         </form>
-        <form method="post" action="/api/logout" onSubmit={logOut(true)}>
-          <input type="hidden" name="everywhere" value="1" />
-          <button
-            type="submit"
-            className="button button--secondary button--block"
-            aria-disabled={pending || undefined}
-            aria-describedby="logout-everywhere-hint"
-          >
-            Log out everywhere
-          </button>
-        </form>
+        {canEndOtherSessions ? (
+          <form method="post" action="/api/logout" onSubmit={logOut(true)}>
+            <input type="hidden" name="everywhere" value="1" />
+            <button
+              type="submit"
+              className="button button--secondary button--block"
+              aria-disabled={pending || undefined}
+              aria-describedby="logout-everywhere-hint"
+            >
+              Log out everywhere
+            </button>
+          </form>
+        ) : null}
       </div>
-      <p className="logout__hint" id="logout-everywhere-hint">
-        Log out everywhere also ends your sessions on every other browser and device.
-      </p>
+      {canEndOtherSessions ? (
+        <p className="logout__hint" id="logout-everywhere-hint">
+          Log out everywhere also ends your sessions on every other browser and device.
+        </p>
+      ) : (
+        <p className="logout__hint" data-testid="logout-scope">
+          Logging out ends your session in this browser. Sessions on other browsers and devices end when they expire.
+        </p>
+      )}
     </div>
   );
 }

@@ -1,21 +1,32 @@
 import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import { connection } from "next/server";
-import { currentUser } from "@/lib/session/next";
+import { currentUser, storeCapabilities } from "@/lib/session/next";
 import { AuthShell } from "@/app/ui/auth-shell";
 import { LogoutButtons } from "./logout-buttons";
 import "./welcome.css";
 
 export const metadata: Metadata = { title: "Welcome" };
 
-export default async function WelcomePage() {
+type SearchParams = Promise<Record<string, string | string[] | undefined>>;
+
+export default async function WelcomePage({ searchParams }: { searchParams: SearchParams }) {
   // Who is signed in is only known per request; never prerender or cache this page.
   await connection();
   const user = await currentUser();
   if (!user) redirect("/login");
+  const { revocable } = storeCapabilities();
+  const passwordChanged = (await searchParams).password === "changed";
 
   return (
     <AuthShell title={`Welcome, ${user.username}`} subtitle="You are logged in to Holdfast.">
+      {passwordChanged ? (
+        <p className="account__notice" role="status" data-testid="password-changed">
+          {revocable
+            ? "Your password was changed, and your sessions on other browsers and devices were ended."
+            : "Your password was changed. Sessions on other browsers and devices stay logged in until they expire."}
+        </p>
+      ) : null}
       <dl className="account">
         <div className="account__row">
           <dt>Username</dt>
@@ -26,7 +37,7 @@ export default async function WelcomePage() {
           <dd data-testid="user-email">{user.email}</dd>
         </div>
       </dl>
-      <LogoutButtons />
+      <LogoutButtons canEndOtherSessions={revocable} />
     </AuthShell>
   );
 }

@@ -38,10 +38,39 @@ export function seeOther(location: string): Response {
   return new Response(null, { status: 303, headers: { location } });
 }
 
-/** Where a failed form post goes back to: the form's page, with the code and what the person typed. */
-export function formFailure(page: string, code: ErrorCode, extra: Record<string, string | undefined> = {}): Response {
+/** The forms whose no-JavaScript round trips keep what the person typed. */
+export type DraftForm = "signup" | "login";
+
+/**
+ * What a person typed into a form, kept in their session between a plain form post and the page
+ * it lands on, never in a URL (where logs, history and Referer would keep it). A password is
+ * never kept: `passwordCleared` tells the page to say so.
+ */
+export interface FormDraft {
+  values: Record<string, string>;
+  passwordCleared: boolean;
+}
+
+export const draftKey = (form: DraftForm) => `draft:${form}`;
+
+/** Keeps the typed values (never a password) for the form's page to show again. */
+export async function keepDraft(ctx: RequestContext, form: DraftForm, body: Record<string, unknown>, names: readonly string[]): Promise<void> {
+  const values: Record<string, string> = {};
+  for (const name of names) {
+    const value = field(body, name, 254);
+    if (value) values[name] = value;
+  }
+  const password = Object.keys(body).some((k) => /password/i.test(k) && typeof body[k] === "string" && body[k] !== "");
+  await ctx.session.set(draftKey(form), { values, passwordCleared: password } satisfies FormDraft);
+}
+
+/**
+ * Where a failed form post goes back to: the form's page with the error code and the failing
+ * fields' codes only. What the person typed waits in the session (keepDraft).
+ */
+export function formFailure(page: string, code: ErrorCode, fields?: FieldErrors): Response {
   const query = new URLSearchParams({ error: code });
-  for (const [key, value] of Object.entries(extra)) if (value) query.set(key, value);
+  if (fields) query.set("fields", fieldList(fields));
   return seeOther(`${page}?${query}`);
 }
 

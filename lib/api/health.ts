@@ -1,4 +1,5 @@
 import { FORWARDED_HEADER } from "../http/client-ip";
+import { APPLIED_MIGRATIONS_SQL, MIGRATIONS_TABLE_EXISTS_SQL, notMigratedSentence, pendingMigrations } from "../migrations";
 import { errorResponse } from "../http/errors";
 import type { Services } from "../session/select";
 
@@ -7,6 +8,8 @@ const CHECK_TIMEOUT_MS = 3_000;
 interface Check {
   ok: boolean;
   ms: number;
+  /** Shipped migrations the database lacks (database check only). */
+  pending?: string[];
 }
 
 async function timed(run: () => Promise<unknown>): Promise<Check> {
@@ -16,8 +19,10 @@ async function timed(run: () => Promise<unknown>): Promise<Check> {
     timer = setTimeout(() => reject(new Error("timed out")), CHECK_TIMEOUT_MS);
   });
   try {
-    await Promise.race([run(), timeout]);
-    return { ok: true, ms: Math.round((performance.now() - started) * 10) / 10 };
+    const pending = await Promise.race([run(), timeout]);
+    const ms = Math.round((performance.now() - started) * 10) / 10;
+    if (Array.isArray(pending) && pending.length > 0) return { ok: false, ms, pending: pending as string[] };
+    return { ok: true, ms };
   } catch {
     return { ok: false, ms: Math.round(performance.now() - started) };
   } finally {
@@ -25,13 +30,22 @@ async function timed(run: () => Promise<unknown>): Promise<Check> {
   }
 }
 
+/** The database's round trip: which shipped migrations it lacks. */
+async function unapplied(services: Services): Promise<string[]> {
+  const [table] = await services.db.$queryRawUnsafe<{ present: boolean }[]>(MIGRATIONS_TABLE_EXISTS_SQL);
+  if (!table?.present) return pendingMigrations([]);
+  const rows = await services.db.$queryRawUnsafe<{ migration_name: string }[]>(APPLIED_MIGRATIONS_SQL);
+  return pendingMigrations(rows.map((r) => r.migration_name));
+}
+
 /**
- * GET /api/health: a real round trip to the session store and to the database, each timed.
+ * GET /api/health: a real round trip to the session store and to the database, each timed; the
+ * database's answers whether it holds every migration this build ships.
  * It also reports this instance's clock and whether proxy headers arrive, so `npm run doctor`
  * can find clock skew and a missing TRUST_PROXY.
  */
 export async function health(services: Services, req: Request): Promise<Response> {
-  const [store, database] = await Promise.all([timed(() => services.store.ping()), timed(() => services.db.$queryRaw`SELECT 1`)]);
+  const [store, database] = await Promise.all([timed(() => services.store.ping()), timed(() => unapplied(services))]);
   const checks = { store, database };
   const proxy = {
     forwardedHeadersSeen: req.headers.get(FORWARDED_HEADER) === "1",
@@ -40,6 +54,8 @@ export async function health(services: Services, req: Request): Promise<Response
   const body = { ok: store.ok && database.ok, store: services.store.name, checks, time: Date.now(), proxy };
   if (body.ok) return Response.json(body, { headers: { "cache-control": "no-store" } });
   const failing = Object.entries(checks).filter(([, c]) => !c.ok).map(([name]) => name);
-  const error = await errorResponse("session_store_unavailable", { message: `Unreachable: ${failing.join(", ")}.` }).json();
+  const error = database.pending
+    ? await errorResponse("database_not_migrated", { message: notMigratedSentence(database.pending) }).json()
+    : await errorResponse("session_store_unavailable", { message: `Unreachable: ${failing.join(", ")}.` }).json();
   return Response.json({ ...body, ...error }, { status: 503, headers: { "cache-control": "no-store" } });
 }

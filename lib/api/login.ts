@@ -1,7 +1,9 @@
 import { isSameOrigin, readBody } from "../http/request";
 import { checkPassword, findAccount } from "../users";
-import { loginInput, validate } from "../validation";
-import { client, failure, field, fieldList, formFailure, limited, seeOther, type RequestContext } from "./context";
+import { loginInput, validate, type FieldErrors } from "../validation";
+import { client, draftKey, failure, formFailure, keepDraft, limited, seeOther, type RequestContext } from "./context";
+
+const LOGIN_DRAFT_FIELDS = ["login"] as const;
 
 /** POST /api/login: a new session token for every successful login. */
 export async function login(ctx: RequestContext): Promise<Response> {
@@ -10,23 +12,26 @@ export async function login(ctx: RequestContext): Promise<Response> {
   const byAddress = await limited(ctx, "login", client(ctx));
   if (byAddress) return byAddress;
   const parsed = await readBody(req);
-  if (!parsed.ok) return failure(ctx, parsed.code);
+  if (!parsed.ok) return failure(ctx, parsed.code, parsed.fields);
   const { body, form } = parsed;
 
+  const fail = async (code: "invalid_input" | "invalid_credentials", fields?: FieldErrors) => {
+    if (!form) return failure(ctx, code, fields);
+    await keepDraft(ctx, "login", body, LOGIN_DRAFT_FIELDS);
+    return formFailure("/login", code, fields);
+  };
+
   const input = validate(loginInput, body);
-  if (!input.ok) {
-    return form
-      ? formFailure("/login", "invalid_input", { fields: fieldList(input.fields), login: field(body, "login") })
-      : failure(ctx, "invalid_input", input.fields);
-  }
+  if (!input.ok) return fail("invalid_input", input.fields);
   const account = await findAccount(services.db, input.value.login);
   // Per account as well (by user, whether named by username or email), so guessing one
   // account's password from many addresses is slow too.
   const byAccount = await limited(ctx, "loginAccount", account.key);
   if (byAccount) return byAccount;
   const user = await checkPassword(services.db, account, input.value.password, services.config.passwordHashCost);
-  if (!user) return form ? formFailure("/login", "invalid_credentials", { login: input.value.login }) : failure(ctx, "invalid_credentials");
+  if (!user) return fail("invalid_credentials");
 
+  await session.unset(draftKey("login"));
   await session.logIn(user.id);
   return form ? seeOther("/welcome") : Response.json({ user });
 }

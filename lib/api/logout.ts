@@ -7,7 +7,7 @@ export async function logout(ctx: RequestContext): Promise<Response> {
   const { req, session, services } = ctx;
   if (!isSameOrigin(req, services.config.trustProxy)) return failure(ctx, "cross_origin");
   const parsed = await readBody(req, { optional: true });
-  if (!parsed.ok) return failure(ctx, parsed.code);
+  if (!parsed.ok) return failure(ctx, parsed.code, parsed.fields);
   const input = validate(logoutInput, parsed.body);
   if (!input.ok) return failure(ctx, "invalid_input", input.fields);
 

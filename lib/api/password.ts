@@ -12,8 +12,8 @@ export async function password(ctx: RequestContext): Promise<Response> {
   const { req, session, services } = ctx;
   if (!isSameOrigin(req, services.config.trustProxy)) return failure(ctx, "cross_origin");
   const parsed = await readBody(req);
-  if (!parsed.ok) return failure(ctx, parsed.code);
-  const fail = (code: ErrorCode, fields?: FieldErrors) => (parsed.form ? formFailure("/welcome", code) : failure(ctx, code, fields));
+  if (!parsed.ok) return failure(ctx, parsed.code, parsed.fields);
+  const fail = (code: ErrorCode, fields?: FieldErrors) => (parsed.form ? formFailure("/welcome", code, fields) : failure(ctx, code, fields));
 
   const input = validate(passwordChangeInput, parsed.body);
   if (!input.ok) return fail("invalid_input", input.fields);

@@ -1,7 +1,11 @@
 import { randomInt } from "node:crypto";
 
-/** Upper-case letters and digits that no font confuses with another (no 0/O, 1/I/L, 2/Z, 5/S, 8/B, 6/G, U/V, Q). */
-export const CAPTCHA_ALPHABET = "ACDEFHJKMNPRTWXY34679";
+/**
+ * Upper-case letters and digits that stay distinct in svg-captcha's font after warping. Besides
+ * the usual look-alikes (0/O, 1/I/L, 2/Z, 5/S, 8/B, 6/G, U/V, Q), readers of earlier versions
+ * confused A/4/N, J/T/7, E/F, M/N/H, X/K/R, D/O/P: 4, 7, D, F, J, K and N are left out.
+ */
+export const CAPTCHA_ALPHABET = "ACEHMPRTWXY369";
 export const CAPTCHA_LENGTH = 5;
 
 /** A captcha answer drawn from node:crypto; svg-captcha's own text uses Math.random. */

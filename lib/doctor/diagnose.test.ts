@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import pg from "pg";
 import { required } from "../../testing/services";
+import { migrate } from "../migrate";
+import { shippedMigrations } from "../migrations";
 import { parseConfig, type Env } from "../env";
 import { diagnose, type Facts } from "./diagnose";
 import { gather } from "./gather";
@@ -57,6 +60,39 @@ describe("doctor", () => {
     assert.deepEqual(checks({ config: config(), site: site(5_000), databaseSkewMs: 0 }), ["clock-skew"]);
     assert.deepEqual(checks({ config: config(), site: site(5_000), databaseSkewMs: 4_900 }), ["clock-skew"]);
     assert.deepEqual(checks({ config: config(), site: site(300), databaseSkewMs: 0 }), []);
+  });
+
+  it("every configuration error is a finding of its own, with its fix and no generic sentence", async () => {
+    const facts = await gather({ ...base, SESSION_STORE: "file", SESSION_COOKIE_SECURE: "sometimes", SESSION_SECRET: "short" });
+    const findings = diagnose(facts);
+    assert.deepEqual(findings.map((f) => f.check).sort(), ["config", "config", "secret"]);
+    for (const f of findings) {
+      assert.doesNotMatch(f.fix, /named above/);
+      assert.ok(f.fix.length > 10, f.fix);
+    }
+    assert.match(findings.find((f) => f.problem.startsWith("SESSION_STORE"))!.fix, /cookie, database, redis/);
+  });
+
+  it("a database that lacks shipped migrations is named, with npm run db:migrate as the fix", async () => {
+    const admin = new pg.Client({ connectionString: required("DATABASE_URL") });
+    await admin.connect();
+    const name = `holdfast_doctor_${process.pid}`;
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE "${name}"`);
+    try {
+      const url = new URL(required("DATABASE_URL"));
+      url.pathname = `/${name}`;
+      const facts = await gather({ ...base, DATABASE_URL: url.toString() });
+      const finding = diagnose(facts).find((f) => f.check === "database-not-migrated");
+      assert.ok(finding, JSON.stringify(diagnose(facts)));
+      assert.match(finding.fix, /npm run db:migrate/);
+      assert.deepEqual(facts.pendingMigrations, shippedMigrations());
+      await migrate(url.toString());
+      assert.deepEqual(checks(await gather({ ...base, DATABASE_URL: url.toString() })), []);
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await admin.end();
+    }
   });
 
   it("TRUST_PROXY unset behind a proxy", () => {

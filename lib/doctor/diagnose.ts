@@ -14,8 +14,11 @@ export interface Finding {
 
 export interface Facts {
   config?: Config;
-  /** The configuration's own refusal, when it does not parse. */
-  configError?: string;
+  /** The configuration's own refusals, one sentence each (naming the variable and the fix). */
+  configErrors?: string[];
+  /** Shipped migrations the database lacks; whether that database is the embedded default. */
+  pendingMigrations?: string[];
+  embeddedDatabase?: boolean;
   /** How many instances the operator plans to run (--instances). */
   instancesPlanned?: number;
   /** The base URL of a running site (--url). */
@@ -49,9 +52,19 @@ export function diagnose(facts: Facts): Finding[] {
   const add = (check: string, problem: string, fix: string) => findings.push({ check, problem, fix });
   const { config, site } = facts;
 
-  if (facts.configError) {
-    const secret = /^SESSION_SECRET/.test(facts.configError);
-    add(secret ? "secret" : "config", facts.configError, secret ? "Set SESSION_SECRET to a value from `openssl rand -base64 48` (each secret ≥ 32 characters)." : "Correct the variable named above.");
+  for (const sentence of facts.configErrors ?? []) {
+    // Each sentence already says its fix after the colon.
+    const [problem, ...fix] = sentence.split(": ");
+    add(/^SESSION_SECRET/.test(sentence) ? "secret" : "config", `${problem}.`, fix.join(": ").replace(/\.$/, "") + ".");
+  }
+
+  if (facts.pendingMigrations?.length) {
+    const n = facts.pendingMigrations.length;
+    add(
+      "database-not-migrated",
+      `The database lacks ${n} migration${n === 1 ? "" : "s"} this build ships (${facts.pendingMigrations.join(", ")}): /api/health answers 503 database_not_migrated and sign-ups fail.`,
+      facts.embeddedDatabase ? "Run `npm run db:migrate`, or start the app with `npm run dev` or `npm start`, which migrate the embedded database." : "Run `npm run db:migrate` with this DATABASE_URL.",
+    );
   }
 
   const instancesSeen = Object.keys(site?.instanceSkewMs ?? {}).length;

@@ -1,4 +1,5 @@
 import { ConfigError, parseConfig, type Env } from "../env";
+import { unappliedMigrations } from "../migrate";
 import { createServices } from "../session/select";
 import type { Facts } from "./diagnose";
 
@@ -22,13 +23,13 @@ interface HealthBody {
 }
 
 /** Collects the facts `diagnose` judges: the configuration, round trips, and what a running site says. */
-export async function gather(env: Env, options: { url?: string; instances?: number } = {}): Promise<Facts> {
-  const facts: Facts = { url: options.url, instancesPlanned: options.instances };
+export async function gather(env: Env, options: { url?: string; instances?: number; embeddedDatabase?: boolean } = {}): Promise<Facts> {
+  const facts: Facts = { url: options.url, instancesPlanned: options.instances, embeddedDatabase: options.embeddedDatabase };
   try {
     facts.config = parseConfig(env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    facts.configError = error.message;
+    facts.configErrors = error.problems;
   }
 
   if (facts.config) {
@@ -39,6 +40,7 @@ export async function gather(env: Env, options: { url?: string; instances?: numb
         database: await reachable(() => services.db.$queryRaw`SELECT 1`),
       };
       if (facts.reach.database) {
+        facts.pendingMigrations = await within(unappliedMigrations(facts.config.databaseUrl));
         const before = Date.now();
         const [row] = await within(services.db.$queryRaw<{ now: Date }[]>`SELECT now() AS now`);
         facts.databaseSkewMs = row!.now.getTime() - (before + Date.now()) / 2;

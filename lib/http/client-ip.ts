@@ -2,6 +2,8 @@ import { isIP } from "node:net";
 
 /** Set by server.ts from the socket, overwriting whatever a client sent. */
 export const PEER_HEADER = "x-holdfast-peer";
+/** The scheme the request arrived over at this server's own socket ("http" or "https"), set by server.ts. */
+export const PROTO_HEADER = "x-holdfast-proto";
 /** "1" when the raw request carried X-Forwarded-* headers, before Next adds its own. */
 export const FORWARDED_HEADER = "x-holdfast-forwarded";
 

@@ -15,12 +15,15 @@ const ERRORS = {
   unauthenticated: [401, "You are not logged in."],
   invalid_credentials: [401, "The login or the password is wrong."],
   cross_origin: [403, "This request came from another site and was refused."],
+  not_found: [404, "There is no such endpoint."],
+  method_not_allowed: [405, "This endpoint does not serve that method; the Allow header lists the ones it serves."],
   username_taken: [409, "That username is taken."],
   email_taken: [409, "An account with that email already exists."],
   payload_too_large: [413, "The request body is larger than 16 KiB."],
   unsupported_media_type: [415, "Send JSON (application/json) or a form (application/x-www-form-urlencoded)."],
   rate_limited: [429, "Too many requests. Wait a moment and try again."],
   session_store_unavailable: [503, "The session store cannot be reached right now. Try again shortly."],
+  database_not_migrated: [503, "The database lacks migrations this version ships. The operator must run `npm run db:migrate`."],
   internal_error: [500, "Something went wrong on our side."],
 } as const satisfies Record<string, readonly [number, string]>;
 

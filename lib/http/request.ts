@@ -1,14 +1,20 @@
+import type { FieldErrors } from "../validation";
 import type { ErrorCode } from "./errors";
+import { PROTO_HEADER } from "./client-ip";
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
 export type Body = Record<string, unknown>;
-export type BodyResult = { ok: true; body: Body; form: boolean } | { ok: false; code: ErrorCode; form: boolean };
+export type BodyResult = { ok: true; body: Body; form: boolean } | { ok: false; code: ErrorCode; form: boolean; fields?: FieldErrors };
 
-/** The origin this site is served at, as the browser sees it. */
+/**
+ * The origin this site is served at, as the browser sees it. Without TRUST_PROXY no
+ * X-Forwarded-* header counts: the scheme is the socket's, as server.ts recorded it, since
+ * Next builds `req.url` from a client-sent X-Forwarded-Proto.
+ */
 export function siteOrigin(req: Request, trustProxy: boolean): string {
   const forwarded = (name: string) => (trustProxy ? req.headers.get(name)?.split(",")[0]?.trim() : undefined);
-  const proto = forwarded("x-forwarded-proto") ?? new URL(req.url).protocol.replace(":", "");
+  const proto = forwarded("x-forwarded-proto") ?? req.headers.get(PROTO_HEADER) ?? new URL(req.url).protocol.replace(":", "");
   const host = forwarded("x-forwarded-host") ?? req.headers.get("host") ?? new URL(req.url).host;
   return `${proto}://${host}`;
 }
@@ -55,12 +61,20 @@ async function readLimited(req: Request): Promise<string | null> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-/** Parses a JSON object or a url-encoded form, in the contract's order: size, media type, syntax, shape. */
+/**
+ * Parses a JSON object or a url-encoded form, in the contract's order: size, media type, syntax,
+ * shape. With `optional`, a request with no content type and an empty body is an empty object:
+ * Next hands every POST a body stream, empty or not, so emptiness is read, not assumed.
+ */
 export async function readBody(req: Request, options: { optional?: boolean } = {}): Promise<BodyResult> {
   const type = mediaType(req);
   const form = type === "application/x-www-form-urlencoded";
-  if (options.optional && type === "" && !req.body) return { ok: true, body: {}, form };
   if (Number(req.headers.get("content-length") ?? "0") > MAX_BODY_BYTES) return { ok: false, code: "payload_too_large", form };
+  if (options.optional && type === "") {
+    const text = await readLimited(req);
+    if (text === null) return { ok: false, code: "payload_too_large", form };
+    return text.trim() === "" ? { ok: true, body: {}, form } : { ok: false, code: "unsupported_media_type", form };
+  }
   if (!form && type !== "application/json") return { ok: false, code: "unsupported_media_type", form };
   const text = await readLimited(req);
   if (text === null) return { ok: false, code: "payload_too_large", form };
@@ -71,6 +85,8 @@ export async function readBody(req: Request, options: { optional?: boolean } = {
   } catch {
     return { ok: false, code: "invalid_json", form };
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return { ok: false, code: "invalid_input", form };
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    return { ok: false, code: "invalid_input", form, fields: { body: "invalid_format" } };
+  }
   return { ok: true, body: parsed as Body, form };
 }

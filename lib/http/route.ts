@@ -6,6 +6,7 @@ import { Session } from "../session/session";
 import { SessionTooLargeError, StoreUnavailableError } from "../session/store";
 import { errorResponse } from "./errors";
 import { isHttps } from "./request";
+import { isNotMigrated } from "../migrations";
 
 /**
  * Turns an endpoint into a handler of web-standard Requests: the session is opened lazily from
@@ -21,6 +22,7 @@ export function openSession(s: Services, token: string | undefined): Session {
 
 function internalError(error: unknown): Response {
   if (error instanceof StoreUnavailableError) return errorResponse("session_store_unavailable");
+  if (isNotMigrated(error)) return errorResponse("database_not_migrated");
   // Log the kind of failure and its code only: messages of lower layers may quote cookies or SQL parameters.
   const e = error as { name?: string; code?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: unknown } } } };
   const kind = error instanceof SessionTooLargeError ? error.message : (e?.name ?? "unknown");
@@ -71,3 +73,35 @@ export function healthRoute(services: () => Services): Handler {
     }
   };
 }
+
+const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+type Method = (typeof METHODS)[number];
+
+/**
+ * Every method for one endpoint, so that none falls through to Next's empty 405: the served
+ * ones, HEAD as GET without a body, OPTIONS as 204 with `Allow`, and the rest as the
+ * contract's 405 `method_not_allowed` with `Allow`.
+ */
+export function endpoint(served: { GET?: Handler; POST?: Handler }): Record<Method, Handler> {
+  const allow = [...(served.GET ? ["GET", "HEAD"] : []), ...(served.POST ? ["POST"] : []), "OPTIONS"].join(", ");
+  const refuse: Handler = async () => errorResponse("method_not_allowed", { headers: { allow, "cache-control": "no-store" } });
+  const get = served.GET;
+  return {
+    GET: get ?? refuse,
+    HEAD: get
+      ? async (req) => {
+          const response = await get(req);
+          await response.body?.cancel();
+          return new Response(null, { status: response.status, headers: response.headers });
+        }
+      : refuse,
+    POST: served.POST ?? refuse,
+    PUT: refuse,
+    PATCH: refuse,
+    DELETE: refuse,
+    OPTIONS: async () => new Response(null, { status: 204, headers: { allow, "cache-control": "no-store" } }),
+  };
+}
+
+/** Any path under /api that names no endpoint: the contract's JSON, not Next's HTML page. */
+export const unknownEndpoint: Handler = async () => errorResponse("not_found", { headers: { "cache-control": "no-store" } });

@@ -1,5 +1,5 @@
 import { cookies } from "next/headers";
-import type { RequestContext } from "../api/context";
+import { draftKey, type DraftForm, type FormDraft, type RequestContext } from "../api/context";
 import { config } from "../env";
 import { healthRoute as health, openSession, sessionRoute as route } from "../http/route";
 import { findUser, type PublicUser } from "../users";
@@ -30,4 +30,24 @@ export async function currentUser(): Promise<PublicUser | null> {
     if (error instanceof StoreUnavailableError) return null;
     throw error;
   }
+}
+
+/** What the person typed into a form before a failed plain post (never a password); read-only. */
+export async function formDraft(form: DraftForm): Promise<FormDraft | null> {
+  const s = getServices();
+  const jar = await cookies();
+  const token = jar.get(s.config.cookie.name)?.value || undefined;
+  if (!token) return null;
+  try {
+    const draft = await openSession(s, token).get<FormDraft>(draftKey(form));
+    return draft && typeof draft === "object" && typeof draft.values === "object" ? draft : null;
+  } catch (error) {
+    if (error instanceof StoreUnavailableError) return null;
+    throw error;
+  }
+}
+
+/** What the configured store can do, so a page offers only that. */
+export function storeCapabilities(): { revocable: boolean } {
+  return { revocable: getServices().store.revocable };
 }

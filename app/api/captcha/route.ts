@@ -1,5 +1,6 @@
 import { getCaptcha } from "@/lib/api/captcha";
+import { endpoint } from "@/lib/http/route";
 import { sessionRoute } from "@/lib/session/next";
 
 export const dynamic = "force-dynamic";
-export const GET = sessionRoute(getCaptcha);
+export const { GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS } = endpoint({ GET: sessionRoute(getCaptcha) });

@@ -1,4 +1,5 @@
+import { endpoint } from "@/lib/http/route";
 import { healthRoute } from "@/lib/session/next";
 
 export const dynamic = "force-dynamic";
-export const GET = healthRoute;
+export const { GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS } = endpoint({ GET: healthRoute });

@@ -1,5 +1,6 @@
 import { login } from "@/lib/api/login";
+import { endpoint } from "@/lib/http/route";
 import { sessionRoute } from "@/lib/session/next";
 
 export const dynamic = "force-dynamic";
-export const POST = sessionRoute(login);
+export const { GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS } = endpoint({ POST: sessionRoute(login) });

@@ -1,5 +1,6 @@
 import { me } from "@/lib/api/me";
+import { endpoint } from "@/lib/http/route";
 import { sessionRoute } from "@/lib/session/next";
 
 export const dynamic = "force-dynamic";
-export const GET = sessionRoute(me);
+export const { GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS } = endpoint({ GET: sessionRoute(me) });

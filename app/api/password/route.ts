@@ -1,5 +1,6 @@
 import { password } from "@/lib/api/password";
+import { endpoint } from "@/lib/http/route";
 import { sessionRoute } from "@/lib/session/next";
 
 export const dynamic = "force-dynamic";
-export const POST = sessionRoute(password);
+export const { GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS } = endpoint({ POST: sessionRoute(password) });

@@ -30,6 +30,18 @@ describe("cookie store", () => {
     }
   });
 
+  it("a seal has one spelling: characters appended to it make it no session", async () => {
+    const sealed = await store([A]).create(record(), 0);
+    assert.ok(await store([A]).read(sealed, 0), "the seal itself opens");
+    // A fresh store as well, so the unseal cache is not what answers.
+    for (const bad of [`${sealed}x`, `${sealed}xx`, `${sealed}A`, `${sealed}0`, `${sealed}~2`, `${sealed} `, sealed.replace(/~2$/, "~02")]) {
+      assert.equal(await store([A]).read(bad, 0), null, bad.slice(-6));
+      const warm = store([A]);
+      await warm.read(sealed, 0);
+      assert.equal(await warm.read(bad, 0), null, `warm cache: ${bad.slice(-6)}`);
+    }
+  });
+
   it(`refuses to write a cookie above ${MAX_COOKIE_BYTES} bytes`, async () => {
     await assert.rejects(store([A]).create(record({ big: "x".repeat(4000) }), 0), SessionTooLargeError);
     const fits = await store([A]).create(record({ small: "x".repeat(1000) }), 0);

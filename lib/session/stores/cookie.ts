@@ -4,6 +4,13 @@ import { SessionTooLargeError, type SessionRecord, type SessionStore } from "../
 
 const UNSEAL_CACHE_SIZE = 1_000;
 
+/**
+ * iron-session writes `<iron seal>~2` and reads the version with parseInt, so `~2x` or `~20`
+ * would unseal too. The iron part is covered by its HMAC character for character; the suffix
+ * is not, so a token is accepted only in the one spelling sealing produces.
+ */
+const CANONICAL_SEAL = /^Fe26\.2\*[^~]+~2$/;
+
 /** Browsers drop a cookie whose name and value exceed this many bytes. */
 export const MAX_COOKIE_BYTES = 4096;
 
@@ -53,6 +60,7 @@ export function createCookieStore(options: CookieStoreOptions): SessionStore {
     revocable: false,
     create: (record) => seal(record),
     async read(token) {
+      if (!CANONICAL_SEAL.test(token)) return null;
       const known = opened.get(token);
       if (known) return structuredClone(known);
       try {

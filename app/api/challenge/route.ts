@@ -1,0 +1,9 @@
+import { getChallenge } from "@/lib/api/challenge";
+import { endpoint } from "@/lib/http/route";
+import { powSettings } from "@/lib/pow/pow";
+import { sessionRoute } from "@/lib/session/next";
+
+export const dynamic = "force-dynamic";
+export const { GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS } = endpoint({
+  GET: sessionRoute((ctx) => getChallenge(ctx, powSettings(ctx.services.config))),
+});

@@ -1,0 +1,232 @@
+import { expect, test } from "@playwright/test";
+import net from "node:net";
+import { fillAccount, newUser, STORE, watchCaptcha } from "./helpers";
+
+/**
+ * The contract's edges through the built server (`next start` behind the proxy), as a client
+ * that knows only docs/CONTRACT.md sends them: no body, no content type, every method, HEAD and
+ * OPTIONS, JSON that is not an object, and plain form posts whose failures must keep personal
+ * data out of the URL.
+ */
+const BASE = process.env.BASE_URL ?? "http://127.0.0.1:3000";
+const COOKIE = "holdfast_session";
+
+const ENDPOINTS: Record<string, ("GET" | "POST")[]> = {
+  "/api/captcha": ["GET"],
+  "/api/register": ["POST"],
+  "/api/login": ["POST"],
+  "/api/logout": ["POST"],
+  "/api/me": ["GET"],
+  "/api/password": ["POST"],
+  "/api/health": ["GET"],
+  "/api/signup/draft": ["POST"],
+};
+const ALL = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
+
+const cookieFrom = (response: Response, previous?: string) =>
+  response.headers.getSetCookie().find((c) => c.startsWith(`${COOKIE}=`))?.split(";")[0] ?? previous;
+
+async function errorOf(response: Response) {
+  expect(response.headers.get("content-type")).toContain("application/json");
+  return ((await response.json()) as { error: { code: string; message: string; fields?: Record<string, string> } }).error;
+}
+
+async function signUp(): Promise<{ cookie: string; user: ReturnType<typeof newUser> }> {
+  const captcha = await fetch(`${BASE}/api/captcha`);
+  const user = newUser();
+  const response = await fetch(`${BASE}/api/register`, {
+    method: "POST",
+    headers: { "content-type": "application/json", cookie: cookieFrom(captcha)! },
+    body: JSON.stringify({ ...user, captcha: captcha.headers.get("x-captcha-answer") }),
+  });
+  expect(response.status).toBe(201);
+  return { cookie: cookieFrom(response)!, user };
+}
+
+test.describe(`contract edges through the built server (${STORE} store)`, () => {
+  test("every method an endpoint does not serve is 405 method_not_allowed JSON with Allow", async () => {
+    for (const [path, served] of Object.entries(ENDPOINTS)) {
+      for (const method of ALL.filter((m) => !served.includes(m as "GET" | "POST"))) {
+        const response = await fetch(`${BASE}${path}`, { method, headers: { "content-type": "application/json" }, body: method === "GET" ? undefined : "{}" });
+        expect(response.status, `${method} ${path}`).toBe(405);
+        expect((await errorOf(response)).code).toBe("method_not_allowed");
+        const allow = response.headers.get("allow")!.split(", ");
+        expect(allow).toEqual(expect.arrayContaining([...served, "OPTIONS"]));
+        expect(allow).not.toContain(method);
+      }
+    }
+  });
+
+  test("HEAD and OPTIONS answer sensibly on every endpoint, never a 5xx", async () => {
+    for (const [path, served] of Object.entries(ENDPOINTS)) {
+      const options = await fetch(`${BASE}${path}`, { method: "OPTIONS" });
+      expect(options.status, `OPTIONS ${path}`).toBe(204);
+      expect(options.headers.get("allow")).toContain(served[0]);
+      const head = await fetch(`${BASE}${path}`, { method: "HEAD" });
+      expect(head.status, `HEAD ${path}`).toBeLessThan(500);
+      if (served.includes("GET")) {
+        const get = await fetch(`${BASE}${path}`);
+        expect(head.status, `HEAD ${path} is GET without a body`).toBe(get.status);
+        expect(await head.text()).toBe("");
+      } else {
+        expect(head.status).toBe(405);
+        expect(head.headers.get("allow")).toContain("POST");
+      }
+    }
+  });
+
+  test("a path under /api that names no endpoint is 404 not_found JSON, for any method", async () => {
+    for (const method of ALL) {
+      const response = await fetch(`${BASE}/api/no-such-endpoint`, { method });
+      expect(response.status).toBe(404);
+      expect((await errorOf(response)).code).toBe("not_found");
+    }
+  });
+
+  test("logout with no body and no content type is 204 and ends the session", async () => {
+    const { cookie } = await signUp();
+    // What fetch(url, { method: "POST" }) sends: no body, no Content-Type.
+    const logout = await fetch(`${BASE}/api/logout`, { method: "POST", headers: { cookie } });
+    expect(logout.status).toBe(204);
+    expect(logout.headers.getSetCookie()[0]).toMatch(/Max-Age=0/);
+    const me = await fetch(`${BASE}/api/me`, { headers: { cookie } });
+    // A sealed cookie cannot be revoked on the server; every other store forgets it.
+    expect(me.status).toBe(STORE === "cookie" ? 200 : 401);
+  });
+
+  test("logout as curl -X POST sends it (no body, no length, no type): 204, and the session is gone", async () => {
+    const { cookie } = await signUp();
+    const { host, port } = new URL(BASE);
+    const head = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(port), host.split(":")[0]!, () => {
+        socket.write(`POST /api/logout HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: curl/8\r\nAccept: */*\r\nCookie: ${cookie}\r\nConnection: close\r\n\r\n`);
+      });
+      let text = "";
+      socket.on("data", (chunk) => (text += chunk.toString("latin1")));
+      socket.on("end", () => resolve(text));
+      socket.on("error", reject);
+    });
+    expect(head).toMatch(/^HTTP\/1\.1 204/);
+    expect((await fetch(`${BASE}/api/me`, { headers: { cookie } })).status).toBe(STORE === "cookie" ? 200 : 401);
+  });
+
+  test("logout with {} and with an empty form: 204 (or 303 for the form)", async () => {
+    for (const init of [
+      { body: "{}", headers: { "content-type": "application/json" } },
+      { body: "", headers: { "content-type": "application/x-www-form-urlencoded" } },
+    ]) {
+      const { cookie } = await signUp();
+      const logout = await fetch(`${BASE}/api/logout`, { method: "POST", body: init.body, headers: { ...init.headers, cookie }, redirect: "manual" });
+      expect([204, 303], JSON.stringify(init)).toContain(logout.status);
+      if (STORE !== "cookie") expect((await fetch(`${BASE}/api/me`, { headers: { cookie } })).status).toBe(401);
+    }
+  });
+
+  test("a POST that needs a body, sent with none, is 415 with its code; text without a type is 415 on logout too", async () => {
+    for (const path of ["/api/register", "/api/login", "/api/password", "/api/signup/draft"]) {
+      const response = await fetch(`${BASE}${path}`, { method: "POST" });
+      expect(response.status, path).toBe(415);
+      expect((await errorOf(response)).code).toBe("unsupported_media_type");
+    }
+    const text = await fetch(`${BASE}/api/logout`, { method: "POST", body: "everywhere=1", headers: { "content-type": "text/plain" } });
+    expect(text.status).toBe(415);
+  });
+
+  test("JSON that is not an object is invalid_input with fields, on every POST endpoint", async () => {
+    for (const path of ["/api/register", "/api/login", "/api/logout", "/api/password"]) {
+      for (const body of ["[]", '"x"', "1", "null", "[1,2]", "true"]) {
+        const response = await fetch(`${BASE}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body });
+        expect(response.status, `${path} ${body}`).toBe(400);
+        const error = await errorOf(response);
+        expect(error.code).toBe("invalid_input");
+        expect(error.fields).toEqual({ body: "invalid_format" });
+      }
+    }
+  });
+
+  test("a seal or token with characters appended is no session", async () => {
+    const { cookie } = await signUp();
+    expect((await fetch(`${BASE}/api/me`, { headers: { cookie } })).status).toBe(200);
+    for (const suffix of ["x", "xx", "A", "0"]) {
+      const me = await fetch(`${BASE}/api/me`, { headers: { cookie: `${cookie}${suffix}` } });
+      expect(me.status, suffix).toBe(401);
+    }
+  });
+
+  test("a failed sign-up without JavaScript keeps what was typed out of the URL, and says the password was cleared", async ({ browser }) => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    const captcha = watchCaptcha(page);
+    const user = newUser();
+    await page.goto("/signup");
+    await fillAccount(page, user);
+    const first = await captcha.answer();
+    await page.getByLabel("Captcha", { exact: true }).fill(first === "AAAAA" ? "CCCCC" : "AAAAA");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page).toHaveURL(/\/signup\?error=captcha_invalid/);
+    const url = page.url();
+    for (const value of [user.username, user.email, user.email.toLowerCase(), encodeURIComponent(user.email), user.password]) {
+      expect(url).not.toContain(value);
+    }
+    await expect(page.getByLabel("Username", { exact: true })).toHaveValue(user.username);
+    await expect(page.getByLabel("Email")).toHaveValue(user.email);
+    await expect(page.getByLabel("Password")).toHaveValue("");
+    await expect(page.getByText(/password you typed was not kept/)).toBeVisible();
+
+    // "New captcha" without JavaScript keeps what was typed too, and still puts none of it in the URL.
+    await page.getByLabel("Username", { exact: true }).fill(`${user.username}x`);
+    await page.getByRole("button", { name: "New captcha" }).click();
+    await expect(page).toHaveURL(/\/signup\?captcha=new$/);
+    await expect(page.getByLabel("Username", { exact: true })).toHaveValue(`${user.username}x`);
+    await expect(page.getByLabel("Email")).toHaveValue(user.email);
+    expect(page.url()).not.toContain(user.username);
+
+    // And the sign-up then goes through, with the new captcha.
+    await page.getByLabel("Password").fill(user.password);
+    await page.getByLabel("Captcha", { exact: true }).fill(await captcha.answer());
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page).toHaveURL(/\/welcome$/);
+    await context.close();
+  });
+
+  test("a failed login without JavaScript keeps the login out of the URL", async ({ browser }) => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto("/login");
+    await page.getByLabel("Username or email").fill("someone@example.test");
+    await page.getByLabel("Password").fill("not-the-password");
+    await page.getByRole("button", { name: "Log in" }).click();
+    await expect(page).toHaveURL(/\/login\?error=invalid_credentials$/);
+    expect(page.url()).not.toContain("someone");
+    await expect(page.getByLabel("Username or email")).toHaveValue("someone@example.test");
+    await expect(page.getByText(/password you typed was not kept/)).toBeVisible();
+    await context.close();
+  });
+
+  test("the welcome page offers 'Log out everywhere' only where the store can end other sessions", async ({ browser }) => {
+    const { cookie, user } = await signUp();
+    const second = await browser.newContext();
+    await second.addCookies([{ name: COOKIE, value: cookie.split("=")[1]!, url: BASE }]);
+    const other = await browser.newContext();
+    const page = await other.newPage();
+    await page.goto("/login");
+    await page.getByLabel("Username or email").fill(user.username);
+    await page.getByLabel("Password").fill(user.password);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await expect(page).toHaveURL(/\/welcome$/);
+    const everywhere = page.getByRole("button", { name: "Log out everywhere" });
+    if (STORE === "cookie") {
+      await expect(everywhere).toHaveCount(0);
+      await expect(page.getByTestId("logout-scope")).toContainText("end when they expire");
+    } else {
+      await everywhere.click();
+      await expect(page).toHaveURL(/\/login/);
+      // The promise held: the first browser's session is over too.
+      const check = await second.newPage();
+      await check.goto("/welcome");
+      await expect(check).toHaveURL(/\/login$/);
+    }
+    await second.close();
+    await other.close();
+  });
+});
