@@ -5,7 +5,8 @@
  * cross-instance flow and kill tests, and the security suite (security/), which counts its
  * requests, 5xx and unexpected accepts. Ends with one line: "N passed, N failed".
  *
- * `npm test -- --only unit`, `--only captcha` or `--only e2e` runs a part; `--stores cookie,database` narrows e2e.
+ * `npm test -- --only static` (type-check and lint), `--only unit`, `--only captcha` or `--only e2e` runs a part; `--stores cookie,database` narrows e2e;
+ * `--reuse-build` keeps an existing .next build (for iterating on tests, never in CI).
  */
 import { spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -63,6 +64,13 @@ async function unit(stack: Stack) {
   if (count("pass") === 0) totals.failed += 1;
 }
 
+/** Type-check (with unused locals and parameters refused) and lint (Next's rules, no warning): each counts as one test. */
+async function staticChecks() {
+  log("type-check (tsc --noEmit) and lint (eslint --max-warnings 0)");
+  totals[(await run("npx", ["tsc", "--noEmit"], {})) === 0 ? "passed" : "failed"] += 1;
+  totals[(await run("npx", ["eslint", "--max-warnings", "0", "."], {})) === 0 ? "passed" : "failed"] += 1;
+}
+
 /** The captcha against our own attackers, on the smaller CI sample (500 captchas, 2,000 to learn from). */
 async function captchaStrength() {
   log("captcha strength: structure and OCR attackers on 500 fresh captchas");
@@ -80,8 +88,9 @@ async function playwright(label: string, files: string[], env: Record<string, st
 }
 
 async function e2e(stack: Stack) {
-  log("building the app once for every store");
-  if ((await run("npx", ["next", "build"], { NEXT_TELEMETRY_DISABLED: "1" })) !== 0) {
+  if (args.includes("--reuse-build") && existsSync(".next/BUILD_ID")) log("reusing the existing build (--reuse-build)");
+  else log("building the app once for every store");
+  if (!(args.includes("--reuse-build") && existsSync(".next/BUILD_ID")) && (await run("npx", ["next", "build"], { NEXT_TELEMETRY_DISABLED: "1" })) !== 0) {
     totals.failed += 1;
     log("build failed");
     return;
@@ -96,7 +105,7 @@ async function e2e(stack: Stack) {
       await cluster.stop();
     }
     log(`cross-instance flows with the ${store.name} store`);
-    const files = ["e2e/cluster/flows.spec.ts", ...(store.serverless ? ["e2e/cluster/serverless.spec.ts"] : [])];
+    const files = ["e2e/cluster/flows.spec.ts", "e2e/cluster/edges.spec.ts", ...(store.serverless ? ["e2e/cluster/serverless.spec.ts"] : [])];
     await playwright(`${store.name}-cluster`, files, { E2E_SUITE: "cluster", E2E_STORE: store.name, CLUSTER_ENV: JSON.stringify(env) });
     log(`security suite with the ${store.name} store`);
     const report = await runStoreSecurity(stack, store, log);
@@ -121,6 +130,7 @@ async function main() {
   mkdirSync(ARTIFACTS, { recursive: true });
   const stack = await startStack(log);
   try {
+    if (!only || only === "static") await staticChecks();
     if (!only || only === "unit") await unit(stack);
     if (!only || only === "captcha") await captchaStrength();
     if (!only || only === "e2e") await e2e(stack);

@@ -1,7 +1,6 @@
 "use client";
 
-import { useRef } from "react";
-import { Field } from "@/app/ui/field";
+import { Field, fieldInput } from "@/app/ui/field";
 import { FormError } from "@/app/ui/form-error";
 import { fieldErrors, firstProblem, useJsonForm, type FormErrorState } from "@/app/ui/form-state";
 import { LOGIN_FIELDS } from "@/app/ui/messages";
@@ -19,12 +18,12 @@ type LoginFormProps = {
 };
 
 export function LoginForm({ initialLogin, initialError, passwordCleared }: LoginFormProps) {
-  const refs = { login: useRef<HTMLInputElement>(null), password: useRef<HTMLInputElement>(null) };
-  const focusField = useErrorFocus(refs);
+  const focusField = useErrorFocus();
   const { error, pending, onSubmit } = useJsonForm("/api/login", initialError, (failure) => {
-    if (failure.code === "invalid_credentials" && refs.password.current) {
+    const password = fieldInput("password");
+    if (failure.code === "invalid_credentials" && password) {
       // The password is the likelier typo, and leaving a rejected one in place invites resubmitting it.
-      refs.password.current.value = "";
+      password.value = "";
     }
     focusField(firstProblem(LOGIN_FIELDS, failure.code, failure.fields));
   });
@@ -34,7 +33,6 @@ export function LoginForm({ initialLogin, initialError, passwordCleared }: Login
     name,
     label: LABELS[name],
     defaultValue: name === "login" ? initialLogin : undefined,
-    inputRef: refs[name],
     error: errorFor(name),
   });
   // Without JavaScript the page arrives with errors already shown; start where the person must act.

@@ -1,8 +1,8 @@
 "use client";
 
-import { useCallback, useRef, useState } from "react";
+import { useCallback, useState } from "react";
 import { Captcha } from "@/app/ui/captcha";
-import { Field } from "@/app/ui/field";
+import { Field, fieldInput } from "@/app/ui/field";
 import { FormError } from "@/app/ui/form-error";
 import { fieldErrors, firstProblem, useJsonForm, type FormErrorState } from "@/app/ui/form-state";
 import { SIGNUP_FIELDS } from "@/app/ui/messages";
@@ -28,19 +28,13 @@ type SignupFormProps = {
 
 export function SignupForm({ initialValues, initialError, captchaNonce, passwordCleared }: SignupFormProps) {
   const [captchaRound, setCaptchaRound] = useState(0);
-  const refs = {
-    username: useRef<HTMLInputElement>(null),
-    email: useRef<HTMLInputElement>(null),
-    password: useRef<HTMLInputElement>(null),
-    captcha: useRef<HTMLInputElement>(null),
-  };
-  const focusField = useErrorFocus(refs);
+  const focusField = useErrorFocus();
 
-  const captchaInput = refs.captcha;
   const refreshCaptcha = useCallback(() => {
     setCaptchaRound((round) => round + 1);
-    if (captchaInput.current) captchaInput.current.value = "";
-  }, [captchaInput]);
+    const input = fieldInput("captcha");
+    if (input) input.value = "";
+  }, []);
 
   const { error, pending, onSubmit } = useJsonForm("/api/register", initialError, (failure) => {
     // The server spends the captcha on every attempt, right or wrong.
@@ -53,7 +47,6 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
     name,
     label: LABELS[name],
     defaultValue: name === "username" || name === "email" ? initialValues[name] : undefined,
-    inputRef: refs[name],
     error: errorFor(name),
   });
   // Without JavaScript the page arrives with errors already shown; start where the person must act.

@@ -1,4 +1,13 @@
-import type { ComponentProps, ReactNode, Ref } from "react";
+import type { ComponentProps, ReactNode } from "react";
+
+/** The id of a field's input: forms reach their inputs through it rather than through refs. */
+export const fieldId = (name: string) => `field-${name}`;
+
+/** A field's input in the document, in the browser only (event handlers and effects). */
+export function fieldInput(name: string): HTMLInputElement | null {
+  const element = document.getElementById(fieldId(name));
+  return element instanceof HTMLInputElement ? element : null;
+}
 
 type FieldProps = Omit<ComponentProps<"input">, "id" | "name" | "ref"> & {
   name: string;
@@ -6,13 +15,12 @@ type FieldProps = Omit<ComponentProps<"input">, "id" | "name" | "ref"> & {
   hint?: ReactNode;
   /** The API's code for this field (`too_short`, `username_taken`, ...) and its human text. */
   error?: { code: string; text: string } | null;
-  inputRef?: Ref<HTMLInputElement>;
   /** Shown between the hint and the input, e.g. the captcha image the input refers to. */
   beforeInput?: ReactNode;
 };
 
-export function Field({ name, label, hint, error, inputRef, beforeInput, className, ...input }: FieldProps) {
-  const id = `field-${name}`;
+export function Field({ name, label, hint, error, beforeInput, className, ...input }: FieldProps) {
+  const id = fieldId(name);
   const hintId = hint ? `${id}-hint` : null;
   const errorId = error ? `${id}-error` : null;
   // Error first so screen readers hear what went wrong before the standing hint.
@@ -32,7 +40,6 @@ export function Field({ name, label, hint, error, inputRef, beforeInput, classNa
       {beforeInput}
       <input
         {...input}
-        ref={inputRef}
         id={id}
         name={name}
         className={`field__input${className ? ` ${className}` : ""}`}

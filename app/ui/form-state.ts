@@ -28,7 +28,8 @@ export function useJsonForm(action: string, initialError: FormErrorState, onFail
 
     const result = await postJson(action, values);
     if (result.ok) {
-      // A full load, so the welcome page is rendered with the new session cookie.
+      // A full load, so the welcome page is rendered with the new session cookie and nothing of the form's state survives.
+      // eslint-disable-next-line @next/next/no-location-assign-relative-destination -- the full load is the point
       window.location.assign("/welcome");
       return;
     }

@@ -1,8 +1,7 @@
 "use client";
 
-import { useEffect, useRef, type RefObject } from "react";
-
-type InputRefs = Partial<Record<string, RefObject<HTMLInputElement | null>>>;
+import { useEffect, useRef } from "react";
+import { fieldInput } from "./field";
 
 /**
  * Moves focus to the field that needs attention after a failed submit.
@@ -10,7 +9,7 @@ type InputRefs = Partial<Record<string, RefObject<HTMLInputElement | null>>>;
  * focus happens after that render, so the field's description already holds
  * the new message when a screen reader reads it.
  */
-export function useErrorFocus(refs: InputRefs): (name: string | null) => void {
+export function useErrorFocus(): (name: string | null) => void {
   const target = useRef<string | null>(null);
 
   // No dependency list on purpose: a request is consumed by the next commit, whatever caused it.
@@ -18,7 +17,7 @@ export function useErrorFocus(refs: InputRefs): (name: string | null) => void {
     const name = target.current;
     if (!name) return;
     target.current = null;
-    refs[name]?.current?.focus();
+    fieldInput(name)?.focus();
   });
 
   return (name) => {

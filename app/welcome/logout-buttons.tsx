@@ -24,6 +24,8 @@ export function LogoutButtons({ canEndOtherSessions }: { canEndOtherSessions: bo
     // Same field and value as the no-JS form, so the server reads one shape.
     const result = await postJson("/api/logout", everywhere ? { everywhere: "1" } : {});
     if (result.ok) {
+      // A full load, so no page keeps showing the account that just logged out.
+      // eslint-disable-next-line @next/next/no-location-assign-relative-destination -- the full load is the point
       window.location.assign("/login");
       return;
     }

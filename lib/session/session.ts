@@ -80,7 +80,8 @@ export class Session {
   async unset(key: string): Promise<void> {
     await this.#load();
     if (!Object.hasOwn(this.#data, key)) return;
-    const { [key]: _removed, ...rest } = this.#data;
+    const rest = { ...this.#data };
+    delete rest[key];
     this.#data = rest;
     this.#modified = true;
   }

@@ -1,0 +1,100 @@
+import { expect, test } from "@playwright/test";
+import { spawn } from "node:child_process";
+import pg from "pg";
+import { startCluster } from "../../testing/cluster";
+import { freePort } from "../../testing/stack";
+
+/**
+ * Edges that need an instance of their own, reached directly (no proxy in front): what counts of
+ * X-Forwarded-* with and without TRUST_PROXY, and a database that was never migrated.
+ */
+
+const STORE = process.env.E2E_STORE ?? "unknown";
+const env = JSON.parse(process.env.CLUSTER_ENV ?? "{}") as Record<string, string>;
+
+test.describe.configure({ timeout: 180_000 });
+
+async function withInstance<T>(extra: Record<string, string>, run: (base: string) => Promise<T>): Promise<T> {
+  const cluster = await startCluster({ env: { ...env, ...extra }, instances: 1 });
+  try {
+    return await run(`http://127.0.0.1:${cluster.instances[0]!.port}`);
+  } finally {
+    await cluster.stop();
+  }
+}
+
+const sessionCookie = (r: Response) => r.headers.getSetCookie().find((c) => c.startsWith("holdfast_session="));
+
+test(`X-Forwarded-* counts only with TRUST_PROXY (${STORE} store)`, async () => {
+  const spoofed = { "x-forwarded-proto": "https", "x-forwarded-host": "evil.example", "x-forwarded-for": "203.0.113.9" };
+  await withInstance({ TRUST_PROXY: "0" }, async (base) => {
+    const captcha = await fetch(`${base}/api/captcha`, { headers: spoofed });
+    expect(captcha.status).toBe(200);
+    expect(sessionCookie(captcha)).not.toMatch(/Secure/i);
+    // The site's origin is still this host over http: a same-origin post from it is accepted,
+    // and one claiming the forwarded host is refused.
+    const own = await fetch(`${base}/api/logout`, { method: "POST", headers: { ...spoofed, origin: base } });
+    expect(own.status).toBe(204);
+    const claimed = await fetch(`${base}/api/logout`, { method: "POST", headers: { ...spoofed, origin: "https://evil.example" } });
+    expect(claimed.status).toBe(403);
+    const health = (await (await fetch(`${base}/api/health`, { headers: spoofed })).json()) as { proxy: { forwardedHeadersSeen: boolean; trustProxy: boolean } };
+    expect(health.proxy).toEqual({ forwardedHeadersSeen: true, trustProxy: false });
+  });
+  await withInstance({ TRUST_PROXY: "1" }, async (base) => {
+    const captcha = await fetch(`${base}/api/captcha`, { headers: spoofed });
+    expect(sessionCookie(captcha)).toMatch(/; Secure/i);
+    const forwarded = await fetch(`${base}/api/logout`, { method: "POST", headers: { ...spoofed, origin: "https://evil.example" } });
+    expect(forwarded.status).toBe(204);
+    const plain = await fetch(`${base}/api/captcha`);
+    expect(sessionCookie(plain)).not.toMatch(/Secure/i);
+  });
+});
+
+test(`a database that was never migrated: health 503 database_not_migrated, no 500, npm start refuses (${STORE} store)`, async () => {
+  const admin = new pg.Client({ connectionString: env.DATABASE_URL });
+  await admin.connect();
+  const name = `holdfast_unmigrated_${STORE.replace(/\W/g, "_")}`;
+  await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE "${name}"`);
+  const url = new URL(env.DATABASE_URL!);
+  url.pathname = `/${name}`;
+  try {
+    await withInstance({ DATABASE_URL: url.toString() }, async (base) => {
+      const health = await fetch(`${base}/api/health`);
+      expect(health.status).toBe(503);
+      const body = (await health.json()) as { error: { code: string; message: string }; checks: { database: { pending: string[] } } };
+      expect(body.error.code).toBe("database_not_migrated");
+      expect(body.error.message).toContain("npm run db:migrate");
+      expect(body.checks.database.pending.length).toBeGreaterThan(0);
+      // Every endpoint answers with a code of the contract, never a 500.
+      const captcha = await fetch(`${base}/api/captcha`);
+      expect(captcha.status, await captcha.clone().text()).not.toBe(500);
+      if (captcha.status !== 200) expect(((await captcha.json()) as { error: { code: string } }).error.code).toBe("database_not_migrated");
+      const login = await fetch(`${base}/api/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ login: "someone", password: "password-1" }) });
+      expect(login.status).toBe(503);
+      expect(((await login.json()) as { error: { code: string } }).error.code).toBe("database_not_migrated");
+    });
+
+    // `npm start` on an external database that lacks migrations refuses, with the sentence and the fix.
+    const port = await freePort();
+    const started = await new Promise<{ code: number | null; output: string }>((resolve) => {
+      const child = spawn("npx", ["tsx", "scripts/launch.ts", "start"], {
+        env: { ...process.env, ...env, DATABASE_URL: url.toString(), PORT: String(port) },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let output = "";
+      child.stdout.on("data", (c) => (output += c));
+      child.stderr.on("data", (c) => (output += c));
+      const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+      child.on("exit", (code) => {
+        clearTimeout(timer);
+        resolve({ code, output });
+      });
+    });
+    expect(started.code).toBe(1);
+    expect(started.output).toMatch(/The database lacks \d+ migrations? this build ships .*npm run db:migrate/);
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin.end();
+  }
+});
