@@ -19,7 +19,7 @@ export const STORE_TITLE: Record<StoreLabel, string> = {
 };
 
 /** The cheap hash the benchmark runs with; production refuses it unless BENCHMARK=1. */
-export const BENCH_HASH_COST = 10;
+export const BENCH_HASH_COST = 1;
 
 /** Every server's environment for one store: the test suites' store settings, limits out of the way. */
 export function storeEnv(stack: Stack, store: StoreLabel, options: { realHashCost?: boolean } = {}): Record<string, string> {

@@ -1,3 +1,4 @@
+import AxeBuilder from "@axe-core/playwright";
 import { expect, test } from "@playwright/test";
 import { mkdirSync } from "node:fs";
 import { apiRegister, fillAccount, newUser, STORE, watchCaptcha } from "./helpers";
@@ -20,7 +21,7 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await expect(page.getByText(user.email.toLowerCase())).toBeVisible();
   });
 
-  test("sign up with JavaScript disabled, as a plain form post", async ({ browser }) => {
+  test("without JavaScript a sign-up is refused with a clear reason, never let through without the proof of work", async ({ browser }) => {
     const context = await browser.newContext({ javaScriptEnabled: false });
     const page = await context.newPage();
     const captcha = watchCaptcha(page);
@@ -29,10 +30,61 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await fillAccount(page, user);
     await page.getByLabel("Captcha", { exact: true }).fill(await captcha.answer());
     await page.getByRole("button", { name: "Create account" }).click();
-    await expect(page).toHaveURL(/\/welcome$/);
-    await expect(page.getByRole("heading", { name: `Welcome, ${user.username}` })).toBeVisible();
+    await expect(page.getByTestId("form-error")).toHaveAttribute("data-code", "javascript_required");
+    // No account exists: the plain form post is no way around the price.
+    const login = await page.request.post("/api/login", { data: { login: user.username, password: user.password } });
+    expect(login.status()).toBe(401);
+    // A made-up proof in a plain form post is refused too.
+    const forged = await page.request.post("/api/register", {
+      form: { ...user, captcha: "ACDEF", altcha: Buffer.from(JSON.stringify({ challenge: {}, solution: {} })).toString("base64") },
+      maxRedirects: 0,
+    });
+    expect(forged.status()).toBe(303);
+    expect(forged.headers()["location"]).toMatch(/error=pow_invalid$/);
     await context.close();
   });
+
+  test("a person who cannot read the image signs up by role and accessible name alone", async ({ page }) => {
+    const user = newUser();
+    await page.goto("/signup");
+    await page.getByRole("textbox", { name: "Username" }).fill(user.username);
+    await page.getByRole("textbox", { name: "Email" }).fill(user.email);
+    await page.getByLabel("Password").fill(user.password);
+    await page.getByRole("button", { name: /Can't read it\?/ }).click();
+    await expect(page.getByRole("button", { name: "Use the image instead" })).toHaveAttribute("aria-pressed", "true");
+    await expect(page.getByRole("textbox", { name: "Captcha" })).toHaveCount(0);
+    await expect(page.getByRole("status").filter({ hasText: "No image to read" })).toBeVisible();
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page).toHaveURL(/\/welcome$/);
+    await expect(page.getByRole("heading", { name: `Welcome, ${user.username}` })).toBeVisible();
+  });
+
+  test("a right captcha with a taken username is kept: change the name and the account is created without a new captcha", async ({ page, request }) => {
+    const existing = await apiRegister(request);
+    const captcha = watchCaptcha(page);
+    const user = { ...newUser(), username: existing.username };
+    await page.goto("/signup");
+    await fillAccount(page, user);
+    await page.getByLabel("Captcha", { exact: true }).fill(await captcha.answer());
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByTestId("error-username")).toHaveAttribute("data-code", "username_taken");
+    await expect(page.getByTestId("captcha-replaced")).toContainText("captcha answer was right");
+    const loaded = captcha.count();
+    await page.getByLabel("Username", { exact: true }).fill(`${user.username}_2`);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page).toHaveURL(/\/welcome$/);
+    expect(captcha.count()).toBe(loaded);
+  });
+
+  for (const path of ["/signup", "/login", "/welcome"]) {
+    test(`axe finds no accessibility violation on ${path}`, async ({ page }) => {
+      if (path === "/welcome") await apiRegister(page.request);
+      await page.goto(path);
+      await expect(page).toHaveURL(new RegExp(`${path}$`));
+      const results = await new AxeBuilder({ page }).analyze();
+      expect(results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
+    });
+  }
 
   test("a wrong captcha is refused, the captcha refreshes, and the next try succeeds", async ({ page }) => {
     const captcha = watchCaptcha(page);

@@ -18,7 +18,8 @@ export class ConfigError extends Error {
 
 /** Prefix of the secret `npm run dev` generates; production refuses it. */
 export const DEV_SECRET_PREFIX = "dev-insecure-";
-export const SECURE_PASSWORD_HASH_COST = 17;
+/** Argon2id memory in MiB: OWASP's recommended minimum (with t = 2, p = 1). */
+export const SECURE_PASSWORD_HASH_COST = 19;
 
 const flag = z
   .enum(["1", "0", "true", "false", ""])
@@ -72,10 +73,11 @@ const schema = z.object({
     .enum(["0", "1", "2", "3", "4", "5", "true", "false"])
     .optional()
     .transform((v) => (v === "true" ? 1 : v === undefined || v === "false" ? 0 : Number(v))),
-  PASSWORD_HASH_COST: z.coerce.number().int().min(10).max(20).default(SECURE_PASSWORD_HASH_COST),
+  PASSWORD_HASH_COST: z.coerce.number().int().min(1).max(1024).default(SECURE_PASSWORD_HASH_COST),
   BENCHMARK: flag,
   RATE_LIMIT_CAPTCHA: rate("30/1m"),
   RATE_LIMIT_REGISTER: rate("20/1h"),
+  RATE_LIMIT_REGISTER_ACCESSIBLE: rate("5/1h"),
   RATE_LIMIT_LOGIN: rate("30/5m"),
   RATE_LIMIT_LOGIN_ACCOUNT: rate("10/5m"),
   RATE_LIMIT_MULTIPLIER: z.coerce.number().min(0.001).max(1_000_000).default(1),
@@ -83,6 +85,8 @@ const schema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/)
     .optional(),
+  POW_MAX_NUMBER: z.coerce.number().int().min(1).max(100_000_000).optional(),
+  POW_MAX_NUMBER_ACCESSIBLE: z.coerce.number().int().min(1).max(100_000_000).optional(),
 });
 
 const FIX: Record<string, string> = {
@@ -101,14 +105,17 @@ const FIX: Record<string, string> = {
   CAPTCHA_TTL_SECONDS: "use a whole number of seconds greater than 0",
   CAPTCHA_TEST_MODE: "use 1 to enable it or leave it unset",
   TRUST_PROXY: "use 1 when one reverse proxy you control sets X-Forwarded-For and X-Forwarded-Proto (2 to 5 for that many proxies in a row), or leave it unset",
-  PASSWORD_HASH_COST: "use a whole number from 10 to 20 (log2 of the scrypt cost; 17 is the secure default)",
+  PASSWORD_HASH_COST: "use a whole number from 1 to 1024 (Argon2id memory in MiB; 19 is the secure default)",
   BENCHMARK: "use 1 or leave it unset",
   RATE_LIMIT_CAPTCHA: "use <requests>/<period> with a period in s, m or h, such as 30/1m",
   RATE_LIMIT_REGISTER: "use <requests>/<period> with a period in s, m or h, such as 20/1h",
+  RATE_LIMIT_REGISTER_ACCESSIBLE: "use <requests>/<period> with a period in s, m or h, such as 5/1h",
   RATE_LIMIT_LOGIN: "use <requests>/<period> with a period in s, m or h, such as 30/5m",
   RATE_LIMIT_LOGIN_ACCOUNT: "use <requests>/<period> with a period in s, m or h, such as 10/5m",
   RATE_LIMIT_MULTIPLIER: "use a number greater than 0 (a load test sets it high)",
   INSTANCE_NAME: "use 1 to 64 characters of A-Z, a-z, 0-9, _ . -",
+  POW_MAX_NUMBER: "use a whole number from 1 to 100000000 (the proof of work's counter range; 2000000 is the default)",
+  POW_MAX_NUMBER_ACCESSIBLE: "use a whole number from 1 to 100000000 (the no-image path's counter range; 8000000 is the default)",
 };
 
 export type StoreName = z.infer<typeof schema>["SESSION_STORE"];
@@ -132,13 +139,15 @@ export interface Config {
   proxyHops: number;
   passwordHashCost: number;
   instanceName: string | undefined;
+  /** Proof-of-work cost overrides (counter ranges); unset keeps lib/pow's defaults. */
+  powMaxNumber: { normal?: number; accessible?: number };
   rateLimits: Record<RateLimitName, { limit: number; periodMs: number }>;
   warnings: string[];
 }
 
 export type Env = Record<string, string | undefined>;
 
-export type RateLimitName = "captcha" | "register" | "login" | "loginAccount";
+export type RateLimitName = "captcha" | "register" | "registerAccessible" | "login" | "loginAccount";
 
 function parseRate(value: string, multiplier: number): { limit: number; periodMs: number } {
   const [, count, amount, unit] = /^(\d+)\/(\d+)(s|m|h)$/.exec(value)!;
@@ -261,9 +270,11 @@ export function parseConfig(env: Env): Config {
     proxyHops: e.TRUST_PROXY,
     passwordHashCost: e.PASSWORD_HASH_COST,
     instanceName: e.INSTANCE_NAME,
+    powMaxNumber: { normal: e.POW_MAX_NUMBER, accessible: e.POW_MAX_NUMBER_ACCESSIBLE },
     rateLimits: {
       captcha: parseRate(e.RATE_LIMIT_CAPTCHA, e.RATE_LIMIT_MULTIPLIER),
       register: parseRate(e.RATE_LIMIT_REGISTER, e.RATE_LIMIT_MULTIPLIER),
+      registerAccessible: parseRate(e.RATE_LIMIT_REGISTER_ACCESSIBLE, e.RATE_LIMIT_MULTIPLIER),
       login: parseRate(e.RATE_LIMIT_LOGIN, e.RATE_LIMIT_MULTIPLIER),
       loginAccount: parseRate(e.RATE_LIMIT_LOGIN_ACCOUNT, e.RATE_LIMIT_MULTIPLIER),
     },

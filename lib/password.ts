@@ -1,68 +1,141 @@
+import { hash as argon2Hash, parseOptions, verify as argon2Verify } from "@node-rs/argon2";
+import { availableParallelism } from "node:os";
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from "node:crypto";
 
 /**
- * scrypt from node:crypto. The stored string records its parameters
- * (`scrypt$ln=17,r=8,p=1$<salt>$<hash>`), so the cost can be raised later and old hashes are
- * upgraded at the next login. ln=17, r=8, p=1 is OWASP's recommended minimum for scrypt.
+ * Password hashes. New ones are Argon2id (`@node-rs/argon2`, prebuilt binaries) at
+ * OWASP's recommended minimum: m = 19 MiB, t = 2, p = 1. The cost is the memory in MiB
+ * (PASSWORD_HASH_COST); the PHC string records every parameter, so a hash made at a lower cost,
+ * or an older scrypt one (`scrypt$ln=17,r=8,p=1$<salt>$<hash>`), still verifies and is rehashed
+ * at the next successful login.
+ *
+ * Hashing is CPU and memory on the thread pool, so an open sign-up form is a lever for starving
+ * everything else. At most HASH_CONCURRENCY hashes run at once; a bounded number wait their
+ * turn for a bounded time, and anything beyond that is refused at once with PasswordHashBusy,
+ * which the endpoints answer as 503 `server_busy` with Retry-After.
  */
 
-const KEY_LENGTH = 32;
-const BLOCK_SIZE = 8;
+export const DEFAULT_MEMORY_MIB = 19;
+const TIME_COST = 2;
 const PARALLELISM = 1;
+const ARGON2ID = 2;
 
-interface Params {
+/** Hashes at once: one per core, so the pool keeps threads free for everything else. */
+export const HASH_CONCURRENCY = Math.max(1, Math.min(4, availableParallelism()));
+/** How many may wait, and for how long, before a request is refused instead of queued. */
+export const HASH_QUEUE_LIMIT = 64;
+export const HASH_WAIT_MS = 5_000;
+
+export class PasswordHashBusy extends Error {
+  override name = "PasswordHashBusy";
+}
+
+let running = 0;
+const waiting: { start: () => void; timer: NodeJS.Timeout }[] = [];
+
+/** Runs one hash under the bound; refuses rather than queue without limit. */
+async function bounded<T>(work: () => Promise<T>): Promise<T> {
+  if (running >= HASH_CONCURRENCY) {
+    if (waiting.length >= HASH_QUEUE_LIMIT) throw new PasswordHashBusy("too many password hashes waiting");
+    await new Promise<void>((resolve, reject) => {
+      const entry = {
+        start: () => {
+          clearTimeout(entry.timer);
+          resolve();
+        },
+        timer: setTimeout(() => {
+          waiting.splice(waiting.indexOf(entry), 1);
+          reject(new PasswordHashBusy("waited too long for a password hash"));
+        }, HASH_WAIT_MS),
+      };
+      waiting.push(entry);
+    });
+  } else {
+    running++;
+  }
+  try {
+    return await work();
+  } finally {
+    const next = waiting.shift();
+    // The slot passes straight to the next in line, so `running` stays counted.
+    if (next) next.start();
+    else running--;
+  }
+}
+
+function argon2Options(memoryMiB: number) {
+  return { memoryCost: memoryMiB * 1024, timeCost: TIME_COST, parallelism: PARALLELISM, algorithm: ARGON2ID };
+}
+
+export async function hashPassword(password: string, memoryMiB: number): Promise<string> {
+  return bounded(() => argon2Hash(password.normalize("NFKC"), argon2Options(memoryMiB)));
+}
+
+// scrypt, for hashes made before Argon2id became the default.
+interface ScryptParams {
   ln: number;
   r: number;
   p: number;
 }
 
-function derive(password: string, salt: Buffer, { ln, r, p }: Params): Promise<Buffer> {
-  const N = 2 ** ln;
-  const options: ScryptOptions = { N, r, p, maxmem: 256 * N * r };
-  return new Promise((resolve, reject) =>
-    scrypt(password.normalize("NFKC"), salt, KEY_LENGTH, options, (error, key) => (error ? reject(error) : resolve(key))),
-  );
-}
-
-export async function hashPassword(password: string, cost: number): Promise<string> {
-  const params = { ln: cost, r: BLOCK_SIZE, p: PARALLELISM };
-  const salt = randomBytes(16);
-  const key = await derive(password, salt, params);
-  return `scrypt$ln=${params.ln},r=${params.r},p=${params.p}$${salt.toString("base64")}$${key.toString("base64")}`;
-}
-
-function parse(stored: string): { params: Params; salt: Buffer; key: Buffer } | null {
+function parseScrypt(stored: string): { params: ScryptParams; salt: Buffer; key: Buffer } | null {
   const match = /^scrypt\$ln=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/.exec(stored);
   if (!match) return null;
   const [, ln, r, p, salt, key] = match;
   return { params: { ln: Number(ln), r: Number(r), p: Number(p) }, salt: Buffer.from(salt!, "base64"), key: Buffer.from(key!, "base64") };
 }
 
-/** Constant-time check; `needsRehash` says the stored hash is weaker than the current cost. */
-export async function verifyPassword(
-  password: string,
-  stored: string,
-  cost: number,
-): Promise<{ ok: boolean; needsRehash: boolean }> {
-  const parsed = parse(stored);
+function scryptDerive(password: string, salt: Buffer, keyLength: number, { ln, r, p }: ScryptParams): Promise<Buffer> {
+  const N = 2 ** ln;
+  const options: ScryptOptions = { N, r, p, maxmem: 256 * N * r };
+  return new Promise((resolve, reject) =>
+    scrypt(password.normalize("NFKC"), salt, keyLength, options, (error, key) => (error ? reject(error) : resolve(key))),
+  );
+}
+
+/** An scrypt hash in the format this project wrote before Argon2id; for tests of the upgrade path. */
+export async function hashPasswordScrypt(password: string, ln: number): Promise<string> {
+  const params = { ln, r: 8, p: 1 };
+  const salt = randomBytes(16);
+  const key = await bounded(() => scryptDerive(password, salt, 32, params));
+  return `scrypt$ln=${ln},r=8,p=1$${salt.toString("base64")}$${key.toString("base64")}`;
+}
+
+/** Constant-time check; `needsRehash` says the stored hash is not Argon2id at the current cost. */
+export async function verifyPassword(password: string, stored: string, memoryMiB: number): Promise<{ ok: boolean; needsRehash: boolean }> {
+  if (stored.startsWith("$argon2")) {
+    let options;
+    try {
+      options = parseOptions(stored);
+    } catch {
+      return { ok: false, needsRehash: false };
+    }
+    const ok = await bounded(() => argon2Verify(stored, password.normalize("NFKC"))).catch((error: unknown) => {
+      if (error instanceof PasswordHashBusy) throw error;
+      return false;
+    });
+    const weaker = options.algorithm !== ARGON2ID || options.memoryCost < memoryMiB * 1024 || options.timeCost < TIME_COST;
+    return { ok, needsRehash: ok && weaker };
+  }
+  const parsed = parseScrypt(stored);
   if (!parsed) return { ok: false, needsRehash: false };
-  const key = await derive(password, parsed.salt, parsed.params);
+  const key = await bounded(() => scryptDerive(password, parsed.salt, parsed.key.length, parsed.params));
   const ok = key.length === parsed.key.length && timingSafeEqual(key, parsed.key);
-  const { ln, r, p } = parsed.params;
-  return { ok, needsRehash: ok && (ln < cost || r !== BLOCK_SIZE || p !== PARALLELISM) };
+  return { ok, needsRehash: ok };
 }
 
 const dummies = new Map<number, Promise<string>>();
 
 /**
- * A hash to verify against when the user does not exist, so an unknown login and a wrong
- * password cost the same time.
+ * A hash to verify against when the user does not exist, made with the current default, so an
+ * unknown login and a wrong password cost the same time.
  */
-export function dummyHash(cost: number): Promise<string> {
-  let hash = dummies.get(cost);
+export function dummyHash(memoryMiB: number): Promise<string> {
+  let hash = dummies.get(memoryMiB);
   if (!hash) {
-    hash = hashPassword(randomBytes(16).toString("hex"), cost);
-    dummies.set(cost, hash);
+    hash = hashPassword(randomBytes(16).toString("hex"), memoryMiB);
+    dummies.set(memoryMiB, hash);
+    hash.catch(() => dummies.delete(memoryMiB));
   }
   return hash;
 }

@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, describe, it } from "node:test";
 import { closeTestDb, testDb } from "../testing/services";
-import { hashPassword, verifyPassword } from "./password";
+import { HASH_CONCURRENCY, HASH_QUEUE_LIMIT, hashPassword, hashPasswordScrypt, PasswordHashBusy, verifyPassword } from "./password";
 import { authenticate, createUser } from "./users";
 
-const COST = 12;
+const COST = 4;
 const unique = () => randomBytes(4).toString("hex");
 
 describe("users (PostgreSQL)", () => {
@@ -40,12 +40,24 @@ describe("users (PostgreSQL)", () => {
 
   it("a hash below the current cost is upgraded at the next login", async () => {
     const id = unique();
-    await createUser(testDb(), { username: `dan_${id}`, email: `dan.${id}@example.test`, password: "pass-word-1" }, 10);
+    await createUser(testDb(), { username: `dan_${id}`, email: `dan.${id}@example.test`, password: "pass-word-1" }, 2);
     const before = await testDb().user.findFirstOrThrow({ where: { usernameKey: `dan_${id}` } });
-    assert.match(before.passwordHash, /^scrypt\$ln=10,r=8,p=1\$/);
+    assert.match(before.passwordHash, /^\$argon2id\$v=19\$m=2048,t=2,p=1\$/);
     assert.ok(await authenticate(testDb(), `dan_${id}`, "pass-word-1", COST));
     const after = await testDb().user.findFirstOrThrow({ where: { usernameKey: `dan_${id}` } });
-    assert.match(after.passwordHash, /^scrypt\$ln=12,r=8,p=1\$/);
+    assert.match(after.passwordHash, /^\$argon2id\$v=19\$m=4096,t=2,p=1\$/);
+  });
+
+  it("an scrypt hash from before Argon2id still logs in, and is rehashed as Argon2id", async () => {
+    const id = unique();
+    await createUser(testDb(), { username: `eve_${id}`, email: `eve.${id}@example.test`, password: "pass-word-1" }, COST);
+    await testDb().user.update({ where: { usernameKey: `eve_${id}` }, data: { passwordHash: await hashPasswordScrypt("pass-word-1", 10) } });
+    assert.equal(await authenticate(testDb(), `eve_${id}`, "wrong-word-1", COST), null);
+    assert.match((await testDb().user.findFirstOrThrow({ where: { usernameKey: `eve_${id}` } })).passwordHash, /^scrypt\$/);
+    assert.ok(await authenticate(testDb(), `eve_${id}`, "pass-word-1", COST));
+    const after = await testDb().user.findFirstOrThrow({ where: { usernameKey: `eve_${id}` } });
+    assert.match(after.passwordHash, /^\$argon2id\$v=19\$m=4096,t=2,p=1\$/);
+    assert.ok(await authenticate(testDb(), `eve_${id}`, "pass-word-1", COST));
   });
 });
 
@@ -54,10 +66,25 @@ describe("password hashing", () => {
     const a = await hashPassword("secret-pass", COST);
     const b = await hashPassword("secret-pass", COST);
     assert.notEqual(a, b);
-    assert.match(a, /^scrypt\$ln=12,r=8,p=1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
+    assert.match(a, /^\$argon2id\$v=19\$m=4096,t=2,p=1\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/);
     assert.deepEqual(await verifyPassword("secret-pass", a, COST), { ok: true, needsRehash: false });
     assert.deepEqual(await verifyPassword("secret-Pass", a, COST), { ok: false, needsRehash: false });
-    assert.deepEqual(await verifyPassword("secret-pass", a, 13), { ok: true, needsRehash: true });
+    assert.deepEqual(await verifyPassword("secret-pass", a, COST + 1), { ok: true, needsRehash: true });
     assert.deepEqual(await verifyPassword("x", "not-a-hash", COST), { ok: false, needsRehash: false });
+    assert.deepEqual(await verifyPassword("x", "$argon2id$garbage", COST), { ok: false, needsRehash: false });
+  });
+
+  it("the default is OWASP's Argon2id minimum: m = 19 MiB, t = 2, p = 1", async () => {
+    assert.match(await hashPassword("secret-pass", 19), /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+  });
+
+  it("hashing is bounded: beyond the running and waiting slots a hash is refused at once, never queued without limit", async () => {
+    const burst = HASH_CONCURRENCY + HASH_QUEUE_LIMIT + 20;
+    const results = await Promise.allSettled(Array.from({ length: burst }, () => hashPassword("burst-pass", 8)));
+    const refused = results.filter((r) => r.status === "rejected");
+    assert.equal(refused.length, 20);
+    assert.ok(refused.every((r) => r.status === "rejected" && r.reason instanceof PasswordHashBusy));
+    // Once the burst drained, hashing works again.
+    assert.match(await hashPassword("after-burst", COST), /^\$argon2id\$/);
   });
 });

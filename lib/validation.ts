@@ -25,7 +25,11 @@ export const registerInput = z.object({
     .pipe(z.email())
     .transform((e) => e.toLowerCase()),
   password: text(8, 128),
-  captcha: text(1, 32),
+  // Optional here: a session holding a pass, or a proof at the accessible level, stands in for it
+  // (the register endpoint says `required` when neither does). A form's empty field is absent.
+  captcha: z.preprocess((v) => (v === "" ? undefined : v), text(1, 32).optional()),
+  /** The proof of work: ALTCHA's base64 payload. */
+  altcha: z.string().min(1).max(4096),
 });
 export type RegisterInput = z.infer<typeof registerInput>;
 

@@ -1,10 +1,12 @@
+/** `npm run db:migrate`: applies the shipped migrations to DATABASE_URL, or to the embedded database when it is unset. */
 import { migrate } from "../lib/migrate";
+import { zeroConfig } from "../lib/zero-config";
 
-const url = process.env.DATABASE_URL;
-if (!url) {
-  console.error("DATABASE_URL is not set: set it to the postgres:// URL to migrate (npm run dev migrates the embedded database by itself).");
-  process.exit(1);
+const { env, embedded } = await zeroConfig({ ...process.env, SESSION_SECRET: process.env.SESSION_SECRET || "unused-by-migrations" }, (line) => console.log(`[holdfast] ${line}`));
+try {
+  const { applied, alreadyApplied } = await migrate(env.DATABASE_URL!);
+  for (const name of applied) console.log(`applied ${name}`);
+  console.log(`${applied.length} applied, ${alreadyApplied.length} already applied`);
+} finally {
+  await embedded?.stop();
 }
-const { applied, alreadyApplied } = await migrate(url);
-for (const name of applied) console.log(`applied ${name}`);
-console.log(`${applied.length} applied, ${alreadyApplied.length} already applied`);

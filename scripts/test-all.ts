@@ -9,7 +9,8 @@
  * `--reuse-build` keeps an existing .next build (for iterating on tests, never in CI).
  */
 import { spawn } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { runStoreSecurity } from "../security/store-run";
 import { missingTools, missingToolsMessage } from "../testing/prerequisites";
@@ -64,6 +65,24 @@ async function unit(stack: Stack) {
   if (count("pass") === 0) totals.failed += 1;
 }
 
+/**
+ * `npm ci` accepts the lock file: package.json and package-lock.json alone, copied to a clean
+ * folder, install with `npm ci` (scripts off: the install is what is tested, not our postinstall).
+ */
+async function lockFile() {
+  log("npm ci from the lock file in a clean copy");
+  const dir = mkdtempSync(path.join(tmpdir(), "holdfast-npm-ci-"));
+  try {
+    for (const file of ["package.json", "package-lock.json"]) copyFileSync(file, path.join(dir, file));
+    const code = await run("npm", ["ci", "--ignore-scripts", "--no-audit", "--no-fund", "--prefer-offline", "--prefix", dir], {}, path.join(ARTIFACTS, "npm-ci.log"));
+    const ok = code === 0 && existsSync(path.join(dir, "node_modules/next/package.json"));
+    if (!ok) log(`npm ci refused the lock file; see ${path.join(ARTIFACTS, "npm-ci.log")}`);
+    totals[ok ? "passed" : "failed"] += 1;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Type-check (with unused locals and parameters refused) and lint (Next's rules, no warning): each counts as one test. */
 async function staticChecks() {
   log("type-check (tsc --noEmit) and lint (eslint --max-warnings 0)");
@@ -114,6 +133,11 @@ async function e2e(stack: Stack) {
     const clean = report.fiveXx === 0 && report.unexpectedAccepts === 0 && report.failures.length === 0;
     totals[clean ? "passed" : "failed"] += 1;
   }
+  if (!storeFilter || storeFilter.includes("cookie")) {
+    log("the proof of work at its production cost, solved in Chromium");
+    const env = { ...stack.env, ...E2E_STORES[0]!.env(stack) };
+    await playwright("pow-cost", ["e2e/cluster/pow-cost.spec.ts"], { E2E_SUITE: "cluster", E2E_STORE: "cookie", CLUSTER_ENV: JSON.stringify(env) });
+  }
   if (!storeFilter || storeFilter.includes("memory")) {
     log("two memory-store instances behind the proxy");
     const env = { ...stack.env, ...E2E_STORES[0]!.env(stack) };
@@ -131,6 +155,7 @@ async function main() {
   const stack = await startStack(log);
   try {
     if (!only || only === "static") await staticChecks();
+    if (!only || only === "static") await lockFile();
     if (!only || only === "unit") await unit(stack);
     if (!only || only === "captcha") await captchaStrength();
     if (!only || only === "e2e") await e2e(stack);

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Metadata } from "next";
 import { AuthShell } from "@/app/ui/auth-shell";
 import { cleanCode, firstParam, parseFieldsParam, SIGNUP_FIELDS } from "@/app/ui/messages";
-import { formDraft } from "@/lib/session/next";
+import { captchaPassHeld, formDraft } from "@/lib/session/next";
 import { SignupForm } from "./signup-form";
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
@@ -15,9 +15,12 @@ export async function generateMetadata({ searchParams }: { searchParams: SearchP
 
 export default async function SignupPage({ searchParams }: { searchParams: SearchParams }) {
   const query = await searchParams;
-  const code = cleanCode(firstParam(query.error));
+  const rawCode = cleanCode(firstParam(query.error));
+  // A plain form post carries no proof of work: the server's `altcha.required` means no JavaScript.
+  const noJavaScript = rawCode === "invalid_input" && /(^|,)altcha\.required(,|$)/.test(firstParam(query.fields));
+  const code = noJavaScript ? "javascript_required" : rawCode;
   // Field details only make sense alongside the error they belong to.
-  const fields = code === "invalid_input" ? parseFieldsParam(firstParam(query.fields), SIGNUP_FIELDS) : {};
+  const fields = rawCode === "invalid_input" ? parseFieldsParam(firstParam(query.fields), SIGNUP_FIELDS) : {};
   // What was typed before a plain form post comes back from the session, never from the URL.
   const draft = code || firstParam(query.captcha) === "new" ? await formDraft("signup") : null;
   const username = draft?.values.username ?? "";
@@ -38,6 +41,7 @@ export default async function SignupPage({ searchParams }: { searchParams: Searc
         initialError={{ code, fields }}
         captchaNonce={randomUUID().slice(0, 8)}
         passwordCleared={draft?.passwordCleared ?? false}
+        captchaSolved={code !== null && (await captchaPassHeld())}
       />
     </AuthShell>
   );

@@ -1,12 +1,13 @@
 "use client";
 
 import { useCallback, useState } from "react";
-import { Captcha } from "@/app/ui/captcha";
+import { Captcha, useHydrated } from "@/app/ui/captcha";
 import { Field, fieldInput } from "@/app/ui/field";
 import { FormError } from "@/app/ui/form-error";
 import { fieldErrors, firstProblem, useJsonForm, type FormErrorState } from "@/app/ui/form-state";
 import { SIGNUP_FIELDS } from "@/app/ui/messages";
 import { useErrorFocus } from "@/app/ui/use-error-focus";
+import { useProofOfWork } from "@/app/ui/use-proof-of-work";
 
 type SignupField = (typeof SIGNUP_FIELDS)[number];
 
@@ -17,6 +18,9 @@ const LABELS: Record<SignupField, string> = {
   captcha: "Captcha",
 };
 
+/** Codes after which the server keeps the solved captcha as a pass for the next attempt. */
+const PASS_CODES = new Set(["username_taken", "email_taken"]);
+
 type SignupFormProps = {
   initialValues: { username: string; email: string };
   initialError: FormErrorState;
@@ -24,11 +28,18 @@ type SignupFormProps = {
   captchaNonce: string;
   /** The page came back from a plain form post that had a password in it, which is never kept. */
   passwordCleared: boolean;
+  /** The session holds a pass: the captcha was solved and its answer still counts once. */
+  captchaSolved: boolean;
 };
 
-export function SignupForm({ initialValues, initialError, captchaNonce, passwordCleared }: SignupFormProps) {
+export function SignupForm({ initialValues, initialError, captchaNonce, passwordCleared, captchaSolved }: SignupFormProps) {
   const [captchaRound, setCaptchaRound] = useState(0);
+  const [solved, setSolved] = useState(captchaSolved);
+  // "Can't read it?": no image to read; the browser does more work instead, under a tighter limit.
+  const [withoutImage, setWithoutImage] = useState(false);
+  const pow = useProofOfWork({ level: withoutImage ? "accessible" : "normal" });
   const focusField = useErrorFocus();
+  const hydrated = useHydrated();
 
   const refreshCaptcha = useCallback(() => {
     setCaptchaRound((round) => round + 1);
@@ -36,11 +47,25 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
     if (input) input.value = "";
   }, []);
 
-  const { error, pending, onSubmit } = useJsonForm("/api/register", initialError, (failure) => {
-    // The server spends the captcha on every attempt, right or wrong.
-    refreshCaptcha();
-    focusField(firstProblem(SIGNUP_FIELDS, failure.code, failure.fields) ?? "captcha");
-  });
+  const { error, pending, onSubmit } = useJsonForm(
+    "/api/register",
+    initialError,
+    (failure) => {
+      // A right answer followed by a taken name is kept by the server for the next attempt.
+      const keep = PASS_CODES.has(failure.code) && !withoutImage;
+      setSolved(keep);
+      // Otherwise the server spent the captcha on this attempt, right or wrong.
+      if (!keep) refreshCaptcha();
+      focusField(firstProblem(SIGNUP_FIELDS, failure.code, failure.fields) ?? (withoutImage || keep ? "username" : "captcha"));
+    },
+    async (values) => {
+      const proof = await pow.take();
+      if (!proof.ok) return { ok: false, code: proof.code, fields: {} };
+      const { captcha, ...rest } = values;
+      const needsCaptcha = !withoutImage && !solved;
+      return { ok: true, values: { ...rest, ...(needsCaptcha ? { captcha } : {}), altcha: proof.proof.payload } };
+    },
+  );
 
   const { owner, errorFor, details } = fieldErrors(SIGNUP_FIELDS, LABELS, error);
   const fieldProps = (name: SignupField) => ({
@@ -51,9 +76,16 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
   });
   // Without JavaScript the page arrives with errors already shown; start where the person must act.
   const initialFocus = firstProblem(SIGNUP_FIELDS, initialError.code, initialError.fields);
+  const showCaptcha = !withoutImage && !solved;
 
   return (
     <form className="form" method="post" action="/api/register" noValidate onSubmit={onSubmit} aria-busy={pending}>
+      <noscript>
+        <p className="form-note" role="note">
+          Creating an account needs JavaScript: your browser computes a short security check that makes mass sign-ups
+          costly for bots. Turn on JavaScript for this site to continue. Logging in works without it.
+        </p>
+      </noscript>
       <FormError code={error.code} details={details} shownInline={owner !== undefined} />
       <Field
         {...fieldProps("username")}
@@ -77,20 +109,39 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
         hint={passwordCleared ? "At least 8 characters. For your safety the password you typed was not kept: please type it again." : "At least 8 characters."}
         autoFocus={initialFocus === "password"}
       />
-      <Field
-        {...fieldProps("captcha")}
-        type="text"
-        autoComplete="off"
-        autoCapitalize="characters"
-        autoCorrect="off"
-        spellCheck={false}
-        required
-        hint="Type the characters in the image. Case doesn't matter."
-        beforeInput={
-          <Captcha nonce={`${captchaNonce}-${captchaRound}`} onRefresh={refreshCaptcha} noJsAction="/api/signup/draft" />
-        }
-        autoFocus={initialFocus === "captcha" || (initialError.code !== null && initialFocus === null)}
-      />
+      {showCaptcha ? (
+        <Field
+          {...fieldProps("captcha")}
+          type="text"
+          autoComplete="off"
+          autoCapitalize="characters"
+          autoCorrect="off"
+          spellCheck={false}
+          required
+          hint="Type the characters in the image. Case doesn't matter."
+          beforeInput={<Captcha nonce={`${captchaNonce}-${captchaRound}`} onRefresh={refreshCaptcha} noJsAction="/api/signup/draft" />}
+          autoFocus={initialFocus === "captcha" || (initialError.code !== null && initialFocus === null)}
+        />
+      ) : (
+        <p className="form-note" role="status" data-testid="captcha-replaced">
+          {solved
+            ? "Your captcha answer was right, and it still counts for your next try in the next few minutes: change what is taken and create your account."
+            : "No image to read: instead, your browser does a longer security check in the background (a few seconds). You can create your account when it is done."}
+        </p>
+      )}
+      {hydrated && !solved ? (
+        <button
+          type="button"
+          className="button button--link"
+          aria-pressed={withoutImage}
+          onClick={() => setWithoutImage((on) => !on)}
+        >
+          {withoutImage ? "Use the image instead" : "Can't read it? Sign up without the image"}
+        </button>
+      ) : null}
+      <p className="form-note" aria-live="polite" data-testid="pow-status" data-status={pow.status}>
+        {pow.status === "solving" ? (withoutImage ? "Security check running (a few seconds)…" : "Security check running…") : pow.status === "ready" ? "Security check done." : ""}
+      </p>
       <button type="submit" className="button button--primary button--block" aria-disabled={pending || undefined}>
         Create account
       </button>

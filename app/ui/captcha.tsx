@@ -8,7 +8,7 @@ export const CAPTCHA_ALT =
 const noSubscribe = () => () => {};
 
 /** False on the server and during hydration, true once React owns the page. */
-function useHydrated(): boolean {
+export function useHydrated(): boolean {
   return useSyncExternalStore(
     noSubscribe,
     () => true,

@@ -10,7 +10,13 @@ export type FormErrorState = { code: string | null; fields: FieldErrors };
  * Submits a form as JSON with fetch and lands on /welcome on success; on failure it records the
  * error and lets the form react (clear a password, refresh the captcha, move focus).
  */
-export function useJsonForm(action: string, initialError: FormErrorState, onFailure: (failure: ApiFailure) => void) {
+export function useJsonForm(
+  action: string,
+  initialError: FormErrorState,
+  onFailure: (failure: ApiFailure) => void,
+  /** Adds what the form computes rather than the person types (a proof of work), or fails with a code. */
+  prepare?: (values: Record<string, FormDataEntryValue>) => Promise<{ ok: true; values: Record<string, unknown> } | ({ ok: false } & ApiFailure)>,
+) {
   const [error, setError] = useState(initialError);
   const [pending, setPending] = useState(false);
   // State updates are async, so a fast double click needs a synchronous guard.
@@ -26,7 +32,15 @@ export function useJsonForm(action: string, initialError: FormErrorState, onFail
     // Emptying the live region first makes a repeated identical error be announced again.
     setError({ code: null, fields: {} });
 
-    const result = await postJson(action, values);
+    const prepared = prepare ? await prepare(values) : { ok: true as const, values };
+    if (!prepared.ok) {
+      inFlight.current = false;
+      setPending(false);
+      setError({ code: prepared.code, fields: prepared.fields });
+      onFailure(prepared);
+      return;
+    }
+    const result = await postJson(action, prepared.values);
     if (result.ok) {
       // A full load, so the welcome page is rendered with the new session cookie and nothing of the form's state survives.
       // eslint-disable-next-line @next/next/no-location-assign-relative-destination -- the full load is the point

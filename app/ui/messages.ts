@@ -22,7 +22,13 @@ const ERROR_TEXT: Record<string, string> = {
   payload_too_large: "That was more data than we accept. Please shorten your entries.",
   unsupported_media_type: "Your browser sent the form in a format we don't accept. Reload the page and try again.",
   rate_limited: "Too many attempts. Please wait a minute, then try again.",
+  pow_invalid: "Your browser's security check did not go through. It has started a new one; please submit again.",
+  pow_failed: "Your browser could not finish its security check. Reload the page and try again.",
+  javascript_required:
+    "Creating an account needs JavaScript: your browser computes a short security check that makes mass sign-ups costly for bots. Turn on JavaScript for this site and try again. Logging in works without it.",
   session_store_unavailable: "We can't sign you in right now. Please try again shortly.",
+  server_busy: "Many people are signing up right now. Please try again in a moment.",
+  database_not_migrated: "We can't sign you in right now. Please try again shortly.",
   internal_error: "Something went wrong on our side. Please try again.",
   [NETWORK_ERROR]: "We couldn't reach Holdfast. Check your connection and try again.",
   [UNEXPECTED_RESPONSE]: "Something went wrong on our side. Please try again.",

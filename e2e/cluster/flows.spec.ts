@@ -11,7 +11,7 @@ import { signUpFlow, stillLoggedIn, type FlowResult } from "./flow";
 const STORE = process.env.E2E_STORE ?? "unknown";
 const env = JSON.parse(process.env.CLUSTER_ENV ?? "{}") as Record<string, string>;
 // The hash cost is lowered for these flow counts (the flows test sessions, not hashing), as a load test would.
-const LOAD_ENV = { PASSWORD_HASH_COST: "10", BENCHMARK: "1" };
+const LOAD_ENV = { PASSWORD_HASH_COST: "1", BENCHMARK: "1" };
 
 test.describe.configure({ mode: "serial", timeout: 300_000 });
 
@@ -23,7 +23,7 @@ test.describe(`across instances (${STORE} store)`, () => {
       for (let i = 0; i < 200; i++) results.push(await signUpFlow(cluster.url));
       const failures = results.filter((r) => !r.ok);
       const crossed = results.filter((r) => new Set(r.instances).size === 3 && r.instances.every((n, k) => k === 0 || n !== r.instances[k - 1]));
-      console.log(`[${STORE}] flows 200, succeeded ${results.length - failures.length}, all three requests on different instances ${crossed.length}`);
+      console.log(`[${STORE}] flows 200, succeeded ${results.length - failures.length}, each request on another instance than the one before (all three used) ${crossed.length}`);
       expect(failures.map((f) => f.failure)).toEqual([]);
       expect(crossed.length).toBe(200);
       const valid = await Promise.all(results.map((r) => stillLoggedIn(cluster.url, r.cookie!)));

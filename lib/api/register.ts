@@ -1,6 +1,8 @@
 import { checkCaptcha } from "../captcha/captcha";
+import { grantPass, hasPass, takePass } from "../captcha/pass";
 import type { ErrorCode } from "../http/errors";
 import { isSameOrigin, readBody } from "../http/request";
+import { checkProof, claimedLevel, powSettings } from "../pow/pow";
 import { createUser } from "../users";
 import { registerInput, validate, type FieldErrors } from "../validation";
 import { client, draftKey, failure, formFailure, keepDraft, limited, seeOther, type RequestContext } from "./context";
@@ -8,7 +10,10 @@ import { client, draftKey, failure, formFailure, keepDraft, limited, seeOther, t
 /** What a failed plain form post keeps for the page to show again (the password never). */
 export const SIGNUP_DRAFT_FIELDS = ["username", "email"] as const;
 
-/** POST /api/register, in the contract's order: origin, body, shape, session, captcha, uniqueness. */
+/**
+ * POST /api/register, in the contract's order: origin, body, shape, proof of work, session,
+ * captcha (or the pass a 409 left, or a proof at the accessible level instead), uniqueness.
+ */
 export async function register(ctx: RequestContext): Promise<Response> {
   const { req, session, services } = ctx;
   if (!isSameOrigin(req, services.config.trustProxy)) return failure(ctx, "cross_origin");
@@ -26,12 +31,35 @@ export async function register(ctx: RequestContext): Promise<Response> {
 
   const input = validate(registerInput, body);
   if (!input.ok) return fail("invalid_input", input.fields);
+  const { captcha, altcha } = input.value;
+  // A missing captcha is a shape error unless something stands in for it; decided before the
+  // proof is spent, so fixing the form costs no new proof.
+  const accessible = claimedLevel(altcha) === "accessible";
+  if (captcha === undefined && !accessible && !(await hasPass(session))) return fail("invalid_input", { captcha: "required" });
 
-  const captcha = await checkCaptcha(session, services.captchas, input.value.captcha, {});
-  if (captcha !== "ok") return fail(captcha);
+  const proof = await checkProof(services.captchas, altcha, { hmacKey: powSettings(services.config).hmacKeys });
+  if (proof.verdict !== "ok") return fail("pow_invalid");
+
+  let solved = false;
+  if (proof.level === "accessible" && captcha === undefined) {
+    // The path without the image: four times the work, and a tighter limit per address.
+    const tight = await limited(ctx, "registerAccessible", client(ctx));
+    if (tight) return tight;
+  } else if (captcha === undefined) {
+    if (!session.hasCookie) return fail("no_session");
+    if ((await session.state()) !== "live") return fail("session_unknown");
+    if (!(await takePass(session, services.captchas))) return fail("captcha_missing");
+  } else {
+    const checked = await checkCaptcha(session, services.captchas, captcha, {});
+    if (checked !== "ok") return fail(checked);
+    solved = true;
+  }
 
   const created = await createUser(services.db, input.value, services.config.passwordHashCost);
-  if (!created.ok) return fail(created.code);
+  if (!created.ok) {
+    if (solved) await grantPass(session, services.captchas);
+    return fail(created.code);
+  }
 
   await session.unset(draftKey("signup"));
   await session.logIn(created.user.id);

@@ -12,6 +12,7 @@ const ERRORS = {
   captcha_missing: [400, "No captcha is waiting for an answer: it was already used or never issued. Load a new captcha."],
   captcha_expired: [400, "The captcha expired. Load a new captcha."],
   captcha_invalid: [400, "The captcha answer is wrong. Load a new captcha and try again."],
+  pow_invalid: [400, "The proof of work is missing its challenge, wrong, expired or already used. Fetch a new challenge from /api/challenge and solve it."],
   unauthenticated: [401, "You are not logged in."],
   invalid_credentials: [401, "The login or the password is wrong."],
   cross_origin: [403, "This request came from another site and was refused."],
@@ -23,6 +24,7 @@ const ERRORS = {
   unsupported_media_type: [415, "Send JSON (application/json) or a form (application/x-www-form-urlencoded)."],
   rate_limited: [429, "Too many requests. Wait a moment and try again."],
   session_store_unavailable: [503, "The session store cannot be reached right now. Try again shortly."],
+  server_busy: [503, "Too many sign-ups and logins are being checked right now. Try again in a moment."],
   database_not_migrated: [503, "The database lacks migrations this version ships. The operator must run `npm run db:migrate`."],
   internal_error: [500, "Something went wrong on our side."],
 } as const satisfies Record<string, readonly [number, string]>;

@@ -7,6 +7,7 @@ import { SessionTooLargeError, StoreUnavailableError } from "../session/store";
 import { errorResponse } from "./errors";
 import { isHttps } from "./request";
 import { isNotMigrated } from "../migrations";
+import { PasswordHashBusy } from "../password";
 
 /**
  * Turns an endpoint into a handler of web-standard Requests: the session is opened lazily from
@@ -23,6 +24,7 @@ export function openSession(s: Services, token: string | undefined): Session {
 function internalError(error: unknown): Response {
   if (error instanceof StoreUnavailableError) return errorResponse("session_store_unavailable");
   if (isNotMigrated(error)) return errorResponse("database_not_migrated");
+  if (error instanceof PasswordHashBusy) return errorResponse("server_busy", { headers: { "retry-after": "1" } });
   // Log the kind of failure and its code only: messages of lower layers may quote cookies or SQL parameters.
   const e = error as { name?: string; code?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: unknown } } } };
   const kind = error instanceof SessionTooLargeError ? error.message : (e?.name ?? "unknown");

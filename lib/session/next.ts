@@ -2,6 +2,7 @@ import { cookies } from "next/headers";
 import { draftKey, type DraftForm, type FormDraft, type RequestContext } from "../api/context";
 import { config } from "../env";
 import { healthRoute as health, openSession, sessionRoute as route } from "../http/route";
+import { hasPass } from "../captcha/pass";
 import { findUser, type PublicUser } from "../users";
 import { createServices, type Services } from "./select";
 import { StoreUnavailableError } from "./store";
@@ -43,6 +44,19 @@ export async function formDraft(form: DraftForm): Promise<FormDraft | null> {
     return draft && typeof draft === "object" && typeof draft.values === "object" ? draft : null;
   } catch (error) {
     if (error instanceof StoreUnavailableError) return null;
+    throw error;
+  }
+}
+
+/** Whether the session holds a live captcha pass (a solved captcha kept after a 409); read-only. */
+export async function captchaPassHeld(): Promise<boolean> {
+  const s = getServices();
+  const token = (await cookies()).get(s.config.cookie.name)?.value || undefined;
+  if (!token) return false;
+  try {
+    return await hasPass(openSession(s, token));
+  } catch (error) {
+    if (error instanceof StoreUnavailableError) return false;
     throw error;
   }
 }

@@ -1,0 +1,42 @@
+import { randomBytes } from "node:crypto";
+import type { Session } from "../session/session";
+import type { CaptchaLedger } from "../session/store";
+
+/**
+ * A solved captcha that survives a taken username or email. After a right answer whose
+ * registration then fails on uniqueness (409), the session holds a reference to a single-use
+ * record in the ledger, valid for PASS_TTL_MS: the next registration from that session may omit
+ * the captcha. Like the captcha itself, the record lives on the server, so replaying a sealed
+ * cookie that still names the pass finds nothing to take.
+ */
+
+export const PASS_TTL_MS = 5 * 60_000;
+const SESSION_KEY = "captchaPass";
+const LEDGER_PREFIX = "pass:";
+
+interface PassRef {
+  id: string;
+  expiresAt: number;
+}
+
+export async function grantPass(session: Session, ledger: CaptchaLedger, now = Date.now()): Promise<void> {
+  const id = randomBytes(16).toString("base64url");
+  const expiresAt = now + PASS_TTL_MS;
+  await ledger.put(LEDGER_PREFIX + id, { answerHash: "pass", expiresAt }, PASS_TTL_MS);
+  await session.set(SESSION_KEY, { id, expiresAt } satisfies PassRef);
+}
+
+/** Whether the session names a pass that has not expired; takes nothing. */
+export async function hasPass(session: Session, now = Date.now()): Promise<boolean> {
+  const ref = await session.get<PassRef>(SESSION_KEY);
+  return !!ref && typeof ref.id === "string" && typeof ref.expiresAt === "number" && ref.expiresAt > now;
+}
+
+/** Consumes the session's pass, whatever the attempt's outcome; true when it was live and unused. */
+export async function takePass(session: Session, ledger: CaptchaLedger, now = Date.now()): Promise<boolean> {
+  const ref = await session.get<PassRef>(SESSION_KEY);
+  if (!ref || typeof ref.id !== "string") return false;
+  await session.unset(SESSION_KEY);
+  const record = await ledger.take(LEDGER_PREFIX + ref.id);
+  return !!record && record.expiresAt > now;
+}
