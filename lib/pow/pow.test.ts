@@ -185,7 +185,7 @@ describe("proof of work: issue and verify", () => {
       "abcd",
       "abc",
       "%%%%",
-      payload.replace(/=+$/, ""),
+      payload.endsWith("=") ? payload.replace(/=+$/, "") : payload.slice(0, -1),
       payload.replace(/\+/g, "-").replace(/\//g, "_") + (payload.includes("+") || payload.includes("/") ? "" : "-___"),
       ` ${payload}`,
       `${payload}\n`,
@@ -226,12 +226,12 @@ describe("proof of work: issue and verify", () => {
       withParams({ expiresAt: 1e308 }),
       withParams({ data: "accessible" }),
       withParams({ cost: 1e308, __proto__: { polluted: true } }),
-      b64(`{"challenge":{"parameters":${JSON.stringify(body.challenge.parameters)},"signature":"${body.challenge.signature}","__proto__":{"x":1}},"solution":${JSON.stringify(body.solution)}}`),
+      b64(JSON.stringify(body).replace('"parameters":{', '"parameters":{"__proto__":{"polluted":true},')),
       b64(JSON.stringify(body).replace('"counter":', '"counter":1e999,"c":')),
     ];
     for (const input of inputs) {
       const check = await checkProof(ledger, input, { hmacKey: KEY });
-      assert.equal(check.verdict, "pow_invalid", `refused: ${JSON.stringify(input)?.slice(0, 120)}`);
+      assert.equal(check.verdict, "pow_invalid", `refused #${inputs.indexOf(input)}: ${JSON.stringify(input)?.slice(0, 120)}`);
     }
     assert.deepEqual(taken, [], "no malformed or forged input reached the ledger");
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
@@ -312,9 +312,9 @@ describe("proof of work: the browser worker (public/pow-worker.js)", () => {
   function load() {
     const posted: unknown[] = [];
     const self: { postMessage: (m: unknown) => void; onmessage?: (e: { data: unknown }) => void } = { postMessage: (m) => posted.push(m) };
-    const context = vm.createContext({ self, setTimeout, Date, Math, Uint8Array, Int32Array, String, parseInt, Error, Infinity });
-    vm.runInContext(source, context);
-    return { context: context as unknown as { sha256(b: Uint8Array): Uint8Array; solve: (...a: unknown[]) => unknown }, self, posted };
+    // The script's completion value is its { sha256, solve }; given a `self`, it also installs its message handler.
+    const api = vm.runInNewContext(source, { self, setTimeout });
+    return { context: api as { sha256(b: Uint8Array): Uint8Array; solve: (...a: unknown[]) => unknown }, self, posted };
   }
 
   it("computes SHA-256 exactly, for every message length up to three blocks", () => {
@@ -332,7 +332,8 @@ describe("proof of work: the browser worker (public/pow-worker.js)", () => {
       const challenge = (await issueChallenge(captchas, { ...issueOptions, maxNumber: 3000 })) as ChallengeJson;
       const solution = context.solve(challenge.parameters, 0, 1, () => false) as { counter: number; derivedKey: string };
       assert.ok(solution);
-      assert.deepEqual(solution, { ...solveInNode(challenge), ...solution });
+      const node = solveInNode(challenge)!;
+      assert.deepEqual([solution.counter, solution.derivedKey], [node.counter, node.derivedKey]);
       assert.equal(await verifyProof(captchas, encodePayload(challenge, solution), { hmacKey: KEY }), "ok");
     }
   });
