@@ -105,6 +105,7 @@ function prepare(): void {
   log(`building the copy with next build (about a minute; log in ${path.join(root, "build.log")})`);
   const t0 = Date.now();
   run("npx", ["next", "build"], app, path.join(root, "build.log"));
+  run(process.execPath, ["scripts/build-server.mjs"], app, path.join(root, "build-server.log"));
   if (!existsSync(path.join(app, ".next/server/app/api/ping/route.js"))) throw new Error("bench: the build has no /api/ping route");
   writeFileSync(keyFile, key);
   log(`built in ${Math.round((Date.now() - t0) / 1000)} s`);

@@ -76,6 +76,22 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     expect(captcha.count()).toBe(loaded);
   });
 
+  test("on a narrow phone screen the captcha scales with the form and keeps its shape", async ({ page }) => {
+    await page.setViewportSize({ width: 320, height: 700 });
+    await page.goto("/signup");
+    const image = page.getByRole("img", { name: /captcha/i });
+    await expect(image).toBeVisible();
+    const box = (await image.boundingBox())!;
+    const form = (await page.locator("form.form").boundingBox())!;
+    expect(box.x).toBeGreaterThanOrEqual(form.x - 0.5);
+    expect(box.x + box.width).toBeLessThanOrEqual(form.x + form.width + 0.5);
+    expect(box.width / box.height).toBeCloseTo(3, 1);
+    // No horizontal scrolling on the page itself.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320);
+    mkdirSync("artifacts/screenshots", { recursive: true });
+    await page.screenshot({ path: `artifacts/screenshots/signup-phone-${STORE}.png`, fullPage: true });
+  });
+
   for (const path of ["/signup", "/login", "/welcome"]) {
     test(`axe finds no accessibility violation on ${path}`, async ({ page }) => {
       if (path === "/welcome") await apiRegister(page.request);

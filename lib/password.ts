@@ -20,8 +20,8 @@ const TIME_COST = 2;
 const PARALLELISM = 1;
 const ARGON2ID = 2;
 
-/** Hashes at once: one per core, so the pool keeps threads free for everything else. */
-export const HASH_CONCURRENCY = Math.max(1, Math.min(4, availableParallelism()));
+/** Hashes at once: one core is always left for every other route (on 2 cores, one hash at a time). */
+export const HASH_CONCURRENCY = Math.max(1, Math.min(4, availableParallelism() - 1));
 /** How many may wait, and for how long, before a request is refused instead of queued. */
 export const HASH_QUEUE_LIMIT = 64;
 export const HASH_WAIT_MS = 5_000;

@@ -21,7 +21,7 @@ const env: Record<string, string> = Object.fromEntries(Object.entries(process.en
 
 if (!existsSync(".next/BUILD_ID")) {
   console.log("[cluster] building once");
-  if (spawnSync("npx", ["next", "build"], { stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } }).status !== 0) process.exit(1);
+  if (spawnSync("npm", ["run", "build"], { stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } }).status !== 0) process.exit(1);
 }
 let stopDatabase = async () => {};
 if (!env.DATABASE_URL) {

@@ -6,6 +6,7 @@
  * (`npm run db:migrate`), taken once, not by every instance at boot.
  */
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { ConfigError, parseConfig } from "../lib/env";
 import { migrate, unappliedMigrations } from "../lib/migrate";
@@ -17,7 +18,7 @@ const log = (line: string) => console.log(`[holdfast] ${line}`);
 
 let started: ZeroConfig | undefined;
 
-class NotMigrated extends Error {}
+class StartRefused extends Error {}
 
 async function main() {
   started = await zeroConfig({ NEXT_TELEMETRY_DISABLED: "1", ...process.env, NODE_ENV: mode === "start" ? "production" : "development" }, log);
@@ -29,12 +30,13 @@ async function main() {
     if (applied.length) log(`applied migrations: ${applied.join(", ")}`);
   } else {
     const pending = await unappliedMigrations(config.databaseUrl);
-    if (pending.length) throw new NotMigrated(notMigratedSentence(pending));
+    if (pending.length) throw new StartRefused(notMigratedSentence(pending));
   }
-  // Production runs server.ts (Next's handler, plus the socket's address for rate limits); development runs `next dev`.
+  if (mode === "start" && !existsSync("dist/server.mjs")) throw new StartRefused("No build found (dist/server.mjs): run `npm run build` first.");
+  // Production runs the compiled server.ts (Next's handler, plus the socket's address for rate limits); development runs `next dev`.
   const args =
     mode === "start"
-      ? ["--import", "tsx", "server.ts"]
+      ? [path.resolve("dist/server.mjs")]
       : [path.resolve("node_modules/next/dist/bin/next"), "dev", ...(env.PORT ? ["-p", env.PORT] : []), ...(env.HOSTNAME ? ["-H", env.HOSTNAME] : [])];
   const next = spawn(process.execPath, args, { stdio: "inherit", env: env as NodeJS.ProcessEnv });
   const stop = (signal: NodeJS.Signals) => next.kill(signal);
@@ -49,6 +51,6 @@ async function main() {
 main().catch(async (error) => {
   await started?.embedded?.stop().catch(() => {});
   if (error instanceof ConfigError) for (const problem of error.problems) console.error(`[holdfast] ${problem}`);
-  else console.error(error instanceof NotMigrated ? `[holdfast] ${error.message}` : error);
+  else console.error(error instanceof StartRefused ? `[holdfast] ${error.message}` : error);
   process.exit(1);
 });

@@ -109,7 +109,7 @@ async function playwright(label: string, files: string[], env: Record<string, st
 async function e2e(stack: Stack) {
   if (args.includes("--reuse-build") && existsSync(".next/BUILD_ID")) log("reusing the existing build (--reuse-build)");
   else log("building the app once for every store");
-  if (!(args.includes("--reuse-build") && existsSync(".next/BUILD_ID")) && (await run("npx", ["next", "build"], { NEXT_TELEMETRY_DISABLED: "1" })) !== 0) {
+  if (!(args.includes("--reuse-build") && existsSync(".next/BUILD_ID")) && (await run("npm", ["run", "build"], { NEXT_TELEMETRY_DISABLED: "1" })) !== 0) {
     totals.failed += 1;
     log("build failed");
     return;

@@ -116,7 +116,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     for (let i = 1; i <= count; i++) {
       const port = await freePort();
       const name = `i${i}`;
-      const child = spawn(process.execPath, ["--import", "tsx", "server.ts"], {
+      // The compiled server.ts that `npm run build` writes: production runs no TypeScript loader.
+      const child = spawn(process.execPath, [path.resolve("dist/server.mjs")], {
         env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", TRUST_PROXY: "1", ...options.env, INSTANCE_NAME: name, PORT: String(port), HOSTNAME: "127.0.0.1" },
         stdio: ["ignore", "pipe", "pipe"],
       });

@@ -48,8 +48,8 @@ export function Captcha({ nonce, onRefresh, noJsAction }: CaptchaProps) {
         <img
           className="captcha__image"
           src={`/api/captcha?r=${encodeURIComponent(nonce)}`}
-          width={180}
-          height={60}
+          width={240}
+          height={80}
           alt={CAPTCHA_ALT}
           onError={() => setFailedNonce(nonce)}
         />

@@ -1,6 +1,7 @@
 import { isSameOrigin, readBody } from "../http/request";
 import { checkPassword, findAccount } from "../users";
 import { loginInput, validate, type FieldErrors } from "../validation";
+import { USER_KEY } from "./me";
 import { client, draftKey, failure, formFailure, keepDraft, limited, seeOther, type RequestContext } from "./context";
 
 const LOGIN_DRAFT_FIELDS = ["login"] as const;
@@ -33,5 +34,6 @@ export async function login(ctx: RequestContext): Promise<Response> {
 
   await session.unset(draftKey("login"));
   await session.logIn(user.id);
+  await session.set(USER_KEY, user);
   return form ? seeOther("/welcome") : Response.json({ user });
 }

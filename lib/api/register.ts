@@ -5,6 +5,7 @@ import { isSameOrigin, readBody } from "../http/request";
 import { checkProof, claimedLevel, powSettings } from "../pow/pow";
 import { createUser } from "../users";
 import { registerInput, validate, type FieldErrors } from "../validation";
+import { USER_KEY } from "./me";
 import { client, draftKey, failure, formFailure, keepDraft, limited, seeOther, type RequestContext } from "./context";
 
 /** What a failed plain form post keeps for the page to show again (the password never). */
@@ -63,5 +64,6 @@ export async function register(ctx: RequestContext): Promise<Response> {
 
   await session.unset(draftKey("signup"));
   await session.logIn(created.user.id);
+  await session.set(USER_KEY, created.user);
   return form ? seeOther("/welcome") : Response.json({ user: created.user }, { status: 201 });
 }
