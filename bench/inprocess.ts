@@ -4,6 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { getCaptcha } from "../lib/api/captcha";
+import { getChallenge } from "../lib/api/challenge";
 import type { RequestContext } from "../lib/api/context";
 import { login } from "../lib/api/login";
 import { logout } from "../lib/api/logout";
@@ -14,8 +15,10 @@ import { captchaText } from "../lib/captcha/text";
 import type { Db } from "../lib/db";
 import { parseConfig } from "../lib/env";
 import { sessionRoute } from "../lib/http/route";
+import { powSettings } from "../lib/pow/pow";
 import { countingLedger, countingStore } from "../lib/session/counting";
 import { createServices, type Services } from "../lib/session/select";
+import { proofFrom } from "../testing/pow";
 import { summarize, type Summary } from "./stats";
 
 type Endpoint = (ctx: RequestContext) => Promise<Response>;
@@ -116,6 +119,17 @@ const user = () => {
 };
 const post = (body: unknown) => ({ method: "POST", body: JSON.stringify(body) });
 
+/** GET /api/challenge as the route binds it. */
+const challenge: Endpoint = (ctx) => getChallenge(ctx, powSettings(ctx.services.config));
+
+/** A solved proof of work for one registration, through the challenge endpoint (single-use). */
+async function altcha(call: (endpoint: Endpoint) => Promise<Response>): Promise<string> {
+  const r = await call(challenge);
+  const text = await r.text();
+  if (r.status !== 200) throw new Error(`bench: GET /api/challenge → ${r.status}: ${text.slice(0, 200)}`);
+  return proofFrom(text).payload;
+}
+
 /**
  * Services for in-process runs. Not closed per store: every store shares the process's one
  * database client (getDb), which cannot be used again once disconnected; `closeAll` ends them.
@@ -136,7 +150,7 @@ export async function countRoundTrips(env: Record<string, string>): Promise<Roun
   const { call, count } = harness(services);
   const captcha = await call(getCaptcha);
   const u = user();
-  const registered = await call(register, { ...post({ ...u, captcha: captcha.headers.get("x-captcha-answer") }), cookie: cookieOf(captcha) });
+  const registered = await call(register, { ...post({ ...u, captcha: captcha.headers.get("x-captcha-answer"), altcha: await altcha(call) }), cookie: cookieOf(captcha) });
   if (registered.status !== 201) throw new Error(`bench: sign-up for the round-trip count failed with ${registered.status}`);
   const cookie = cookieOf(registered)!;
 
@@ -145,11 +159,13 @@ export async function countRoundTrips(env: Record<string, string>): Promise<Roun
     await count("read-only: GET /api/me", "1", () => call(me, { cookie })),
     await count("modifying: GET /api/captcha, no cookie yet", "≤ 2", () => call(getCaptcha)),
     await count("modifying: GET /api/captcha on a live session", "≤ 2", () => call(getCaptcha, { cookie })),
+    await count("proof of work: GET /api/challenge (its single-use record, no session)", "1", () => call(challenge)),
   ];
   const fresh = await call(getCaptcha);
+  const proof = await altcha(call);
   rows.push(
-    await count("registration: POST /api/register", "fewest", () =>
-      call(register, { ...post({ ...user(), captcha: fresh.headers.get("x-captcha-answer") }), cookie: cookieOf(fresh) }),
+    await count("registration: POST /api/register (proof of work and captcha)", "fewest", () =>
+      call(register, { ...post({ ...user(), captcha: fresh.headers.get("x-captcha-answer"), altcha: proof }), cookie: cookieOf(fresh) }),
     ),
     await count("login: POST /api/login, no cookie", "fewest", () => call(login, post({ login: u.username, password: u.password }))),
   );
@@ -178,7 +194,7 @@ export async function sealedCookieSizes(env: Record<string, string>): Promise<Co
   };
   const captcha = await call(getCaptcha);
   const u = user();
-  const registered = await call(register, { ...post({ ...u, captcha: captcha.headers.get("x-captcha-answer") }), cookie: cookieOf(captcha) });
+  const registered = await call(register, { ...post({ ...u, captcha: captcha.headers.get("x-captcha-answer"), altcha: await altcha(call) }), cookie: cookieOf(captcha) });
   const loggedIn = await call(login, post({ login: u.username, password: u.password }));
   return { anonymousWithCaptcha: size(captcha), afterRegistration: size(registered), afterLogin: size(loggedIn) };
 }

@@ -13,12 +13,17 @@ import { fork, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import http from "node:http";
 import { fileURLToPath } from "node:url";
+import { proofFrom } from "../testing/pow";
 import { summarize, type Summary } from "./stats";
 
 export type Scenario =
   /** GET one path, optionally with a fixed cookie. */
   | { kind: "get"; path: string; cookie?: string; expect?: number }
-  /** GET /api/captcha, POST /api/register, GET /api/me with a fresh cookie jar per flow. */
+  /**
+   * GET /api/challenge (solved here, as a browser's worker would: at CAPTCHA_TEST_MODE's cost a
+   * few milliseconds of this process's CPU, inside the iteration's time), GET /api/captcha,
+   * POST /api/register, GET /api/me with a fresh cookie jar per flow.
+   */
   | { kind: "flow" }
   /** GET /api/me with a logged-in session per virtual user (signed up before the clock starts). */
   | { kind: "me" };
@@ -125,13 +130,21 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   };
 
   const signUp = async (): Promise<string> => {
+    const challenge = await timed("GET /api/challenge", "GET", "/api/challenge", {});
+    expect("challenge", challenge, 200);
+    let altcha: string;
+    try {
+      altcha = proofFrom(challenge.body).payload;
+    } catch (error) {
+      throw new Failure((error as Error).message);
+    }
     const captcha = await timed("GET /api/captcha", "GET", "/api/captcha", {});
     expect("captcha", captcha, 200);
     let cookie = cookieFrom(captcha, cookieName);
     const answer = captcha.headers["x-captcha-answer"];
     if (!cookie || typeof answer !== "string") throw new Failure("captcha: no cookie or no X-Captcha-Answer (is CAPTCHA_TEST_MODE=1?)");
     const id = randomBytes(6).toString("hex");
-    const body = JSON.stringify({ username: `b_${id}`, email: `b.${id}@bench.test`, password: `password-${id}`, captcha: answer });
+    const body = JSON.stringify({ username: `b_${id}`, email: `b.${id}@bench.test`, password: `password-${id}`, captcha: answer, altcha });
     const registered = await timed("POST /api/register", "POST", "/api/register", { "content-type": "application/json", cookie }, body);
     expect("register", registered, 201);
     cookie = cookieFrom(registered, cookieName, cookie)!;

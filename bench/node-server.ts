@@ -11,6 +11,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { getCaptcha } from "../lib/api/captcha";
+import { getChallenge } from "../lib/api/challenge";
 import { login } from "../lib/api/login";
 import { logout } from "../lib/api/logout";
 import { me } from "../lib/api/me";
@@ -19,6 +20,7 @@ import { register } from "../lib/api/register";
 import { config } from "../lib/env";
 import { FORWARDED_HEADER, PEER_HEADER } from "../lib/http/client-ip";
 import { healthRoute, sessionRoute, type Handler } from "../lib/http/route";
+import { powSettings } from "../lib/pow/pow";
 import { createServices } from "../lib/session/select";
 
 const services = createServices(config());
@@ -26,6 +28,7 @@ const provide = () => services;
 
 const routes: Record<string, Handler> = {
   "GET /api/captcha": sessionRoute(provide, getCaptcha),
+  "GET /api/challenge": sessionRoute(provide, (ctx) => getChallenge(ctx, powSettings(ctx.services.config))),
   "POST /api/register": sessionRoute(provide, register),
   "POST /api/login": sessionRoute(provide, login),
   "POST /api/logout": sessionRoute(provide, logout),

@@ -77,6 +77,7 @@ function flowSection(results: Results): string {
         STORE_TITLE[f.store],
         SHAPE_TITLE[f.shape],
         `**${rate(f.result.perSecond)}**`,
+        pcts(f.result, "GET /api/challenge"),
         pcts(f.result, "GET /api/captcha"),
         pcts(f.result, "POST /api/register"),
         pcts(f.result, "GET /api/me"),
@@ -84,12 +85,12 @@ function flowSection(results: Results): string {
         f.result.iterations,
         f.result.errors,
       ]);
-  const head = ["store", "shape", "flows/s", "captcha p50/p95/p99 ms", "register p50/p95/p99 ms", "me p50/p95/p99 ms", "app CPU ms/flow", "flows", "errors"];
+  const head = ["store", "shape", "flows/s", "challenge p50/p95/p99 ms", "captcha p50/p95/p99 ms", "register p50/p95/p99 ms", "me p50/p95/p99 ms", "app CPU ms/flow", "flows", "errors"];
   const s = results.settings.seconds as { flow: number; realCost: number; node: number };
   return [
     "## 1. Sign-up flow throughput",
     "",
-    `A flow is GET /api/captcha, POST /api/register (answer from \`X-Captcha-Answer\`, \`CAPTCHA_TEST_MODE=1\`), GET /api/me, with a fresh cookie jar per flow; ${results.settings.concurrency} closed-loop virtual users (bench/load.ts, its own process, keep-alive). **Password hash cost ${results.settings.passwordHashCost} (\`PASSWORD_HASH_COST=${results.settings.passwordHashCost}\`, \`BENCHMARK=1\`), not the production 17**; \`RATE_LIMIT_MULTIPLIER=1000000\`. ${s.flow} s per Next shape, ${s.node} s for node:http, after a warm-up. "Next ×1" and "Next ×2" are testing/cluster.ts: server.ts instances behind nginx (round-robin), so the two differ only in the instance count. *App CPU ms/flow* is the CPU time (all threads, from /proc) of the app's processes over the run divided by the flows completed; Postgres, Redis and nginx are not in it. On a machine shared with other work it moves far less than flows/s does.`,
+    `A flow is GET /api/challenge (the proof of work, solved in the load generator at \`CAPTCHA_TEST_MODE=1\`'s cost of at most 1000 hashes, a few ms of the flow's time), GET /api/captcha, POST /api/register (answer from \`X-Captcha-Answer\`, \`CAPTCHA_TEST_MODE=1\`), GET /api/me, with a fresh cookie jar per flow; ${results.settings.concurrency} closed-loop virtual users (bench/load.ts, its own process, keep-alive). **Password hash cost ${results.settings.passwordHashCost} (\`PASSWORD_HASH_COST=${results.settings.passwordHashCost}\`, \`BENCHMARK=1\`), not the production 17**; \`RATE_LIMIT_MULTIPLIER=1000000\`. ${s.flow} s per Next shape, ${s.node} s for node:http, after a warm-up. "Next ×1" and "Next ×2" are testing/cluster.ts: server.ts instances behind nginx (round-robin), so the two differ only in the instance count. *App CPU ms/flow* is the CPU time (all threads, from /proc) of the app's processes over the run divided by the flows completed; Postgres, Redis and nginx are not in it. On a machine shared with other work it moves far less than flows/s does.`,
     "",
     table(head, rows(["next-1", "next-2", "node-1"]), "ll"),
     "",
@@ -147,7 +148,7 @@ function roundTripSection(results: Results): string {
   return [
     "## 3. Store round trips per request",
     "",
-    "In-process, the real endpoints driven with plain Requests against the real backends, as lib/api/flows.test.ts does. **Bold** is the counting wrapper's figure (lib/session/counting.ts: session store calls plus the captcha's single-use record, as the README counts them) with the calls in order. Then what the wrapper does not see: `rl` rate-limit hits (one backend command each), `uq` queries on the users table, and `net` everything that leaves the process (a cookie-store session call is a local seal/unseal, not a round trip).",
+    "In-process, the real endpoints driven with plain Requests against the real backends, as lib/api/flows.test.ts does. **Bold** is the counting wrapper's figure (lib/session/counting.ts: session store calls plus the single-use records of the captcha and the proof of work, as the README counts them) with the calls in order. Then what the wrapper does not see: `rl` rate-limit hits (one backend command each), `uq` queries on the users table, and `net` everything that leaves the process (a cookie-store session call is a local seal/unseal, not a round trip).",
     "",
     table(["request", "target", ...stores.map((s) => STORE_TITLE[s])], rows, "llllll"),
   ].join("\n");

@@ -1,5 +1,8 @@
 import { expect, type APIRequestContext, type Page } from "@playwright/test";
 import { randomBytes } from "node:crypto";
+import { apiProof } from "../testing/pow";
+
+export { apiProof, proof } from "../testing/pow";
 
 export const STORE = process.env.E2E_STORE ?? "unknown";
 
@@ -36,9 +39,11 @@ export async function apiCaptcha(request: APIRequestContext): Promise<string> {
   return response.headers()["x-captcha-answer"]!;
 }
 
+/** A registration over the API: a captcha in the request context's cookie jar and a fresh proof of work. */
 export async function apiRegister(request: APIRequestContext, user = newUser()) {
   const captcha = await apiCaptcha(request);
-  const response = await request.post("/api/register", { data: { ...user, captcha } });
+  const altcha = await apiProof(request);
+  const response = await request.post("/api/register", { data: { ...user, captcha, altcha } });
   expect(response.status(), await response.text()).toBe(201);
   return user;
 }

@@ -4,7 +4,9 @@ import type { Expectation, Probe, SendInit } from "./http";
 /**
  * Part 1: malformed and hostile requests, each with the one outcome the contract allows.
  * No request here carries a live session, so nothing can be created: any 2xx where a refusal
- * is expected is counted as an unexpected accept.
+ * is expected is counted as an unexpected accept. A register body carries a fresh, valid proof of
+ * work (FRESH_PROOF, replaced just before sending: each challenge is single-use), so what is
+ * refused is what the case is about; the proof's own hostile values are security/pow.ts's.
  */
 
 interface Case {
@@ -15,6 +17,8 @@ interface Case {
 }
 
 const id = () => randomBytes(4).toString("hex");
+/** Stands for a fresh proof of work in a body; letters only, so it survives JSON and form encoding as is. */
+const FRESH_PROOF = "FRESHPROOFOFWORKPLACEHOLDER";
 const PASSWORD = "fuzz-password-0123";
 const json = (value: unknown) => JSON.stringify(value);
 
@@ -43,14 +47,14 @@ function withRaw(fields: Record<string, unknown>, name: string, raw: string): st
 function bodies() {
   const u = id();
   return {
-    "/api/register": { username: `sec_${u}`, email: `sec.${u}@example.test`, password: PASSWORD, captcha: "ACDEF" },
+    "/api/register": { username: `sec_${u}`, email: `sec.${u}@example.test`, password: PASSWORD, captcha: "ACDEF", altcha: FRESH_PROOF },
     "/api/login": { login: `nobody_${u}`, password: PASSWORD },
     "/api/password": { currentPassword: PASSWORD, newPassword: `${PASSWORD}-new` },
     "/api/logout": { everywhere: false },
   } as Record<string, Record<string, unknown>>;
 }
 
-/** What a body of valid shape gets without any cookie: the first check after the shape. */
+/** What a body of valid shape (and a valid proof of work) gets without any cookie: the first check after those. */
 const VALID_SHAPE: Record<string, Expectation> = {
   "/api/register": { status: 400, codes: ["no_session"] },
   "/api/login": { status: 401, codes: ["invalid_credentials"] },
@@ -103,16 +107,18 @@ function registerCases(): Case[] {
   const path = "/api/register";
   const post = (body: string): SendInit => ({ method: "POST", headers: { "content-type": "application/json" }, body });
   const base = () => bodies()[path]!;
-  for (const field of ["username", "email", "password", "captcha"]) {
+  for (const field of ["username", "email", "password", "captcha", "altcha"]) {
     for (const [what, raw] of WRONG_TYPES) cases.push({ label: `register ${field} as ${what}`, path, init: post(withRaw(base(), field, raw)), want: { status: 400, codes: ["invalid_input"], field } });
     const rest = { ...base() };
     delete rest[field];
     cases.push({ label: `register without ${field}`, path, init: post(json(rest)), want: { status: 400, codes: ["invalid_input"], field } });
   }
-  cases.push({ label: "register {}", path, init: post("{}"), want: { status: 400, codes: ["invalid_input"], field: "captcha" } });
+  // The captcha is optional in the shape (a pass or an accessible proof may stand in): `required` for it comes once the rest is valid.
+  cases.push({ label: "register {}", path, init: post("{}"), want: { status: 400, codes: ["invalid_input"], field: "altcha" } });
   const long: [string, string][] = [
     ["username", "a".repeat(33)], ["username", "a".repeat(5000)], ["email", `${"a".repeat(250)}@example.test`], ["password", "p".repeat(129)],
     ["password", "p".repeat(12_000)], ["captcha", "C".repeat(33)], ["captcha", "C".repeat(4000)], ["username", "ab"], ["password", "short"],
+    ["altcha", "A".repeat(4097)], ["altcha", "A".repeat(12_000)],
   ];
   for (const [field, value] of long) cases.push({ label: `register ${field} of ${value.length} characters`, path, init: post(json({ ...base(), [field]: value })), want: { status: 400, codes: ["invalid_input"], field } });
   for (const name of [...SQL_AND_SCRIPT, ...HOMOGLYPHS]) cases.push({ label: `register username ${JSON.stringify(name)}`, path, init: post(json({ ...base(), username: name })), want: { status: 400, codes: ["invalid_input"], field: "username" } });
@@ -126,7 +132,7 @@ function registerCases(): Case[] {
     ["a duplicated username key", `{"username":"<script>",${json(base()).slice(1)}`],
   ];
   for (const [what, body] of extras) cases.push({ label: `register with ${what}`, path, init: post(body), want: { status: 400, codes: ["no_session"] } });
-  cases.push({ label: "register with username only in __proto__", path, init: post(`{"__proto__":{"username":"admin_user"},"email":"p@example.test","password":"${PASSWORD}","captcha":"ACDEF"}`), want: { status: 400, codes: ["invalid_input"], field: "username" } });
+  cases.push({ label: "register with username only in __proto__", path, init: post(`{"__proto__":{"username":"admin_user"},"email":"p@example.test","password":"${PASSWORD}","captcha":"ACDEF","altcha":"${FRESH_PROOF}"}`), want: { status: 400, codes: ["invalid_input"], field: "username" } });
   return cases;
 }
 
@@ -204,12 +210,23 @@ async function rawCases(probe: Probe): Promise<void> {
   for (const [label, data, allowed] of cases) await probe.raw(`raw: ${label}`, data, allowed);
 }
 
+/** The case's request with FRESH_PROOF replaced by a proof fetched now (URL-encoded in a form body). */
+async function withProof(probe: Probe, c: Case): Promise<SendInit> {
+  const { body } = c.init;
+  const text = typeof body === "string" ? body : body ? new TextDecoder().decode(body) : "";
+  if (!text.includes(FRESH_PROOF)) return c.init;
+  const payload = await probe.altcha(`${c.label}: challenge`);
+  const form = /x-www-form-urlencoded/i.test(c.init.headers?.["content-type"] ?? "");
+  const filled = text.replaceAll(FRESH_PROOF, form ? encodeURIComponent(payload) : payload);
+  return { ...c.init, body: typeof body === "string" ? filled : new TextEncoder().encode(filled) };
+}
+
 export async function fuzz(probe: Probe, log: (line: string) => void): Promise<void> {
   const before = probe.report.requests;
   const all = [...transportCases(probe.base), ...registerCases(), ...otherEndpointCases()];
   // NUL bytes go alone, so that a failure is pinned on the request that caused it.
   const nul = (c: Case) => typeof c.init.body === "string" && c.init.body.includes("\\u0000");
-  const run = async (c: Case) => probe.expect(c.label, await probe.send(c.label, c.path, c.init), c.want);
+  const run = async (c: Case) => probe.expect(c.label, await probe.send(c.label, c.path, await withProof(probe, c)), c.want);
   const batched = all.filter((c) => !nul(c));
   // Small batches: enough concurrency to be quick, not so much that the proxy queues.
   for (let i = 0; i < batched.length; i += 8) await Promise.all(batched.slice(i, i + 8).map(run));

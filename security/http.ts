@@ -1,4 +1,5 @@
 import net from "node:net";
+import { challengePath, proofFrom, type Proof, type ProofLevel } from "../testing/pow";
 
 /**
  * The security suite's only way to talk to the server: every request is counted, and every
@@ -19,7 +20,7 @@ export const COOKIE = "holdfast_session";
 /** The codes of shared/CONTRACT.md; `internal_error` is deliberately absent: a 500 is a bug. */
 export const CONTRACT_CODES = new Set([
   "invalid_input", "invalid_json", "no_session", "session_unknown", "captcha_missing", "captcha_expired",
-  "captcha_invalid", "unauthenticated", "invalid_credentials", "cross_origin", "username_taken", "email_taken",
+  "captcha_invalid", "pow_invalid", "unauthenticated", "invalid_credentials", "cross_origin", "username_taken", "email_taken",
   "payload_too_large", "unsupported_media_type", "rate_limited", "session_store_unavailable",
 ]);
 
@@ -158,6 +159,30 @@ export class Probe {
     return { reply, answer, cookie: jar };
   }
 
+  /**
+   * A solved proof of work for the `altcha` field: GET /api/challenge (counted and checked like
+   * every request), solved here. Each is single-use, so every register attempt takes its own.
+   */
+  async proof(label: string, level: ProofLevel = "normal", headers?: Record<string, string>): Promise<Proof | null> {
+    const reply = await this.send(label, challengePath(level), { headers });
+    if (!reply) return null;
+    if (reply.status !== 200) {
+      this.fail(`${label}: a proof-of-work challenge was expected, got ${reply.status} ${errorCode(reply) ?? ""}`.trim());
+      return null;
+    }
+    try {
+      return proofFrom(reply.text, `${label}: GET ${challengePath(level)}`);
+    } catch (error) {
+      this.fail((error as Error).message);
+      return null;
+    }
+  }
+
+  /** Just the payload of `proof`, or "" when none came (the attempt then fails visibly on its own). */
+  async altcha(label: string, level: ProofLevel = "normal"): Promise<string> {
+    return (await this.proof(label, level))?.payload ?? "";
+  }
+
   /** Checks an expected outcome; a 2xx where a refusal was expected is an unexpected accept. */
   expect(label: string, reply: Reply | null, want: Expectation): boolean {
     if (!reply) return false;
@@ -198,6 +223,11 @@ export class Probe {
       for (const attribute of [/;\s*HttpOnly\s*(;|$)/i, /;\s*SameSite=Lax\s*(;|$)/i, /;\s*Path=\/\s*(;|$)/i]) {
         if (!attribute.test(setCookie)) this.fail(`${label}: the session cookie set by ${method} ${path} lacks ${attribute.source.replace(/\\s\*|[;()|$^]/g, "")}`);
       }
+    }
+    // A challenge stands on its own: never cached, and it touches no session.
+    if (r.fromApp && method === "GET" && path === "/api/challenge" && r.status === 200) {
+      if (!/no-store/i.test(r.headers.get("cache-control") ?? "")) this.fail(`${label}: GET ${path} → 200 without Cache-Control: no-store`);
+      if (setCookie) this.fail(`${label}: GET ${path} set a session cookie`);
     }
     if ((setCookie || (r.fromApp && SESSION_ENDPOINTS.has(path))) && r.status !== 405) {
       if (!/no-store/i.test(r.headers.get("cache-control") ?? "")) this.fail(`${label}: ${method} ${path} → ${r.status} without Cache-Control: no-store`);

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { errorCode, median, type Probe, type Reply } from "./http";
-import type { Account } from "./sessions";
+import { newUser, type Account } from "./sessions";
 
 /**
  * Parts 6 and 8, against a server with the default limits (RATE_LIMIT_MULTIPLIER=1) and the
@@ -11,6 +11,8 @@ import type { Account } from "./sessions";
 const DEFAULTS = {
   captcha: { limit: 30, periodMs: 60_000 },
   register: { limit: 20, periodMs: 3_600_000 },
+  /** Sign-ups without the captcha, on a proof at the accessible level: tighter, on top of `register`. */
+  registerAccessible: { limit: 5, periodMs: 3_600_000 },
   login: { limit: 30, periodMs: 300_000 },
   loginAccount: { limit: 10, periodMs: 300_000 },
 };
@@ -101,7 +103,7 @@ export async function loginTiming(probe: Probe, account: Account, log: (line: st
   return started;
 }
 
-export async function rateLimits(probe: Probe, account: Account, since: { captcha: number; register: number; login: number }, log: (line: string) => void): Promise<void> {
+export async function rateLimits(probe: Probe, account: Account, since: { captcha: number; challenge: number; register: number; login: number }, log: (line: string) => void): Promise<void> {
   // Per account: the timing part spent the account's burst; claiming other addresses changes nothing.
   const accountOk = await untilLimited(probe, "login per account (10/5m), each from a claimed new address", budget(DEFAULTS.loginAccount, since.login) - 9, (i) =>
     probe.post(`login per account ${i}`, "/api/login", { login: account.username.toUpperCase(), password: wrong() }, { headers: spoof(i) }),
@@ -124,8 +126,23 @@ export async function rateLimits(probe: Probe, account: Account, since: { captch
   const captchaOk = await untilLimited(probe, "captcha per address (30/1m)", budget(DEFAULTS.captcha, since.captcha), (i) => probe.send(`captcha per address ${i}`, "/api/captcha"), (r) => r.status === 200);
   if (captchaOk) await staysLimited(probe, "captcha per address", DEFAULTS.captcha, (headers) => probe.send("captcha spoofed", "/api/captcha", { headers }));
 
+  // The path without the captcha image: real sign-ups (no cookie needed), each on a fresh proof at
+  // the accessible level, until the tighter per-address limit refuses; nothing spent it before,
+  // so the refusal is due one past the budget. No spoofing round here: each attempt also counts
+  // against `register`, whose own round follows.
+  const accessibleOk = await untilLimited(probe, "register without the captcha on an accessible proof, per address (5/1h)", budget(DEFAULTS.registerAccessible, since.register) + 1, async (i) => {
+    const user = newUser();
+    probe.secret(user.password);
+    const altcha = await probe.altcha(`register accessible ${i}: challenge`, "accessible");
+    return probe.post(`register accessible ${i}`, "/api/register", { ...user, altcha });
+  }, (r) => r.status === 201);
+
+  // The challenge has its own count per address, at the captcha's rule.
+  const challengeOk = await untilLimited(probe, "challenge per address (30/1m)", budget(DEFAULTS.captcha, since.challenge), (i) => probe.send(`challenge per address ${i}`, "/api/challenge"), (r) => r.status === 200);
+  if (challengeOk) await staysLimited(probe, "challenge per address", DEFAULTS.captcha, (headers) => probe.send("challenge spoofed", "/api/challenge", { headers }));
+
   const registerOk = await untilLimited(probe, "register per address (20/1h)", budget(DEFAULTS.register, since.register), (i) => probe.post(`register per address ${i}`, "/api/register", {}), (r) => r.status === 400);
   if (registerOk) await staysLimited(probe, "register per address", DEFAULTS.register, (headers) => probe.post("register spoofed", "/api/register", {}, { headers }));
   const verdict = (ok: boolean) => (ok ? "429 with Retry-After within budget" : "NOT limited as expected");
-  log(`rate limits (defaults): login per account ${verdict(accountOk)}; login per address ${verdict(loginOk)}; captcha ${verdict(captchaOk)}; register ${verdict(registerOk)}; then ${SPOOFS.length} address-claiming headers × 3 against each limited one`);
+  log(`rate limits (defaults): login per account ${verdict(accountOk)}; login per address ${verdict(loginOk)}; captcha ${verdict(captchaOk)}; register without the captcha (accessible proof) ${verdict(accessibleOk)}; challenge ${verdict(challengeOk)}; register ${verdict(registerOk)}; then ${SPOOFS.length} address-claiming headers × 3 against each limited one`);
 }

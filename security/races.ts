@@ -2,7 +2,11 @@ import { randomBytes } from "node:crypto";
 import { errorCode, type Probe, type Reply } from "./http";
 import { newUser } from "./sessions";
 
-/** Parts 3, 4 and 5: a captcha is single-use under replay, brute force and concurrency. */
+/**
+ * Parts 3, 4 and 5: a captcha is single-use under replay, brute force and concurrency. Every
+ * attempt carries its own valid proof of work, so what is refused is the captcha (the proof's own
+ * single use is security/pow.ts's).
+ */
 
 const ALPHABET = "ACDEFHJKMNPRTWXY34679";
 
@@ -15,7 +19,7 @@ function wrongAnswers(answer: string, count: number): string[] {
   return [...out];
 }
 
-function tally(replies: (Reply | null)[]): string {
+export function tally(replies: (Reply | null)[]): string {
   const counts = new Map<string, number>();
   for (const r of replies) {
     const key = r ? `${r.status}${errorCode(r) ? ` ${errorCode(r)}` : ""}` : "no response";
@@ -24,9 +28,25 @@ function tally(replies: (Reply | null)[]): string {
   return [...counts].map(([k, n]) => `${n}× ${k}`).join(", ");
 }
 
-async function register(probe: Probe, label: string, captcha: string, cookie: string, user = newUser()) {
+/** One attempt; `altcha` is fetched fresh unless given (the concurrent parts fetch theirs before the race). */
+async function register(probe: Probe, label: string, captcha: string, cookie: string, user = newUser(), altcha?: string) {
   probe.secret(user.password);
-  return probe.post(label, "/api/register", { ...user, captcha }, { cookie });
+  const proof = altcha ?? (await probe.altcha(`${label}: challenge`));
+  return probe.post(label, "/api/register", { ...user, captcha, altcha: proof }, { cookie });
+}
+
+/** `n` proofs, fetched ten at a time before a race starts; null (and a failure) unless all came. */
+export async function proofs(probe: Probe, label: string, n: number): Promise<string[] | null> {
+  const out: string[] = [];
+  for (let i = 0; i < n; i += 10) {
+    const batch = await Promise.all(Array.from({ length: Math.min(10, n - i) }, (_, k) => probe.proof(`${label}: challenge ${i + k + 1}`)));
+    for (const p of batch) if (p) out.push(p.payload);
+  }
+  if (out.length !== n) {
+    probe.fail(`${label}: only ${out.length} of ${n} proof-of-work challenges were issued`);
+    return null;
+  }
+  return out;
 }
 
 /** What a losing request may see once another request used the captcha (and, on server stores, rotated the session). */
@@ -73,9 +93,11 @@ export async function concurrentEmail(probe: Probe, log: (line: string) => void)
     for (const c of batch) if (c) captchas.push(c);
   }
   if (captchas.length !== 50) return probe.fail(`same email: only ${captchas.length} of 50 captchas were issued`);
+  const altchas = await proofs(probe, "same email", 50);
+  if (!altchas) return;
   // Half of them in upper case: uniqueness is case-insensitive, also under a race.
   const replies = await Promise.all(
-    captchas.map((c, i) => register(probe, `same email ${i + 1}`, c.answer, c.cookie, { username: `race_${id}_${i}`, email: i % 2 ? email.toUpperCase() : email, password: `pw-${id}-${i}-race-secret` })),
+    captchas.map((c, i) => register(probe, `same email ${i + 1}`, c.answer, c.cookie, { username: `race_${id}_${i}`, email: i % 2 ? email.toUpperCase() : email, password: `pw-${id}-${i}-race-secret` }, altchas[i])),
   );
   judgeRace(probe, "50 concurrent registrations of one email", replies, { status: 409, codes: ["email_taken"] });
   log(`50 concurrent registrations of one email: ${tally(replies)}`);
@@ -83,14 +105,15 @@ export async function concurrentEmail(probe: Probe, log: (line: string) => void)
 
 export async function concurrentCaptcha(probe: Probe, store: string, log: (line: string) => void): Promise<void> {
   const c = await probe.captcha("same captcha: captcha");
-  if (!c) return;
-  const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => register(probe, `same captcha ${i + 1}`, c.answer, c.cookie)));
+  const altchas = await proofs(probe, "same captcha", 50);
+  if (!c || !altchas) return;
+  const replies = await Promise.all(altchas.map((altcha, i) => register(probe, `same captcha ${i + 1}`, c.answer, c.cookie, newUser(), altcha)));
   judgeRace(probe, "50 concurrent uses of one captcha", replies, { status: 400, codes: afterUse(store) });
   log(`50 concurrent uses of one captcha: ${tally(replies)} (losers may see: ${afterUse(store).join(", ")})`);
 }
 
 /** Exactly one 201; every other reply as `losers`; every extra 201 is an unexpected accept. */
-function judgeRace(probe: Probe, label: string, replies: (Reply | null)[], losers: { status: number; codes: string[] }): void {
+export function judgeRace(probe: Probe, label: string, replies: (Reply | null)[], losers: { status: number; codes: string[] }): void {
   const winners = replies.filter((r) => r?.status === 201).length;
   if (winners !== 1) probe.fail(`${label}: ${winners} succeeded, expected exactly 1`);
   if (winners > 1) probe.report.unexpectedAccepts += winners - 1;

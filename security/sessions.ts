@@ -18,13 +18,14 @@ export function newUser() {
   return { username: `sec_${id}`, email: `Sec.${id}@Example.test`, password: `pw-${id}-secret-enough` };
 }
 
-/** A registration through the captcha, as a browser would do it. */
+/** A registration through the proof of work and the captcha, as a browser would do it. */
 export async function signUp(probe: Probe, label: string): Promise<Account | null> {
+  const proof = await probe.proof(`${label}: challenge`);
   const captcha = await probe.captcha(`${label}: captcha`);
-  if (!captcha) return null;
+  if (!captcha || !proof) return null;
   const user = newUser();
   probe.secret(user.password);
-  const reply = await probe.post(`${label}: register`, "/api/register", { ...user, captcha: captcha.answer }, { cookie: captcha.cookie });
+  const reply = await probe.post(`${label}: register`, "/api/register", { ...user, captcha: captcha.answer, altcha: proof.payload }, { cookie: captcha.cookie });
   if (!probe.expect(`${label}: register`, reply, { status: 201 }) || !reply?.cookie) return null;
   return { ...user, id: (reply.json as { user: { id: string } }).user.id, cookie: reply.cookie };
 }
@@ -99,9 +100,11 @@ export async function cookies(probe: Probe, store: string, log: (line: string) =
     tried++;
     probe.expect(`cookies: /api/me with a cookie ${what}`, await probe.send(`me ${what}`, "/api/me", { cookie, base }), { status: 401, codes: ["unauthenticated"] });
   };
+  // Each attempt with its own valid proof, so that the cookie is what is refused.
   const registerRefused = async (what: string, cookie: string, codes: string[], base?: string) => {
     tried++;
-    const reply = await probe.post(`register ${what}`, "/api/register", { ...newUser(), captcha: pending.answer }, { cookie, base });
+    const altcha = await probe.altcha(`register ${what}: challenge`);
+    const reply = await probe.post(`register ${what}`, "/api/register", { ...newUser(), captcha: pending.answer, altcha }, { cookie, base });
     probe.expect(`cookies: register with the right answer and a cookie ${what}`, reply, { status: 400, codes });
   };
 
@@ -127,7 +130,8 @@ export async function cookies(probe: Probe, store: string, log: (line: string) =
 
   // Controls: the genuine cookies still work, so every refusal above was about the damage.
   probe.expect("cookies: control /api/me with the genuine cookie", await probe.send("me control", "/api/me", { cookie: account.cookie }), { status: 200 });
-  probe.expect("cookies: control register with the genuine pending cookie", await probe.post("register control", "/api/register", { ...newUser(), captcha: pending.answer }, { cookie: pending.cookie }), { status: 201 });
+  const altcha = await probe.altcha("register control: challenge");
+  probe.expect("cookies: control register with the genuine pending cookie", await probe.post("register control", "/api/register", { ...newUser(), captcha: pending.answer, altcha }, { cookie: pending.cookie }), { status: 201 });
   const proxied = viaProxy?.fromApp ? `the app answered ${viaProxy.status}` : `nginx answered ${viaProxy?.status ?? "nothing"} itself`;
   log(`cookies: ${tried} damaged, forged, empty or oversized cookies tried, then both genuine cookies accepted; a Cookie header above 8 KiB: ${proxied} through the proxy`);
 }

@@ -10,14 +10,14 @@ import { runSecuritySuite, type SecurityReport } from "./suite";
 /**
  * One store's security run: two single-instance clusters of the built app behind nginx.
  * - "main": RATE_LIMIT_MULTIPLIER=1000 and PASSWORD_HASH_COST=1 (BENCHMARK=1), for the
- *   hundreds of requests and the 50-way races of parts 1–5, 7 and 9;
+ *   hundreds of requests and the 50-way races of parts 1–5, 7, 9 and 10 (proof of work, captcha pass);
  * - "limits": the default limits and the default hash cost (17), for login timing (6) and the
  *   rate limits (8), which mean nothing otherwise.
  * Then the instance logs of both are searched for every secret the suite sent or received.
  */
 
 export const PART_SETTINGS = [
-  "parts 1-5, 7, 9: PASSWORD_HASH_COST=1 (BENCHMARK=1), RATE_LIMIT_MULTIPLIER=1000",
+  "parts 1-5, 7, 9, 10: PASSWORD_HASH_COST=1 (BENCHMARK=1), RATE_LIMIT_MULTIPLIER=1000",
   "parts 6, 8: a second server with the default hash cost (17) and the default limits (RATE_LIMIT_MULTIPLIER=1)",
 ];
 
@@ -44,7 +44,11 @@ export async function runStoreSecurity(stack: Stack, store: E2EStore, log: (line
   rmSync(logRoot, { recursive: true, force: true });
   mkdirSync(logRoot, { recursive: true });
   const env = { ...stack.env, ...store.env(stack) };
-  const unset = { PASSWORD_HASH_COST: "", BENCHMARK: "", RATE_LIMIT_CAPTCHA: "", RATE_LIMIT_REGISTER: "", RATE_LIMIT_LOGIN: "", RATE_LIMIT_LOGIN_ACCOUNT: "" };
+  // Unset: limits at their defaults, and the proof of work at CAPTCHA_TEST_MODE's cost.
+  const unset = {
+    PASSWORD_HASH_COST: "", BENCHMARK: "", RATE_LIMIT_CAPTCHA: "", RATE_LIMIT_REGISTER: "", RATE_LIMIT_REGISTER_ACCESSIBLE: "", RATE_LIMIT_LOGIN: "", RATE_LIMIT_LOGIN_ACCOUNT: "",
+    POW_MAX_NUMBER: "", POW_MAX_NUMBER_ACCESSIBLE: "",
+  };
   const settings = {
     main: { ...env, ...unset, RATE_LIMIT_MULTIPLIER: "1000", PASSWORD_HASH_COST: "1", BENCHMARK: "1", REDIS_KEY_PREFIX: `sec-${store.name}-main` },
     limits: { ...env, ...unset, RATE_LIMIT_MULTIPLIER: "1", REDIS_KEY_PREFIX: `sec-${store.name}-limits` },

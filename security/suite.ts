@@ -1,6 +1,7 @@
 import { fuzz } from "./fuzz";
 import { Probe, type SecurityReport } from "./http";
 import { loginTiming, rateLimits } from "./limits";
+import { captchaPass, proofOfWork } from "./pow";
 import { bruteForce, concurrentCaptcha, concurrentEmail, replay } from "./races";
 import { cookies, fixation, signUp } from "./sessions";
 
@@ -43,6 +44,8 @@ export async function runSecuritySuite(baseUrl: string, options: SecuritySuiteOp
   await part("one email, 50 registrations", () => concurrentEmail(probe, log));
   await part("one captcha, 50 registrations", () => concurrentCaptcha(probe, options.store, log));
   await part("session fixation", () => fixation(probe, log));
+  await part("proof of work", () => proofOfWork(probe, log));
+  await part("captcha pass", () => captchaPass(probe, options.store, log));
 
   if (!options.limitsUrl) {
     probe.fail("login timing and rate limits were not run: they need limitsUrl, a server with the default limits and hash cost");
@@ -51,7 +54,7 @@ export async function runSecuritySuite(baseUrl: string, options: SecuritySuiteOp
   await part("before limits", async () => options.beforeLimits?.());
   const limits = new Probe(options.limitsUrl, probe);
   await part("login timing and rate limits", async () => {
-    const since = { captcha: Date.now(), register: Date.now(), login: Date.now() };
+    const since = { captcha: Date.now(), challenge: Date.now(), register: Date.now(), login: Date.now() };
     const account = await signUp(limits, "limits setup");
     if (!account) return;
     since.login = await loginTiming(limits, account, log);

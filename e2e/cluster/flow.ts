@@ -1,6 +1,11 @@
 import { randomBytes } from "node:crypto";
+import { proofFrom } from "../../testing/pow";
 
-/** One visitor's sign-up over HTTP: captcha, register, me, with its own cookie jar. */
+/**
+ * One visitor's sign-up over HTTP: a proof-of-work challenge (solved here), captcha, register,
+ * me, with its own cookie jar. Behind a round-robin proxy the challenge is issued by one
+ * instance and checked by another, like the captcha.
+ */
 
 export interface FlowResult {
   ok: boolean;
@@ -21,6 +26,11 @@ export async function signUpFlow(base: string): Promise<FlowResult> {
   const instances: string[] = [];
   const served = (r: Response) => instances.push(r.headers.get("x-holdfast-instance") ?? "?");
   try {
+    const challenge = await fetch(`${base}/api/challenge`);
+    served(challenge);
+    const challengeText = await challenge.text();
+    if (challenge.status !== 200) return { ok: false, instances, failure: `challenge ${challenge.status} ${challengeText.slice(0, 200)}` };
+    const altcha = proofFrom(challengeText).payload;
     const captcha = await fetch(`${base}/api/captcha`);
     served(captcha);
     if (captcha.status !== 200) return { ok: false, instances, failure: `captcha ${captcha.status}` };
@@ -29,7 +39,7 @@ export async function signUpFlow(base: string): Promise<FlowResult> {
     const register = await fetch(`${base}/api/register`, {
       method: "POST",
       headers: { "content-type": "application/json", cookie: cookie ?? "" },
-      body: JSON.stringify({ username: `c_${id}`, email: `c.${id}@example.test`, password: `password-${id}`, captcha: captcha.headers.get("x-captcha-answer") }),
+      body: JSON.stringify({ username: `c_${id}`, email: `c.${id}@example.test`, password: `password-${id}`, captcha: captcha.headers.get("x-captcha-answer"), altcha }),
     });
     served(register);
     if (register.status !== 201) return { ok: false, instances, failure: `register ${register.status} ${await register.text()}` };

@@ -14,7 +14,7 @@ export interface RequestContext {
 
 /** The error response for a code, with the memory store's own explanation of an unknown session. */
 export function failure(ctx: RequestContext, code: ErrorCode, fields?: FieldErrors): Response {
-  const message = code === "session_unknown" && ctx.services.store.name === "memory" ? MEMORY_SESSION_UNKNOWN : undefined;
+  const message = code === "session_unknown" && !ctx.services.store.shared ? MEMORY_SESSION_UNKNOWN : undefined;
   return errorResponse(code, { fields, message });
 }
 

@@ -1,6 +1,6 @@
 import { checkCaptcha } from "../captcha/captcha";
 import { grantPass, hasPass, takePass } from "../captcha/pass";
-import type { ErrorCode } from "../http/errors";
+import { errorResponse, MEMORY_POW_UNKNOWN, type ErrorCode } from "../http/errors";
 import { isSameOrigin, readBody } from "../http/request";
 import { checkProof, claimedLevel, powSettings } from "../pow/pow";
 import { createUser } from "../users";
@@ -31,15 +31,20 @@ export async function register(ctx: RequestContext): Promise<Response> {
   };
 
   const input = validate(registerInput, body);
-  if (!input.ok) return fail("invalid_input", input.fields);
+  // A missing captcha is a shape error unless something stands in for it (a proof at the
+  // accessible level, or a pass); decided with the other fields and before the proof is spent,
+  // so fixing the form costs no new proof.
+  const noCaptcha = (body.captcha === undefined || body.captcha === "") && claimedLevel(body.altcha) !== "accessible" && !(await hasPass(session));
+  if (!input.ok) return fail("invalid_input", noCaptcha ? { ...input.fields, captcha: "required" } : input.fields);
+  if (noCaptcha) return fail("invalid_input", { captcha: "required" });
   const { captcha, altcha } = input.value;
-  // A missing captcha is a shape error unless something stands in for it; decided before the
-  // proof is spent, so fixing the form costs no new proof.
-  const accessible = claimedLevel(altcha) === "accessible";
-  if (captcha === undefined && !accessible && !(await hasPass(session))) return fail("invalid_input", { captcha: "required" });
 
   const proof = await checkProof(services.captchas, altcha, { hmacKey: powSettings(services.config).hmacKeys });
-  if (proof.verdict !== "ok") return fail("pow_invalid");
+  if (proof.verdict !== "ok") {
+    // With sessions in one process's memory the challenge ledger is too: name that cause.
+    const message = proof.reason === "reused" && !services.store.shared ? MEMORY_POW_UNKNOWN : undefined;
+    return form ? fail("pow_invalid") : errorResponse("pow_invalid", { message });
+  }
 
   let solved = false;
   if (proof.level === "accessible" && captcha === undefined) {

@@ -13,6 +13,7 @@ export function countingStore(store: SessionStore): SessionStore & { calls: Stor
   return {
     name: store.name,
     revocable: store.revocable,
+    shared: store.shared,
     create: counted("create", store.create.bind(store)),
     read: counted("read", store.read.bind(store)),
     update: counted("update", store.update.bind(store)),

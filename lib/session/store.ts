@@ -21,6 +21,8 @@ export interface SessionStore {
   readonly name: string;
   /** False where a copy of an old cookie stays valid until it expires (sealed cookies). */
   readonly revocable: boolean;
+  /** False where sessions live in one process's memory, so other processes cannot see them. */
+  readonly shared: boolean;
   /** Stores a new session and returns its token. Never overwrites an existing session. */
   create(record: SessionRecord, expiresAt: number): Promise<string>;
   /** The live session for a token, or null. Never creates anything. */

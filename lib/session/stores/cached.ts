@@ -137,6 +137,7 @@ export function createCachedStore(database: DatabaseStore, redis: RedisStore, op
   return {
     name: "cached",
     revocable: true,
+    shared: true,
     // The ledger must be one place: a GETDEL in Redis with the database as fallback would let a
     // take in each succeed for one captcha. The database's DELETE … RETURNING is atomic and survives a flush.
     captchas: database.captchas,

@@ -58,6 +58,7 @@ export function createCookieStore(options: CookieStoreOptions): SessionStore {
   return {
     name: "cookie",
     revocable: false,
+    shared: true,
     create: (record) => seal(record),
     async read(token) {
       if (!CANONICAL_SEAL.test(token)) return null;

@@ -83,6 +83,7 @@ export function createDatabaseStore(db: Db, options: DatabaseStoreOptions = {}):
   return {
     name: "database",
     revocable: true,
+    shared: true,
     async create(record, expiresAt) {
       const token = newToken();
       await dbCall(() => db.session.create({ data: { tokenHash: hashToken(token), ...row(record, expiresAt) } }));

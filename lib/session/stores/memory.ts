@@ -14,6 +14,7 @@ export function createMemoryStore(): SessionStore & { captchas: CaptchaLedger; s
   return {
     name: "memory",
     revocable: true,
+    shared: false,
     async create(record, expiresAt) {
       const token = newToken();
       sessions.set(hashToken(token), { record: copy(record), expiresAt });

@@ -59,6 +59,7 @@ export function createRedisStore(transport: RedisTransport, prefix: string): Red
   return {
     name: "redis",
     revocable: true,
+    shared: true,
     transport,
     async create(record, expiresAt) {
       const token = newToken();
