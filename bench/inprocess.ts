@@ -49,6 +49,20 @@ export function countingDb(db: Db, counter: { n: number }): Db {
           },
         });
       }
+      // The pool under the client (lib/db.ts `sql`): its queries are user queries too.
+      if (typeof prop === "symbol" && value && typeof value === "object" && "query" in value) {
+        const pool = value as { query: (...a: unknown[]) => unknown };
+        return new Proxy(pool, {
+          get(delegate, method) {
+            const fn = Reflect.get(delegate, method) as unknown;
+            if (method !== "query" || typeof fn !== "function") return typeof fn === "function" ? fn.bind(delegate) : fn;
+            return (...args: unknown[]) => {
+              counter.n++;
+              return (fn as (...a: unknown[]) => unknown).apply(delegate, args);
+            };
+          },
+        });
+      }
       return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
   }) as Db;

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { dbCall, uniqueViolation, type Db } from "./db";
+import { dbCall, sql, uniqueViolation, type Db } from "./db";
 import { dummyHash, hashPassword, verifyPassword } from "./password";
 
 export interface PublicUser {
@@ -23,10 +23,11 @@ export async function createUser(
   const key = usernameKey(input.username);
   const email = input.email.toLowerCase();
   // A cheap look first spares a slow hash for the common case; the unique indexes decide races.
-  const clash = await dbCall(() =>
-    db.user.findFirst({ where: { OR: [{ usernameKey: key }, { email }] }, select: { usernameKey: true } }),
+  const { rows } = await dbCall(() =>
+    sql(db).query<{ username_key: string }>("SELECT username_key FROM users WHERE username_key = $1 OR email = $2 LIMIT 1", [key, email]),
   );
-  if (clash) return { ok: false, code: clash.usernameKey === key ? "username_taken" : "email_taken" };
+  const clash = rows[0];
+  if (clash) return { ok: false, code: clash.username_key === key ? "username_taken" : "email_taken" };
 
   const passwordHash = await hashPassword(input.password, hashCost);
   try {
@@ -51,10 +52,14 @@ export interface Account {
   key: string;
 }
 
+type UserRow = { id: string; username: string; email: string; password_hash: string };
+
 export async function findAccount(db: Db, login: string): Promise<Account> {
   const normalised = login.includes("@") ? login.toLowerCase() : usernameKey(login);
-  const where = login.includes("@") ? { email: normalised } : { usernameKey: normalised };
-  const user = await dbCall(() => db.user.findUnique({ where, select: { ...publicFields, passwordHash: true } }));
+  const column = login.includes("@") ? "email" : "username_key";
+  const { rows } = await dbCall(() => sql(db).query<UserRow>(`SELECT id, username, email, password_hash FROM users WHERE ${column} = $1`, [normalised]));
+  const row = rows[0];
+  const user = row ? { id: row.id, username: row.username, email: row.email, passwordHash: row.password_hash } : null;
   return { user, key: user ? user.id : `unknown:${normalised}` };
 }
 
@@ -76,8 +81,12 @@ export async function authenticate(db: Db, login: string, password: string, hash
   return checkPassword(db, await findAccount(db, login), password, hashCost);
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export async function findUser(db: Db, id: string): Promise<PublicUser | null> {
-  return dbCall(() => db.user.findUnique({ where: { id }, select: publicFields }));
+  if (!UUID.test(id)) return null;
+  const { rows } = await dbCall(() => sql(db).query<PublicUser>("SELECT id, username, email FROM users WHERE id = $1", [id]));
+  return rows[0] ?? null;
 }
 
 /** Replaces a user's password after checking the current one; false when the current one is wrong. */

@@ -1,4 +1,4 @@
-import { createDb, type Db } from "../lib/db";
+import { closeDb, createDb, type Db } from "../lib/db";
 
 /**
  * Where the test suites find their services. `npm test` (scripts/test-all.ts) starts them and
@@ -19,6 +19,6 @@ export function testDb(): Db {
 }
 
 export async function closeTestDb(): Promise<void> {
-  await db?.$disconnect();
+  if (db) await closeDb(db);
   db = undefined;
 }

@@ -86,7 +86,14 @@ export async function startStack(log: (line: string) => void): Promise<Stack> {
     stops.push(embedded.stop);
     adminUrl = embedded.url;
   }
-  const databaseUrl = await freshDatabase(adminUrl, "holdfast_test");
+  // One database per run, so two runs on one machine never drop each other's.
+  const databaseName = `holdfast_test_${process.pid}`;
+  const databaseUrl = await freshDatabase(adminUrl, databaseName);
+  stops.push(async () => {
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS "${databaseName}" WITH (FORCE)`).finally(() => admin.end());
+  });
   await migrate(databaseUrl);
   const redis = await startRedisServer();
   stops.push(redis.stop);

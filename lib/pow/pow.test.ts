@@ -150,8 +150,10 @@ describe("proof of work: issue and verify", () => {
     const { challenge, payload } = await solved(captchas, { ttlMs: 5_000 });
     const expiresAtMs = (challenge.parameters.expiresAt as number) * 1000;
     assert.equal(await reason(captchas, payload, KEY, expiresAtMs + 1), "expired");
+    // Just before its own signed expiry (in whole seconds), a fresh one is still good.
     const fresh = await solved(captchas, { ttlMs: 5_000 });
-    assert.equal(await reason(captchas, fresh.payload, KEY, Date.now() + 4_000), "ok");
+    const freshExpiresAtMs = (fresh.challenge.parameters.expiresAt as number) * 1000;
+    assert.equal(await reason(captchas, fresh.payload, KEY, freshExpiresAtMs - 1), "ok");
   });
 
   it("keys rotate: the first key signs, every listed key verifies", async () => {

@@ -1,4 +1,4 @@
-import { dbCall, type Db } from "../db";
+import { dbCall, sql, type Db } from "../db";
 import type { RateLimiter } from "./limiter";
 
 const SWEEP_INTERVAL_MS = 60_000;
@@ -9,37 +9,45 @@ const SWEEP_INTERVAL_MS = 60_000;
  */
 export function databaseLimiter(db: Db): RateLimiter {
   let lastSweep = 0;
+  const pool = sql(db);
   return {
     async hit(key, rule) {
       const interval = rule.periodMs / rule.limit;
       const period = rule.periodMs;
-      const [row] = await dbCall(
-        () => db.$queryRaw<{ allowed: bigint | null; tat: bigint; now: bigint }[]>`
-          WITH clock AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now),
-          cur AS (SELECT GREATEST(COALESCE((SELECT tat_ms FROM rate_limits WHERE key = ${key}), 0), clock.now) AS tat, clock.now FROM clock),
+      // Plain SQL through the client's pool: this runs on every limited request (see lib/db.ts).
+      const { rows } = await dbCall(() =>
+        pool.query<{ allowed: string | null; tat: string; now: string }>(
+          `WITH clock AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now),
+          cur AS (SELECT GREATEST(COALESCE((SELECT tat_ms FROM rate_limits WHERE key = $1), 0), clock.now) AS tat, clock.now FROM clock),
           hit AS (
             INSERT INTO rate_limits AS r (key, tat_ms, expires_at)
-            SELECT ${key}, cur.tat + ${interval}::float8, to_timestamp((cur.tat + ${interval}::float8) / 1000.0) FROM cur
-            WHERE cur.tat + ${interval}::float8 - cur.now <= ${period}::float8
+            SELECT $1, cur.tat + $2::float8, to_timestamp((cur.tat + $2::float8) / 1000.0) FROM cur
+            WHERE cur.tat + $2::float8 - cur.now <= $3::float8
             ON CONFLICT (key) DO UPDATE
-              SET tat_ms = GREATEST(r.tat_ms, (SELECT now FROM clock)) + ${interval}::float8,
-                  expires_at = to_timestamp((GREATEST(r.tat_ms, (SELECT now FROM clock)) + ${interval}::float8) / 1000.0)
-              WHERE GREATEST(r.tat_ms, (SELECT now FROM clock)) + ${interval}::float8 - (SELECT now FROM clock) <= ${period}::float8
+              SET tat_ms = GREATEST(r.tat_ms, (SELECT now FROM clock)) + $2::float8,
+                  expires_at = to_timestamp((GREATEST(r.tat_ms, (SELECT now FROM clock)) + $2::float8) / 1000.0)
+              WHERE GREATEST(r.tat_ms, (SELECT now FROM clock)) + $2::float8 - (SELECT now FROM clock) <= $3::float8
             RETURNING r.tat_ms
           )
           SELECT (SELECT tat_ms FROM hit) AS allowed, cur.tat, cur.now FROM cur`,
+          [key, interval, period],
+        ),
       );
+      const row = rows[0];
       const now = Date.now();
       if (now - lastSweep > SWEEP_INTERVAL_MS) {
         lastSweep = now;
-        db.$executeRaw`DELETE FROM rate_limits WHERE key IN (SELECT key FROM rate_limits WHERE expires_at < now() LIMIT 1000)`.catch(() => {});
+        pool.query("DELETE FROM rate_limits WHERE key IN (SELECT key FROM rate_limits WHERE expires_at < now() LIMIT 1000)").catch(() => {});
       }
       if (row!.allowed !== null) return { ok: true };
       // The first read was not locked, so ask the row itself when the next request may pass.
-      const [current] = await dbCall(
-        () => db.$queryRaw<{ tat: bigint; now: bigint }[]>`
-          SELECT tat_ms AS tat, (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now FROM rate_limits WHERE key = ${key}`,
+      const { rows: locked } = await dbCall(() =>
+        pool.query<{ tat: string; now: string }>(
+          "SELECT tat_ms AS tat, (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now FROM rate_limits WHERE key = $1",
+          [key],
+        ),
       );
+      const current = locked[0];
       const tat = Number(current?.tat ?? row!.tat);
       return { ok: false, retryAfterMs: Math.max(1, tat + interval - period - Number(current?.now ?? row!.now)) };
     },

@@ -1,4 +1,4 @@
-import { getDb, type Db } from "../db";
+import { closeDb, getDb, type Db } from "../db";
 import type { Config } from "../env";
 import { databaseLimiter } from "../ratelimit/database";
 import { memoryLimiter, type RateLimiter } from "../ratelimit/limiter";
@@ -35,7 +35,7 @@ export function createServices(config: Config): Services {
     limiter,
     async close() {
       await closeStore();
-      await db.$disconnect();
+      await closeDb(db);
     },
   });
   switch (config.store) {

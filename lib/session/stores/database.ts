@@ -1,5 +1,4 @@
-import { dbCall, type Db } from "../../db";
-import type { Prisma } from "../../../prisma/generated/client";
+import { dbCall, sql, type Db } from "../../db";
 import type { CaptchaLedger, SessionRecord, SessionStore } from "../store";
 import { hashToken, newToken } from "../token";
 
@@ -55,30 +54,38 @@ export function createDatabaseStore(db: Db, options: DatabaseStoreOptions = {}):
     sweepExpired(now).catch((error) => console.warn("[holdfast] expired-session sweep failed:", (error as Error).message));
   }
 
+  // The hot paths are plain SQL through the client's own pool (see lib/db.ts).
+  const pool = sql(db);
+  const query = <R extends object>(text: string, values: unknown[]) => dbCall(() => pool.query<R>(text, values));
+
   async function readEntry(token: string, now: number) {
     const tokenHash = hashToken(token);
-    const found = await dbCall(() => db.session.findUnique({ where: { tokenHash } }));
+    const { rows } = await query<{ data: SessionRecord["data"]; user_id: string | null; created_at: Date; last_active_at: Date; expires_at: Date }>(
+      "SELECT data, user_id, created_at, last_active_at, expires_at FROM sessions WHERE token_hash = $1",
+      [tokenHash],
+    );
+    const found = rows[0];
     if (!found) return null;
-    if (found.expiresAt.getTime() <= now) {
-      await dbCall(() => db.session.deleteMany({ where: { tokenHash } }));
+    if (found.expires_at.getTime() <= now) {
+      await query("DELETE FROM sessions WHERE token_hash = $1", [tokenHash]);
       return null;
     }
     const record: SessionRecord = {
-      data: found.data as SessionRecord["data"],
-      userId: found.userId,
-      createdAt: found.createdAt.getTime(),
-      lastActiveAt: found.lastActiveAt.getTime(),
+      data: found.data,
+      userId: found.user_id,
+      createdAt: found.created_at.getTime(),
+      lastActiveAt: found.last_active_at.getTime(),
     };
-    return { record, expiresAt: found.expiresAt.getTime() };
+    return { record, expiresAt: found.expires_at.getTime() };
   }
 
-  const row = (record: SessionRecord, expiresAt: number) => ({
-    data: record.data as Prisma.InputJsonValue,
-    userId: record.userId,
-    createdAt: new Date(record.createdAt),
-    lastActiveAt: new Date(record.lastActiveAt),
-    expiresAt: new Date(expiresAt),
-  });
+  const columns = (record: SessionRecord, expiresAt: number) => [
+    JSON.stringify(record.data),
+    record.userId,
+    new Date(record.createdAt),
+    new Date(record.lastActiveAt),
+    new Date(expiresAt),
+  ];
 
   return {
     name: "database",
@@ -86,7 +93,10 @@ export function createDatabaseStore(db: Db, options: DatabaseStoreOptions = {}):
     shared: true,
     async create(record, expiresAt) {
       const token = newToken();
-      await dbCall(() => db.session.create({ data: { tokenHash: hashToken(token), ...row(record, expiresAt) } }));
+      await query(
+        "INSERT INTO sessions (data, user_id, created_at, last_active_at, expires_at, token_hash) VALUES ($1::jsonb, $2, $3, $4, $5, $6)",
+        [...columns(record, expiresAt), hashToken(token)],
+      );
       maybeSweep(record.createdAt);
       return token;
     },
@@ -95,14 +105,15 @@ export function createDatabaseStore(db: Db, options: DatabaseStoreOptions = {}):
       return (await readEntry(token, now))?.record ?? null;
     },
     async update(token, record, expiresAt) {
-      // updateMany matches nothing once the row is gone, so a destroyed session stays destroyed.
-      const { count } = await dbCall(() =>
-        db.session.updateMany({ where: { tokenHash: hashToken(token) }, data: row(record, expiresAt) }),
+      // An UPDATE matches nothing once the row is gone, so a destroyed session stays destroyed.
+      const { rowCount } = await query(
+        "UPDATE sessions SET data = $1::jsonb, user_id = $2, created_at = $3, last_active_at = $4, expires_at = $5 WHERE token_hash = $6",
+        [...columns(record, expiresAt), hashToken(token)],
       );
-      return count === 1 ? token : null;
+      return rowCount === 1 ? token : null;
     },
     async delete(token) {
-      await dbCall(() => db.session.deleteMany({ where: { tokenHash: hashToken(token) } }));
+      await query("DELETE FROM sessions WHERE token_hash = $1", [hashToken(token)]);
     },
     async revokeUser(userId, except) {
       const { count } = await dbCall(() =>
@@ -118,15 +129,11 @@ export function createDatabaseStore(db: Db, options: DatabaseStoreOptions = {}):
     sweepExpired,
     captchas: {
       async put(id, captcha) {
-        await dbCall(() =>
-          db.captcha.create({ data: { id, answerHash: captcha.answerHash, expiresAt: new Date(captcha.expiresAt) } }),
-        );
+        await query("INSERT INTO captchas (id, answer_hash, expires_at) VALUES ($1, $2, $3)", [id, captcha.answerHash, new Date(captcha.expiresAt)]);
       },
       async take(id) {
         // DELETE … RETURNING is atomic: of any number of concurrent takes, one gets the row.
-        const rows = await dbCall(
-          () => db.$queryRaw<{ answer_hash: string; expires_at: Date }[]>`DELETE FROM captchas WHERE id = ${id} RETURNING answer_hash, expires_at`,
-        );
+        const { rows } = await query<{ answer_hash: string; expires_at: Date }>("DELETE FROM captchas WHERE id = $1 RETURNING answer_hash, expires_at", [id]);
         const found = rows[0];
         return found ? { answerHash: found.answer_hash, expiresAt: found.expires_at.getTime() } : null;
       },
