@@ -5,6 +5,8 @@
  *   npm run bench [-- --trial] [--source head|worktree] [--rebuild] [--out dir] [--concurrency 16]
  *                 [--stores cookie,database,redis-tcp,redis-rest] [--skip flows,profile,scale]
  *                 [--profile-store cookie] [--profile-scenario flow|captcha|me]
+ *   npm run bench -- --attacker [--train 20000] [--test 1000] [--minutes 40]   (only the learning
+ *                 attacker, bench/attacker/run.ts, on the working tree; no app copy, no build)
  *
  * It measures a private copy of the app, never the repository's own `.next`: other people build
  * and test in this checkout, and a rebuild in the middle of a run would swap the code under the
@@ -32,6 +34,11 @@ const root = path.join(tmpdir(), "holdfast-bench");
 const app = path.join(root, "app");
 const log = (line: string) => console.log(`[bench] ${line}`);
 const git = (...argv: string[]) => execFileSync("git", argv, { cwd: repo, encoding: "utf8" });
+
+if (args.includes("--attacker")) {
+  const attacker = spawnSync(process.execPath, ["--import", "tsx", "bench/attacker/run.ts", ...args.filter((a) => a !== "--attacker")], { cwd: repo, stdio: "inherit" });
+  process.exit(attacker.status ?? 1);
+}
 
 /** The benchmark's own files and the ping route: copied from the working tree whatever the source. */
 function overlay(): string[] {

@@ -1,0 +1,64 @@
+/**
+ * `npx tsx bench/hot-paths.ts [DATABASE_URL]`: what a hot-path query costs through Prisma and as
+ * plain SQL on the same pg pool (lib/db.ts `sql`), side by side in one run, alternating rounds.
+ * The four queries are the ones every request of a flow makes: session read, captcha take, rate
+ * limit hit (the read half) and user lookup.
+ */
+import { randomUUID } from "node:crypto";
+import { closeDb, createDb, sql } from "../lib/db";
+import { migrate } from "../lib/migrate";
+
+const url = process.argv[2] ?? process.env.DATABASE_URL;
+if (!url) throw new Error("bench/hot-paths: pass a postgres:// URL or set DATABASE_URL");
+await migrate(url);
+const db = createDb(url);
+const pool = sql(db);
+const N = 1_000;
+const ROUNDS = 3;
+
+const token = "0".repeat(64);
+const userId = randomUUID();
+
+const cases: [string, () => Promise<unknown>, () => Promise<unknown>][] = [
+  [
+    "session read",
+    () => db.session.findUnique({ where: { tokenHash: token } }),
+    () => pool.query("SELECT data, user_id, created_at, last_active_at, expires_at FROM sessions WHERE token_hash = $1", [token]),
+  ],
+  [
+    "captcha take",
+    () => db.$queryRaw`DELETE FROM captchas WHERE id = ${token} RETURNING answer_hash, expires_at`,
+    () => pool.query("DELETE FROM captchas WHERE id = $1 RETURNING answer_hash, expires_at", [token]),
+  ],
+  [
+    "rate-limit row read",
+    () => db.$queryRaw`SELECT tat_ms FROM rate_limits WHERE key = ${token}`,
+    () => pool.query("SELECT tat_ms FROM rate_limits WHERE key = $1", [token]),
+  ],
+  [
+    "user lookup",
+    () => db.user.findUnique({ where: { id: userId }, select: { id: true, username: true, email: true } }),
+    () => pool.query("SELECT id, username, email FROM users WHERE id = $1", [userId]),
+  ],
+];
+
+async function perQuery(run: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  for (let i = 0; i < N; i++) await run();
+  return (performance.now() - started) / N;
+}
+
+console.log(`hot-path queries, ${N} sequential per measurement, ${ROUNDS} alternating rounds, median shown`);
+console.log("| query | Prisma ms | pg ms | Prisma ÷ pg |\n|---|---:|---:|---:|");
+for (const [label, prisma, plain] of cases) {
+  for (let i = 0; i < 100; i++) await Promise.all([prisma(), plain()]);
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    a.push(await perQuery(prisma));
+    b.push(await perQuery(plain));
+  }
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  console.log(`| ${label} | ${median(a).toFixed(3)} | ${median(b).toFixed(3)} | ${(median(a) / median(b)).toFixed(2)}× |`);
+}
+await closeDb(db);
