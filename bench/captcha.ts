@@ -91,7 +91,7 @@ const md = [
       `| ${r.renderer} | ${f(r.p50Ms)} | ${f(r.p90Ms)} | ${f(r.p99Ms)} | ${f(r.cpuMs)} | ${f(r.perSecond, 0)} | ${f(r.meanBytes, 0)} | ${r.maxBytes} |`,
   ),
   "",
-  "Targets for the hardened renderer: p50 ≤ 5 ms on one core, served SVG ≤ 25 KB.",
+  "Targets for the hardened renderer: p50 ≤ 5 ms on one core, served SVG ≤ 24 KB (larger draws are redrawn).",
   "Wall-clock percentiles include time the core spent on other processes (the machine is shared);",
   "CPU ms/captcha is user + system time over the whole loop (it includes GC helper threads).",
   "",

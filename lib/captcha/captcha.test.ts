@@ -17,6 +17,8 @@ describe("captcha", () => {
     }
     assert.equal([...seen].sort().join(""), [...CAPTCHA_ALPHABET].sort().join(""));
     for (const confusable of "0O1IL5S2Z8B") assert.ok(!CAPTCHA_ALPHABET.includes(confusable), confusable);
+    // And the ones readers of the warped font mixed up: A/4/N, J/T/7, E/F, M/N, X/K/R, D/O/P, 6/G, 9/P.
+    for (const confusable of "4NJ7FKD6G9") assert.ok(!CAPTCHA_ALPHABET.includes(confusable), confusable);
   });
 
   it("a request without a cookie is no_session; a cookie that matches nothing is session_unknown", async () => {

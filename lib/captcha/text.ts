@@ -1,11 +1,12 @@
 import { randomInt } from "node:crypto";
 
 /**
- * Upper-case letters and digits that stay distinct in svg-captcha's font after warping. Besides
- * the usual look-alikes (0/O, 1/I/L, 2/Z, 5/S, 8/B, 6/G, U/V, Q), readers of earlier versions
- * confused A/4/N, J/T/7, E/F, M/N/H, X/K/R, D/O/P: 4, 7, D, F, J, K and N are left out.
+ * Upper-case letters and a digit that stay distinct in svg-captcha's font once rotated and
+ * warped. Besides the usual look-alikes (0/O, 1/I/L, 2/Z, 5/S, 8/B, 6/G, U/V, Q), readers of
+ * earlier versions confused A/4/N, J/T/7, E/F, M/N/H, X/K/R, D/O/P, and a rotated 9 reads as P:
+ * 4, 6, 7, 9, D, F, J, K and N are left out. 12^5 ≈ 249,000 answers.
  */
-export const CAPTCHA_ALPHABET = "ACEHMPRTWXY369";
+export const CAPTCHA_ALPHABET = "ACEHMPRTWXY3";
 export const CAPTCHA_LENGTH = 5;
 
 /** A captcha answer drawn from node:crypto; svg-captcha's own text uses Math.random. */

@@ -101,6 +101,9 @@ const SEGMENTS: number[][] = Array.from({ length: 16 }, (_, code) => {
   return pairs;
 });
 
+/** Boundary links, reused between calls (tracing consumes every link, leaving it all zero). */
+let links = new Int32Array(0);
+
 /**
  * Marching squares over the mask. Every boundary segment runs with the ink on its left, so
  * outlines and holes come out with opposite windings and fill correctly under the nonzero rule.
@@ -111,16 +114,33 @@ export function trace(mask: Mask): Ring[] {
   // Boundary points live on grid edges: key 2·(j·gw + i) for the edge from sample (i,j) to
   // (i+1,j), 2·(j·gw + i) + 1 for the edge from (i,j) to (i,j+1).
   // next[key] = following boundary point + 1 (0: none); starts lists every key that was set.
-  const next = new Int32Array(2 * gw * gh);
+  if (links.length < 2 * gw * gh) links = new Int32Array(2 * gw * gh);
+  const next = links;
   const starts: number[] = [];
   // Cell edges 0..3 = top, right, bottom, left.
   const edgeKey = (e: number, i: number, j: number) =>
     e === 0 ? 2 * (j * gw + i) : e === 1 ? 2 * (j * gw + i + 1) + 1 : e === 2 ? 2 * ((j + 1) * gw + i) : 2 * (j * gw + i) + 1;
-  for (let j = 0; j < gh - 1; j++) {
+  // Rows with no ink at all (the padding, the margins) are skipped in pairs.
+  const inked = new Uint8Array(gh);
+  for (let j = 0; j < gh; j++) {
     const row = j * gw;
+    for (let i = 0; i < gw; i++) {
+      if (m[row + i]) {
+        inked[j] = 1;
+        break;
+      }
+    }
+  }
+  for (let j = 0; j < gh - 1; j++) {
+    if (!inked[j] && !inked[j + 1]) continue;
+    const row = j * gw;
+    // Sliding 2×2 window: the left column's samples carry over from the previous cell.
+    let tl = m[row] as number, bl = m[row + gw] as number;
     for (let i = 0; i < gw - 1; i++) {
-      const code = (m[row + i] as number) | ((m[row + i + 1] as number) << 1) |
-        ((m[row + gw + i + 1] as number) << 2) | ((m[row + gw + i] as number) << 3);
+      const tr = m[row + i + 1] as number, br = m[row + gw + i + 1] as number;
+      const code = tl | (tr << 1) | (br << 2) | (bl << 3);
+      tl = tr;
+      bl = br;
       if (code === 0 || code === 15) continue;
       const pairs = SEGMENTS[code] as number[];
       for (let s = 0; s < pairs.length; s += 2) {
@@ -130,20 +150,32 @@ export function trace(mask: Mask): Ring[] {
       }
     }
   }
-  const point = (key: number): [number, number] => {
-    const cell = key >> 1, i = cell % gw, j = (cell - i) / gw;
-    // Sample (i,j) sits at pixel ((i - 1 + 0.5) / scale, (j - 1 + 0.5) / scale).
-    const x = i - 0.5 + ((key & 1) === 0 ? 0.5 : 0), y = j - 0.5 + ((key & 1) === 1 ? 0.5 : 0);
-    return [x / scale, y / scale];
-  };
   const rings: Ring[] = [];
+  const half = 0.5 / scale;
   for (const k of starts) {
     if (next[k] === 0) continue;
     const ring: Ring = [];
     let cur = k;
+    // Points in half grid units (exact integers); a point that carries on in the direction of
+    // the last step replaces the previous one, so straight runs keep only their ends.
+    let px = NaN, py = NaN, dx = NaN, dy = NaN;
     while (next[cur] !== 0) {
-      const [x, y] = point(cur);
-      ring.push(x, y);
+      // Sample (i,j) sits at pixel ((i - 1 + 0.5) / scale, (j - 1 + 0.5) / scale); the point is
+      // the midpoint of the edge from it to the right (even key) or downwards (odd key).
+      const cell = cur >> 1, i = cell % gw, j = (cell - i) / gw;
+      const odd = cur & 1;
+      const hx = 2 * i - 1 + (odd ? 0 : 1), hy = 2 * j - 1 + (odd ? 1 : 0);
+      const sx = hx - px, sy = hy - py;
+      if (sx === dx && sy === dy) {
+        ring[ring.length - 2] = hx * half;
+        ring[ring.length - 1] = hy * half;
+      } else {
+        ring.push(hx * half, hy * half);
+        dx = sx;
+        dy = sy;
+      }
+      px = hx;
+      py = hy;
       const nx = (next[cur] as number) - 1;
       next[cur] = 0;
       cur = nx;
@@ -152,6 +184,7 @@ export function trace(mask: Mask): Ring[] {
     const area = signedAreaOf(ring);
     if (ring.length >= 6 && (area < 0 || area >= 2.5)) rings.push(ring);
   }
+  for (const k of starts) next[k] = 0; // already zero when every contour closed; cheap insurance
   return rings;
 }
 

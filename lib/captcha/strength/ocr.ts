@@ -3,7 +3,7 @@
  * scripts do (drop elements with noise-like attributes, threshold against the background,
  * close hollow strokes, open away thin lines, drop small specks, crop the margins) and hands it to Tesseract with
  * the captcha alphabet whitelisted. Every cleaning × page-segmentation variant is run on every
- * sample, plus two ways of combining them into a single answer (first five-character read in a
+ * sample, plus two ways of combining them into a single answer (first full-length read in a
  * fixed order; per-position vote). The best of these on the sample is reported, so the number is
  * an upper bound for this pipeline rather than one lucky configuration.
  *
@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Resvg } from "@resvg/resvg-js";
-import { CAPTCHA_ALPHABET } from "../text";
+import { CAPTCHA_ALPHABET, CAPTCHA_LENGTH } from "../text";
 
 const ZOOM = 2;
 const PAD = 16;
@@ -217,7 +217,7 @@ export interface OcrResult {
   best: string;
 }
 
-/** Cascade order: the first variant in this list that returns exactly five characters answers. */
+/** Cascade order: the first variant in this list that returns exactly CAPTCHA_LENGTH characters answers. */
 const CASCADE = [
   "open2+despeckle+crop/psm7", "despeckle+crop/psm7", "open2+crop/psm7", "close+open+crop/psm7", "open3+crop/psm7", "close+open/psm7",
   "close/psm7", "threshold/psm7", "close/psm8",
@@ -229,7 +229,7 @@ export async function attackOcr(
   text: () => string,
   sample: number,
   parallel = 2,
-  length = 5,
+  length = CAPTCHA_LENGTH,
 ): Promise<OcrResult> {
   const dir = mkdtempSync(join(tmpdir(), "captcha-ocr-"));
   const variants = CLEANINGS.flatMap((c) => (PSMS[c.name] ?? [7]).map((psm) => ({ c, psm, name: `${c.name}/psm${psm}`, solved: 0, chars: 0 })));

@@ -10,7 +10,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { renderCaptcha } from "../render";
-import { captchaText } from "../text";
+import { CAPTCHA_LENGTH, captchaText } from "../text";
 import { renderBaselineCaptcha } from "./baseline";
 import { attackOcr, type OcrResult } from "./ocr";
 import { attackStructure, type StructureResult } from "./structure";
@@ -45,7 +45,7 @@ async function main(): Promise<number> {
 
   let t0 = performance.now();
   const structure = attackStructure(renderCaptcha, captchaText, M, N);
-  console.log(`  structure/hardened done in ${secs(t0)}: ${structure.perVariant.map((v) => `${v.name} ${v.solved}`).join(", ")}; chars ${pct(structure.chars, 5 * N)}`);
+  console.log(`  structure/hardened done in ${secs(t0)}: ${structure.perVariant.map((v) => `${v.name} ${v.solved}`).join(", ")}; chars ${pct(structure.chars, CAPTCHA_LENGTH * N)}`);
   let structureBase: StructureResult | undefined;
   if (withBaseline) {
     t0 = performance.now();

@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { deflateSync } from "node:zlib";
 import { Resvg } from "@resvg/resvg-js";
-import { renderCaptcha } from "../render";
+import { CAPTCHA_HEIGHT, CAPTCHA_WIDTH, renderCaptcha } from "../render";
 import { captchaText } from "../text";
 import { renderBaselineCaptcha } from "./baseline";
 import { type Bitmap, CLEANINGS, cleanedBitmap } from "./ocr";
@@ -71,7 +71,7 @@ for (let i = 0; i < count; i++) {
   answers.push(`${name} ${text} ${svg.length}B`);
 }
 // A contact sheet, two columns, so many samples can be looked at in one image.
-const cols = 2, w = 180, h = 60, pad = 6;
+const cols = 2, w = CAPTCHA_WIDTH, h = CAPTCHA_HEIGHT, pad = 6;
 const rows = Math.ceil(svgs.length / cols);
 const sheet =
   `<svg xmlns="http://www.w3.org/2000/svg" width="${cols * (w + pad) + pad}" height="${rows * (h + pad) + pad}">` +
