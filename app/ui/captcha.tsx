@@ -3,7 +3,7 @@
 import { useEffect, useState, useSyncExternalStore } from "react";
 
 export const CAPTCHA_ALT =
-  "Captcha image: type the characters you see. Use the New captcha button for a different one.";
+  "Captcha image: type the characters you see. Use the New captcha button for a different one, or the Can't read it button to sign up without the image.";
 
 const noSubscribe = () => () => {};
 
