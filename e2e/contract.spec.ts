@@ -201,6 +201,35 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
     await context.close();
   });
 
+  test("after a password change the welcome page says what happened to other sessions, as the store can do it", async ({ browser }) => {
+    const { cookie, user } = await signUp();
+    // Another browser logged in as the same user before the change.
+    const other = await fetch(`${BASE}/api/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ login: user.username, password: user.password }) });
+    const otherCookie = cookieFrom(other)!;
+    const changed = await fetch(`${BASE}/api/password`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { "content-type": "application/x-www-form-urlencoded", cookie },
+      body: new URLSearchParams({ currentPassword: user.password, newPassword: `${user.password}-new` }).toString(),
+    });
+    expect(changed.status).toBe(303);
+    expect(changed.headers.get("location")).toBe("/welcome?password=changed");
+    const context = await browser.newContext();
+    await context.addCookies([{ name: COOKIE, value: cookieFrom(changed, cookie)!.split("=")[1]!, url: BASE }]);
+    const page = await context.newPage();
+    await page.goto("/welcome?password=changed");
+    const notice = page.getByTestId("password-changed");
+    const otherStillIn = (await fetch(`${BASE}/api/me`, { headers: { cookie: otherCookie } })).status === 200;
+    if (STORE === "cookie") {
+      await expect(notice).toContainText("stay logged in until they expire");
+      expect(otherStillIn).toBe(true);
+    } else {
+      await expect(notice).toContainText("were ended");
+      expect(otherStillIn).toBe(false);
+    }
+    await context.close();
+  });
+
   test("the welcome page offers 'Log out everywhere' only where the store can end other sessions", async ({ browser }) => {
     const { cookie, user } = await signUp();
     const second = await browser.newContext();

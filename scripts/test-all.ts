@@ -109,10 +109,17 @@ async function playwright(label: string, files: string[], env: Record<string, st
 async function e2e(stack: Stack) {
   if (args.includes("--reuse-build") && existsSync(".next/BUILD_ID")) log("reusing the existing build (--reuse-build)");
   else log("building the app once for every store");
-  if (!(args.includes("--reuse-build") && existsSync(".next/BUILD_ID")) && (await run("npm", ["run", "build"], { NEXT_TELEMETRY_DISABLED: "1" })) !== 0) {
+  const buildLog = path.join(ARTIFACTS, "build.log");
+  if (!(args.includes("--reuse-build") && existsSync(".next/BUILD_ID")) && (await run("npm", ["run", "build"], { NEXT_TELEMETRY_DISABLED: "" }, buildLog)) !== 0) {
     totals.failed += 1;
     log("build failed");
     return;
+  }
+  // `npm run build` itself turns telemetry off: its output never carries Next's telemetry notice.
+  if (existsSync(buildLog)) {
+    const quiet = !/telemetry/i.test(readFileSync(buildLog, "utf8"));
+    if (!quiet) log(`the build printed Next's telemetry notice; see ${buildLog}`);
+    totals[quiet ? "passed" : "failed"] += 1;
   }
   for (const store of E2E_STORES.filter((s) => !storeFilter || storeFilter.includes(s.name))) {
     const env = { ...stack.env, ...store.env(stack) };
