@@ -184,10 +184,11 @@ export function compose(text: string): Composition {
     const [a, b, c, d] = bbox(g);
     gx0 = Math.min(gx0, a); gy0 = Math.min(gy0, b); gx1 = Math.max(gx1, c); gy1 = Math.max(gy1, d);
   }
+  // A moved picture lands 2.5 px inside, so rounding can never leave it a hair short of 2.
   const fit = (lo: number, hi: number, size: number): [number, number] => {
     if (lo >= 2 && hi <= size - 2) return [1, 0];
-    if (hi - lo > size - 4) return [(size - 4) / (hi - lo), 2 - (lo * (size - 4)) / (hi - lo)];
-    return [1, lo < 2 ? 2 - lo : size - 2 - hi];
+    if (hi - lo > size - 5) return [(size - 5) / (hi - lo), 2.5 - (lo * (size - 5)) / (hi - lo)];
+    return [1, lo < 2 ? 2.5 - lo : size - 2.5 - hi];
   };
   const [kx, dx] = fit(gx0, gx1, W), [ky, dy] = fit(gy0, gy1, H);
   if (kx !== 1 || dx !== 0 || ky !== 1 || dy !== 0) {
