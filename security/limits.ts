@@ -46,15 +46,19 @@ function limitedWell(probe: Probe, label: string, reply: Reply | null): boolean 
   return true;
 }
 
-/** Sends until a 429 arrives; fails when the rule's budget passes without one. */
-async function untilLimited(probe: Probe, what: string, max: number, send: (i: number) => Promise<Reply | null>, ok: (r: Reply) => boolean): Promise<boolean> {
-  for (let i = 1; i <= max; i++) {
+/**
+ * Sends until a 429 arrives; fails when the rule's budget passes without one. The budget is
+ * asked anew before each request, since the rule refills while a slow machine sends.
+ */
+async function untilLimited(probe: Probe, what: string, max: () => number, send: (i: number) => Promise<Reply | null>, ok: (r: Reply) => boolean): Promise<boolean> {
+  let i = 1;
+  for (; i <= max(); i++) {
     const reply = await send(i);
     if (!reply) return false;
     if (reply.status === 429) return limitedWell(probe, `${what}: the refusal after ${i - 1} allowed`, reply);
     if (!ok(reply)) probe.fail(`${what}: request ${i} → ${reply.status} ${errorCode(reply) ?? ""}`.trim());
   }
-  probe.fail(`${what}: no 429 within ${max} requests, the most the default rule allows`);
+  probe.fail(`${what}: no 429 within ${i - 1} requests, the most the default rule allows`);
   return false;
 }
 
@@ -106,7 +110,7 @@ export async function loginTiming(probe: Probe, account: Account, log: (line: st
 
 export async function rateLimits(probe: Probe, account: Account, since: { captcha: number; challenge: number; register: number; login: number }, log: (line: string) => void): Promise<void> {
   // Per account: the timing part spent the account's burst; claiming other addresses changes nothing.
-  const accountOk = await untilLimited(probe, "login per account (10/5m), each from a claimed new address", budget(DEFAULTS.loginAccount, since.login) - 9, (i) =>
+  const accountOk = await untilLimited(probe, "login per account (10/5m), each from a claimed new address", () => budget(DEFAULTS.loginAccount, since.login) - 9, (i) =>
     probe.post(`login per account ${i}`, "/api/login", { login: account.username.toUpperCase(), password: wrong() }, { headers: spoof(i) }),
     (r) => r.status === 401,
   );
@@ -121,17 +125,17 @@ export async function rateLimits(probe: Probe, account: Account, since: { captch
   }
 
   // Per address: cheap invalid bodies count as much as real attempts (the limit comes before the body).
-  const loginOk = await untilLimited(probe, "login per address (30/5m)", budget(DEFAULTS.login, since.login), (i) => probe.post(`login per address ${i}`, "/api/login", { login: "" }), (r) => r.status === 400);
+  const loginOk = await untilLimited(probe, "login per address (30/5m)", () => budget(DEFAULTS.login, since.login), (i) => probe.post(`login per address ${i}`, "/api/login", { login: "" }), (r) => r.status === 400);
   if (loginOk) await staysLimited(probe, "login per address", DEFAULTS.login, (headers) => probe.post("login spoofed", "/api/login", { login: "" }, { headers }));
 
-  const captchaOk = await untilLimited(probe, "captcha per address (30/1m)", budget(DEFAULTS.captcha, since.captcha), (i) => probe.send(`captcha per address ${i}`, "/api/captcha"), (r) => r.status === 200);
+  const captchaOk = await untilLimited(probe, "captcha per address (30/1m)", () => budget(DEFAULTS.captcha, since.captcha), (i) => probe.send(`captcha per address ${i}`, "/api/captcha"), (r) => r.status === 200);
   if (captchaOk) await staysLimited(probe, "captcha per address", DEFAULTS.captcha, (headers) => probe.send("captcha spoofed", "/api/captcha", { headers }));
 
   // The path without the captcha image: real sign-ups (no cookie needed), each on a fresh proof at
   // the accessible level, until the tighter per-address limit refuses; nothing spent it before,
   // so the refusal is due one past the budget. No spoofing round here: each attempt also counts
   // against `register`, whose own round follows.
-  const accessibleOk = await untilLimited(probe, "register without the captcha on an accessible proof, per address (5/1h)", budget(DEFAULTS.registerAccessible, since.register) + 1, async (i) => {
+  const accessibleOk = await untilLimited(probe, "register without the captcha on an accessible proof, per address (5/1h)", () => budget(DEFAULTS.registerAccessible, since.register) + 1, async (i) => {
     const user = newUser();
     probe.secret(user.password);
     const altcha = await probe.altcha(`register accessible ${i}: challenge`, "accessible");
@@ -139,10 +143,10 @@ export async function rateLimits(probe: Probe, account: Account, since: { captch
   }, (r) => r.status === 201);
 
   // The challenge has its own count per address, at the captcha's rule.
-  const challengeOk = await untilLimited(probe, "challenge per address (30/1m)", budget(DEFAULTS.captcha, since.challenge), (i) => probe.send(`challenge per address ${i}`, "/api/challenge"), (r) => r.status === 200);
+  const challengeOk = await untilLimited(probe, "challenge per address (30/1m)", () => budget(DEFAULTS.captcha, since.challenge), (i) => probe.send(`challenge per address ${i}`, "/api/challenge"), (r) => r.status === 200);
   if (challengeOk) await staysLimited(probe, "challenge per address", DEFAULTS.captcha, (headers) => probe.send("challenge spoofed", "/api/challenge", { headers }));
 
-  const registerOk = await untilLimited(probe, "register per address (20/1h)", budget(DEFAULTS.register, since.register), (i) => probe.post(`register per address ${i}`, "/api/register", {}), (r) => r.status === 400);
+  const registerOk = await untilLimited(probe, "register per address (20/1h)", () => budget(DEFAULTS.register, since.register), (i) => probe.post(`register per address ${i}`, "/api/register", {}), (r) => r.status === 400);
   if (registerOk) await staysLimited(probe, "register per address", DEFAULTS.register, (headers) => probe.post("register spoofed", "/api/register", {}, { headers }));
   const verdict = (ok: boolean) => (ok ? "429 with Retry-After within budget" : "NOT limited as expected");
   log(`rate limits (defaults): login per account ${verdict(accountOk)}; login per address ${verdict(loginOk)}; captcha ${verdict(captchaOk)}; register without the captcha (accessible proof) ${verdict(accessibleOk)}; challenge ${verdict(challengeOk)}; register ${verdict(registerOk)}; then ${SPOOFS.length} address-claiming headers × 3 against each limited one`);
