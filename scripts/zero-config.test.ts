@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { chromium } from "@playwright/test";
+import { freePort } from "../testing/stack";
 import { describe, it } from "node:test";
 
 /**
@@ -28,5 +30,37 @@ describe("zero configuration", () => {
     const second = run("scripts/doctor.ts");
     assert.equal(second.status, 0, second.stdout + second.stderr);
     assert.match(second.stdout, /doctor: no problems found/);
+  });
+});
+
+describe("npm run dev, as the README's first command starts it", () => {
+  it("serves a sign-up page that hydrates, opened as 127.0.0.1 as well as localhost", { timeout: 300_000 }, async () => {
+    const port = await freePort();
+    const dev = spawn(process.execPath, ["--import", "tsx", "scripts/launch.ts", "dev"], { env: { ...bare, PORT: String(port) } as unknown as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    let output = "";
+    dev.stdout!.on("data", (c) => (output += c));
+    dev.stderr!.on("data", (c) => (output += c));
+    const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
+    try {
+      const deadline = Date.now() + 180_000;
+      while (Date.now() < deadline) {
+        const status = await fetch(`http://127.0.0.1:${port}/signup`).then((r) => r.status, () => 0);
+        if (status === 200) break;
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+      for (const host of ["127.0.0.1", "localhost"]) {
+        const page = await browser.newPage();
+        await page.goto(`http://${host}:${port}/signup`);
+        // Rendered by React in the browser only: present once the page hydrated.
+        await page.getByRole("button", { name: /Can't read it/ }).waitFor({ timeout: 120_000 });
+        await page.close();
+      }
+      const health = await fetch(`http://127.0.0.1:${port}/api/health`);
+      assert.equal(health.status, 200, output);
+    } finally {
+      await browser.close();
+      if (dev.pid) process.kill(-dev.pid, "SIGTERM");
+      await new Promise((r) => dev.once("exit", r));
+    }
   });
 });
