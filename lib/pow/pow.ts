@@ -226,9 +226,18 @@ function sameHex(a: string, b: string): boolean {
   return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
 }
 
-/** The HMAC keys for proof of work from SESSION_SECRET's list: the first signs, all verify. */
+const derivedKeys = new Map<string, string>();
+
+/** The HMAC keys for proof of work from SESSION_SECRET's list: the first signs, all verify. Derived once per secret. */
 export function powKeys(sessionSecrets: readonly string[]): string[] {
-  return sessionSecrets.map((s) => createHmac("sha256", s).update("holdfast proof-of-work key v1").digest("hex"));
+  return sessionSecrets.map((s) => {
+    let key = derivedKeys.get(s);
+    if (key === undefined) {
+      key = createHmac("sha256", s).update("holdfast proof-of-work key v1").digest("hex");
+      derivedKeys.set(s, key);
+    }
+    return key;
+  });
 }
 
 export interface PowSettings {
