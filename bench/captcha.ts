@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { renderCaptcha } from "../lib/captcha/render";
-import { renderBaselineCaptcha } from "../lib/captcha/strength/baseline";
+import { renderBaselineCaptcha } from "../testing/captcha-strength/baseline";
 import { captchaText } from "../lib/captcha/text";
 
 const i = process.argv.indexOf("--count");

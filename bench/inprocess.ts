@@ -16,8 +16,9 @@ import type { Db } from "../lib/db";
 import { parseConfig } from "../lib/env";
 import { sessionRoute } from "../lib/http/route";
 import { powSettings } from "../lib/pow/pow";
-import { countingLedger, countingStore } from "../lib/session/counting";
-import { createServices, type Services } from "../lib/session/select";
+import { countingStore } from "@holdfast/session/testing";
+import { countingLedger } from "../testing/counting-ledger";
+import { createServices, sessionsOver, type Services } from "../lib/services";
 import { proofFrom } from "../testing/pow";
 import { summarize, type Summary } from "./stats";
 
@@ -88,6 +89,7 @@ function harness(services: Services) {
   const counted: Services = {
     ...services,
     store,
+    sessions: sessionsOver(services.config, store),
     captchas: countingLedger(services.captchas, store.calls),
     limiter: {
       hit(key, rule) {

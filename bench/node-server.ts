@@ -21,7 +21,7 @@ import { config } from "../lib/env";
 import { FORWARDED_HEADER, PEER_HEADER } from "../lib/http/client-ip";
 import { healthRoute, sessionRoute, type Handler } from "../lib/http/route";
 import { powSettings } from "../lib/pow/pow";
-import { createServices } from "../lib/session/select";
+import { createServices } from "../lib/services";
 
 const services = createServices(config());
 const provide = () => services;

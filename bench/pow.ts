@@ -23,7 +23,7 @@ import { cpus, loadavg } from "node:os";
 import vm from "node:vm";
 import { checkProof, issueChallenge, POW_MAX_NUMBER, POW_TTL_MS, type PowLevel } from "../lib/pow/pow";
 import { solveInNode, type ChallengeJson } from "../lib/pow/solve";
-import { createMemoryStore } from "../lib/session/stores/memory";
+import { memoryLedger } from "../lib/captcha/ledgers/memory";
 import { ms, rate, summarize } from "./stats";
 
 const arg = (name: string, fallback: number) => {
@@ -88,7 +88,7 @@ function loadWorker(): { solve: (p: object, start: number, step: number, stop: (
 
 async function serverCost() {
   console.log(`\n## Server: ${VERIFY_COUNT} challenges issued and verified (memory ledger, one thread)`);
-  const { captchas } = createMemoryStore();
+  const captchas = memoryLedger();
   const issueTimes: number[] = [];
   const payloads: string[] = [];
   for (let i = 0; i < VERIFY_COUNT + 200; i++) {
@@ -156,7 +156,7 @@ async function browser() {
     target: "es2022",
   });
   const clientJs = bundle.outputFiles[0]!.text;
-  const { captchas } = createMemoryStore();
+  const captchas = memoryLedger();
   const verdicts: string[] = [];
   const page = `<!doctype html><meta charset="utf-8"><title>pow bench</title><script src="/client.js"></script>`;
   const server: Server = createServer(async (req, res) => {

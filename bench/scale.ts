@@ -4,10 +4,9 @@
  * the expired-session sweep over 1M rows with concurrent reads timed during and without it.
  */
 import pg from "pg";
-import { createDb } from "../lib/db";
+import { createDb, sql as sqlPool } from "../lib/db";
 import { migrate } from "../lib/migrate";
-import { createDatabaseStore } from "../lib/session/stores/database";
-import { countingDb } from "./inprocess";
+import { createPostgresStore, type Queryable } from "@holdfast/session/stores/postgres";
 import { summarize, type Summary } from "./stats";
 
 export interface ScaleOptions {
@@ -68,7 +67,7 @@ export async function databaseScale(options: ScaleOptions): Promise<ScaleResult>
     await migrate(dbUrl);
     await sql.connect();
     const [lookupDb, readerDb, sweepDb] = clients;
-    const store = createDatabaseStore(lookupDb);
+    const store = createPostgresStore(sqlPool(lookupDb));
     const live = (i: number) => `bench-live-${i}`;
     const randomLive = () => live(1 + Math.floor(Math.random() * options.liveRows));
 
@@ -107,7 +106,7 @@ export async function databaseScale(options: ScaleOptions): Promise<ScaleResult>
     const indexScan = [planSmall, planLarge].every((p) => /Index (Only )?Scan/.test(p));
 
     // Readers on their own client, as another instance's requests would be.
-    const reader = createDatabaseStore(readerDb);
+    const reader = createPostgresStore(sqlPool(readerDb));
     const readLoop = async (stop: { done: boolean }, times: number[]) => {
       while (!stop.done) {
         const t = performance.now();
@@ -129,7 +128,13 @@ export async function databaseScale(options: ScaleOptions): Promise<ScaleResult>
     const readsWithout = await readFor(new Promise((r) => setTimeout(r, 4_000)));
     log(`database scale: sweeping ${options.expiredRows.toLocaleString("en-US")} expired sessions while the readers go on`);
     const statements = { n: 0 };
-    const sweeper = createDatabaseStore(countingDb(sweepDb, statements), { sweepBatchSize: BATCH });
+    const counted: Queryable = {
+      query: (text, values) => {
+        statements.n++;
+        return sqlPool(sweepDb).query(text, values);
+      },
+    };
+    const sweeper = createPostgresStore(counted, { sweepBatchSize: BATCH });
     const s0 = performance.now();
     let deleted = 0;
     const readsDuring = await readFor(sweeper.sweepExpired().then((n) => (deleted = n)));

@@ -12,14 +12,14 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { startUpstashRestServer } from "../scripts/upstash-rest/server";
-import { Session } from "../lib/session/session";
-import type { SessionStore } from "../lib/session/store";
-import { createCookieStore } from "../lib/session/stores/cookie";
-import { createRedisStore } from "../lib/session/stores/redis";
-import { restTransport } from "../lib/session/stores/redis-rest";
-import { tcpTransport } from "../lib/session/stores/redis-tcp";
-import { luaScript, type RedisTransport } from "../lib/session/stores/redis-transport";
+import { startUpstashRestServer } from "../testing/upstash-rest/server";
+import { Session } from "@holdfast/session";
+import type { SessionStore } from "@holdfast/session";
+import { createCookieStore } from "@holdfast/session/stores/cookie";
+import { createRedisStore } from "@holdfast/session/stores/redis";
+import { restTransport } from "@holdfast/session/redis/rest";
+import { tcpTransport } from "@holdfast/session/redis/tcp";
+import { luaScript, type RedisTransport } from "@holdfast/session/redis";
 import { startRedisServer } from "../testing/stack";
 
 const lines: string[] = [];
@@ -63,7 +63,7 @@ const options = { idleTimeoutMs: 3_600_000, absoluteTimeoutMs: 7_200_000 };
 const withoutRotate = (store: SessionStore): SessionStore => ({ ...store, rotate: undefined });
 
 for (const [name, transport] of transports) {
-  const store = createRedisStore(transport, `bench-${randomUUID()}`);
+  const store = createRedisStore(transport, { prefix: `bench-${randomUUID()}` });
   const login = async (s: SessionStore) => {
     const first = new Session(s, undefined, options);
     await first.set("captcha", { id: "x" });

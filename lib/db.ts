@@ -1,7 +1,7 @@
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaClient } from "../prisma/generated/client";
-import { StoreUnavailableError } from "./session/store";
+import { StoreUnavailableError } from "@holdfast/session";
 
 export type Db = PrismaClient;
 

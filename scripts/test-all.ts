@@ -12,11 +12,11 @@ import { spawn } from "node:child_process";
 import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { runStoreSecurity } from "../security/store-run";
+import { runStoreSecurity } from "../testing/security/store-run";
 import { missingTools, missingToolsMessage } from "../testing/prerequisites";
 import { startCluster } from "../testing/cluster";
 import { startStack, type Stack } from "../testing/stack";
-import { E2E_STORES } from "../testing/stores";
+import { E2E_STORES, storeConfig } from "../testing/stores";
 
 const args = process.argv.slice(2);
 const option = (name: string) => {
@@ -28,6 +28,8 @@ const storeFilter = option("--stores")?.split(",");
 const log = (line: string) => console.log(`[test] ${line}`);
 const ARTIFACTS = path.resolve("artifacts");
 const totals = { passed: 0, failed: 0 };
+/** The folders the layering rules look at. */
+const LAYERED = ["app", "lib", "packages/session/src", "testing", "scripts", "bench", "examples"];
 
 function run(command: string, argv: string[], env: Record<string, string>, logFile?: string): Promise<number> {
   return new Promise((resolve) => {
@@ -51,7 +53,7 @@ function testFiles(dir: string): string[] {
 
 async function unit(stack: Stack) {
   const tap = path.join(ARTIFACTS, "unit.tap");
-  const files = [...testFiles("lib"), ...testFiles("scripts"), ...testFiles("testing")].sort();
+  const files = [...testFiles("lib"), ...testFiles("scripts"), ...testFiles("testing"), ...testFiles("packages")].sort();
   log(`unit and integration tests: ${files.length} files`);
   await run(
     process.execPath,
@@ -83,17 +85,23 @@ async function lockFile() {
   }
 }
 
-/** Type-check (with unused locals and parameters refused) and lint (Next's rules, no warning): each counts as one test. */
+/**
+ * Type-check (with unused locals and parameters refused; the app, then the package on its own
+ * settings), lint (Next's rules, no warning) and the layering rules (.dependency-cruiser.cjs):
+ * each counts as one test.
+ */
 async function staticChecks() {
-  log("type-check (tsc --noEmit) and lint (eslint --max-warnings 0)");
+  log("type-check (tsc --noEmit, app and package), lint (eslint --max-warnings 0), layering (depcruise)");
   totals[(await run("npx", ["tsc", "--noEmit"], {})) === 0 ? "passed" : "failed"] += 1;
+  totals[(await run("npx", ["tsc", "--noEmit", "-p", "packages/session/tsconfig.json"], {})) === 0 ? "passed" : "failed"] += 1;
   totals[(await run("npx", ["eslint", "--max-warnings", "0", "."], {})) === 0 ? "passed" : "failed"] += 1;
+  totals[(await run("npx", ["depcruise", ...LAYERED, "--config", ".dependency-cruiser.cjs"], {})) === 0 ? "passed" : "failed"] += 1;
 }
 
 /** The captcha against our own attackers, on the smaller CI sample (500 captchas, 2,000 to learn from). */
 async function captchaStrength() {
   log("captcha strength: structure and OCR attackers on 500 fresh captchas");
-  const code = await run(process.execPath, ["--import", "tsx", "lib/captcha/strength/run.ts", "--sample", "500", "--train", "2000"], {});
+  const code = await run(process.execPath, ["--import", "tsx", "testing/captcha-strength/run.ts", "--sample", "500", "--train", "2000"], {});
   totals[code === 0 ? "passed" : "failed"] += 1;
 }
 
@@ -142,12 +150,12 @@ async function e2e(stack: Stack) {
   }
   if (!storeFilter || storeFilter.includes("cookie")) {
     log("the proof of work at its production cost, solved in Chromium");
-    const env = { ...stack.env, ...E2E_STORES[0]!.env(stack) };
+    const env = { ...stack.env, ...storeConfig("cookie").env(stack) };
     await playwright("pow-cost", ["e2e/cluster/pow-cost.spec.ts"], { E2E_SUITE: "cluster", E2E_STORE: "cookie", CLUSTER_ENV: JSON.stringify(env) });
   }
   if (!storeFilter || storeFilter.includes("memory")) {
     log("two memory-store instances behind the proxy");
-    const env = { ...stack.env, ...E2E_STORES[0]!.env(stack) };
+    const env = { ...stack.env, ...storeConfig("cookie").env(stack) };
     await playwright("memory-cluster", ["e2e/cluster/memory.spec.ts"], { E2E_SUITE: "cluster", E2E_STORE: "memory", CLUSTER_ENV: JSON.stringify(env) });
   }
 }

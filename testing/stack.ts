@@ -3,7 +3,7 @@ import { once } from "node:events";
 import net from "node:net";
 import path from "node:path";
 import pg from "pg";
-import { startUpstashRestServer } from "../scripts/upstash-rest/server";
+import { startUpstashRestServer } from "./upstash-rest/server";
 import { startEmbeddedPostgres } from "../lib/embedded-postgres";
 import { migrate } from "../lib/migrate";
 

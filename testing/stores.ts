@@ -1,9 +1,16 @@
 import type { Stack } from "./stack";
 
-/** The store configurations every browser and HTTP suite runs against. */
-export interface E2EStore {
+/**
+ * The one registry of store configurations. Every suite takes its list from here: the unit
+ * conformance and ledger tests build each entry's services in process (lib/services.test.ts),
+ * the browser, HTTP, cross-instance and security suites run each `e2e` entry behind nginx, and
+ * the benchmark measures the entries it names. An entry is the environment a deployment sets.
+ */
+export interface StoreConfig {
   name: string;
-  env(stack: Stack): Record<string, string>;
+  env(stack: Pick<Stack, "env">): Record<string, string>;
+  /** Run by the browser, HTTP, cross-instance and security suites (memory has its own two-instance test). */
+  e2e: boolean;
   /** Also proven in the serverless shape: a freshly started instance for every request. */
   serverless?: boolean;
 }
@@ -12,21 +19,26 @@ export const TEST_SECRET = "holdfast-test-secret-0123456789abcdefghijkl";
 
 // The suites sign up many users from one address; the limits themselves are tested on their own.
 const common = { SESSION_SECRET: TEST_SECRET, CAPTCHA_TEST_MODE: "1", RATE_LIMIT_MULTIPLIER: "1000" };
+const rest = (stack: Pick<Stack, "env">) => ({
+  REDIS_URL: "",
+  UPSTASH_REDIS_REST_URL: stack.env.UPSTASH_REDIS_REST_URL,
+  UPSTASH_REDIS_REST_TOKEN: stack.env.UPSTASH_REDIS_REST_TOKEN,
+});
 
-export const E2E_STORES: E2EStore[] = [
-  { name: "cookie", serverless: true, env: () => ({ ...common, SESSION_STORE: "cookie" }) },
-  { name: "database", env: () => ({ ...common, SESSION_STORE: "database" }) },
-  {
-    name: "redis-rest",
-    serverless: true,
-    env: (stack) => ({
-      ...common,
-      SESSION_STORE: "redis",
-      REDIS_URL: "",
-      UPSTASH_REDIS_REST_URL: stack.env.UPSTASH_REDIS_REST_URL,
-      UPSTASH_REDIS_REST_TOKEN: stack.env.UPSTASH_REDIS_REST_TOKEN,
-    }),
-  },
-  { name: "redis-tcp", env: (stack) => ({ ...common, SESSION_STORE: "redis", REDIS_URL: stack.env.REDIS_URL }) },
-  { name: "cached-tcp", env: (stack) => ({ ...common, SESSION_STORE: "cached", REDIS_URL: stack.env.REDIS_URL }) },
+export const STORE_CONFIGS: StoreConfig[] = [
+  { name: "memory", e2e: false, env: () => ({ ...common, SESSION_STORE: "memory" }) },
+  { name: "cookie", e2e: true, serverless: true, env: () => ({ ...common, SESSION_STORE: "cookie" }) },
+  { name: "database", e2e: true, env: () => ({ ...common, SESSION_STORE: "database" }) },
+  { name: "redis-rest", e2e: true, serverless: true, env: (stack) => ({ ...common, SESSION_STORE: "redis", ...rest(stack) }) },
+  { name: "redis-tcp", e2e: true, env: (stack) => ({ ...common, SESSION_STORE: "redis", REDIS_URL: stack.env.REDIS_URL }) },
+  { name: "cached-tcp", e2e: true, env: (stack) => ({ ...common, SESSION_STORE: "cached", REDIS_URL: stack.env.REDIS_URL }) },
+  { name: "cached-rest", e2e: false, env: (stack) => ({ ...common, SESSION_STORE: "cached", ...rest(stack) }) },
 ];
+
+export const E2E_STORES = STORE_CONFIGS.filter((s) => s.e2e);
+
+export function storeConfig(name: string): StoreConfig {
+  const found = STORE_CONFIGS.find((s) => s.name === name);
+  if (!found) throw new Error(`no store configuration named ${name} in testing/stores.ts; choose from ${STORE_CONFIGS.map((s) => s.name).join(", ")}`);
+  return found;
+}

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import { AuthShell } from "@/app/ui/auth-shell";
 import { cleanCode, firstParam, LOGIN_FIELDS, parseFieldsParam } from "@/app/ui/messages";
-import { formDraft } from "@/lib/session/next";
+import { formDraft } from "../../lib/next/session";
 import { LoginForm } from "./login-form";
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Metadata } from "next";
 import { AuthShell } from "@/app/ui/auth-shell";
 import { cleanCode, firstParam, parseFieldsParam, SIGNUP_FIELDS } from "@/app/ui/messages";
-import { captchaPassHeld, formDraft } from "@/lib/session/next";
+import { captchaPassHeld, formDraft } from "../../lib/next/session";
 import { SignupForm } from "./signup-form";
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;

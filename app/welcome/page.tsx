@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import { connection } from "next/server";
-import { currentUser, storeCapabilities } from "@/lib/session/next";
+import { currentUser, storeCapabilities } from "../../lib/next/session";
 import { AuthShell } from "@/app/ui/auth-shell";
 import { LogoutButtons } from "./logout-buttons";
 import "./welcome.css";

@@ -33,7 +33,7 @@ import { CAPTCHA_HEIGHT, CAPTCHA_WIDTH } from "../../lib/captcha/render";
 import * as answers from "../../lib/captcha/text";
 import { checkProof, issueChallenge, POW_MAX_NUMBER, POW_TTL_MS } from "../../lib/pow/pow";
 import { solveInNode, type ChallengeJson } from "../../lib/pow/solve";
-import { createMemoryStore } from "../../lib/session/stores/memory";
+import { memoryLedger } from "../../lib/captcha/ledgers/memory";
 import { makeDataset, type DatasetMeta } from "./dataset";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -103,7 +103,7 @@ function registerLimits(): { perHour: number; accessiblePerHour: number; source:
 
 /** Solves `count` production-cost challenges; CPU and wall seconds per solve. */
 async function measurePow(count: number) {
-  const { captchas } = createMemoryStore();
+  const captchas = memoryLedger();
   const cpu: number[] = [];
   const wall: number[] = [];
   for (let i = 0; i < count; i++) {

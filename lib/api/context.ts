@@ -1,8 +1,8 @@
 import type { RateLimitName } from "../env";
 import { clientIp } from "../http/client-ip";
 import { errorResponse, MEMORY_SESSION_UNKNOWN, type ErrorCode } from "../http/errors";
-import type { Session } from "../session/session";
-import type { Services } from "../session/select";
+import type { Session } from "@holdfast/session";
+import type { Services } from "../services";
 import type { FieldErrors } from "../validation";
 
 /** What every endpoint receives; built by the binding module, or by a test with plain objects. */

@@ -3,13 +3,14 @@ import { randomBytes } from "node:crypto";
 import { after, describe, it } from "node:test";
 import { closeTestDb, required } from "../../testing/services";
 import { startRedisServer } from "../../testing/stack";
-import { startUpstashRestServer } from "../../scripts/upstash-rest/server";
+import { startUpstashRestServer } from "../../testing/upstash-rest/server";
 import { parseConfig, type Env } from "../env";
 import { healthRoute, sessionRoute, type Handler } from "../http/route";
 import { powSettings } from "../pow/pow";
 import { solveInNode, type ChallengeJson } from "../pow/solve";
-import { countingLedger, countingStore, type StoreCall } from "../session/counting";
-import { createServices, type Services } from "../session/select";
+import { countingStore } from "@holdfast/session/testing";
+import { countingLedger, type RoundTrip } from "../../testing/counting-ledger";
+import { createServices, sessionsOver, type Services } from "../services";
 import { getCaptcha } from "./captcha";
 import { getChallenge } from "./challenge";
 import type { RequestContext } from "./context";
@@ -34,7 +35,7 @@ const env = (extra: Env): Env => ({
 
 interface App {
   services: Services;
-  calls: StoreCall[];
+  calls: RoundTrip[];
   call(endpoint: (ctx: RequestContext) => Promise<Response>, init?: RequestInit & { path?: string; cookie?: string }): Promise<Response>;
 }
 
@@ -43,10 +44,11 @@ const opened: Services[] = [];
 function app(services: Services): App {
   opened.push(services);
   const store = countingStore(services.store);
-  const counted = { ...services, store, captchas: countingLedger(services.captchas, store.calls) };
+  const calls: RoundTrip[] = store.calls;
+  const counted = { ...services, store, sessions: sessionsOver(services.config, store), captchas: countingLedger(services.captchas, calls) };
   return {
     services: counted,
-    calls: store.calls,
+    calls,
     call(endpoint, init = {}) {
       const handler: Handler = sessionRoute(() => counted, endpoint);
       const headers = new Headers(init.headers);

@@ -1,7 +1,7 @@
 import { FORWARDED_HEADER } from "../http/client-ip";
 import { APPLIED_MIGRATIONS_SQL, MIGRATIONS_TABLE_EXISTS_SQL, notMigratedSentence, pendingMigrations } from "../migrations";
 import { errorResponse } from "../http/errors";
-import type { Services } from "../session/select";
+import type { Services } from "../services";
 
 const CHECK_TIMEOUT_MS = 3_000;
 

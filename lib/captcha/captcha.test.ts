@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Session } from "../session/session";
-import { createMemoryStore } from "../session/stores/memory";
+import { Session } from "@holdfast/session";
+import { createMemoryStore } from "@holdfast/session/stores/memory";
+import { memoryLedger } from "./ledgers/memory";
 import { checkCaptcha, issueCaptcha } from "./captcha";
 import { CAPTCHA_ALPHABET, CAPTCHA_LENGTH, captchaText } from "./text";
 
@@ -23,42 +24,46 @@ describe("captcha", () => {
 
   it("a request without a cookie is no_session; a cookie that matches nothing is session_unknown", async () => {
     const store = createMemoryStore();
-    assert.equal(await checkCaptcha(new Session(store, undefined, options), store.captchas, "X", {}), "no_session");
-    assert.equal(await checkCaptcha(new Session(store, "nope", options), store.captchas, "X", {}), "session_unknown");
+    const captchas = memoryLedger();
+    assert.equal(await checkCaptcha(new Session(store, undefined, options), captchas, "X", {}), "no_session");
+    assert.equal(await checkCaptcha(new Session(store, "nope", options), captchas, "X", {}), "session_unknown");
   });
 
   it("answers compare without regard to case or surrounding spaces, once", async () => {
     const store = createMemoryStore();
+    const captchas = memoryLedger();
     const s = new Session(store, undefined, options);
-    const { answer, svg } = await issueCaptcha(s, store.captchas, { ttlMs: 60_000 });
+    const { answer, svg } = await issueCaptcha(s, captchas, { ttlMs: 60_000 });
     assert.match(svg, /^<svg/);
     assert.ok(!svg.includes(answer), "the answer is not in the image as text");
     const change = await s.commit();
     assert.equal(change.kind, "set");
     const token = (change as { value: string }).value;
-    assert.equal(await checkCaptcha(new Session(store, token, options), store.captchas, ` ${answer.toLowerCase()} `, {}), "ok");
+    assert.equal(await checkCaptcha(new Session(store, token, options), captchas, ` ${answer.toLowerCase()} `, {}), "ok");
   });
 
   it("a new captcha replaces the pending one", async () => {
     const store = createMemoryStore();
+    const captchas = memoryLedger();
     const s = new Session(store, undefined, options);
-    const first = await issueCaptcha(s, store.captchas, { ttlMs: 60_000 });
+    const first = await issueCaptcha(s, captchas, { ttlMs: 60_000 });
     const token = ((await s.commit()) as { value: string }).value;
     const again = new Session(store, token, options);
-    const second = await issueCaptcha(again, store.captchas, { ttlMs: 60_000 });
+    const second = await issueCaptcha(again, captchas, { ttlMs: 60_000 });
     await again.commit();
     if (first.answer !== second.answer) {
-      assert.equal(await checkCaptcha(new Session(store, token, options), store.captchas, first.answer, {}), "captcha_invalid");
+      assert.equal(await checkCaptcha(new Session(store, token, options), captchas, first.answer, {}), "captcha_invalid");
     } else {
-      assert.equal(await checkCaptcha(new Session(store, token, options), store.captchas, second.answer, {}), "ok");
+      assert.equal(await checkCaptcha(new Session(store, token, options), captchas, second.answer, {}), "ok");
     }
   });
 
   it("a session with no captcha issued is captcha_missing", async () => {
     const store = createMemoryStore();
+    const captchas = memoryLedger();
     const s = new Session(store, undefined, options);
     await s.set("other", 1);
     const token = ((await s.commit()) as { value: string }).value;
-    assert.equal(await checkCaptcha(new Session(store, token, options), store.captchas, "ACDEF", {}), "captcha_missing");
+    assert.equal(await checkCaptcha(new Session(store, token, options), captchas, "ACDEF", {}), "captcha_missing");
   });
 });

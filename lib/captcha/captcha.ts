@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
-import type { Session } from "../session/session";
-import type { CaptchaLedger } from "../session/store";
-import { sameDigest } from "../session/token";
+import { sameDigest, type Session } from "@holdfast/session";
+import type { CaptchaLedger } from "./ledger";
 import { renderCaptcha } from "./render";
 import { captchaText, normalizeAnswer } from "./text";
 

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import type { Session } from "../session/session";
-import type { CaptchaLedger } from "../session/store";
+import type { Session } from "@holdfast/session";
+import type { CaptchaLedger } from "./ledger";
 
 /**
  * A solved captcha that survives a taken username or email. After a right answer whose
@@ -27,7 +27,7 @@ export async function grantPass(session: Session, ledger: CaptchaLedger, now = D
 }
 
 /** Whether the session names a pass that has not expired; takes nothing. */
-export async function hasPass(session: Session, now = Date.now()): Promise<boolean> {
+export async function hasPass(session: Pick<Session, "get">, now = Date.now()): Promise<boolean> {
   const ref = await session.get<PassRef>(SESSION_KEY);
   return !!ref && typeof ref.id === "string" && typeof ref.expiresAt === "number" && ref.expiresAt > now;
 }

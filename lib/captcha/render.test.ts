@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Resvg } from "@resvg/resvg-js";
 import { CAPTCHA_HEIGHT, CAPTCHA_WIDTH, compose, renderCaptcha } from "./render";
-import { renderBaselineCaptcha } from "./strength/baseline";
-import { StructureAttacker } from "./strength/structure";
-import { pathElements, subpathUnits } from "./strength/svgpath";
+import { renderBaselineCaptcha } from "../../testing/captcha-strength/baseline";
+import { StructureAttacker } from "../../testing/captcha-strength/structure";
+import { pathElements, subpathUnits } from "../../testing/captcha-strength/svgpath";
 import { CAPTCHA_LENGTH, captchaText } from "./text";
 import { type Shape, bbox, signedArea } from "./warp";
 

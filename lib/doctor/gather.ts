@@ -1,6 +1,6 @@
 import { ConfigError, parseConfig, type Env } from "../env";
 import { unappliedMigrations } from "../migrate";
-import { createServices } from "../session/select";
+import { createServices } from "../services";
 import type { Facts } from "./diagnose";
 
 const TIMEOUT_MS = 4_000;

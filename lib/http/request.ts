@@ -12,15 +12,16 @@ export type BodyResult = { ok: true; body: Body; form: boolean } | { ok: false; 
  * X-Forwarded-* header counts: the scheme is the socket's, as server.ts recorded it, since
  * Next builds `req.url` from a client-sent X-Forwarded-Proto.
  */
-export function siteOrigin(req: Request, trustProxy: boolean): string {
+export function siteOrigin(req: { headers: Headers; url?: string }, trustProxy: boolean): string {
   const forwarded = (name: string) => (trustProxy ? req.headers.get(name)?.split(",")[0]?.trim() : undefined);
-  const proto = forwarded("x-forwarded-proto") ?? req.headers.get(PROTO_HEADER) ?? new URL(req.url).protocol.replace(":", "");
-  const host = forwarded("x-forwarded-host") ?? req.headers.get("host") ?? new URL(req.url).host;
+  const url = req.url === undefined ? undefined : new URL(req.url);
+  const proto = forwarded("x-forwarded-proto") ?? req.headers.get(PROTO_HEADER) ?? url?.protocol.replace(":", "") ?? "http";
+  const host = forwarded("x-forwarded-host") ?? req.headers.get("host") ?? url?.host ?? "";
   return `${proto}://${host}`;
 }
 
 /** Whether the request arrived over https, as far as this server can tell. */
-export function isHttps(req: Request, trustProxy: boolean): boolean {
+export function isHttps(req: { headers: Headers; url?: string }, trustProxy: boolean): boolean {
   return siteOrigin(req, trustProxy).startsWith("https://");
 }
 

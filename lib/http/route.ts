@@ -1,25 +1,20 @@
+import { SessionTooLargeError, StoreUnavailableError } from "@holdfast/session";
 import type { RequestContext } from "../api/context";
 import { health } from "../api/health";
-import { readCookie, setCookieHeader } from "../session/cookie-header";
-import type { Services } from "../session/select";
-import { Session } from "../session/session";
-import { SessionTooLargeError, StoreUnavailableError } from "../session/store";
-import { errorResponse } from "./errors";
-import { isHttps } from "./request";
+import { log } from "../log";
 import { isNotMigrated } from "../migrations";
 import { PasswordHashBusy } from "../password";
+import type { Services } from "../services";
+import { errorResponse } from "./errors";
 
 /**
  * Turns an endpoint into a handler of web-standard Requests: the session is opened lazily from
- * the cookie, committed after the endpoint ran, and the cookie change written to the response.
- * Framework-free, so the same handler serves Next, a bare node:http server and the tests.
+ * the cookie, committed after the endpoint ran, and the cookie change written to the response
+ * (the package's `Sessions.handle`); what fails becomes the contract's error. Framework-free, so
+ * the same handler serves Next, a bare node:http server and the tests.
  */
 
 export type Handler = (req: Request) => Promise<Response>;
-
-export function openSession(s: Services, token: string | undefined): Session {
-  return new Session(s.store, token, { idleTimeoutMs: s.config.idleTimeoutMs, absoluteTimeoutMs: s.config.absoluteTimeoutMs });
-}
 
 function internalError(error: unknown): Response {
   if (error instanceof StoreUnavailableError) return errorResponse("session_store_unavailable");
@@ -29,7 +24,7 @@ function internalError(error: unknown): Response {
   const e = error as { name?: string; code?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: unknown } } } };
   const kind = error instanceof SessionTooLargeError ? error.message : (e?.name ?? "unknown");
   const code = [e?.code, e?.meta?.driverAdapterError?.cause?.kind].filter((c) => typeof c === "string").join(" ");
-  console.error(`[holdfast] request failed: ${kind}${code ? ` (${code})` : ""}`);
+  log.error(`request failed: ${kind}${code ? ` (${code})` : ""}`);
   return errorResponse("internal_error");
 }
 
@@ -46,21 +41,15 @@ export function sessionRoute(services: () => Services, endpoint: (ctx: RequestCo
     } catch (error) {
       return internalError(error);
     }
-    const session = openSession(s, readCookie(req.headers.get("cookie"), s.config.cookie.name));
     let response: Response;
     try {
-      response = await endpoint({ req, session, services: s });
-      const header = setCookieHeader(await session.commit(), {
-        name: s.config.cookie.name,
-        domain: s.config.cookie.domain,
-        secure: s.config.cookie.secure === "auto" ? isHttps(req, s.config.trustProxy) : s.config.cookie.secure === "always",
-      });
-      if (header) response.headers.append("set-cookie", header);
+      // Commits the session after the endpoint and writes the cookie, Cache-Control and Vary.
+      response = await s.sessions.handle(req, (session) => endpoint({ req, session, services: s }));
     } catch (error) {
       response = internalError(error);
+      response.headers.set("cache-control", "no-store");
+      response.headers.append("vary", "Cookie");
     }
-    response.headers.set("cache-control", "no-store");
-    response.headers.append("vary", "Cookie");
     return served(response, s);
   };
 }

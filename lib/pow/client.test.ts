@@ -7,8 +7,9 @@ import { getChallenge } from "../api/challenge";
 import { parseConfig } from "../env";
 import { sessionRoute } from "../http/route";
 import { memoryLimiter } from "../ratelimit/limiter";
-import type { Services } from "../session/select";
-import { createMemoryStore } from "../session/stores/memory";
+import { sessionsOver, type Services } from "../services";
+import { createMemoryStore } from "@holdfast/session/stores/memory";
+import { memoryLedger } from "../captcha/ledgers/memory";
 import { checkProof, issueChallenge, powSettings } from "./pow";
 import { solveInNode, type ChallengeJson } from "./solve";
 
@@ -43,7 +44,8 @@ class VmWorker {
 const SECRET = "pow-client-secret-0123456789-0123456789";
 const config = parseConfig({ SESSION_SECRET: SECRET, SESSION_STORE: "memory", DATABASE_URL: "postgres://unused/unused", CAPTCHA_TEST_MODE: "1" });
 const store = createMemoryStore();
-const services = { config, store, captchas: store.captchas, limiter: memoryLimiter(), db: undefined, close: async () => {} } as unknown as Services;
+const captchas = memoryLedger();
+const services = { config, store, sessions: sessionsOver(config, store), captchas, limiter: memoryLimiter(), db: undefined, close: async () => {} } as unknown as Services;
 const settings = powSettings(config, { maxNumber: { normal: 5_000, accessible: 20_000 } });
 const handler = sessionRoute(() => services, (ctx) => getChallenge(ctx, settings));
 
@@ -60,7 +62,7 @@ after(() => {
   globalThis.fetch = realFetch;
 });
 
-const verify = (payload: string) => checkProof(store.captchas, payload, { hmacKey: settings.hmacKeys });
+const verify = (payload: string) => checkProof(captchas, payload, { hmacKey: settings.hmacKeys });
 
 describe("browser client: proveWork", () => {
   it("fetches, solves in workers and yields a payload the server accepts, at either level", async () => {
@@ -81,7 +83,7 @@ describe("browser client: proveWork", () => {
   it("every split of the counters finds the counter the server chose", async () => {
     // (In this fake, workers share one thread: a worker without the answer runs a 200 ms slice before yielding.)
     for (const concurrency of [1, 3]) {
-      const challenge = (await issueChallenge(store.captchas, { hmacKey: settings.hmacKeys[0]!, maxNumber: 2000, ttlMs: 60_000 })) as ChallengeJson;
+      const challenge = (await issueChallenge(captchas, { hmacKey: settings.hmacKeys[0]!, maxNumber: 2000, ttlMs: 60_000 })) as ChallengeJson;
       const solution = await solveChallenge(challenge as PowChallenge, { concurrency });
       assert.equal(solution?.counter, solveInNode(challenge)!.counter, `concurrency ${concurrency}`);
     }

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { closeTestDb, required, testDb } from "../../testing/services";
-import type { CaptchaLedger } from "../session/store";
-import { createDatabaseStore } from "../session/stores/database";
-import { createMemoryStore } from "../session/stores/memory";
-import { createRedisStore } from "../session/stores/redis";
-import { restTransport } from "../session/stores/redis-rest";
-import { tcpTransport } from "../session/stores/redis-tcp";
-import type { RedisTransport } from "../session/stores/redis-transport";
+import type { CaptchaLedger } from "../captcha/ledger";
+import { memoryLedger } from "../captcha/ledgers/memory";
+import { postgresLedger } from "../captcha/ledgers/postgres";
+import { redisLedger } from "../captcha/ledgers/redis";
+import { restTransport } from "@holdfast/session/redis/rest";
+import { tcpTransport } from "@holdfast/session/redis/tcp";
+import type { RedisTransport } from "@holdfast/session/redis";
 import { checkProof, issueChallenge } from "./pow";
 import { solveInNode, type ChallengeJson } from "./solve";
 
@@ -21,14 +21,14 @@ const KEY = "pow-ledger-key-0123456789-0123456789";
 const transports: RedisTransport[] = [];
 
 const LEDGERS: [string, () => CaptchaLedger][] = [
-  ["memory", () => createMemoryStore().captchas],
-  ["postgres", () => createDatabaseStore(testDb()).captchas],
+  ["memory", () => memoryLedger()],
+  ["postgres", () => postgresLedger(testDb())],
   ...(["TCP", "REST"] as const).map((kind): [string, () => CaptchaLedger] => [
     `redis over ${kind}`,
     () => {
       const transport = kind === "TCP" ? tcpTransport(required("REDIS_URL")) : restTransport(required("UPSTASH_REDIS_REST_URL"), required("UPSTASH_REDIS_REST_TOKEN"));
       transports.push(transport);
-      return createRedisStore(transport, "pow-ledger-test").captchas;
+      return redisLedger(transport, "pow-ledger-test");
     },
   ]),
 ];

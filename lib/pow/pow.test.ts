@@ -9,9 +9,11 @@ import { getChallenge } from "../api/challenge";
 import { parseConfig } from "../env";
 import { sessionRoute } from "../http/route";
 import { memoryLimiter } from "../ratelimit/limiter";
-import type { Services } from "../session/select";
-import { StoreUnavailableError, type CaptchaLedger } from "../session/store";
-import { createMemoryStore } from "../session/stores/memory";
+import { sessionsOver, type Services } from "../services";
+import { StoreUnavailableError } from "@holdfast/session";
+import type { CaptchaLedger } from "../captcha/ledger";
+import { createMemoryStore } from "@holdfast/session/stores/memory";
+import { memoryLedger } from "../captcha/ledgers/memory";
 import {
   altchaSecrets,
   checkProof,
@@ -55,7 +57,7 @@ function watched(ledger: CaptchaLedger) {
 
 describe("proof of work: issue and verify", () => {
   it("round trip: a solved challenge is ok once, with the level it was issued at", async () => {
-    const { captchas } = createMemoryStore();
+    const captchas = memoryLedger();
     const { payload } = await solved(captchas);
     assert.deepEqual(await checkProof(captchas, payload, { hmacKey: KEY }), { verdict: "ok", level: "normal" });
     const hard = await solved(captchas, { level: "accessible" });
@@ -63,7 +65,7 @@ describe("proof of work: issue and verify", () => {
   });
 
   it("the challenge is ALTCHA's v2 format, and altcha-lib's own verifier accepts our solution", async () => {
-    const { captchas } = createMemoryStore();
+    const captchas = memoryLedger();
     const { challenge, payload } = await solved(captchas);
     const p = challenge.parameters;
     assert.deepEqual(Object.keys(p).sort(), ["algorithm", "cost", "data", "expiresAt", "keyLength", "keyPrefix", "keySignature", "nonce", "salt"]);
@@ -89,7 +91,7 @@ describe("proof of work: issue and verify", () => {
   });
 
   it("reuse: the second verification of one payload is pow_invalid", async () => {
-    const { captchas } = createMemoryStore();
+    const captchas = memoryLedger();
     const { payload } = await solved(captchas);
     assert.equal(await verifyProof(captchas, payload, { hmacKey: KEY }), "ok");
     assert.equal(await reason(captchas, payload), "reused");
@@ -97,7 +99,7 @@ describe("proof of work: issue and verify", () => {
   });
 
   it("a wrong solution is refused and consumes the challenge", async () => {
-    const { captchas } = createMemoryStore();
+    const captchas = memoryLedger();
     const { challenge, payload, counter, derivedKey } = await solved(captchas);
     const wrongKey = createHash("sha256").update("not it").digest("hex");
     assert.equal(await reason(captchas, encodePayload(challenge, { counter: counter + 1, derivedKey: wrongKey })), "wrong");
@@ -108,7 +110,7 @@ describe("proof of work: issue and verify", () => {
   });
 
   it("forged: a changed signature, a changed parameter or another key is refused without touching the ledger", async () => {
-    const { captchas } = createMemoryStore();
+    const captchas = memoryLedger();
     const { ledger, taken } = watched(captchas);
     const { challenge, payload } = await solved(captchas);
     const body = decode(payload);
@@ -122,7 +124,7 @@ describe("proof of work: issue and verify", () => {
     const unsigned = { ...body, challenge: { parameters: body.challenge.parameters } };
     assert.equal(await reason(ledger, b64(unsigned)), "malformed");
     // A challenge signed by someone else's key.
-    const foreign = await solved(createMemoryStore().captchas, { hmacKey: OTHER_KEY });
+    const foreign = await solved(memoryLedger(), { hmacKey: OTHER_KEY });
     assert.equal(await reason(ledger, foreign.payload), "forged");
     assert.deepEqual(taken, [], "nothing forged reached the ledger");
     // The genuine one is still there.
@@ -131,7 +133,7 @@ describe("proof of work: issue and verify", () => {
   });
 
   it("spliced: parameters of one challenge with the signature or the solution of another", async () => {
-    const { captchas } = createMemoryStore();
+    const captchas = memoryLedger();
     const a = await solved(captchas);
     const b = await solved(captchas);
     const A = decode(a.payload);
@@ -146,7 +148,7 @@ describe("proof of work: issue and verify", () => {
   });
 
   it("expired: refused once its time has passed, by the signed expiry", async () => {
-    const { captchas } = createMemoryStore();
+    const captchas = memoryLedger();
     const { challenge, payload } = await solved(captchas, { ttlMs: 5_000 });
     const expiresAtMs = (challenge.parameters.expiresAt as number) * 1000;
     assert.equal(await reason(captchas, payload, KEY, expiresAtMs + 1), "expired");
@@ -157,14 +159,14 @@ describe("proof of work: issue and verify", () => {
   });
 
   it("keys rotate: the first key signs, every listed key verifies", async () => {
-    const { captchas } = createMemoryStore();
+    const captchas = memoryLedger();
     const { payload } = await solved(captchas, { hmacKey: OTHER_KEY });
     assert.equal(await reason(captchas, payload, [KEY]), "forged");
     assert.equal(await reason(captchas, payload, [KEY, OTHER_KEY]), "ok");
   });
 
   it("malformed input of every kind is pow_invalid, never an exception", async () => {
-    const { captchas } = createMemoryStore();
+    const captchas = memoryLedger();
     const { ledger, taken } = watched(captchas);
     const { payload } = await solved(captchas);
     const body = decode(payload);
@@ -241,7 +243,7 @@ describe("proof of work: issue and verify", () => {
   });
 
   it("concurrency: of concurrent verifications of one payload, exactly one is ok", async () => {
-    const { captchas } = createMemoryStore();
+    const captchas = memoryLedger();
     const { payload } = await solved(captchas);
     const two = await Promise.all([verifyProof(captchas, payload, { hmacKey: KEY }), verifyProof(captchas, payload, { hmacKey: KEY })]);
     assert.deepEqual(two.sort(), ["ok", "pow_invalid"]);
@@ -251,7 +253,7 @@ describe("proof of work: issue and verify", () => {
   });
 
   it("a store that cannot be reached is an error, never a pass or a pow_invalid", async () => {
-    const { captchas } = createMemoryStore();
+    const captchas = memoryLedger();
     const { payload } = await solved(captchas);
     const down: CaptchaLedger = {
       put: captchas.put,
@@ -264,7 +266,7 @@ describe("proof of work: issue and verify", () => {
 
   it("issuing records the challenge in the ledger for its lifetime", async () => {
     const puts: { id: string; ttlMs: number; expiresAt: number }[] = [];
-    const { captchas } = createMemoryStore();
+    const captchas = memoryLedger();
     const ledger: CaptchaLedger = {
       put: async (id, record, ttlMs) => {
         puts.push({ id, ttlMs, expiresAt: record.expiresAt });
@@ -284,7 +286,7 @@ describe("proof of work: issue and verify", () => {
   });
 
   it("the secret counter is uniform over [0, maxNumber]", async () => {
-    const { captchas } = createMemoryStore();
+    const captchas = memoryLedger();
     const counters: number[] = [];
     for (let i = 0; i < 200; i++) counters.push((await solved(captchas, { maxNumber: 20 })).counter);
     assert.ok(counters.every((c) => c >= 0 && c <= 20));
@@ -328,7 +330,7 @@ describe("proof of work: the browser worker (public/pow-worker.js)", () => {
   });
 
   it("solves our challenges: the payload it yields verifies", async () => {
-    const { captchas } = createMemoryStore();
+    const captchas = memoryLedger();
     const { context } = load();
     for (let i = 0; i < 5; i++) {
       const challenge = (await issueChallenge(captchas, { ...issueOptions, maxNumber: 3000 })) as ChallengeJson;
@@ -353,7 +355,7 @@ describe("proof of work: the browser worker (public/pow-worker.js)", () => {
   });
 
   it("speaks altcha's worker protocol: interleaved counters, slices, abort, errors", async () => {
-    const { captchas } = createMemoryStore();
+    const captchas = memoryLedger();
     const challenge = (await issueChallenge(captchas, { ...issueOptions, maxNumber: 3000 })) as ChallengeJson;
     const expected = solveInNode(challenge)!;
     const residue = expected.counter % 2;
@@ -381,7 +383,8 @@ describe("proof of work: the browser worker (public/pow-worker.js)", () => {
 describe("GET /api/challenge", () => {
   const config = parseConfig({ SESSION_SECRET: KEY, SESSION_STORE: "memory", DATABASE_URL: "postgres://unused/unused", CAPTCHA_TEST_MODE: "1" });
   const store = createMemoryStore();
-  const services = { config, store, captchas: store.captchas, limiter: memoryLimiter(), db: undefined, close: async () => {} } as unknown as Services;
+  const captchas = memoryLedger();
+  const services = { config, store, sessions: sessionsOver(config, store), captchas, limiter: memoryLimiter(), db: undefined, close: async () => {} } as unknown as Services;
   const settings = powSettings(config);
   const handler = sessionRoute(() => services, (ctx) => getChallenge(ctx, settings));
 
@@ -394,7 +397,7 @@ describe("GET /api/challenge", () => {
     const challenge = (await response.json()) as ChallengeJson;
     assert.deepEqual(challenge.parameters.data, { level: "normal" });
     const { payload } = solveInNode(challenge)!;
-    assert.deepEqual(await checkProof(store.captchas, payload, { hmacKey: settings.hmacKeys }), { verdict: "ok", level: "normal" });
+    assert.deepEqual(await checkProof(captchas, payload, { hmacKey: settings.hmacKeys }), { verdict: "ok", level: "normal" });
 
     const hard = (await (await handler(new Request("http://holdfast.test/api/challenge?level=accessible"))).json()) as ChallengeJson;
     assert.deepEqual(hard.parameters.data, { level: "accessible" });

@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomInt, timingSafeEqual } from "node:crypto";
 import { createChallenge, type Challenge } from "altcha-lib";
 import { deriveKey } from "altcha-lib/algorithms/sha";
-import type { CaptchaLedger } from "../session/store";
+import type { CaptchaLedger } from "../captcha/ledger";
 
 /**
  * Proof of work in ALTCHA's published format (v2, the `altcha-lib` default), single-use

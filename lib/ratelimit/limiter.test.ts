@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, describe, it } from "node:test";
 import { closeTestDb, required, testDb } from "../../testing/services";
-import { tcpTransport } from "../session/stores/redis-tcp";
+import { tcpTransport } from "@holdfast/session/redis/tcp";
 import { databaseLimiter } from "./database";
 import { gcra, memoryLimiter, type RateLimiter } from "./limiter";
 import { redisLimiter } from "./redis";

@@ -1,4 +1,4 @@
-import { luaScript, type RedisTransport } from "../session/stores/redis-transport";
+import { luaScript, type RedisTransport } from "@holdfast/session/redis";
 import type { RateLimiter } from "./limiter";
 
 // GCRA in one atomic step, on Redis's own clock so instances with skewed clocks agree.

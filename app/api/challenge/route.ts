@@ -1,7 +1,7 @@
 import { getChallenge } from "@/lib/api/challenge";
 import { endpoint } from "@/lib/http/route";
 import { powSettings } from "@/lib/pow/pow";
-import { sessionRoute } from "@/lib/session/next";
+import { sessionRoute } from "../../../lib/next/session";
 
 export const dynamic = "force-dynamic";
 export const { GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS } = endpoint({

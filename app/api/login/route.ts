@@ -1,6 +1,6 @@
 import { login } from "@/lib/api/login";
 import { endpoint } from "@/lib/http/route";
-import { sessionRoute } from "@/lib/session/next";
+import { sessionRoute } from "../../../lib/next/session";
 
 export const dynamic = "force-dynamic";
 export const { GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS } = endpoint({ POST: sessionRoute(login) });

@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, describe, it } from "node:test";
+import type { CookieChange } from "@holdfast/session";
+import { required } from "../../testing/services";
+import { STORE_CONFIGS } from "../../testing/stores";
+import { parseConfig } from "../env";
+import { createServices, type Services } from "../services";
+import { checkCaptcha, issueCaptcha } from "./captcha";
+
+/**
+ * Single use of a captcha, on the ledger each store configuration of testing/stores.ts gets
+ * from the composition root, with that configuration's sessions: a replayed cookie (the same
+ * sealed value again, as an attacker would send it) never spends one captcha twice.
+ */
+
+const stack = {
+  env: {
+    DATABASE_URL: required("DATABASE_URL"),
+    REDIS_URL: required("REDIS_URL"),
+    UPSTASH_REDIS_REST_URL: required("UPSTASH_REDIS_REST_URL"),
+    UPSTASH_REDIS_REST_TOKEN: required("UPSTASH_REDIS_REST_TOKEN"),
+  },
+};
+const opened: Services[] = [];
+after(async () => {
+  for (const services of opened) await services.close();
+});
+
+const tokenOf = (change: CookieChange): string => {
+  assert.equal(change.kind, "set");
+  return (change as { value: string }).value;
+};
+
+for (const entry of STORE_CONFIGS) {
+  describe(`captcha ledger: ${entry.name}`, () => {
+    let clock = Date.now();
+    const now = () => clock;
+    const setup = () => {
+      const services = createServices(parseConfig({ ...stack.env, ...entry.env(stack), REDIS_KEY_PREFIX: `ledger-${randomUUID().slice(0, 8)}` }));
+      opened.push(services);
+      return { open: (token?: string) => services.sessions.open(token), captchas: services.captchas };
+    };
+
+    it("50 concurrent uses of one captcha give exactly one acceptance", async () => {
+      const { open, captchas } = setup();
+      const s = open();
+      const { answer } = await issueCaptcha(s, captchas, { ttlMs: 300_000, now });
+      const token = tokenOf(await s.commit());
+      const outcomes = await Promise.all(Array.from({ length: 50 }, () => checkCaptcha(open(token), captchas, answer.toLowerCase(), { now })));
+      assert.equal(outcomes.filter((o) => o === "ok").length, 1, `outcomes: ${outcomes.join(",")}`);
+      assert.ok(outcomes.every((o) => o === "ok" || o === "captcha_missing"));
+    });
+
+    it("a captcha is consumed by a wrong answer, and a replayed cookie cannot use it again", async () => {
+      const { open, captchas } = setup();
+      const s = open();
+      const { answer } = await issueCaptcha(s, captchas, { ttlMs: 300_000, now });
+      const token = tokenOf(await s.commit());
+      assert.equal(await checkCaptcha(open(token), captchas, "WRONG", { now }), "captcha_invalid");
+      assert.equal(await checkCaptcha(open(token), captchas, answer, { now }), "captcha_missing");
+    });
+
+    it("an expired captcha is refused", async () => {
+      const { open, captchas } = setup();
+      const s = open();
+      const { answer } = await issueCaptcha(s, captchas, { ttlMs: 1000, now });
+      const token = tokenOf(await s.commit());
+      clock += 1000;
+      assert.equal(await checkCaptcha(open(token), captchas, answer, { now }), "captcha_expired");
+    });
+  });
+}

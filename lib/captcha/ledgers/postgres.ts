@@ -1,0 +1,47 @@
+import { dbCall, sql, type Db } from "../../db";
+import type { CaptchaLedger } from "../ledger";
+
+export interface PostgresLedger extends CaptchaLedger {
+  /** Deletes expired records in batches; returns how many went. */
+  sweepExpired(now?: number): Promise<number>;
+}
+
+/**
+ * Records in the users' database (table `captchas`). The cookie and sealed-cookie session stores
+ * use it too: a sealed cookie can be replayed, so single use needs a record on the server.
+ * Expired rows go in an occasional background sweep, at most once a minute per process.
+ */
+export function postgresLedger(db: Db, options: { sweepIntervalMs?: number; sweepBatchSize?: number; onSweepError?: (error: unknown) => void } = {}): PostgresLedger {
+  const pool = sql(db);
+  const query = <R extends object>(text: string, values: unknown[]) => dbCall(() => pool.query<R>(text, values));
+  const interval = options.sweepIntervalMs ?? 60_000;
+  const batch = options.sweepBatchSize ?? 1_000;
+  let lastSweep = 0;
+
+  async function sweepExpired(now = Date.now()): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const { rowCount } = await query("DELETE FROM captchas WHERE id IN (SELECT id FROM captchas WHERE expires_at <= $1 LIMIT $2)", [new Date(now), batch]);
+      total += rowCount ?? 0;
+      if ((rowCount ?? 0) < batch) return total;
+    }
+  }
+
+  return {
+    async put(id, captcha) {
+      await query("INSERT INTO captchas (id, answer_hash, expires_at) VALUES ($1, $2, $3)", [id, captcha.answerHash, new Date(captcha.expiresAt)]);
+      const now = Date.now();
+      if (now - lastSweep >= interval) {
+        lastSweep = now;
+        sweepExpired(now).catch((error) => options.onSweepError?.(error));
+      }
+    },
+    async take(id) {
+      // DELETE … RETURNING is atomic: of any number of concurrent takes, one gets the row.
+      const { rows } = await query<{ answer_hash: string; expires_at: Date }>("DELETE FROM captchas WHERE id = $1 RETURNING answer_hash, expires_at", [id]);
+      const found = rows[0];
+      return found ? { answerHash: found.answer_hash, expiresAt: found.expires_at.getTime() } : null;
+    },
+    sweepExpired,
+  };
+}

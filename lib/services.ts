@@ -1,0 +1,103 @@
+import { createSessions, type Sessions, type SessionStore } from "@holdfast/session";
+import type { RedisTransport } from "@holdfast/session/redis";
+import { restTransport } from "@holdfast/session/redis/rest";
+import { tcpTransport } from "@holdfast/session/redis/tcp";
+import { createCachedStore } from "@holdfast/session/stores/cached";
+import { createCookieStore } from "@holdfast/session/stores/cookie";
+import { createMemoryStore } from "@holdfast/session/stores/memory";
+import { createPostgresStore } from "@holdfast/session/stores/postgres";
+import { createRedisStore } from "@holdfast/session/stores/redis";
+import type { CaptchaLedger } from "./captcha/ledger";
+import { memoryLedger } from "./captcha/ledgers/memory";
+import { postgresLedger } from "./captcha/ledgers/postgres";
+import { redisLedger } from "./captcha/ledgers/redis";
+import { closeDb, getDb, sql, type Db } from "./db";
+import type { Config } from "./env";
+import { isHttps } from "./http/request";
+import { log } from "./log";
+import { databaseLimiter } from "./ratelimit/database";
+import { memoryLimiter, type RateLimiter } from "./ratelimit/limiter";
+import { redisLimiter } from "./ratelimit/redis";
+
+/** What a request of this app can reach: made once per process from the parsed configuration. */
+export interface Services {
+  config: Config;
+  db: Db;
+  store: SessionStore;
+  /** The store with this app's cookie and timeouts: opens a request's session and writes its cookie. */
+  sessions: Sessions;
+  /** Where captchas, passes and challenges are made single-use: the store's backend where it is shared. */
+  captchas: CaptchaLedger;
+  /** Rate limits, kept where the sessions are shared: Redis for redis and cached, Postgres otherwise. */
+  limiter: RateLimiter;
+  /** Closes what these services opened (the database client and any Redis connection). */
+  close(): Promise<void>;
+}
+
+function redisTransport(redis: NonNullable<Config["redis"]>): RedisTransport {
+  return redis.transport === "tcp" ? tcpTransport(redis.url, { logger: log }) : restTransport(redis.url, redis.token);
+}
+
+/** The composition root: the one place that turns SESSION_STORE into a store, a ledger and a limiter. */
+export function createServices(config: Config): Services {
+  const db = getDb(config.databaseUrl);
+  const onSweepError = (error: unknown) => log.warn(`expired-captcha sweep failed: ${(error as Error).name}`);
+  const build = (store: SessionStore, captchas: CaptchaLedger, limiter: RateLimiter, closeStore = async () => {}): Services => ({
+    config,
+    db,
+    store,
+    sessions: sessionsOver(config, store),
+    captchas,
+    limiter,
+    async close() {
+      await closeStore();
+      await closeDb(db);
+    },
+  });
+  const postgres = () => createPostgresStore(sql(db), { logger: log });
+  switch (config.store) {
+    case "memory":
+      return build(createMemoryStore(), memoryLedger(), memoryLimiter());
+    case "cookie": {
+      const store = createCookieStore({
+        secrets: config.secrets,
+        cookieName: config.cookie.name,
+        ttlSeconds: Math.ceil(config.absoluteTimeoutMs / 1000),
+      });
+      // A sealed cookie can be replayed, so single use needs a server-side record: the users' database.
+      return build(store, postgresLedger(db, { onSweepError }), databaseLimiter(db));
+    }
+    case "database":
+      return build(postgres(), postgresLedger(db, { onSweepError }), databaseLimiter(db));
+    case "redis": {
+      const redis = config.redis!;
+      const transport = redisTransport(redis);
+      const store = createRedisStore(transport, { prefix: redis.prefix });
+      return build(store, redisLedger(transport, redis.prefix), redisLimiter(transport, redis.prefix), () => transport.close());
+    }
+    case "cached": {
+      const redis = config.redis!;
+      const transport = redisTransport(redis);
+      const store = createCachedStore(postgres(), createRedisStore(transport, { prefix: redis.prefix }), { logger: log });
+      // The ledger must be one place: a GETDEL in Redis with the database as fallback would let a
+      // take in each succeed for one captcha. The database's DELETE … RETURNING is atomic and survives a flush.
+      return build(store, postgresLedger(db, { onSweepError }), redisLimiter(transport, redis.prefix), () => transport.close());
+    }
+  }
+}
+
+/** The store with this app's cookie settings and timeouts (tests wrap a store and call it again). */
+export function sessionsOver(config: Config, store: SessionStore): Sessions {
+  return createSessions({
+    store,
+    cookie: { name: config.cookie.name, domain: config.cookie.domain, secure: secureRule(config) },
+    idleTimeoutMs: config.idleTimeoutMs,
+    absoluteTimeoutMs: config.absoluteTimeoutMs,
+  });
+}
+
+function secureRule(config: Config): boolean | ((request: { headers: Headers; url?: string }) => boolean) {
+  if (config.cookie.secure === "always") return true;
+  if (config.cookie.secure === "never") return false;
+  return (request) => isHttps(request, config.trustProxy);
+}

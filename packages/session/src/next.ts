@@ -1,0 +1,65 @@
+import { cookies, headers } from "next/headers.js";
+import { cache } from "react";
+import type { Session } from "./session.js";
+import type { Sessions } from "./sessions.js";
+
+/**
+ * The binding to Next.js's App Router, the one module of the package that imports `next/*`.
+ * - `route(handler)`: a route handler with the request's session, committed after it ran.
+ * - `read()`: the request's session in a server component, opened once per request and
+ *   read-only (a component cannot set cookies).
+ * - `getSession()`: the session in a server action; `save()` commits it and sets or clears the
+ *   cookie through `cookies()`. `withSession(fn)` does both around `fn`.
+ */
+
+/** What a server component may do with the session. */
+export type ReadonlySession = Pick<Session, "state" | "get" | "has" | "userId" | "hasCookie">;
+
+/** A server action's session: `save()` writes what changed and updates the cookie, once. */
+export type ActionSession = Session & { save(): Promise<void> };
+
+export interface NextSessions {
+  route<C = unknown>(handler: (request: Request, session: Session, context: C) => Promise<Response>): (request: Request, context: C) => Promise<Response>;
+  read(): Promise<ReadonlySession>;
+  getSession(): Promise<ActionSession>;
+  withSession<T>(action: (session: Session) => Promise<T>): Promise<T>;
+}
+
+/** `sessions` may be a function, so the store is made at the first request rather than at import (and at build). */
+export function nextSessions(sessions: Sessions | (() => Sessions)): NextSessions {
+  const resolve = typeof sessions === "function" ? sessions : () => sessions;
+
+  const read = cache(async (): Promise<ReadonlySession> => {
+    const s = resolve();
+    return s.open((await cookies()).get(s.cookie.name)?.value || undefined);
+  });
+
+  async function getSession(): Promise<ActionSession> {
+    const s = resolve();
+    const jar = await cookies();
+    const session = s.open(jar.get(s.cookie.name)?.value || undefined);
+    let saved = false;
+    const save = async () => {
+      if (saved) throw new Error("@holdfast/session/next: save() was already called; call getSession() again for another change");
+      saved = true;
+      const change = await session.commit();
+      if (change.kind === "keep") return;
+      const base = { path: "/", httpOnly: true, sameSite: "lax" as const, domain: s.cookie.domain, secure: s.secure({ headers: await headers() }) };
+      if (change.kind === "clear") jar.set(s.cookie.name, "", { ...base, maxAge: 0 });
+      else jar.set(s.cookie.name, change.value, { ...base, maxAge: Math.max(0, Math.floor((change.expiresAt - Date.now()) / 1000)) });
+    };
+    return Object.assign(session, { save });
+  }
+
+  return {
+    route: (handler) => (request, context) => resolve().handle(request, (session) => handler(request, session, context)),
+    read,
+    getSession,
+    async withSession(action) {
+      const session = await getSession();
+      const result = await action(session);
+      await session.save();
+      return result;
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import { Redis, errors } from "@upstash/redis";
+import { StoreUnavailableError } from "../store.js";
+import { REDIS_COMMAND_TIMEOUT_MS, type RedisTransport } from "./transport.js";
+
+const REDIS_REPLY = /^(ERR|WRONGTYPE|NOSCRIPT|NOPERM|EXECABORT|NOTBUSY)\b/;
+
+/** @upstash/redis over HTTPS: no connection to keep, so it suits serverless and edge runtimes. */
+export function restTransport(url: string, token: string): RedisTransport {
+  const redis = new Redis({
+    url,
+    token,
+    // The store parses its own values; raw replies keep both transports alike.
+    automaticDeserialization: false,
+    enableAutoPipelining: false,
+    retry: { retries: 1, backoff: () => 50 },
+    signal: () => AbortSignal.timeout(REDIS_COMMAND_TIMEOUT_MS),
+  });
+  return {
+    kind: "rest",
+    async send(command) {
+      try {
+        return await redis.exec(command as [string, ...string[]]);
+      } catch (error) {
+        // A Redis error reply is Redis answering; anything else (no answer in time, or the REST
+        // service failing to reach its Redis) means the store is unavailable.
+        if (error instanceof errors.UpstashError && REDIS_REPLY.test(error.message)) throw error;
+        throw new StoreUnavailableError("redis", { cause: error });
+      }
+    },
+    async close() {},
+  };
+}

@@ -1,0 +1,42 @@
+import { createHash } from "node:crypto";
+
+/**
+ * The seam under the redis store: one command, one round trip. Transports implement it over TCP
+ * (`./redis/tcp`, the `redis` package, for long-running servers) and REST (`./redis/rest`,
+ * `@upstash/redis`, for serverless and edge), so the store's logic is written once. Every
+ * command names its keys where Redis expects them (a script's in KEYS), and no command or
+ * script touches two keys, so the same calls work on a single Redis and on a cluster.
+ */
+export interface RedisTransport {
+  readonly kind: "tcp" | "rest";
+  /** Sends one command and returns its raw reply: string, number, null or array. Unreachable: StoreUnavailableError. */
+  send(command: string[]): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** How long one command may take before the store reports itself unavailable. */
+export const REDIS_COMMAND_TIMEOUT_MS = 3_000;
+
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * A Lua script sent by its SHA-1 (EVALSHA), so each call carries a few bytes instead of the
+ * script; the first call on a Redis that does not know it yet falls back to EVAL, which loads it.
+ */
+export function luaScript(source: string) {
+  const sha = createHash("sha1").update(source).digest("hex");
+  return async (transport: RedisTransport, keys: string[], args: string[]): Promise<unknown> => {
+    try {
+      return await transport.send(["EVALSHA", sha, String(keys.length), ...keys, ...args]);
+    } catch (error) {
+      if (!/^NOSCRIPT/.test((error as Error).message)) throw error;
+      return transport.send(["EVAL", source, String(keys.length), ...keys, ...args]);
+    }
+  };
+}

@@ -1,0 +1,202 @@
+import type { SessionData, SessionRecord, SessionStore } from "./store.js";
+
+/** What the request's cookie turned out to be. */
+export type SessionState =
+  /** No cookie, or an empty one. */
+  | "absent"
+  /** A cookie that matches no live session: expired, destroyed, tampered, or another process's memory. */
+  | "unknown"
+  | "live";
+
+/** What the response must do with the cookie. The binding module turns it into a Set-Cookie header. */
+export type CookieChange =
+  | { kind: "keep" }
+  | { kind: "set"; value: string; expiresAt: number }
+  | { kind: "clear" };
+
+export interface SessionOptions {
+  idleTimeoutMs: number;
+  absoluteTimeoutMs: number;
+  now?: () => number;
+}
+
+/**
+ * One request's view of a session. It loads on first access, writes only when something
+ * changed, and is committed once, after the handler ran.
+ */
+export class Session {
+  readonly #store: SessionStore;
+  readonly #token: string | undefined;
+  readonly #idleMs: number;
+  readonly #absoluteMs: number;
+  readonly #now: () => number;
+  #loading: Promise<void> | undefined;
+  #state: SessionState = "absent";
+  #record: SessionRecord | null = null;
+  #data: SessionData = {};
+  #userId: string | null = null;
+  #modified = false;
+  #regenerate = false;
+  #destroyed = false;
+
+  constructor(store: SessionStore, token: string | undefined, options: SessionOptions) {
+    this.#store = store;
+    this.#token = token || undefined;
+    this.#idleMs = options.idleTimeoutMs;
+    this.#absoluteMs = options.absoluteTimeoutMs;
+    this.#now = options.now ?? Date.now;
+  }
+
+  get storeName(): string {
+    return this.#store.name;
+  }
+
+  /** Whether the request carried a cookie at all. Needs no store call. */
+  get hasCookie(): boolean {
+    return this.#token !== undefined;
+  }
+
+  async state(): Promise<SessionState> {
+    await this.#load();
+    return this.#state;
+  }
+
+  async get<T = unknown>(key: string): Promise<T | undefined> {
+    await this.#load();
+    return this.#data[key] as T | undefined;
+  }
+
+  async has(key: string): Promise<boolean> {
+    await this.#load();
+    return Object.hasOwn(this.#data, key);
+  }
+
+  async set(key: string, value: unknown): Promise<void> {
+    await this.#load();
+    this.#data = { ...this.#data, [key]: value };
+    this.#modified = true;
+  }
+
+  async unset(key: string): Promise<void> {
+    await this.#load();
+    if (!Object.hasOwn(this.#data, key)) return;
+    const rest = { ...this.#data };
+    delete rest[key];
+    this.#data = rest;
+    this.#modified = true;
+  }
+
+  async userId(): Promise<string | null> {
+    await this.#load();
+    return this.#userId;
+  }
+
+  /** Logs the session in as a user and issues a new token, so a token known before login is worthless after it. */
+  async logIn(userId: string): Promise<void> {
+    await this.#load();
+    this.#userId = userId;
+    this.#modified = true;
+    this.#regenerate = true;
+  }
+
+  /** Issues a new token for the same data at commit; the old token stops working. */
+  async regenerate(): Promise<void> {
+    await this.#load();
+    this.#regenerate = true;
+  }
+
+  /** Removes the session from the store now and clears the cookie at commit. Safe to repeat. */
+  async destroy(): Promise<void> {
+    if (this.#token !== undefined && !this.#destroyed) await this.#store.delete(this.#token);
+    this.#destroyed = true;
+    this.#state = this.#token === undefined ? "absent" : "unknown";
+    this.#loading = Promise.resolve();
+    this.#data = {};
+    this.#userId = null;
+  }
+
+  /** Revokes every other session of the logged-in user (where the store can). */
+  async revokeOtherSessions(): Promise<number> {
+    const userId = await this.userId();
+    if (!userId || !this.#store.revokeUser) return 0;
+    return this.#store.revokeUser(userId, this.#state === "live" ? this.#token : undefined);
+  }
+
+  /** Writes what changed and says what the response must do with the cookie. */
+  async commit(): Promise<CookieChange> {
+    if (this.#destroyed) return this.#token === undefined ? { kind: "keep" } : { kind: "clear" };
+    if (!this.#loading) return { kind: "keep" };
+    await this.#loading;
+
+    const now = this.#now();
+    const live = this.#state === "live" && this.#token !== undefined;
+    const empty = this.#userId === null && Object.keys(this.#data).length === 0;
+
+    if (this.#regenerate) {
+      if (live && !empty && this.#store.rotate) return this.#create(now, this.#token);
+      if (live) await this.#store.delete(this.#token!);
+      if (empty) return this.#token === undefined ? { kind: "keep" } : { kind: "clear" };
+      return this.#create(now);
+    }
+    if (this.#modified) {
+      if (empty) {
+        if (live) await this.#store.delete(this.#token!);
+        return this.#token === undefined ? { kind: "keep" } : { kind: "clear" };
+      }
+      return live ? this.#update(now) : this.#create(now);
+    }
+    // Refreshing the idle clock costs a write, so it happens at most once per touch interval.
+    if (live && now - this.#record!.lastActiveAt >= this.#touchIntervalMs()) return this.#update(now);
+    return { kind: "keep" };
+  }
+
+  async #load(): Promise<void> {
+    this.#loading ??= this.#read();
+    await this.#loading;
+  }
+
+  async #read(): Promise<void> {
+    if (this.#token === undefined) return;
+    const now = this.#now();
+    const record = await this.#store.read(this.#token, now);
+    if (!record) {
+      this.#state = "unknown";
+      return;
+    }
+    if (now >= this.#expiresAt(record)) {
+      // Expired rows are removed when met, so they do not wait for a sweep.
+      await this.#store.delete(this.#token);
+      this.#state = "unknown";
+      return;
+    }
+    this.#state = "live";
+    this.#record = record;
+    this.#data = record.data;
+    this.#userId = record.userId;
+  }
+
+  /** A new session; with `replacing`, the store swaps it for that one in one step. */
+  async #create(now: number, replacing?: string): Promise<CookieChange> {
+    const record: SessionRecord = { data: this.#data, userId: this.#userId, createdAt: now, lastActiveAt: now };
+    const expiresAt = this.#expiresAt(record);
+    const value = replacing ? await this.#store.rotate!(replacing, record, expiresAt) : await this.#store.create(record, expiresAt);
+    return { kind: "set", value, expiresAt };
+  }
+
+  async #update(now: number): Promise<CookieChange> {
+    const record: SessionRecord = { ...this.#record!, data: this.#data, userId: this.#userId, lastActiveAt: now };
+    const expiresAt = this.#expiresAt(record);
+    const value = await this.#store.update(this.#token!, record, expiresAt);
+    // Destroyed by a concurrent request (a logout elsewhere): never bring it back.
+    if (value === null) return { kind: "clear" };
+    return { kind: "set", value, expiresAt };
+  }
+
+  #expiresAt(record: SessionRecord): number {
+    return Math.min(record.lastActiveAt + this.#idleMs, record.createdAt + this.#absoluteMs);
+  }
+
+  #touchIntervalMs(): number {
+    return Math.min(this.#idleMs / 10, 5 * 60_000);
+  }
+}

@@ -1,0 +1,94 @@
+import { readCookie, setCookieHeader } from "./cookie-header.js";
+import { Session, type CookieChange } from "./session.js";
+import type { SessionStore } from "./store.js";
+
+/** Whether a request arrived over https, so the cookie may carry `Secure`. */
+export type SecureRule = boolean | ((request: { headers: Headers; url?: string }) => boolean);
+
+export interface SessionsOptions {
+  store: SessionStore;
+  cookie?: {
+    /** Default `sid`. */
+    name?: string;
+    /** Leave unset for a host-only cookie (the safe default). */
+    domain?: string;
+    /**
+     * `true` always, `false` never, or a function of the request. The default trusts only what the
+     * request itself shows: its URL's scheme, else its `Origin` header's (a server action has no URL).
+     */
+    secure?: SecureRule;
+  };
+  /** A session unused this long is gone. Default 30 minutes. */
+  idleTimeoutMs?: number;
+  /** A session older than this is gone however active. Default 7 days. */
+  absoluteTimeoutMs?: number;
+  /** Clock for tests. */
+  now?: () => number;
+}
+
+/** Sessions over one store, with one cookie's settings: what an app creates once per process. */
+export interface Sessions {
+  readonly store: SessionStore;
+  /** The cookie's name and, when set, its Domain. */
+  readonly cookie: { readonly name: string; readonly domain: string | undefined };
+  /** The session behind a cookie value (or none); nothing is read until it is used. */
+  open(token: string | undefined): Session;
+  /** The session behind a request's Cookie header. */
+  fromRequest(request: Request): Session;
+  /** The Set-Cookie header value a commit asks for, or null when the cookie stays. */
+  cookieHeader(change: CookieChange, request: { headers: Headers; url?: string }): string | null;
+  /** Whether the cookie is sent with `Secure` for this request. */
+  secure(request: { headers: Headers; url?: string }): boolean;
+  /**
+   * Runs a handler with the request's session, commits it, and adds the Set-Cookie header, plus
+   * `Cache-Control: no-store` and `Vary: Cookie`, since the answer depends on the session.
+   */
+  handle(request: Request, handler: (session: Session) => Promise<Response>): Promise<Response>;
+}
+
+const DEFAULT_IDLE_MS = 30 * 60_000;
+const DEFAULT_ABSOLUTE_MS = 7 * 24 * 3_600_000;
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+function schemeIsHttps(request: { headers: Headers; url?: string }): boolean {
+  const from = request.url ?? request.headers.get("origin") ?? undefined;
+  if (!from) return false;
+  try {
+    return new URL(from).protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+
+export function createSessions(options: SessionsOptions): Sessions {
+  const name = options.cookie?.name ?? "sid";
+  if (!COOKIE_NAME.test(name)) throw new Error(`@holdfast/session: "${name}" is not a valid cookie name`);
+  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_MS;
+  const absoluteTimeoutMs = options.absoluteTimeoutMs ?? DEFAULT_ABSOLUTE_MS;
+  if (!(idleTimeoutMs > 0 && absoluteTimeoutMs >= idleTimeoutMs)) {
+    throw new Error("@holdfast/session: idleTimeoutMs must be positive and at most absoluteTimeoutMs");
+  }
+  const rule = options.cookie?.secure ?? schemeIsHttps;
+  const secure = (request: { headers: Headers; url?: string }) => (typeof rule === "function" ? rule(request) : rule);
+  const open = (token: string | undefined) => new Session(options.store, token, { idleTimeoutMs, absoluteTimeoutMs, now: options.now });
+  const cookieHeader = (change: CookieChange, request: { headers: Headers; url?: string }) =>
+    setCookieHeader(change, { name, domain: options.cookie?.domain, secure: secure(request) }, (options.now ?? Date.now)());
+
+  return {
+    store: options.store,
+    cookie: { name, domain: options.cookie?.domain },
+    open,
+    fromRequest: (request) => open(readCookie(request.headers.get("cookie"), name)),
+    cookieHeader,
+    secure,
+    async handle(request, handler) {
+      const session = open(readCookie(request.headers.get("cookie"), name));
+      const response = await handler(session);
+      const header = cookieHeader(await session.commit(), request);
+      if (header) response.headers.append("set-cookie", header);
+      response.headers.set("cache-control", "no-store");
+      response.headers.append("vary", "Cookie");
+      return response;
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { after, describe, it } from "node:test";
+import { hashToken } from "@holdfast/session";
+import { createPostgresStore } from "@holdfast/session/stores/postgres";
+import { sql } from "../../lib/db";
+import { closeTestDb, required, testDb } from "../services";
+
+after(closeTestDb);
+
+async function expiredRows(n: number, tag: string) {
+  const past = new Date(Date.now() - 60_000);
+  await testDb().session.createMany({
+    data: Array.from({ length: n }, (_, i) => ({ tokenHash: `${tag}-${i}`, data: {}, createdAt: past, lastActiveAt: past, expiresAt: past })),
+  });
+}
+
+const count = (tag: string) => testDb().session.count({ where: { tokenHash: { startsWith: tag } } });
+
+describe("database store housekeeping", () => {
+  it("the sweep deletes expired rows in batches and keeps live ones", async () => {
+    const tag = `sweep-${randomUUID()}`;
+    await expiredRows(25, tag);
+    const live = new Date(Date.now() + 60_000);
+    await testDb().session.create({ data: { tokenHash: `${tag}-live`, data: {}, createdAt: new Date(), lastActiveAt: new Date(), expiresAt: live } });
+    const removed = await createPostgresStore(sql(testDb()), { sweepBatchSize: 4 }).sweepExpired();
+    assert.ok(removed >= 25, `removed ${removed}`);
+    assert.equal(await count(tag), 1);
+  });
+
+  it("an expired row is removed when a read meets it", async () => {
+    const store = createPostgresStore(sql(testDb()));
+    const token = randomUUID();
+    const past = new Date(Date.now() - 1_000);
+    await testDb().session.create({ data: { tokenHash: hashToken(token), data: { a: 1 }, createdAt: past, lastActiveAt: past, expiresAt: past } });
+    assert.equal(await store.read(token, Date.now()), null);
+    assert.equal(await testDb().session.count({ where: { tokenHash: hashToken(token) } }), 0);
+  });
+
+  it("creating sessions sweeps now and then in the background, without cron", async () => {
+    const tag = `bg-${randomUUID()}`;
+    await expiredRows(5, tag);
+    const store = createPostgresStore(sql(testDb()), { sweepIntervalMs: 0 });
+    const now = Date.now();
+    await store.create({ data: { x: 1 }, userId: null, createdAt: now, lastActiveAt: now }, now + 60_000);
+    for (let i = 0; i < 50 && (await count(tag)) > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await count(tag), 0);
+  });
+
+  it("npm run sessions:clear deletes expired sessions now", async () => {
+    const tag = `clear-${randomUUID()}`;
+    await expiredRows(3, tag);
+    const run = spawnSync(process.execPath, ["--import", "tsx", "scripts/sessions-clear.ts"], {
+      env: { ...process.env, DATABASE_URL: required("DATABASE_URL") },
+      encoding: "utf8",
+    });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /removed \d+ expired sessions/);
+    assert.equal(await count(tag), 0);
+  });
+});
