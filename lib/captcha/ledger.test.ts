@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { after, describe, it } from "node:test";
+import { after, beforeEach, describe, it } from "node:test";
 import type { CookieChange } from "@holdfast/session";
 import { required } from "../../testing/services";
 import { STORE_CONFIGS } from "../../testing/stores";
@@ -36,6 +36,8 @@ for (const entry of STORE_CONFIGS) {
   describe(`captcha ledger: ${entry.name}`, () => {
     let clock = Date.now();
     const now = () => clock;
+    // The real clock: the Postgres ledger's background sweep deletes by it.
+    beforeEach(() => void (clock = Date.now()));
     const setup = () => {
       const services = createServices(parseConfig({ ...stack.env, ...entry.env(stack), REDIS_KEY_PREFIX: `ledger-${randomUUID().slice(0, 8)}` }));
       opened.push(services);
