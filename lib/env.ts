@@ -52,6 +52,7 @@ const schema = z.object({
     .regex(/^https?:\/\//)
     .optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
+  REDIS_CLUSTER_NODES: z.string().optional(),
   REDIS_KEY_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,32}$/)
@@ -127,6 +128,7 @@ export interface Config {
   databaseUrl: string;
   redis:
     | { transport: "tcp"; url: string; prefix: string }
+    | { transport: "cluster"; nodes: string[]; prefix: string }
     | { transport: "rest"; url: string; token: string; prefix: string }
     | undefined;
   cookie: { name: string; secure: "auto" | "always" | "never"; domain: string | undefined };
@@ -200,7 +202,14 @@ export function parseConfig(env: Env): Config {
   }
 
   let redis: Config["redis"];
-  if (e.REDIS_URL) {
+  if (e.REDIS_CLUSTER_NODES !== undefined) {
+    const nodes = clusterNodes(e.REDIS_CLUSTER_NODES, problems);
+    if (e.REDIS_URL || e.UPSTASH_REDIS_REST_URL) {
+      problems.push("REDIS_CLUSTER_NODES and REDIS_URL (or UPSTASH_REDIS_REST_URL) are both set: keep REDIS_CLUSTER_NODES for a Redis Cluster, or unset it for one Redis.");
+    } else if (nodes) {
+      redis = { transport: "cluster", nodes, prefix: e.REDIS_KEY_PREFIX };
+    }
+  } else if (e.REDIS_URL) {
     // A TCP URL wins: it is what a long-running server should use when both are configured.
     redis = { transport: "tcp", url: e.REDIS_URL, prefix: e.REDIS_KEY_PREFIX };
   } else if (e.UPSTASH_REDIS_REST_URL || e.UPSTASH_REDIS_REST_TOKEN) {
@@ -217,9 +226,9 @@ export function parseConfig(env: Env): Config {
       };
     }
   }
-  if ((e.SESSION_STORE === "redis" || e.SESSION_STORE === "cached") && !redis && !problems.some((p) => p.startsWith("UPSTASH") || p.startsWith("REDIS_URL"))) {
+  if ((e.SESSION_STORE === "redis" || e.SESSION_STORE === "cached") && !redis && !problems.some((p) => /^(UPSTASH|REDIS_URL|REDIS_CLUSTER_NODES)/.test(p))) {
     problems.push(
-      `SESSION_STORE=${e.SESSION_STORE} needs a Redis: set REDIS_URL=redis://… or both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN.`,
+      `SESSION_STORE=${e.SESSION_STORE} needs a Redis: set REDIS_URL=redis://…, REDIS_CLUSTER_NODES=host:port,… for a Redis Cluster, or both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN.`,
     );
   }
 
@@ -291,4 +300,32 @@ export function config(): Config {
     for (const w of cached.warnings) console.warn(`[holdfast] warning: ${w}`);
   }
   return cached;
+}
+
+/** REDIS_CLUSTER_NODES: seed nodes as `host:port,host:port`; each mistake gets its own sentence. */
+function clusterNodes(value: string, problems: string[]): string[] | undefined {
+  const entries = value.split(",").map((entry) => entry.trim());
+  if (entries.every((entry) => entry === "")) {
+    problems.push("REDIS_CLUSTER_NODES is empty: list the cluster's nodes as host:port separated by commas, such as 10.0.0.5:6379,10.0.0.6:6379, or unset it.");
+    return undefined;
+  }
+  const before = problems.length;
+  for (const entry of entries) {
+    if (entry === "") {
+      problems.push("REDIS_CLUSTER_NODES has an empty entry (two commas, or one at an end): remove it.");
+      continue;
+    }
+    if (/^[a-z]+:\/\//i.test(entry)) {
+      problems.push(`REDIS_CLUSTER_NODES entry "${entry}" is a URL: write host:port only, such as 10.0.0.5:6379.`);
+      continue;
+    }
+    const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d+)$/.exec(entry);
+    if (!match) {
+      problems.push(`REDIS_CLUSTER_NODES entry "${entry}" is not host:port: write it as 10.0.0.5:6379 (an IPv6 address in brackets, [::1]:6379).`);
+      continue;
+    }
+    const port = Number(match[2]);
+    if (port < 1 || port > 65535) problems.push(`REDIS_CLUSTER_NODES entry "${entry}" has port ${match[2]}: use a port from 1 to 65535.`);
+  }
+  return problems.length === before ? entries : undefined;
 }

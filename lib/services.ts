@@ -1,7 +1,7 @@
 import { createSessions, type Sessions, type SessionStore } from "@holdfast/session";
 import type { RedisTransport } from "@holdfast/session/redis";
 import { restTransport } from "@holdfast/session/redis/rest";
-import { tcpTransport } from "@holdfast/session/redis/tcp";
+import { clusterTransport, tcpTransport } from "@holdfast/session/redis/tcp";
 import { createCachedStore } from "@holdfast/session/stores/cached";
 import { createCookieStore } from "@holdfast/session/stores/cookie";
 import { createMemoryStore } from "@holdfast/session/stores/memory";
@@ -35,7 +35,14 @@ export interface Services {
 }
 
 function redisTransport(redis: NonNullable<Config["redis"]>): RedisTransport {
-  return redis.transport === "tcp" ? tcpTransport(redis.url, { logger: log }) : restTransport(redis.url, redis.token);
+  switch (redis.transport) {
+    case "tcp":
+      return tcpTransport(redis.url, { logger: log });
+    case "cluster":
+      return clusterTransport(redis.nodes, { logger: log });
+    case "rest":
+      return restTransport(redis.url, redis.token);
+  }
 }
 
 /** The composition root: the one place that turns SESSION_STORE into a store, a ledger and a limiter. */

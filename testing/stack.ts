@@ -6,14 +6,15 @@ import pg from "pg";
 import { startUpstashRestServer } from "./upstash-rest/server";
 import { startEmbeddedPostgres } from "../lib/embedded-postgres";
 import { migrate } from "../lib/migrate";
+import { startRedisCluster } from "./redis-cluster";
 
 /**
  * The services a test run needs, started once: a fresh migrated Postgres database (on
  * TEST_DATABASE_URL's server, or an embedded one), a private redis-server on a spare port, and
- * the Upstash REST proxy over it. Everything started here is stopped by `stop()`.
+ * the Upstash REST proxy over it, and a Redis Cluster of six nodes (three primaries, three replicas). Everything started here is stopped by `stop()`.
  */
 export interface Stack {
-  env: { DATABASE_URL: string; REDIS_URL: string; UPSTASH_REDIS_REST_URL: string; UPSTASH_REDIS_REST_TOKEN: string };
+  env: { DATABASE_URL: string; REDIS_URL: string; UPSTASH_REDIS_REST_URL: string; UPSTASH_REDIS_REST_TOKEN: string; REDIS_CLUSTER_NODES: string };
   stop(): Promise<void>;
 }
 
@@ -99,9 +100,11 @@ export async function startStack(log: (line: string) => void): Promise<Stack> {
   stops.push(redis.stop);
   const rest = await startUpstashRestServer({ redisUrl: redis.url, token: "holdfast-test-token" });
   stops.push(rest.close);
-  log(`test services: postgres ${new URL(databaseUrl).host}, redis ${redis.url}, upstash rest ${rest.url}`);
+  const cluster = await startRedisCluster();
+  stops.push(cluster.stop);
+  log(`test services: postgres ${new URL(databaseUrl).host}, redis ${redis.url}, upstash rest ${rest.url}, redis cluster ${cluster.nodes.join(",")}`);
   return {
-    env: { DATABASE_URL: databaseUrl, REDIS_URL: redis.url, UPSTASH_REDIS_REST_URL: rest.url, UPSTASH_REDIS_REST_TOKEN: rest.token },
+    env: { DATABASE_URL: databaseUrl, REDIS_URL: redis.url, UPSTASH_REDIS_REST_URL: rest.url, UPSTASH_REDIS_REST_TOKEN: rest.token, REDIS_CLUSTER_NODES: cluster.nodes.join(",") },
     async stop() {
       for (const stop of stops.reverse()) await stop().catch(() => {});
     },

@@ -31,6 +31,11 @@ export const STORE_CONFIGS: StoreConfig[] = [
   { name: "database", e2e: true, env: () => ({ ...common, SESSION_STORE: "database" }) },
   { name: "redis-rest", e2e: true, serverless: true, env: (stack) => ({ ...common, SESSION_STORE: "redis", ...rest(stack) }) },
   { name: "redis-tcp", e2e: true, env: (stack) => ({ ...common, SESSION_STORE: "redis", REDIS_URL: stack.env.REDIS_URL }) },
+  {
+    name: "redis-cluster",
+    e2e: true,
+    env: (stack) => ({ ...common, SESSION_STORE: "redis", REDIS_URL: "", UPSTASH_REDIS_REST_URL: "", UPSTASH_REDIS_REST_TOKEN: "", REDIS_CLUSTER_NODES: stack.env.REDIS_CLUSTER_NODES }),
+  },
   { name: "cached-tcp", e2e: true, env: (stack) => ({ ...common, SESSION_STORE: "cached", REDIS_URL: stack.env.REDIS_URL }) },
   { name: "cached-rest", e2e: false, env: (stack) => ({ ...common, SESSION_STORE: "cached", ...rest(stack) }) },
 ];

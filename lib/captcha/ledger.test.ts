@@ -20,6 +20,7 @@ const stack = {
     REDIS_URL: required("REDIS_URL"),
     UPSTASH_REDIS_REST_URL: required("UPSTASH_REDIS_REST_URL"),
     UPSTASH_REDIS_REST_TOKEN: required("UPSTASH_REDIS_REST_TOKEN"),
+    REDIS_CLUSTER_NODES: required("REDIS_CLUSTER_NODES"),
   },
 };
 const opened: Services[] = [];

@@ -1,53 +1,109 @@
-import { createClient, ErrorReply } from "redis";
+import { createClient, createCluster, ErrorReply } from "redis";
 import { consoleLogger, type Logger } from "../logger.js";
 import { StoreUnavailableError } from "../store.js";
 import { REDIS_COMMAND_TIMEOUT_MS, withTimeout, type RedisTransport } from "./transport.js";
+
+/**
+ * node-redis over TCP, to one Redis (`tcpTransport`) or a Redis Cluster (`clusterTransport`):
+ * one set of connections per process, reused by every request.
+ */
+
+// Error replies that say Redis cannot serve right now (a cluster between a primary's death and
+// its replica's promotion, a replica loading) rather than that the command was wrong.
+const NOT_SERVING = /^(CLUSTERDOWN|TRYAGAIN|MASTERDOWN|LOADING|READONLY)\b/;
 
 export interface TcpTransportOptions {
   /** Where "Redis is unreachable" is reported, at most once every 10 s. */
   logger?: Logger;
 }
 
-/** The `redis` package over a redis:// URL: one connection per process, reused by every request. */
-export function tcpTransport(url: string, options: TcpTransportOptions = {}): RedisTransport {
-  const logger = options.logger ?? consoleLogger();
-  const client = createClient({
-    url,
-    // RESP2 gives the same reply shapes as Upstash's REST API.
-    RESP: 2,
-    // Without a connection a command fails at once instead of queueing until Redis returns.
-    disableOfflineQueue: true,
-    socket: {
-      connectTimeout: REDIS_COMMAND_TIMEOUT_MS,
-      reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 2_000),
-    },
-  });
+const socket = {
+  connectTimeout: REDIS_COMMAND_TIMEOUT_MS,
+  reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1_000),
+};
+
+function transport(
+  kind: RedisTransport["kind"],
+  client: { connect(): Promise<unknown>; on(event: "error", listener: (error: Error) => void): unknown },
+  send: (command: string[]) => Promise<unknown>,
+  close: () => Promise<void>,
+  logger: Logger,
+): RedisTransport {
   let lastLogged = 0;
   client.on("error", (error: Error) => {
     // The client retries by itself; one line every 10 s is enough to say Redis is away.
     if (Date.now() - lastLogged > 10_000) {
       lastLogged = Date.now();
-      logger.warn(`redis (tcp): ${error.message}`);
+      logger.warn(`redis (${kind}): ${error.message}`);
     }
   });
   let connecting: Promise<unknown> | undefined;
-
   return {
-    kind: "tcp",
+    kind,
     async send(command) {
       try {
         connecting ??= client.connect();
         await withTimeout(connecting, REDIS_COMMAND_TIMEOUT_MS, "redis connect");
-        return await withTimeout(client.sendCommand(command), REDIS_COMMAND_TIMEOUT_MS, "redis command");
+        return await withTimeout(send(command), REDIS_COMMAND_TIMEOUT_MS, "redis command");
       } catch (error) {
-        // An error reply is Redis answering; anything else means it could not be reached in time.
-        if (error instanceof ErrorReply) throw error;
+        // An error reply is Redis answering; one that says it cannot serve now, or no answer in
+        // time, means the store is unavailable.
+        if (error instanceof ErrorReply && !NOT_SERVING.test(error.message)) throw error;
         throw new StoreUnavailableError("redis", { cause: error });
       }
     },
-    async close() {
-      if (client.isOpen) await client.close();
-      else client.destroy();
-    },
+    close,
   };
+}
+
+/** One Redis at a redis:// (or rediss://) URL. */
+export function tcpTransport(url: string, options: TcpTransportOptions = {}): RedisTransport {
+  // RESP2 gives the same reply shapes as Upstash's REST API. Without a connection a command
+  // fails at once instead of queueing until Redis returns.
+  const client = createClient({ url, RESP: 2, disableOfflineQueue: true, socket });
+  return transport("tcp", client, (command) => client.sendCommand(command), async () => {
+    if (client.isOpen) await client.close();
+    else client.destroy();
+  }, options.logger ?? consoleLogger());
+}
+
+export interface ClusterTransportOptions extends TcpTransportOptions {
+  /** Options for every node's connection: `username`, `password`, `socket.tls`. */
+  defaults?: { username?: string; password?: string; socket?: { tls?: boolean } };
+}
+
+/**
+ * A Redis Cluster, found through any of its nodes (`host:port` seeds). Each command goes to the
+ * node that owns its key (the first key of the command, or of a script's KEYS); no command the
+ * stores send touches two keys, so none spans two slots. Commands are never sent to replicas,
+ * which may lag behind. After a primary fails, commands for its slots fail fast (503) until its
+ * replica is promoted, then the client finds the new owner by itself.
+ */
+export function clusterTransport(seeds: string[], options: ClusterTransportOptions = {}): RedisTransport {
+  if (seeds.length === 0) throw new Error("@holdfast/session cluster transport: at least one seed node is required");
+  const cluster = createCluster({
+    rootNodes: seeds.map((seed) => ({ url: seed.includes("://") ? seed : `redis://${seed}` })),
+    RESP: 2,
+    defaults: { ...options.defaults, disableOfflineQueue: true, socket: { ...options.defaults?.socket, ...socket } },
+    // Look the topology up again soon after a node stops answering, so a promoted replica is
+    // found within a fraction of a second of its promotion.
+    topologyRefreshOnReconnectionAttemptStrategy: () => 200,
+  });
+  // Keyless commands (PING) go to any node; the rest to the owner of their first key.
+  const firstKey = (command: string[]): string | undefined => {
+    const name = command[0]!.toUpperCase();
+    if (name === "PING") return undefined;
+    if (name === "EVAL" || name === "EVALSHA") return Number(command[2]) > 0 ? command[3] : undefined;
+    return command[1];
+  };
+  return transport(
+    "cluster",
+    cluster,
+    (command) => cluster.sendCommand(firstKey(command), false, command),
+    async () => {
+      if (cluster.isOpen) await cluster.close();
+      else cluster.destroy();
+    },
+    options.logger ?? consoleLogger(),
+  );
 }

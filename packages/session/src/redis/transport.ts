@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
  * script touches two keys, so the same calls work on a single Redis and on a cluster.
  */
 export interface RedisTransport {
-  readonly kind: "tcp" | "rest";
+  readonly kind: "tcp" | "rest" | "cluster";
   /** Sends one command and returns its raw reply: string, number, null or array. Unreachable: StoreUnavailableError. */
   send(command: string[]): Promise<unknown>;
   close(): Promise<void>;
