@@ -70,6 +70,17 @@ describe("configuration", () => {
     assert.equal(parseConfig({ ...base, NODE_ENV: "production", PASSWORD_HASH_COST: "12", BENCHMARK: "1" }).passwordHashCost, 12);
   });
 
+  it("POW_OPTIONAL (a registration without a proof of work) is refused unless BENCHMARK=1, in every environment", () => {
+    for (const NODE_ENV of ["production", "development", "test"]) {
+      assert.match(refusal({ ...base, NODE_ENV, POW_OPTIONAL: "1" }), /POW_OPTIONAL=1 .* is refused: unset it, or also set BENCHMARK=1/);
+      const c = parseConfig({ ...base, NODE_ENV, POW_OPTIONAL: "1", BENCHMARK: "1" });
+      assert.equal(c.powOptional, true);
+      assert.match(c.warnings.join(" "), /POW_OPTIONAL is on/);
+    }
+    assert.equal(parseConfig(base).powOptional, false);
+    assert.equal(parseConfig({ ...base, BENCHMARK: "1" }).powOptional, false);
+  });
+
   it("captcha test mode is announced as a warning", () => {
     assert.match(parseConfig({ ...base, CAPTCHA_TEST_MODE: "1" }).warnings.join(" "), /X-Captcha-Answer/);
   });

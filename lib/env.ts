@@ -76,6 +76,7 @@ const schema = z.object({
     .transform((v) => (v === "true" ? 1 : v === undefined || v === "false" ? 0 : Number(v))),
   PASSWORD_HASH_COST: z.coerce.number().int().min(1).max(1024).default(SECURE_PASSWORD_HASH_COST),
   BENCHMARK: flag,
+  POW_OPTIONAL: flag,
   RATE_LIMIT_CAPTCHA: rate("30/1m"),
   RATE_LIMIT_REGISTER: rate("20/1h"),
   RATE_LIMIT_REGISTER_ACCESSIBLE: rate("5/1h"),
@@ -88,6 +89,10 @@ const schema = z.object({
     .optional(),
   POW_MAX_NUMBER: z.coerce.number().int().min(1).max(100_000_000).optional(),
   POW_MAX_NUMBER_ACCESSIBLE: z.coerce.number().int().min(1).max(100_000_000).optional(),
+  METRICS_TOKEN: z
+    .string()
+    .regex(/^[\x21-\x7e]{32,256}$/)
+    .optional(),
 });
 
 const FIX: Record<string, string> = {
@@ -108,6 +113,7 @@ const FIX: Record<string, string> = {
   TRUST_PROXY: "use 1 when one reverse proxy you control sets X-Forwarded-For and X-Forwarded-Proto (2 to 5 for that many proxies in a row), or leave it unset",
   PASSWORD_HASH_COST: "use a whole number from 1 to 1024 (Argon2id memory in MiB; 19 is the secure default)",
   BENCHMARK: "use 1 or leave it unset",
+  POW_OPTIONAL: "use 1 (only with BENCHMARK=1) or leave it unset",
   RATE_LIMIT_CAPTCHA: "use <requests>/<period> with a period in s, m or h, such as 30/1m",
   RATE_LIMIT_REGISTER: "use <requests>/<period> with a period in s, m or h, such as 20/1h",
   RATE_LIMIT_REGISTER_ACCESSIBLE: "use <requests>/<period> with a period in s, m or h, such as 5/1h",
@@ -117,6 +123,7 @@ const FIX: Record<string, string> = {
   INSTANCE_NAME: "use 1 to 64 characters of A-Z, a-z, 0-9, _ . -",
   POW_MAX_NUMBER: "use a whole number from 1 to 100000000 (the proof of work's counter range; 2000000 is the default)",
   POW_MAX_NUMBER_ACCESSIBLE: "use a whole number from 1 to 100000000 (the no-image path's counter range; 8000000 is the default)",
+  METRICS_TOKEN: "use 32 to 256 printable characters without spaces, such as the output of `openssl rand -hex 32`, or leave it unset to turn the metrics endpoint off",
 };
 
 export type StoreName = z.infer<typeof schema>["SESSION_STORE"];
@@ -140,9 +147,13 @@ export interface Config {
   /** How many proxies of ours stand in front (TRUST_PROXY); 0 when none is trusted. */
   proxyHops: number;
   passwordHashCost: number;
+  /** Benchmark only (POW_OPTIONAL=1 with BENCHMARK=1): a registration without a proof of work is accepted; one with a proof is still checked. */
+  powOptional: boolean;
   instanceName: string | undefined;
   /** Proof-of-work cost overrides (counter ranges); unset keeps lib/pow's defaults. */
   powMaxNumber: { normal?: number; accessible?: number };
+  /** The bearer token that reads the metrics endpoint; unset turns the endpoint off (404). */
+  metricsToken: string | undefined;
   rateLimits: Record<RateLimitName, { limit: number; periodMs: number }>;
   warnings: string[];
 }
@@ -255,6 +266,11 @@ export function parseConfig(env: Env): Config {
       );
     }
   }
+  if (e.POW_OPTIONAL && !e.BENCHMARK) {
+    problems.push("POW_OPTIONAL=1 lets a registration skip the proof of work and is refused: unset it, or also set BENCHMARK=1 for a benchmark run.");
+  } else if (e.POW_OPTIONAL) {
+    warnings.push("POW_OPTIONAL is on: a registration without a proof of work is accepted. Benchmarks only; never on a public site.");
+  }
   if (e.CAPTCHA_TEST_MODE) {
     warnings.push("CAPTCHA_TEST_MODE is on: every captcha response reveals its answer in X-Captcha-Answer. Never enable it on a public site.");
   }
@@ -278,8 +294,10 @@ export function parseConfig(env: Env): Config {
     trustProxy: e.TRUST_PROXY > 0,
     proxyHops: e.TRUST_PROXY,
     passwordHashCost: e.PASSWORD_HASH_COST,
+    powOptional: e.POW_OPTIONAL && e.BENCHMARK,
     instanceName: e.INSTANCE_NAME,
     powMaxNumber: { normal: e.POW_MAX_NUMBER, accessible: e.POW_MAX_NUMBER_ACCESSIBLE },
+    metricsToken: e.METRICS_TOKEN,
     rateLimits: {
       captcha: parseRate(e.RATE_LIMIT_CAPTCHA, e.RATE_LIMIT_MULTIPLIER),
       register: parseRate(e.RATE_LIMIT_REGISTER, e.RATE_LIMIT_MULTIPLIER),

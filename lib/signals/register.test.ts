@@ -1,0 +1,31 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { registerSignals, storeTarget } from "./register";
+import { prometheusText } from "./registry";
+
+describe("registerSignals", () => {
+  it("does nothing outside the Node.js runtime", () => {
+    assert.equal(registerSignals("edge", { instanceName: "edge", store: "redis" }), false);
+    assert.equal(registerSignals(undefined, { instanceName: "build", store: "redis" }), false);
+  });
+
+  it("sets up once per process: a second call changes nothing", async () => {
+    assert.equal(registerSignals("nodejs", { instanceName: "i7", store: "redis", redis: { url: "redis://:pw@cache:6379/0", prefix: "hf" } }), true);
+    assert.equal(registerSignals("nodejs", { instanceName: "other", store: "memory" }), false);
+    const info = /^holdfast_signals_info\{instance="([^"]+)",store="([^"]+)",target="([0-9a-f]{8})"\} 1$/m.exec(await prometheusText());
+    assert.deepEqual(info?.slice(1), ["i7", "redis", storeTarget({ store: "redis", redis: { url: "redis://cache:6379/0", prefix: "hf" } }, "i7")]);
+  });
+
+  it("fingerprints where the store lives, never its credentials", () => {
+    const redis = (url: string, prefix = "hf") => storeTarget({ store: "redis", redis: { url, prefix } }, "i1");
+    assert.equal(redis("redis://:one@cache:6379/0"), redis("redis://:two@cache:6379/0"));
+    assert.equal(redis("redis://cache:6379/0"), storeTarget({ store: "cached", redis: { url: "redis://cache:6379/0", prefix: "hf" } }, "i2"));
+    assert.notEqual(redis("redis://cache:6379/0"), redis("redis://cache-2:6379/0"));
+    assert.notEqual(redis("redis://cache:6379/0"), redis("redis://cache:6379/1"));
+    assert.notEqual(redis("redis://cache:6379/0"), redis("redis://cache:6379/0", "other"));
+    const db = (url: string) => storeTarget({ store: "database", databaseUrl: url }, "i1");
+    assert.equal(db("postgres://u:a@db:5432/app"), db("postgres://v:b@db:5432/app?sslmode=require"));
+    assert.notEqual(db("postgres://db:5432/app"), db("postgres://db:5432/app2"));
+    assert.notEqual(storeTarget({ store: "memory" }, "i1"), storeTarget({ store: "memory" }, "i2"));
+  });
+});
