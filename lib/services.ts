@@ -18,6 +18,7 @@ import { log } from "./log";
 import { databaseLimiter } from "./ratelimit/database";
 import { memoryLimiter, type RateLimiter } from "./ratelimit/limiter";
 import { redisLimiter } from "./ratelimit/redis";
+import { withLedgerSignals, withStoreSignals } from "./signals/store-signals";
 
 /** What a request of this app can reach: made once per process from the parsed configuration. */
 export interface Services {
@@ -53,8 +54,9 @@ export function createServices(config: Config): Services {
     config,
     db,
     store,
-    sessions: sessionsOver(config, store),
-    captchas,
+    // Every round trip of the request path is timed into the process's signals.
+    sessions: sessionsOver(config, withStoreSignals(store)),
+    captchas: withLedgerSignals(captchas, ledgerBackend(config)),
     limiter,
     async close() {
       await closeStore();
@@ -91,6 +93,11 @@ export function createServices(config: Config): Services {
       return build(store, postgresLedger(db, { onSweepError }), redisLimiter(transport, redis.prefix), () => transport.close());
     }
   }
+}
+
+/** Where a configuration keeps its captcha ledger, as the signals name it. */
+function ledgerBackend(config: Config): string {
+  return config.store === "memory" ? "memory" : config.store === "redis" ? "redis" : "database";
 }
 
 /** The store with this app's cookie settings and timeouts (tests wrap a store and call it again). */

@@ -1,10 +1,13 @@
 /**
- * `npm run doctor [-- --url http://host:port] [--instances N]`: checks this environment's
- * configuration and, with --url, a running site, and prints each problem with its fix. With
- * nothing configured it checks what `npm run dev` runs with: the embedded database and the
- * generated development secret.
+ * `npm run doctor [-- --url http://host:port] [--instances N] [--metrics-url http://instance …]`:
+ * checks this environment's configuration and, with --url, a running site, and prints each
+ * problem with its fix. With METRICS_TOKEN set it also reads every instance's signals (through
+ * --url, asking until each instance has answered, or from each --metrics-url) and names the
+ * cause of what stands out. With nothing configured it checks what `npm run dev` runs with: the
+ * embedded database and the generated development secret.
  */
-import { diagnose } from "../lib/doctor/diagnose";
+import { diagnose, type Finding } from "../lib/doctor/diagnose";
+import { doctorSignals } from "../lib/doctor/signals-collect";
 import { gather } from "../lib/doctor/gather";
 import { zeroConfig } from "../lib/zero-config";
 
@@ -15,11 +18,22 @@ const value = (name: string) => {
 };
 const url = value("--url")?.replace(/\/$/, "");
 const instances = value("--instances") ? Number(value("--instances")) : undefined;
+const metricsUrls = args.flatMap((a, i) => (a === "--metrics-url" && args[i + 1] ? [args[i + 1]!.replace(/\/$/, "")] : []));
 
 const { env, embedded } = await zeroConfig(process.env, (line) => console.log(`doctor: ${line}`));
-let findings;
+let findings: Finding[];
 try {
-  findings = diagnose(await gather(env, { url, instances, embeddedDatabase: embedded !== undefined }));
+  const facts = await gather(env, { url, instances, embeddedDatabase: embedded !== undefined });
+  findings = diagnose(facts);
+  const token = facts.config?.metricsToken;
+  if ((url || metricsUrls.length) && token) {
+    // The token comes from the environment, never the command line, so it stays out of shell history.
+    const signals = await doctorSignals({ urls: metricsUrls.length ? metricsUrls : [url!], token, expectInstances: instances });
+    console.log(`doctor: signals from ${signals.instances.length} instance${signals.instances.length === 1 ? "" : "s"}: ${signals.summary}`);
+    findings.push(...signals.findings);
+  } else if (url || metricsUrls.length) {
+    console.log("doctor: signals skipped (set METRICS_TOKEN to the site's metrics token to read them)");
+  }
 } finally {
   await embedded?.stop().catch(() => {});
 }

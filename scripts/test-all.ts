@@ -154,9 +154,9 @@ async function e2e(stack: Stack) {
     await playwright("pow-cost", ["e2e/cluster/pow-cost.spec.ts"], { E2E_SUITE: "cluster", E2E_STORE: "cookie", CLUSTER_ENV: JSON.stringify(env) });
   }
   if (!storeFilter || storeFilter.includes("memory")) {
-    log("two memory-store instances behind the proxy");
+    log("two memory-store instances behind the proxy, and the doctor's diagnosis from live signals");
     const env = { ...stack.env, ...storeConfig("cookie").env(stack) };
-    await playwright("memory-cluster", ["e2e/cluster/memory.spec.ts"], { E2E_SUITE: "cluster", E2E_STORE: "memory", CLUSTER_ENV: JSON.stringify(env) });
+    await playwright("memory-cluster", ["e2e/cluster/memory.spec.ts", "e2e/cluster/signals.spec.ts"], { E2E_SUITE: "cluster", E2E_STORE: "memory", CLUSTER_ENV: JSON.stringify(env) });
   }
 }
 

@@ -23,6 +23,8 @@ export interface ClusterOptions {
    * failure is loud uses it; the harness refuses otherwise.
    */
   allowMemoryStore?: boolean;
+  /** Settings of single instances over `env`, by name (`i2`): a misconfigured instance, on purpose. */
+  instanceEnv?: Record<string, Record<string, string>>;
 }
 
 export interface Instance {
@@ -118,7 +120,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       const name = `i${i}`;
       // The compiled server.ts that `npm run build` writes: production runs no TypeScript loader.
       const child = spawn(process.execPath, [path.resolve("dist/server.mjs")], {
-        env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", TRUST_PROXY: "1", ...options.env, INSTANCE_NAME: name, PORT: String(port), HOSTNAME: "127.0.0.1" },
+        env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", TRUST_PROXY: "1", ...options.env, ...options.instanceEnv?.[name], INSTANCE_NAME: name, PORT: String(port), HOSTNAME: "127.0.0.1" },
         stdio: ["ignore", "pipe", "pipe"],
       });
       const log = createWriteStream(path.join(logDir, `${name}.log`));

@@ -5,6 +5,7 @@ import { log } from "../log";
 import { isNotMigrated } from "../migrations";
 import { PasswordHashBusy } from "../password";
 import type { Services } from "../services";
+import { withOutcomeSignals } from "../signals/outcome";
 import { errorResponse } from "./errors";
 
 /**
@@ -76,7 +77,7 @@ export function endpoint(served: { GET?: Handler; POST?: Handler }): Record<Meth
   const allow = [...(served.GET ? ["GET", "HEAD"] : []), ...(served.POST ? ["POST"] : []), "OPTIONS"].join(", ");
   const refuse: Handler = async () => errorResponse("method_not_allowed", { headers: { allow, "cache-control": "no-store" } });
   const get = served.GET;
-  return {
+  const table: Record<Method, Handler> = {
     GET: get ?? refuse,
     HEAD: get
       ? async (req) => {
@@ -91,7 +92,9 @@ export function endpoint(served: { GET?: Handler; POST?: Handler }): Record<Meth
     DELETE: refuse,
     OPTIONS: async () => new Response(null, { status: 204, headers: { allow, "cache-control": "no-store" } }),
   };
+  // Every answer is counted once, by route, status and code, in the process's signals.
+  return Object.fromEntries(Object.entries(table).map(([method, handler]) => [method, withOutcomeSignals(handler)])) as Record<Method, Handler>;
 }
 
 /** Any path under /api that names no endpoint: the contract's JSON, not Next's HTML page. */
-export const unknownEndpoint: Handler = async () => errorResponse("not_found", { headers: { "cache-control": "no-store" } });
+export const unknownEndpoint: Handler = withOutcomeSignals(async () => errorResponse("not_found", { headers: { "cache-control": "no-store" } }));

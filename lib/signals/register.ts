@@ -6,7 +6,7 @@ export interface SignalsConfig {
   instanceName?: string;
   store: string;
   databaseUrl?: string;
-  redis?: { url: string; prefix: string };
+  redis?: { url?: string; nodes?: string[]; prefix: string };
 }
 
 /** Where a URL points, without its user, password, query or token. */
@@ -19,6 +19,11 @@ function endpointOf(url: string): string {
   }
 }
 
+function redisWhere(redis: NonNullable<SignalsConfig["redis"]>): string {
+  if (redis.nodes) return `cluster ${[...redis.nodes].sort().join(",")}`;
+  return redis.url ? endpointOf(redis.url) : "none";
+}
+
 /**
  * A short fingerprint of the backend this process's sessions and captchas live in: equal on
  * instances that share it, different on one that points at another Redis, key prefix or
@@ -29,7 +34,7 @@ export function storeTarget(config: SignalsConfig, instance: string): string {
     config.store === "memory"
       ? `memory ${instance} ${process.pid}`
       : config.store === "redis" || config.store === "cached"
-        ? `redis ${config.redis ? `${endpointOf(config.redis.url)} ${config.redis.prefix}` : "none"}`
+        ? `redis ${config.redis ? `${redisWhere(config.redis)} ${config.redis.prefix}` : "none"}`
         : `database ${config.databaseUrl ? endpointOf(config.databaseUrl) : "none"}`;
   return createHash("sha256").update(where).digest("hex").slice(0, 8);
 }

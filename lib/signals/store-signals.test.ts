@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { CaptchaLedger, SessionRecord, SessionStore } from "../session/store";
+import type { SessionRecord, SessionStore } from "@holdfast/session";
+import type { CaptchaLedger } from "../captcha/ledger";
 import { createSignals } from "./registry";
 import { withLedgerSignals, withStoreSignals } from "./store-signals";
 

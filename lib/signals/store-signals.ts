@@ -1,4 +1,5 @@
-import type { CaptchaLedger, SessionStore } from "../session/store";
+import { observeStore, type SessionStore } from "@holdfast/session";
+import type { CaptchaLedger } from "../captcha/ledger";
 import { processSignals, type Signals, type StoreOp, type StoreOutcome } from "./registry";
 
 /**
@@ -31,19 +32,7 @@ function timed<A extends unknown[], R>(
 }
 
 export function withStoreSignals(store: SessionStore, signals: () => Signals = processSignals): SessionStore {
-  const t = <A extends unknown[], R>(op: StoreOp, fn: (...args: A) => Promise<R>) => timed(signals, store.name, op, fn);
-  return {
-    name: store.name,
-    revocable: store.revocable,
-    shared: store.shared,
-    create: t("create", store.create.bind(store)),
-    read: t("read", store.read.bind(store)),
-    update: t("update", store.update.bind(store)),
-    delete: t("delete", store.delete.bind(store)),
-    ...(store.rotate ? { rotate: t("rotate", store.rotate.bind(store)) } : {}),
-    ...(store.revokeUser ? { revokeUser: t("revokeUser", store.revokeUser.bind(store)) } : {}),
-    ping: t("ping", store.ping.bind(store)),
-  };
+  return observeStore(store, ({ call, ms, error }) => signals().observeStoreCall(store.name, call, ms, error === undefined ? "ok" : outcomeOf(error)));
 }
 
 /** `store` names the backend that holds the ledger (the database for the cookie store). */

@@ -9,3 +9,4 @@ export { SessionTooLargeError, StoreUnavailableError, type SessionData, type Ses
 export { MAX_COOKIE_HEADER_BYTES, readCookie, setCookieHeader, type CookieSettings } from "./cookie-header.js";
 export { hashToken, newToken, sameDigest } from "./token.js";
 export { consoleLogger, silentLogger, type Logger } from "./logger.js";
+export { observeStore, type ObservedCall, type StoreCall } from "./observe.js";
