@@ -1,13 +1,14 @@
 import { issueCaptcha } from "../captcha/captcha";
+import { captchaPool } from "../captcha/pool";
 import { client, limited, type RequestContext } from "./context";
 
-/** GET /api/captcha: a new pending captcha in the session, drawn as SVG. */
+/** GET /api/captcha: a new pending captcha in the session, drawn as SVG (ahead of time when the pool has one). */
 export async function getCaptcha(ctx: RequestContext): Promise<Response> {
   const refused = await limited(ctx, "captcha", client(ctx));
   if (refused) return refused;
   const { session, services } = ctx;
   const { config, captchas } = services;
-  const { svg, answer } = await issueCaptcha(session, captchas, { ttlMs: config.captchaTtlMs });
+  const { svg, answer } = await issueCaptcha(session, captchas, { ttlMs: config.captchaTtlMs, draw: () => captchaPool().take() });
   const headers: Record<string, string> = { "content-type": "image/svg+xml; charset=utf-8" };
   if (config.captchaTestMode) headers["x-captcha-answer"] = answer;
   return new Response(svg, { status: 200, headers });

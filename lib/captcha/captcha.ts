@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import { sameDigest, type Session } from "@holdfast/session";
+import { drawCaptcha, type DrawnCaptcha } from "./draw";
 import type { CaptchaLedger } from "./ledger";
-import { renderCaptcha } from "./render";
-import { captchaText, normalizeAnswer } from "./text";
+import { normalizeAnswer } from "./text";
 
 /** What the session holds: a reference to the server-side record, never the answer. */
 interface PendingRef {
@@ -22,6 +22,8 @@ export type CaptchaCheck =
 export interface CaptchaOptions {
   ttlMs: number;
   now?: () => number;
+  /** Where the answer and picture come from: drawn here unless given (see pool.ts). */
+  draw?: () => DrawnCaptcha;
 }
 
 const SESSION_KEY = "captcha";
@@ -35,14 +37,15 @@ export async function issueCaptcha(
   session: Session,
   ledger: CaptchaLedger,
   options: CaptchaOptions,
-): Promise<{ svg: string; answer: string }> {
+): Promise<DrawnCaptcha> {
   const now = (options.now ?? Date.now)();
-  const answer = captchaText();
+  const drawn = (options.draw ?? drawCaptcha)();
+  const { answer } = drawn;
   const id = randomBytes(16).toString("base64url");
   const expiresAt = now + options.ttlMs;
   await ledger.put(id, { answerHash: answerHash(id, answer), expiresAt }, options.ttlMs);
   await session.set(SESSION_KEY, { id, expiresAt } satisfies PendingRef);
-  return { svg: renderCaptcha(answer), answer };
+  return drawn;
 }
 
 /**
