@@ -270,7 +270,7 @@ test.describe(`HTTP contract (${STORE} store)`, () => {
     const health = await fetch(`${BASE}/api/health`);
     expect(health.status).toBe(200);
     const body = (await health.json()) as { ok: boolean; store: string; checks: Record<string, { ok: boolean }> };
-    expect(body).toMatchObject({ ok: true, store: STORE.replace(/-(tcp|rest)$/, "") });
+    expect(body).toMatchObject({ ok: true, store: STORE.replace(/-(tcp|rest|cluster)$/, "") });
     expect(body.checks.store!.ok && body.checks.database!.ok).toBe(true);
   });
 });

@@ -15,6 +15,7 @@ import path from "node:path";
 import { runStoreSecurity } from "../testing/security/store-run";
 import { missingTools, missingToolsMessage } from "../testing/prerequisites";
 import { startCluster } from "../testing/cluster";
+import { runExampleE2E } from "../testing/example";
 import { startStack, type Stack } from "../testing/stack";
 import { E2E_STORES, storeConfig } from "../testing/stores";
 
@@ -75,7 +76,11 @@ async function lockFile() {
   log("npm ci from the lock file in a clean copy");
   const dir = mkdtempSync(path.join(tmpdir(), "holdfast-npm-ci-"));
   try {
-    for (const file of ["package.json", "package-lock.json"]) copyFileSync(file, path.join(dir, file));
+    // The workspaces' package.json files too, so the install is the whole workspace's.
+    for (const file of ["package.json", "package-lock.json", "packages/session/package.json", "examples/minimal/package.json"]) {
+      mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+      copyFileSync(file, path.join(dir, file));
+    }
     const code = await run("npm", ["ci", "--ignore-scripts", "--no-audit", "--no-fund", "--prefer-offline", "--prefix", dir], {}, path.join(ARTIFACTS, "npm-ci.log"));
     const ok = code === 0 && existsSync(path.join(dir, "node_modules/next/package.json"));
     if (!ok) log(`npm ci refused the lock file; see ${path.join(ARTIFACTS, "npm-ci.log")}`);
@@ -160,6 +165,14 @@ async function e2e(stack: Stack) {
   }
 }
 
+/** The second app: examples/minimal on the package alone (it starts its own Redis). */
+async function example() {
+  log("the second app: examples/minimal on @holdfast/session, redis store over TCP");
+  const result = await runExampleE2E(log, { reuseBuild: args.includes("--reuse-build") });
+  totals.passed += result.passed;
+  totals.failed += result.failed + (result.passed === 0 ? 1 : 0);
+}
+
 async function main() {
   const missing = missingTools();
   if (missing.length) {
@@ -174,6 +187,7 @@ async function main() {
     if (!only || only === "unit") await unit(stack);
     if (!only || only === "captcha") await captchaStrength();
     if (!only || only === "e2e") await e2e(stack);
+    if (!only || only === "e2e") await example();
   } finally {
     await stack.stop();
   }

@@ -18,7 +18,8 @@ export interface StoreConfig {
 export const TEST_SECRET = "holdfast-test-secret-0123456789abcdefghijkl";
 
 // The suites sign up many users from one address; the limits themselves are tested on their own.
-const common = { SESSION_SECRET: TEST_SECRET, CAPTCHA_TEST_MODE: "1", RATE_LIMIT_MULTIPLIER: "1000" };
+// REDIS_CLUSTER_NODES is the stack's too; only the cluster entry sets it (empty counts as unset).
+const common = { SESSION_SECRET: TEST_SECRET, CAPTCHA_TEST_MODE: "1", RATE_LIMIT_MULTIPLIER: "1000", REDIS_CLUSTER_NODES: "" };
 const rest = (stack: Pick<Stack, "env">) => ({
   REDIS_URL: "",
   UPSTASH_REDIS_REST_URL: stack.env.UPSTASH_REDIS_REST_URL,

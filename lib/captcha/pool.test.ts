@@ -2,10 +2,11 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { Worker } from "node:worker_threads";
-import { Session } from "../session/session";
-import { createMemoryStore } from "../session/stores/memory";
+import { Session } from "@holdfast/session";
+import { createMemoryStore } from "@holdfast/session/stores/memory";
+import { memoryLedger } from "./ledgers/memory";
 import { checkCaptcha, issueCaptcha } from "./captcha";
-import { CaptchaPool, DEFAULT_POOL_NICE, DEFAULT_POOL_SIZE, poolNiceFromEnv, poolSizeFromEnv } from "./pool";
+import { CaptchaPool } from "./pool";
 import { CAPTCHA_ALPHABET, CAPTCHA_LENGTH } from "./text";
 
 const answerPattern = new RegExp(`^[${CAPTCHA_ALPHABET}]{${CAPTCHA_LENGTH}}$`);
@@ -121,26 +122,13 @@ describe("captcha pool", () => {
 
   it("issueCaptcha records the hash of the drawn answer, so the pool's answer solves it", async () => {
     const store = createMemoryStore();
+    const captchas = memoryLedger();
     const session = new Session(store, undefined, { idleTimeoutMs: 3_600_000, absoluteTimeoutMs: 7_200_000 });
-    const { svg, answer } = await issueCaptcha(session, store.captchas, { ttlMs: 60_000, draw: () => ({ answer: "ACEHM", svg: "<svg/>" }) });
+    const { svg, answer } = await issueCaptcha(session, captchas, { ttlMs: 60_000, draw: () => ({ answer: "ACEHM", svg: "<svg/>" }) });
     assert.equal(answer, "ACEHM");
     assert.equal(svg, "<svg/>");
     const token = ((await session.commit()) as { value: string }).value;
     const next = new Session(store, token, { idleTimeoutMs: 3_600_000, absoluteTimeoutMs: 7_200_000 });
-    assert.equal(await checkCaptcha(next, store.captchas, "acehm", {}), "ok");
-  });
-
-  it("CAPTCHA_POOL_SIZE and CAPTCHA_POOL_NICE: whole numbers, capped; anything else is the default", () => {
-    assert.equal(poolSizeFromEnv(undefined), DEFAULT_POOL_SIZE);
-    assert.equal(poolSizeFromEnv(""), DEFAULT_POOL_SIZE);
-    assert.equal(poolSizeFromEnv("0"), 0);
-    assert.equal(poolSizeFromEnv("8"), 8);
-    assert.equal(poolSizeFromEnv("-1"), DEFAULT_POOL_SIZE);
-    assert.equal(poolSizeFromEnv("lots"), DEFAULT_POOL_SIZE);
-    assert.equal(poolSizeFromEnv("100000"), 1024);
-    assert.equal(poolNiceFromEnv(undefined), DEFAULT_POOL_NICE);
-    assert.equal(poolNiceFromEnv("0"), 0);
-    assert.equal(poolNiceFromEnv("40"), 19);
-    assert.equal(poolNiceFromEnv("-5"), DEFAULT_POOL_NICE);
+    assert.equal(await checkCaptcha(next, captchas, "acehm", {}), "ok");
   });
 });

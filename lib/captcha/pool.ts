@@ -12,7 +12,6 @@ import { drawCaptcha, type DrawnCaptcha } from "./draw";
  * - An empty pool draws inline, so nothing depends on the thread: a pool of size 0
  *   (CAPTCHA_POOL_SIZE=0), a platform without worker threads, a thread that failed to start or
  *   died, or a burst that drained the pool all fall back to drawing on the request path.
- * - CAPTCHA_POOL_NICE (0-19) runs the thread at a lower priority on Linux (see DEFAULT_POOL_NICE).
  */
 
 export const DEFAULT_POOL_SIZE = 32;
@@ -158,35 +157,18 @@ export class CaptchaPool {
   }
 }
 
-function wholeNumber(value: string | undefined, fallback: number, max: number): number {
-  if (value === undefined || value.trim() === "") return fallback;
-  const n = Number(value);
-  return Number.isInteger(n) && n >= 0 ? Math.min(n, max) : fallback;
-}
-
-/** CAPTCHA_POOL_SIZE (0 turns the pool off, at most 1024), or the default if unset or unreadable. */
-export function poolSizeFromEnv(value = process.env.CAPTCHA_POOL_SIZE): number {
-  return wholeNumber(value, DEFAULT_POOL_SIZE, 1024);
-}
-
-/** CAPTCHA_POOL_NICE (0-19), or the default if unset or unreadable. */
-export function poolNiceFromEnv(value = process.env.CAPTCHA_POOL_NICE): number {
-  return wholeNumber(value, DEFAULT_POOL_NICE, 19);
-}
-
 const GLOBAL_KEY = Symbol.for("holdfast.captchaPool");
 
 /**
  * The process's pool, made on first use. Kept on globalThis so that `next dev` re-evaluating
  * this module does not start a second thread.
  */
-export function captchaPool(): CaptchaPool {
+export function captchaPool(size = DEFAULT_POOL_SIZE): CaptchaPool {
   const holder = globalThis as { [GLOBAL_KEY]?: CaptchaPool };
   let pool = holder[GLOBAL_KEY];
   if (!pool) {
     pool = new CaptchaPool({
-      size: poolSizeFromEnv(),
-      nice: poolNiceFromEnv(),
+      size,
       onError: (error) => console.warn(`[holdfast] captcha pool off, drawing inline: ${error instanceof Error ? error.message : String(error)}`),
     });
     holder[GLOBAL_KEY] = pool;

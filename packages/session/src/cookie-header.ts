@@ -21,15 +21,34 @@ export function readCookie(header: string | null, name: string): string | undefi
   return undefined;
 }
 
+/** The cookie a change asks for, as attributes: what a framework's cookie API takes. Null when the cookie stays as it is. */
+export function cookieFor(
+  change: CookieChange,
+  settings: CookieSettings,
+  now = Date.now(),
+): { name: string; value: string; maxAge: number; path: "/"; httpOnly: true; sameSite: "lax"; domain?: string; secure: boolean } | null {
+  if (change.kind === "keep") return null;
+  const maxAge = change.kind === "set" ? Math.max(0, Math.floor((change.expiresAt - now) / 1000)) : 0;
+  return {
+    name: settings.name,
+    value: change.kind === "set" ? change.value : "",
+    maxAge,
+    path: "/",
+    httpOnly: true,
+    sameSite: "lax",
+    ...(settings.domain ? { domain: settings.domain } : {}),
+    secure: settings.secure,
+  };
+}
+
 /** The Set-Cookie header for a change, or null when the cookie stays as it is. */
 export function setCookieHeader(change: CookieChange, settings: CookieSettings, now = Date.now()): string | null {
-  if (change.kind === "keep") return null;
-  const parts =
-    change.kind === "set"
-      ? [`${settings.name}=${change.value}`, `Max-Age=${Math.max(0, Math.floor((change.expiresAt - now) / 1000))}`]
-      : [`${settings.name}=`, "Max-Age=0", "Expires=Thu, 01 Jan 1970 00:00:00 GMT"];
+  const cookie = cookieFor(change, settings, now);
+  if (!cookie) return null;
+  const parts = [`${cookie.name}=${cookie.value}`, `Max-Age=${cookie.maxAge}`];
+  if (change.kind === "clear") parts.push("Expires=Thu, 01 Jan 1970 00:00:00 GMT");
   parts.push("Path=/", "HttpOnly", "SameSite=Lax");
-  if (settings.domain) parts.push(`Domain=${settings.domain}`);
-  if (settings.secure) parts.push("Secure");
+  if (cookie.domain) parts.push(`Domain=${cookie.domain}`);
+  if (cookie.secure) parts.push("Secure");
   return parts.join("; ");
 }

@@ -1,5 +1,6 @@
 import { cookies, headers } from "next/headers.js";
 import { cache } from "react";
+import { cookieFor } from "./cookie-header.js";
 import type { Session } from "./session.js";
 import type { Sessions } from "./sessions.js";
 
@@ -29,24 +30,25 @@ export interface NextSessions {
 export function nextSessions(sessions: Sessions | (() => Sessions)): NextSessions {
   const resolve = typeof sessions === "function" ? sessions : () => sessions;
 
+  // cookies() first: during `next build` it ends the prerender of a page that reads the session
+  // before the store is made, so a store that needs the environment is not made at build time.
   const read = cache(async (): Promise<ReadonlySession> => {
+    const jar = await cookies();
     const s = resolve();
-    return s.open((await cookies()).get(s.cookie.name)?.value || undefined);
+    return s.open(jar.get(s.cookie.name)?.value || undefined);
   });
 
   async function getSession(): Promise<ActionSession> {
-    const s = resolve();
     const jar = await cookies();
+    const s = resolve();
     const session = s.open(jar.get(s.cookie.name)?.value || undefined);
     let saved = false;
     const save = async () => {
       if (saved) throw new Error("@holdfast/session/next: save() was already called; call getSession() again for another change");
       saved = true;
       const change = await session.commit();
-      if (change.kind === "keep") return;
-      const base = { path: "/", httpOnly: true, sameSite: "lax" as const, domain: s.cookie.domain, secure: s.secure({ headers: await headers() }) };
-      if (change.kind === "clear") jar.set(s.cookie.name, "", { ...base, maxAge: 0 });
-      else jar.set(s.cookie.name, change.value, { ...base, maxAge: Math.max(0, Math.floor((change.expiresAt - Date.now()) / 1000)) });
+      const cookie = cookieFor(change, { name: s.cookie.name, domain: s.cookie.domain, secure: s.secure({ headers: await headers() }) });
+      if (cookie) jar.set(cookie);
     };
     return Object.assign(session, { save });
   }
