@@ -1,7 +1,7 @@
 import { closeDb, createDb, type Db } from "../lib/db";
 
 /**
- * Where the test suites find their services. `npm test` (scripts/test-all.ts) starts them and
+ * Where the test suites find their services. `npm test` (testing/run-all.ts) starts them and
  * sets these variables; a missing one is an error, never a skipped test.
  */
 export function required(name: "DATABASE_URL" | "REDIS_URL" | "UPSTASH_REDIS_REST_URL" | "UPSTASH_REDIS_REST_TOKEN" | "REDIS_CLUSTER_NODES"): string {

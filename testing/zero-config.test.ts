@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { chromium } from "@playwright/test";
-import { freePort } from "../testing/stack";
+import { freePort } from "./stack";
 import { describe, it } from "node:test";
 
 /**
