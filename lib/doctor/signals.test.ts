@@ -59,14 +59,20 @@ describe("doctor: signals per instance", () => {
       { instance: "i2", signUps: { ok: 66, session_unknown: 34 } },
       { instance: "i3", target: "bbbb1111", signUps: { ok: 33, session_unknown: 67 } },
     );
-    assert.equal(v.summary, "`session_unknown` is 67% of sign-ups on i3 and 33% to 34% elsewhere: i3 does not share the session store with the others (it points at another Redis or database, or another REDIS_KEY_PREFIX).");
+    // The fingerprint names i3 first; the shares, judged on their own, say the same.
+    assert.equal(
+      v.summary,
+      "i3 does not share the session store with the others: its redis store points at another Redis or database, or another REDIS_KEY_PREFIX (its store fingerprint differs). Sign-ups fail on i1 (33%), i2 (34%) and i3 (67%), because what one side began the other cannot find.",
+    );
+    assert.deepEqual(checks(v), ["signals-store-target", "signals-session-unknown"]);
+    assert.match(v.findings[1]!.problem, /^`session_unknown` is 67% of sign-ups on i3 and 33% to 34% elsewhere: i3 does not share the session store/);
     // A round-robin artifact: i1 only ever receives sessions begun on i3, and i2 on i1.
     const rr = await judge(
       { instance: "i1", signUps: { ok: 50, session_unknown: 50 } },
       { instance: "i2", signUps: { ok: 100 } },
       { instance: "i3", target: "bbbb1111", signUps: { ok: 50, session_unknown: 50 } },
     );
-    assert.match(rr.summary, /: i3 does not share the session store with the others/);
+    assert.match(rr.summary, /^i3 does not share the session store with the others/);
   });
 
   it("an instance with another store kind is named with both kinds", async () => {
@@ -96,14 +102,35 @@ describe("doctor: signals per instance", () => {
     assert.match(v.summary, /^`session_unknown` is 50% of sign-ups on every instance \(i1 and i2\): the instances do not find each other's sessions/);
   });
 
+  it("an instance on another Redis whose own failures are of another code (a proof of work issued elsewhere) is still the one named", async () => {
+    // Round-robin over challenge, captcha, register: i2's proofs fail on i1 and i3 (pow_invalid) while i3 meets i2's sessions.
+    const v = await judge(
+      { instance: "i1", signUps: { pow_invalid: 12 } },
+      { instance: "i2", target: "bbbb1111", signUps: { pow_invalid: 12 } },
+      { instance: "i3", signUps: { session_unknown: 12 } },
+    );
+    assert.equal(checks(v)[0], "signals-store-target");
+    assert.match(v.summary, /^i2 does not share the session store with the others/);
+  });
+
+  it("two memory instances have different fingerprints by nature: no store-target finding, the memory store is named", async () => {
+    const v = await judge(
+      { instance: "i1", store: "memory", target: "m1", signUps: { session_unknown: 12 } },
+      { instance: "i2", store: "memory", target: "m2", signUps: { session_unknown: 12 } },
+    );
+    assert.ok(!checks(v).includes("signals-store-target"));
+    assert.match(v.summary, /SESSION_STORE=memory/);
+  });
+
   it("captcha_missing on one instance of a cookie-store site: its captcha ledger is another database", async () => {
     const v = await judge(
       { instance: "i1", store: "cookie", target: "dddd0000", signUps: { ok: 85, captcha_missing: 15 } },
       { instance: "i2", store: "cookie", target: "eeee1111", signUps: { ok: 30, captcha_missing: 70 } },
       { instance: "i3", store: "cookie", target: "dddd0000", signUps: { ok: 86, captcha_missing: 14 } },
     );
-    assert.deepEqual(checks(v), ["signals-captcha-missing"]);
-    assert.match(v.summary, /^`captcha_missing` is 70% of sign-ups on i2 and 14% to 15% elsewhere: i2 does not share the captcha ledger with the others/);
+    assert.deepEqual(checks(v), ["signals-store-target", "signals-captcha-missing"]);
+    assert.match(v.summary, /^i2 keeps its captchas and challenges in another database than the others \(its DATABASE_URL fingerprint differs\)/);
+    assert.match(v.findings[1]!.problem, /^`captcha_missing` is 70% of sign-ups on i2 and 14% to 15% elsewhere: i2 does not share the captcha ledger with the others/);
   });
 
   it("no_session everywhere: the browser does not send the cookie back", async () => {

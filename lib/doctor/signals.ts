@@ -206,6 +206,33 @@ function judgeCode(code: SignUpCode, instances: InstanceSignals[]): Finding | un
   return { check: CHECK[code], problem: `\`${code}\` is ${range(eligible.map((s) => share(s, code)))} of sign-ups ${where}: ${cause}.`, fix };
 }
 
+/**
+ * Instances of one shared store kind whose store fingerprints differ: the odd ones (outside the
+ * one largest group) keep sessions, captchas and challenges somewhere the others do not look.
+ * Every instance then fails on what the odd ones began and the odd ones on everything else, so
+ * the failures alone, spread over several codes, would not say which one is misconfigured.
+ */
+function judgeTargets(instances: InstanceSignals[]): Finding | undefined {
+  const shared = instances.filter((s) => s.store !== "memory" && s.target !== "");
+  if (new Set(shared.map((s) => s.store)).size !== 1) return undefined;
+  const odd = outsideLargestGroup(shared);
+  if (!odd?.length) return undefined;
+  const failing = instances.filter((s) => total(s) > 0 && (s.signUps.ok ?? 0) < total(s));
+  const failures = failing.length
+    ? ` Sign-ups fail on ${names(failing.map((s) => `${s.instance} (${pct(1 - (s.signUps.ok ?? 0) / total(s))})`))}, because what one side began the other cannot find.`
+    : "";
+  const who = names(odd.map((s) => s.instance));
+  const one = odd.length === 1;
+  return {
+    check: "signals-store-target",
+    problem:
+      shared[0]!.store === "cookie"
+        ? `${who} ${one ? "keeps its" : "keep their"} captchas and challenges in another database than the others (${one ? "its" : "their"} DATABASE_URL fingerprint differs).${failures}`
+        : `${who} ${one ? "does" : "do"} not share the session store with the others: ${one ? "its" : "their"} ${shared[0]!.store} store points at another Redis or database, or another REDIS_KEY_PREFIX (${one ? "its" : "their"} store fingerprint differs).${failures}`,
+    fix: SHARED_FIX,
+  };
+}
+
 const failRate = (s: InstanceSignals) => s.storeCalls.failed / (s.storeCalls.count || 1);
 const troubled = (s: InstanceSignals) => (s.storeCalls.failed >= 3 && failRate(s) >= 0.01) || s.unavailableResponses >= 3;
 
@@ -252,13 +279,23 @@ function judgeLatency(instances: InstanceSignals[]): Finding | undefined {
 
 export function judgeSignals(instances: InstanceSignals[]): SignalsVerdict {
   const codes: SignUpCode[] = ["no_session", "session_unknown", "captcha_missing"];
-  const findings = [...codes.map((c) => judgeCode(c, instances)), judgeStoreFailures(instances), judgeLatency(instances)].filter((f): f is Finding => f !== undefined);
+  // A differing store fingerprint names the misconfigured instance outright, so it comes first.
+  const findings = [judgeTargets(instances), ...codes.map((c) => judgeCode(c, instances)), judgeStoreFailures(instances), judgeLatency(instances)].filter(
+    (f): f is Finding => f !== undefined,
+  );
   if (findings.length) return { findings, summary: findings[0]!.problem };
   if (instances.length === 0) return { findings, summary: "No instance answered with signals, so there is nothing to judge." };
   const who = names(instances.map((s) => s.instance));
   const signUps = instances.reduce((n, s) => n + total(s), 0);
   if (signUps === 0) {
     return { findings, summary: `Nothing stands out on ${who}, but no sign-ups were counted yet: complete a few sign-ups through the site and run the doctor again.` };
+  }
+  const few = instances.filter((s) => total(s) < MIN_SIGN_UPS);
+  if (few.length) {
+    return {
+      findings,
+      summary: `Too few sign-ups to judge on ${names(few.map((s) => s.instance))} (${few.map((s) => total(s)).join(", ")}; ${MIN_SIGN_UPS} per instance are needed): complete more sign-ups through the site and run the doctor again.`,
+    };
   }
   const most = (code: SignUpCode) => pct(Math.max(...instances.map((s) => share(s, code))));
   const calls = instances.reduce((n, s) => n + s.storeCalls.count, 0);
