@@ -8,28 +8,85 @@ export type Db = PrismaClient;
 /** The pool under a client, for the hot paths' plain SQL. */
 const POOL = Symbol.for("holdfast.pool");
 
+/** Connections one process opens at most when DATABASE_POOL_SIZE is unset. */
+export const DEFAULT_POOL_SIZE = 10;
 /**
- * A client with bounded waits, so an unreachable database is a quick 503 rather than a hang.
- * Prisma owns the schema, the migrations and most queries; the requests' hot paths (session
- * read and write, captcha ledger, rate limit, user lookup) send plain SQL through the same
- * pool, since a Prisma query costs several times a `pg` one (bench/speedups.ts).
+ * How long a query may wait for its answer, time in a pooler's queue included, before it is a
+ * 503: the 10 s the server-side statement_timeout used to allow, now also bounding the wait for
+ * a pooled connection. Shorter failed sign-ups on a loaded two-core machine whose event loops lag
+ * by seconds (e2e/cluster/pgbouncer.spec.ts).
  */
-export function createDb(url: string): Db {
+export const QUERY_TIMEOUT_MS = 10_000;
+
+export interface DbOptions {
+  /** The most connections this process opens (DATABASE_POOL_SIZE). */
+  poolSize?: number;
+  queryTimeoutMs?: number;
+}
+
+/**
+ * A client with bounded waits, so an unreachable or saturated database is a quick 503 rather than
+ * a hang. Prisma owns the schema, the migrations and most queries; the requests' hot paths
+ * (session read and write, captcha ledger, rate limit, user lookup) send plain SQL through the
+ * same pool, since a Prisma query costs several times a `pg` one (bench/speedups.ts).
+ *
+ * Safe behind a pooler in transaction mode (PgBouncer), where consecutive statements of one
+ * client may run on different server connections:
+ * - no server-side setting is sent: node-postgres passes `statement_timeout` (and the like) as
+ *   startup parameters, which PgBouncer refuses outright ("unsupported startup parameter"), and
+ *   a `SET` would stay on a server connection that other clients then get. The timeout is the
+ *   client's own `query_timeout`; a server-side one belongs to the database role
+ *   (`ALTER ROLE … SET statement_timeout`), which every server connection applies itself;
+ * - no named prepared statements: our queries carry no `name`, and @prisma/adapter-pg names them
+ *   only when given a `statementNameGenerator`, which we do not give;
+ * - no session-level locks or settings anywhere (lib/migrate.ts takes transaction-level locks).
+ */
+export function createDb(url: string, options: DbOptions = {}): Db {
+  const queryTimeout = options.queryTimeoutMs ?? QUERY_TIMEOUT_MS;
   const pool = new pg.Pool({
     connectionString: url,
-    max: 10,
+    max: options.poolSize ?? DEFAULT_POOL_SIZE,
     connectionTimeoutMillis: 3_000,
     idleTimeoutMillis: 30_000,
-    statement_timeout: 10_000,
+    // Client-side: never sent to the server, so a pooler has nothing to refuse.
+    query_timeout: queryTimeout,
     // An idle pool never keeps a finished script or test process alive.
     allowExitOnIdle: true,
   });
   // An idle connection that the server ends (a restart, a failover, an admin) must not crash the
   // process: the pool drops it, and the next query opens a new one or fails as a 503.
   pool.on("error", (error) => console.warn(`[holdfast] database connection lost: ${(error as { code?: string }).code ?? error.name}`));
+  markTimeouts(pool, queryTimeout);
   const db = new PrismaClient({ adapter: new PrismaPg(pool) });
   Object.defineProperty(db, POOL, { value: pool });
   return db;
+}
+
+/**
+ * node-postgres reports its query_timeout as a bare "Query read timeout" with no code. Every
+ * caller of the pool (this app's dbCall, the session package's Postgres store) recognises an
+ * unreachable database by its code, so the error is given ETIMEDOUT: a query that waited this
+ * long is, for the request, a database it cannot reach (503), not a wrong query (500).
+ */
+function markTimeouts(pool: pg.Pool, ms: number): void {
+  const mark = (error: unknown) => {
+    if (error instanceof Error && error.message === "Query read timeout" && !(error as { code?: unknown }).code) {
+      Object.assign(error, { code: "ETIMEDOUT", message: `Query read timeout: no answer within ${ms} ms` });
+    }
+    return error;
+  };
+  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  const wrapped = (...args: unknown[]) => {
+    const callback = args.at(-1);
+    if (typeof callback === "function") {
+      args[args.length - 1] = (error: unknown, result: unknown) => (callback as (e: unknown, r: unknown) => void)(mark(error), result);
+      return query(...args);
+    }
+    return (query(...args) as Promise<unknown>).catch((error: unknown) => {
+      throw mark(error);
+    });
+  };
+  pool.query = wrapped as typeof pool.query;
 }
 
 /** The pool of a client made by createDb: `sql(db).query(text, values)`. */
@@ -48,7 +105,7 @@ export async function closeDb(db: Db): Promise<void> {
 }
 
 const CONNECTION_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024", "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "57P01", "57P03", "08000", "08001", "08003", "08006"]);
-const CONNECTION_TEXT = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|timeout exceeded when trying to connect|Connection terminated|terminating connection|the database system is (starting|shutting) up|Can't reach database server/i;
+const CONNECTION_TEXT = /Query read timeout|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|timeout exceeded when trying to connect|Connection terminated|terminating connection|the database system is (starting|shutting) up|Can't reach database server/i;
 
 function isConnectionError(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
@@ -80,10 +137,10 @@ export function uniqueViolation(error: unknown): string | null {
   return JSON.stringify(e.meta ?? {}) + " " + (e.message ?? "");
 }
 
-const shared = globalThis as unknown as { holdfastDb?: { url: string; db: Db } };
+const shared = globalThis as unknown as { holdfastDb?: { url: string; poolSize: number; db: Db } };
 
-/** One client per process (and per URL), kept across hot reloads in development. */
-export function getDb(url: string): Db {
-  if (shared.holdfastDb?.url !== url) shared.holdfastDb = { url, db: createDb(url) };
+/** One client per process (and per URL and pool size), kept across hot reloads in development. */
+export function getDb(url: string, poolSize = DEFAULT_POOL_SIZE): Db {
+  if (shared.holdfastDb?.url !== url || shared.holdfastDb.poolSize !== poolSize) shared.holdfastDb = { url, poolSize, db: createDb(url, { poolSize }) };
   return shared.holdfastDb.db;
 }

@@ -4,9 +4,11 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import pg from "pg";
+import { startPgBouncer, type PgBouncer } from "../testing/pgbouncer";
 import { required } from "../testing/services";
 import { createDb, type Db } from "./db";
-import { migrate, MIGRATIONS_DIR } from "./migrate";
+import { migrate, MIGRATION_LOCK_KEY, MIGRATIONS_DIR } from "./migrate";
+import { shippedMigrations } from "./migrations";
 
 const NAME = "holdfast_migrate_test";
 let url: string;
@@ -76,5 +78,57 @@ describe("migrations", () => {
     // Every model in schema.prisma has been exercised above.
     const models = [...readFileSync("prisma/schema.prisma", "utf8").matchAll(/^model (\w+)/gm)].map((m) => m[1]);
     assert.deepEqual(models.sort(), ["Captcha", "RateLimit", "Session", "User"]);
+  });
+});
+
+describe("migrations through PgBouncer in transaction mode", () => {
+  const name = `holdfast_migrate_pooled_${process.pid}`;
+  let bouncer: PgBouncer;
+  let direct: pg.Client;
+
+  before(async () => {
+    await admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin(`CREATE DATABASE "${name}"`);
+    const u = new URL(required("DATABASE_URL"));
+    u.pathname = `/${name}`;
+    bouncer = await startPgBouncer({ databaseUrl: u.toString(), maxServerConnections: 10, poolMode: "transaction" });
+    direct = new pg.Client({ connectionString: u.toString() });
+    await direct.connect();
+  });
+  after(async () => {
+    await direct?.end();
+    await bouncer?.stop();
+    await admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  });
+
+  // Held by any backend of this database: a lock leaked on a pooled server connection stays
+  // there, since PgBouncer keeps that connection open for the next client.
+  const heldLocks = async () =>
+    Number(
+      (
+        await direct.query<{ n: string }>(
+          "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND objid = $1",
+          [MIGRATION_LOCK_KEY],
+        )
+      ).rows[0]!.n,
+    );
+
+  it("three at once all succeed, apply each migration once and leave no advisory lock held; three more change nothing", async () => {
+    const shipped = shippedMigrations();
+    const first = await Promise.all([migrate(bouncer.url), migrate(bouncer.url), migrate(bouncer.url)]);
+    // Each migration was applied by exactly one of them; the others found it done.
+    assert.deepEqual(first.flatMap((r) => r.applied).sort(), shipped);
+    for (const r of first) assert.deepEqual([...r.applied, ...r.alreadyApplied].sort(), shipped);
+    const { rows } = await direct.query<{ migration_name: string; n: string }>(
+      `SELECT migration_name, count(*) AS n FROM "_prisma_migrations" WHERE finished_at IS NOT NULL GROUP BY migration_name ORDER BY migration_name`,
+    );
+    assert.deepEqual(rows.map((r) => [r.migration_name, Number(r.n)]), shipped.map((m) => [m, 1]));
+    // PgBouncer's server connections are still open (it keeps them for the next client).
+    assert.ok(Number((await direct.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")).rows[0]!.n) >= 1);
+    assert.equal(await heldLocks(), 0);
+
+    const again = await Promise.all([migrate(bouncer.url), migrate(bouncer.url), migrate(bouncer.url)]);
+    for (const r of again) assert.deepEqual(r, { applied: [], alreadyApplied: shipped });
+    assert.equal(await heldLocks(), 0);
   });
 });

@@ -10,7 +10,12 @@ export { MIGRATIONS_DIR };
  * Applies prisma/migrations/<timestamp>_<name>/migration.sql in order and records each in
  * `_prisma_migrations` exactly as `prisma migrate deploy` does (same table, same sha256
  * checksum), so either tool can take over from the other. Safe to repeat and to run from
- * several processes at once: an advisory lock serialises them.
+ * several processes at once, directly or through a pooler in transaction mode (PgBouncer):
+ * each step is one transaction that takes a transaction-level advisory lock, so the lock and
+ * the work always share a server connection and the lock ends with the transaction. A
+ * session-level lock (`pg_advisory_lock` … `pg_advisory_unlock`) does not survive transaction
+ * pooling: the unlock may run on another server connection, the lock leaks, and nothing is
+ * serialised.
  */
 
 export interface MigrationResult {
@@ -29,8 +34,8 @@ const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
 )`;
 
-// An arbitrary constant that names this lock among the database's advisory locks.
-const LOCK_KEY = 72_707_369;
+/** An arbitrary constant that names this lock among the database's advisory locks. */
+export const MIGRATION_LOCK_KEY = 72_707_369;
 
 /** The shipped migrations that DATABASE_URL lacks; empty when it is up to date. Changes nothing. */
 export async function unappliedMigrations(databaseUrl: string, dir = MIGRATIONS_DIR): Promise<string[]> {
@@ -51,45 +56,53 @@ export async function migrate(databaseUrl: string, dir = MIGRATIONS_DIR): Promis
   await client.connect();
   const result: MigrationResult = { applied: [], alreadyApplied: [] };
   try {
-    await client.query("SELECT pg_advisory_lock($1)", [LOCK_KEY]);
-    await client.query(MIGRATIONS_TABLE);
-    const done = await client.query<{ migration_name: string; checksum: string }>(
-      `SELECT migration_name, checksum FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
-    );
-    const applied = new Map(done.rows.map((r) => [r.migration_name, r.checksum]));
+    // Two processes creating the table at once collide in pg_type even with IF NOT EXISTS.
+    await locked(client, () => client.query(MIGRATIONS_TABLE));
     for (const name of names) {
       const sql = await readFile(path.join(dir, name, "migration.sql"), "utf8");
       const checksum = createHash("sha256").update(sql).digest("hex");
-      const known = applied.get(name);
-      if (known !== undefined) {
-        if (known !== checksum) {
-          throw new Error(`holdfast/migrate: ${name} was edited after it was applied; add a new migration instead`);
+      const applied = await locked(client, async () => {
+        // Asked again under the lock: another process may have applied it while this one waited.
+        const { rows } = await client.query<{ checksum: string }>(
+          `SELECT checksum FROM "_prisma_migrations" WHERE migration_name = $1 AND finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+          [name],
+        );
+        const known = rows[0]?.checksum;
+        if (known !== undefined) {
+          if (known !== checksum) throw new Error(`holdfast/migrate: ${name} was edited after it was applied; add a new migration instead`);
+          return false;
         }
-        result.alreadyApplied.push(name);
-        continue;
-      }
-      const id = randomUUID();
-      await client.query("BEGIN");
-      try {
-        await client.query(
-          `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at) VALUES ($1, $2, $3, now())`,
-          [id, checksum, name],
-        );
-        await client.query(sql);
-        await client.query(
-          `UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1`,
-          [id],
-        );
-        await client.query("COMMIT");
-      } catch (error) {
-        await client.query("ROLLBACK");
-        throw new Error(`holdfast/migrate: ${name} failed: ${(error as Error).message}`, { cause: error });
-      }
-      result.applied.push(name);
+        const id = randomUUID();
+        await client.query(`INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at) VALUES ($1, $2, $3, now())`, [id, checksum, name]);
+        try {
+          await client.query(sql);
+        } catch (error) {
+          throw new Error(`holdfast/migrate: ${name} failed: ${(error as Error).message}`, { cause: error });
+        }
+        await client.query(`UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1`, [id]);
+        return true;
+      });
+      (applied ? result.applied : result.alreadyApplied).push(name);
     }
   } finally {
-    await client.query("SELECT pg_advisory_unlock($1)", [LOCK_KEY]).catch(() => {});
     await client.end();
   }
   return result;
+}
+
+/**
+ * Runs `work` in one transaction that holds the migrations' advisory lock; the lock goes with
+ * the COMMIT or ROLLBACK, on whichever server connection a pooler gave the transaction.
+ */
+async function locked<T>(client: pg.Client, work: () => Promise<T>): Promise<T> {
+  await client.query("BEGIN");
+  try {
+    await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK_KEY]);
+    const value = await work();
+    await client.query("COMMIT");
+    return value;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  }
 }

@@ -23,6 +23,8 @@ export interface ClusterOptions {
    * failure is loud uses it; the harness refuses otherwise.
    */
   allowMemoryStore?: boolean;
+  /** How long the instances may take to listen; by default 30 s plus 10 s per instance. */
+  readyTimeoutMs?: number;
   /** Settings of single instances over `env`, by name (`i2`): a misconfigured instance, on purpose. */
   instanceEnv?: Record<string, Record<string, string>>;
 }
@@ -128,7 +130,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       child.stderr!.pipe(log);
       instances.push({ name, port, process: child });
     }
-    await Promise.all(instances.map((i) => waitForPort(i.port, 60_000)));
+    // Each instance starts a Next server; on two busy cores twelve take about a minute together.
+    await Promise.all(instances.map((i) => waitForPort(i.port, options.readyTimeoutMs ?? 30_000 + 10_000 * count)));
     const port = options.port ?? (await freePort());
     writeFileSync(path.join(dir, "nginx.conf"), nginxConfig(dir, port, instances.map((i) => i.port)));
     nginx = spawn("nginx", ["-c", path.join(dir, "nginx.conf"), "-p", dir], { stdio: ["ignore", "ignore", "pipe"] });

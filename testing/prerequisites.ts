@@ -12,9 +12,10 @@ export const TOOLS: Tool[] = [
   { program: "chromium", packages: "chromium" },
   { program: "nginx", packages: "nginx-light" },
   { program: "tesseract", packages: "tesseract-ocr tesseract-ocr-eng" },
+  { program: "pgbouncer", packages: "pgbouncer" },
 ];
 
-/** The tools not found on PATH (or in /usr/sbin, where Debian puts nginx). */
+/** The tools not found on PATH (or in /usr/sbin, where Debian puts nginx and pgbouncer). */
 export function missingTools(pathVar = process.env.PATH ?? "", exists: (file: string) => boolean = existsSync): Tool[] {
   const dirs = [...pathVar.split(":").filter(Boolean), "/usr/sbin"];
   return TOOLS.filter((tool) => !dirs.some((dir) => exists(path.join(dir, tool.program))));

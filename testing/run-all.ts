@@ -164,6 +164,11 @@ async function e2e(stack: Stack) {
     const env = { ...stack.env, ...storeConfig("cookie").env(stack) };
     await playwright("memory-cluster", ["e2e/cluster/memory.spec.ts", "e2e/cluster/signals.spec.ts"], { E2E_SUITE: "cluster", E2E_STORE: "memory", CLUSTER_ENV: JSON.stringify(env) });
   }
+  if (!storeFilter || storeFilter.includes("database")) {
+    log("twelve instances through PgBouncer (transaction pooling, at most 10 server connections): 600 sign-ups");
+    const env = { ...stack.env, ...storeConfig("database").env(stack) };
+    await playwright("pgbouncer", ["e2e/cluster/pgbouncer.spec.ts"], { E2E_SUITE: "cluster", E2E_STORE: "database", CLUSTER_ENV: JSON.stringify(env) });
+  }
 }
 
 /** The second app: examples/minimal on the package alone (it starts its own Redis). */

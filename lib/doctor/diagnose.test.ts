@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import pg from "pg";
+import { startPgBouncer } from "../../testing/pgbouncer";
 import { required } from "../../testing/services";
 import { migrate } from "../migrate";
 import { shippedMigrations } from "../migrations";
 import { parseConfig, type Env } from "../env";
 import { diagnose, type Facts } from "./diagnose";
-import { gather } from "./gather";
+import { databaseConnections, gather } from "./gather";
 
 const base: Env = { SESSION_SECRET: "s".repeat(40), DATABASE_URL: "postgres://localhost:1/x" };
 const config = (env: Env = {}) => parseConfig({ ...base, ...env });
@@ -99,5 +100,51 @@ describe("doctor", () => {
     const site = { instanceSkewMs: {}, captchaAnswerExposed: false, forwardedHeadersSeen: true, trustProxy: false, healthOk: true };
     assert.deepEqual(checks({ config: config(), site }), ["trust-proxy"]);
     assert.deepEqual(checks({ config: config(), site: { ...site, trustProxy: true } }), []);
+  });
+
+  it("more connections than the database allows: the numbers and the pool size that fits, unless a pooler answers", () => {
+    const slots = { max: 100, reserved: 3, pooler: false };
+    const twelve = diagnose({ config: config(), instancesPlanned: 12, databaseConnections: slots });
+    assert.deepEqual(twelve.map((f) => f.check), ["database-connections"]);
+    assert.match(twelve[0]!.problem, /^12 instances × 10 = 120 connections, above the 97 this database allows \(max_connections 100 minus 3 reserved\)/);
+    assert.match(twelve[0]!.fix, /^Set DATABASE_POOL_SIZE=8 \(12 × 8 = 96\), or connect through PgBouncer in transaction mode/);
+    // Exactly at the limit is fine; one connection over is not.
+    assert.deepEqual(checks({ config: config({ DATABASE_POOL_SIZE: "8" }), instancesPlanned: 12, databaseConnections: slots }), []);
+    assert.deepEqual(checks({ config: config({ DATABASE_POOL_SIZE: "97" }), instancesPlanned: 1, databaseConnections: slots }), []);
+    assert.deepEqual(checks({ config: config({ DATABASE_POOL_SIZE: "98" }), databaseConnections: slots }), ["database-connections"]);
+    // Behind a pooler, max_connections is the pooler's business.
+    assert.deepEqual(checks({ config: config(), instancesPlanned: 12, databaseConnections: { ...slots, pooler: true } }), []);
+    // Without --instances, the instances that answered at --url count.
+    const site = { instanceSkewMs: Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`i${i + 1}`, 0])), captchaAnswerExposed: false, forwardedHeadersSeen: false, trustProxy: false, healthOk: true };
+    assert.match(diagnose({ config: config(), site, databaseConnections: slots })[0]!.fix, /DATABASE_POOL_SIZE=8 \(11 × 8 = 88\)/);
+    // More instances than slots: no pool size fits.
+    assert.match(diagnose({ config: config(), instancesPlanned: 120, databaseConnections: slots })[0]!.fix, /^Even DATABASE_POOL_SIZE=1 opens 120 connections: connect through PgBouncer/);
+  });
+
+  it("reads the database's connection slots, and tells a direct connection from one through PgBouncer", async () => {
+    const name = `holdfast_doctor_pool_${process.pid}`;
+    const admin = new pg.Client({ connectionString: required("DATABASE_URL") });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE "${name}"`);
+    const url = new URL(required("DATABASE_URL"));
+    url.pathname = `/${name}`;
+    const bouncer = await startPgBouncer({ databaseUrl: url.toString(), maxServerConnections: 2, poolMode: "transaction" });
+    try {
+      await migrate(url.toString());
+      const { rows } = await admin.query<{ max: number }>("SELECT current_setting('max_connections')::int AS max");
+      const direct = await databaseConnections(url.toString());
+      assert.deepEqual(direct, { max: rows[0]!.max, reserved: direct.reserved, pooler: false });
+      assert.ok(direct.reserved >= 0 && direct.reserved < direct.max);
+      assert.deepEqual(await databaseConnections(bouncer.url), { ...direct, pooler: true });
+      // One instance more than the default pool size allows: named directly, not through the pooler.
+      const instances = Math.floor((direct.max - direct.reserved) / 10) + 1;
+      assert.deepEqual(checks(await gather({ ...base, DATABASE_URL: url.toString() }, { instances })), ["database-connections"]);
+      assert.deepEqual(checks(await gather({ ...base, DATABASE_URL: bouncer.url }, { instances })), []);
+    } finally {
+      await bouncer.stop();
+      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await admin.end();
+    }
   });
 });

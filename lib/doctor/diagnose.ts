@@ -37,6 +37,11 @@ export interface Facts {
   };
   /** The database's clock minus ours, in ms. */
   databaseSkewMs?: number;
+  /**
+   * The database's connection slots (max_connections, and those reserved for superusers) and
+   * whether DATABASE_URL reaches it through a pooler, whose own limit then applies instead.
+   */
+  databaseConnections?: { max: number; reserved: number; pooler: boolean };
 }
 
 export const MAX_SKEW_MS = 2_000;
@@ -101,6 +106,25 @@ export function diagnose(facts: Facts): Finding[] {
   }
   if (!site && facts.databaseSkewMs !== undefined && Math.abs(facts.databaseSkewMs) > MAX_SKEW_MS) {
     add("clock-skew", `This host's clock is ${Math.round(-facts.databaseSkewMs)} ms off the database's.`, "Run NTP (chrony or systemd-timesyncd) on every host.");
+  }
+
+  const slots = facts.databaseConnections;
+  if (config && slots && !slots.pooler) {
+    // What the operator plans, else what answered at --url, else this one process.
+    const instances = facts.instancesPlanned ?? (instancesSeen || 1);
+    const allowed = slots.max - slots.reserved;
+    const wanted = instances * config.databasePoolSize;
+    if (wanted > allowed) {
+      const fits = Math.floor(allowed / instances);
+      const count = `${instances} instance${instances === 1 ? "" : "s"} × ${config.databasePoolSize} = ${wanted} connections`;
+      add(
+        "database-connections",
+        `${count}, above the ${allowed} this database allows (max_connections ${slots.max} minus ${slots.reserved} reserved): under load the last connections are refused ("too many clients") and their requests answer 503.`,
+        fits >= 1
+          ? `Set DATABASE_POOL_SIZE=${fits} (${instances} × ${fits} = ${instances * fits}), or connect through PgBouncer in transaction mode and set DATABASE_URL to it.`
+          : `Even DATABASE_POOL_SIZE=1 opens ${instances} connections: connect through PgBouncer in transaction mode and set DATABASE_URL to it, or raise max_connections.`,
+      );
+    }
   }
 
   if (site?.forwardedHeadersSeen && !site.trustProxy) {

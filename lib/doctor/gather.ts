@@ -1,3 +1,4 @@
+import pg from "pg";
 import { ConfigError, parseConfig, type Env } from "../env";
 import { unappliedMigrations } from "../migrate";
 import { createServices } from "../services";
@@ -14,6 +15,32 @@ async function reachable(run: () => Promise<unknown>): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/**
+ * How many connections the database at `url` allows this app, and whether a pooler answers in
+ * its place. A pooler (PgBouncer, a managed one) gives its clients a backend id of its own
+ * making, and usually listens on another port than the server it forwards to: either one
+ * differing from what the server says of itself means the connection count that matters is the
+ * pooler's, not max_connections.
+ */
+export async function databaseConnections(url: string): Promise<NonNullable<Facts["databaseConnections"]>> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: TIMEOUT_MS });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ max: number; reserved: number; pid: number; port: number | null }>(
+      `SELECT current_setting('max_connections')::int AS max,
+              current_setting('superuser_reserved_connections')::int + COALESCE(current_setting('reserved_connections', true), '0')::int AS reserved,
+              pg_backend_pid() AS pid, inet_server_port() AS port`,
+    );
+    const row = rows[0]!;
+    const urlPort = Number(new URL(url).port || 5432);
+    const givenPid = (client as unknown as { processID: number | null }).processID;
+    const pooler = givenPid !== row.pid || (row.port !== null && row.port !== urlPort);
+    return { max: row.max, reserved: row.reserved, pooler };
+  } finally {
+    await client.end();
+  }
 }
 
 interface HealthBody {
@@ -41,6 +68,7 @@ export async function gather(env: Env, options: { url?: string; instances?: numb
       };
       if (facts.reach.database) {
         facts.pendingMigrations = await within(unappliedMigrations(facts.config.databaseUrl));
+        facts.databaseConnections = await within(databaseConnections(facts.config.databaseUrl)).catch(() => undefined);
         const before = Date.now();
         const [row] = await within(services.db.$queryRaw<{ now: Date }[]>`SELECT now() AS now`);
         facts.databaseSkewMs = row!.now.getTime() - (before + Date.now()) / 2;

@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { StoreUnavailableError } from "@holdfast/session";
+import { createPostgresStore } from "@holdfast/session/stores/postgres";
+import pg from "pg";
+import { startPgBouncer, type PgBouncer } from "../testing/pgbouncer";
+import { required } from "../testing/services";
+import { closeDb, createDb, dbCall, sql } from "./db";
+import { migrate } from "./migrate";
+
+/**
+ * The app's database client behind PgBouncer in transaction mode, the pooled shape of a
+ * deployment: it must connect at all (no startup parameter PgBouncer refuses), open no more
+ * connections than DATABASE_POOL_SIZE, and answer a saturated pooler with a quick 503 rather
+ * than a hang.
+ */
+
+const NAME = `holdfast_db_pooled_${process.pid}`;
+
+async function admin(text: string) {
+  const client = new pg.Client({ connectionString: required("DATABASE_URL") });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+describe("the database client through PgBouncer in transaction mode", () => {
+  let bouncer: PgBouncer;
+  let direct: string;
+
+  before(async () => {
+    await admin(`DROP DATABASE IF EXISTS "${NAME}" WITH (FORCE)`);
+    await admin(`CREATE DATABASE "${NAME}"`);
+    const u = new URL(required("DATABASE_URL"));
+    u.pathname = `/${NAME}`;
+    direct = u.toString();
+    await migrate(direct);
+    // One server connection: a client that holds it saturates the pooler.
+    bouncer = await startPgBouncer({ databaseUrl: direct, maxServerConnections: 1, poolMode: "transaction" });
+  });
+  after(async () => {
+    await bouncer?.stop();
+    await admin(`DROP DATABASE IF EXISTS "${NAME}" WITH (FORCE)`);
+  });
+
+  it("connects and answers through Prisma, plain SQL and the session store (no startup parameter is refused)", async () => {
+    const db = createDb(bouncer.url);
+    try {
+      assert.equal(await db.user.count(), 0);
+      const { rows } = await sql(db).query<{ one: number }>("SELECT 1 AS one");
+      assert.equal(rows[0]!.one, 1);
+      assert.equal(await createPostgresStore(sql(db)).read("no-such-token", Date.now()), null);
+      // Nothing that a pooler would have to carry from one transaction to the next.
+      const options = sql(db).options as unknown as Record<string, unknown>;
+      for (const key of ["statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout", "options"]) assert.equal(options[key], undefined, key);
+    } finally {
+      await closeDb(db);
+    }
+  });
+
+  it("opens at most poolSize connections, however many queries wait", async () => {
+    const db = createDb(direct, { poolSize: 3 });
+    try {
+      await Promise.all(Array.from({ length: 12 }, () => sql(db).query("SELECT pg_sleep(0.05)")));
+      assert.equal(sql(db).totalCount, 3);
+    } finally {
+      await closeDb(db);
+    }
+  });
+
+  it("a saturated pooler is a quick StoreUnavailableError on every path, not a hang", async () => {
+    const db = createDb(bouncer.url, { queryTimeoutMs: 400 });
+    // Prisma's first query loads its engine (seconds here), which is not what this measures.
+    assert.equal(await db.user.count(), 0);
+    const holder = new pg.Client({ connectionString: bouncer.url });
+    await holder.connect();
+    // An open transaction keeps PgBouncer's only server connection to itself.
+    await holder.query("BEGIN");
+    await holder.query("SELECT 1");
+    try {
+      const quick = async (what: string, run: () => Promise<unknown>) => {
+        const started = Date.now();
+        await assert.rejects(run(), (error) => error instanceof StoreUnavailableError, what);
+        const took = Date.now() - started;
+        assert.ok(took < 2_000, `${what} took ${took} ms`);
+      };
+      await quick("plain SQL", () => dbCall(() => sql(db).query("SELECT 1")));
+      await quick("Prisma", () => dbCall(() => db.user.count()));
+      await quick("the session store", () => createPostgresStore(sql(db)).read("no-such-token", Date.now()));
+    } finally {
+      await holder.query("ROLLBACK");
+      await holder.end();
+      await closeDb(db);
+    }
+    // Once the connection is free again, a new client is served.
+    const after = createDb(bouncer.url);
+    try {
+      assert.equal(await after.user.count(), 0);
+    } finally {
+      await closeDb(after);
+    }
+  });
+});
