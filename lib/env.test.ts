@@ -81,11 +81,56 @@ describe("configuration", () => {
     assert.equal(parseConfig({ ...base, BENCHMARK: "1" }).powOptional, false);
   });
 
+  it("CAPTCHA_POOL_SIZE: 32 by default, 0 turns the pool off, anything else than 0-1024 is refused with its fix", () => {
+    assert.equal(parseConfig(base).captchaPoolSize, 32);
+    assert.equal(parseConfig({ ...base, CAPTCHA_POOL_SIZE: "0" }).captchaPoolSize, 0);
+    for (const bad of ["-1", "lots", "2000", "1.5"]) assert.match(refusal({ ...base, CAPTCHA_POOL_SIZE: bad }), /CAPTCHA_POOL_SIZE.*use a whole number from 0/);
+  });
+
+  it("REDIS_CLUSTER_NODES: host:port seeds become a cluster; each mistake has its own sentence", () => {
+    const cluster = { ...base, SESSION_STORE: "redis", REDIS_CLUSTER_NODES: "10.0.0.5:6379, redis-2.internal:7000,[::1]:6380" };
+    assert.deepEqual(parseConfig(cluster).redis, { transport: "cluster", nodes: ["10.0.0.5:6379", "redis-2.internal:7000", "[::1]:6380"], prefix: "holdfast" });
+    const cases: [string, RegExp][] = [
+      [",", /REDIS_CLUSTER_NODES is empty: list the cluster's nodes as host:port/],
+      ["10.0.0.5:6379,,10.0.0.6:6379", /REDIS_CLUSTER_NODES has an empty entry/],
+      ["redis://10.0.0.5:6379", /entry "redis:\/\/10.0.0.5:6379" is a URL: write host:port only/],
+      ["10.0.0.5", /entry "10.0.0.5" is not host:port/],
+      ["10.0.0.5:70000", /entry "10.0.0.5:70000" has port 70000: use a port from 1 to 65535/],
+    ];
+    for (const [value, sentence] of cases) assert.match(refusal({ ...base, SESSION_STORE: "redis", REDIS_CLUSTER_NODES: value }), sentence, value);
+    assert.match(refusal({ ...cluster, REDIS_URL: "redis://127.0.0.1:6379" }), /REDIS_CLUSTER_NODES and REDIS_URL .* are both set/);
+    // Without any Redis, the store names the cluster setting among its choices.
+    assert.match(refusal({ ...base, SESSION_STORE: "redis" }), /REDIS_CLUSTER_NODES=host:port/);
+  });
+
+  it("DATABASE_POOL_SIZE: 10 by default, 1 to 100, refused otherwise with its fix", () => {
+    assert.equal(parseConfig(base).databasePoolSize, 10);
+    assert.equal(parseConfig({ ...base, DATABASE_POOL_SIZE: "2" }).databasePoolSize, 2);
+    for (const bad of ["0", "101", "many"]) assert.match(refusal({ ...base, DATABASE_POOL_SIZE: bad }), /DATABASE_POOL_SIZE.*use a whole number from 1 to 100/);
+  });
+
   it("captcha test mode is announced as a warning", () => {
     assert.match(parseConfig({ ...base, CAPTCHA_TEST_MODE: "1" }).warnings.join(" "), /X-Captcha-Answer/);
   });
 
   it("an empty variable counts as unset", () => {
     assert.equal(parseConfig({ ...base, SESSION_STORE: "" }).store, "cookie");
+  });
+});
+
+describe("REDIS_WAIT_REPLICAS", () => {
+  const cluster = { ...base, SESSION_STORE: "redis", REDIS_CLUSTER_NODES: "127.0.0.1:7000" };
+
+  it("defaults to 0 (no wait) and passes a count through for a TCP Redis or a cluster", () => {
+    assert.equal(parseConfig(cluster).redisWaitReplicas, 0);
+    assert.equal(parseConfig({ ...cluster, REDIS_WAIT_REPLICAS: "1" }).redisWaitReplicas, 1);
+    assert.equal(parseConfig({ ...base, SESSION_STORE: "redis", REDIS_URL: "redis://localhost", REDIS_WAIT_REPLICAS: "2" }).redisWaitReplicas, 2);
+  });
+
+  it("a bad value, or a store where WAIT means nothing, is one sentence that names the fix", () => {
+    for (const value of ["-1", "1.5", "many", "17"]) assert.match(refusal({ ...cluster, REDIS_WAIT_REPLICAS: value }), /^REDIS_WAIT_REPLICAS is not valid: use a whole number from 0 to 16/);
+    const rest = { ...base, SESSION_STORE: "redis", UPSTASH_REDIS_REST_URL: "https://x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "t", REDIS_WAIT_REPLICAS: "1" };
+    assert.match(refusal(rest), /^REDIS_WAIT_REPLICAS=1 needs SESSION_STORE=redis over REDIS_URL or REDIS_CLUSTER_NODES .*: unset it\.$/);
+    assert.match(refusal({ ...cluster, SESSION_STORE: "cached", REDIS_WAIT_REPLICAS: "1" }), /REDIS_WAIT_REPLICAS=1 needs SESSION_STORE=redis/);
   });
 });

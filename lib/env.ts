@@ -43,6 +43,7 @@ const schema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//)
     .optional(),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//)
@@ -53,6 +54,7 @@ const schema = z.object({
     .optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
   REDIS_CLUSTER_NODES: z.string().optional(),
+  REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).max(16).default(0),
   REDIS_KEY_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,32}$/)
@@ -89,6 +91,7 @@ const schema = z.object({
     .optional(),
   POW_MAX_NUMBER: z.coerce.number().int().min(1).max(100_000_000).optional(),
   POW_MAX_NUMBER_ACCESSIBLE: z.coerce.number().int().min(1).max(100_000_000).optional(),
+  CAPTCHA_POOL_SIZE: z.coerce.number().int().min(0).max(1024).default(32),
   METRICS_TOKEN: z
     .string()
     .regex(/^[\x21-\x7e]{32,256}$/)
@@ -99,10 +102,12 @@ const FIX: Record<string, string> = {
   NODE_ENV: "use development, production or test",
   SESSION_STORE: "use one of cookie, database, redis, cached or memory",
   DATABASE_URL: "use a postgres:// URL, or leave it unset to use the embedded database",
+  DATABASE_POOL_SIZE: "use a whole number from 1 to 100 (the most database connections one instance opens; 10 is the default)",
   REDIS_URL: "use a redis:// or rediss:// URL",
   UPSTASH_REDIS_REST_URL: "use the https:// REST URL of your Upstash database",
   UPSTASH_REDIS_REST_TOKEN: "set the REST token of your Upstash database",
   REDIS_KEY_PREFIX: "use 1 to 32 characters of A-Z, a-z, 0-9, _ . -",
+  REDIS_WAIT_REPLICAS: "use a whole number from 0 to 16: how many replicas must hold each session write before it is acknowledged (0, the default, does not wait)",
   SESSION_COOKIE_NAME: "use 1 to 64 characters of A-Z, a-z, 0-9, _ . -",
   SESSION_COOKIE_SECURE: "use auto, true or false",
   SESSION_COOKIE_DOMAIN: "use a bare host name such as example.com, or leave it unset",
@@ -123,6 +128,7 @@ const FIX: Record<string, string> = {
   INSTANCE_NAME: "use 1 to 64 characters of A-Z, a-z, 0-9, _ . -",
   POW_MAX_NUMBER: "use a whole number from 1 to 100000000 (the proof of work's counter range; 2000000 is the default)",
   POW_MAX_NUMBER_ACCESSIBLE: "use a whole number from 1 to 100000000 (the no-image path's counter range; 8000000 is the default)",
+  CAPTCHA_POOL_SIZE: "use a whole number from 0 (draw every captcha on the request) to 1024 (captchas drawn ahead by a worker thread); 32 is the default",
   METRICS_TOKEN: "use 32 to 256 printable characters without spaces, such as the output of `openssl rand -hex 32`, or leave it unset to turn the metrics endpoint off",
 };
 
@@ -133,11 +139,15 @@ export interface Config {
   store: StoreName;
   secrets: string[];
   databaseUrl: string;
+  /** The most database connections this instance opens (DATABASE_POOL_SIZE). */
+  databasePoolSize: number;
   redis:
     | { transport: "tcp"; url: string; prefix: string }
     | { transport: "cluster"; nodes: string[]; prefix: string }
     | { transport: "rest"; url: string; token: string; prefix: string }
     | undefined;
+  /** Replicas that must hold each session write of SESSION_STORE=redis before it is acknowledged (WAIT); 0 does not wait. */
+  redisWaitReplicas: number;
   cookie: { name: string; secure: "auto" | "always" | "never"; domain: string | undefined };
   idleTimeoutMs: number;
   absoluteTimeoutMs: number;
@@ -152,6 +162,8 @@ export interface Config {
   instanceName: string | undefined;
   /** Proof-of-work cost overrides (counter ranges); unset keeps lib/pow's defaults. */
   powMaxNumber: { normal?: number; accessible?: number };
+  /** Captchas drawn ahead by a worker thread (lib/captcha/pool.ts); 0 draws each on its request. */
+  captchaPoolSize: number;
   /** The bearer token that reads the metrics endpoint; unset turns the endpoint off (404). */
   metricsToken: string | undefined;
   rateLimits: Record<RateLimitName, { limit: number; periodMs: number }>;
@@ -243,6 +255,12 @@ export function parseConfig(env: Env): Config {
     );
   }
 
+  if (e.REDIS_WAIT_REPLICAS > 0 && (e.SESSION_STORE !== "redis" || redis?.transport === "rest")) {
+    problems.push(
+      `REDIS_WAIT_REPLICAS=${e.REDIS_WAIT_REPLICAS} needs SESSION_STORE=redis over REDIS_URL or REDIS_CLUSTER_NODES (Upstash REST has no connection for WAIT to count, and cached sessions are durable in Postgres): unset it.`,
+    );
+  }
+
   if (!e.DATABASE_URL && !problems.some((p) => p.startsWith("DATABASE_URL"))) {
     problems.push(
       "DATABASE_URL is not set: start the app with `npm run dev` or `npm start`, which start the embedded Postgres, or set DATABASE_URL=postgres://….",
@@ -281,7 +299,9 @@ export function parseConfig(env: Env): Config {
     store: e.SESSION_STORE,
     secrets,
     databaseUrl: e.DATABASE_URL!,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
     redis,
+    redisWaitReplicas: e.REDIS_WAIT_REPLICAS,
     cookie: {
       name: e.SESSION_COOKIE_NAME,
       secure: e.SESSION_COOKIE_SECURE === "auto" ? "auto" : e.SESSION_COOKIE_SECURE === "true" ? "always" : "never",
@@ -297,6 +317,7 @@ export function parseConfig(env: Env): Config {
     powOptional: e.POW_OPTIONAL && e.BENCHMARK,
     instanceName: e.INSTANCE_NAME,
     powMaxNumber: { normal: e.POW_MAX_NUMBER, accessible: e.POW_MAX_NUMBER_ACCESSIBLE },
+    captchaPoolSize: e.CAPTCHA_POOL_SIZE,
     metricsToken: e.METRICS_TOKEN,
     rateLimits: {
       captcha: parseRate(e.RATE_LIMIT_CAPTCHA, e.RATE_LIMIT_MULTIPLIER),

@@ -48,7 +48,7 @@ function redisTransport(redis: NonNullable<Config["redis"]>): RedisTransport {
 
 /** The composition root: the one place that turns SESSION_STORE into a store, a ledger and a limiter. */
 export function createServices(config: Config): Services {
-  const db = getDb(config.databaseUrl);
+  const db = getDb(config.databaseUrl, config.databasePoolSize);
   const onSweepError = (error: unknown) => log.warn(`expired-captcha sweep failed: ${(error as Error).name}`);
   const build = (store: SessionStore, captchas: CaptchaLedger, limiter: RateLimiter, closeStore = async () => {}): Services => ({
     config,
@@ -81,7 +81,7 @@ export function createServices(config: Config): Services {
     case "redis": {
       const redis = config.redis!;
       const transport = redisTransport(redis);
-      const store = createRedisStore(transport, { prefix: redis.prefix });
+      const store = createRedisStore(transport, { prefix: redis.prefix, waitForReplicas: config.redisWaitReplicas, logger: log });
       return build(store, redisLedger(transport, redis.prefix), redisLimiter(transport, redis.prefix), () => transport.close());
     }
     case "cached": {

@@ -154,6 +154,11 @@ async function e2e(stack: Stack) {
     const clean = report.fiveXx === 0 && report.unexpectedAccepts === 0 && report.failures.length === 0;
     totals[clean ? "passed" : "failed"] += 1;
   }
+  if (!storeFilter || storeFilter.includes("redis-cluster")) {
+    log("a Redis Cluster primary killed under load, with and without REDIS_WAIT_REPLICAS");
+    const env = { ...stack.env, ...storeConfig("redis-cluster").env(stack) };
+    await playwright("redis-failover", ["e2e/cluster/failover.spec.ts"], { E2E_SUITE: "cluster", E2E_STORE: "redis-cluster", CLUSTER_ENV: JSON.stringify(env) });
+  }
   if (!storeFilter || storeFilter.includes("cookie")) {
     log("the proof of work at its production cost, solved in Chromium");
     const env = { ...stack.env, ...storeConfig("cookie").env(stack) };

@@ -4,7 +4,12 @@ import { REDIS_COMMAND_TIMEOUT_MS, type RedisTransport } from "./transport.js";
 
 const REDIS_REPLY = /^(ERR|WRONGTYPE|NOSCRIPT|NOPERM|EXECABORT|NOTBUSY)\b/;
 
-/** @upstash/redis over HTTPS: no connection to keep, so it suits serverless and edge runtimes. */
+/**
+ * @upstash/redis over HTTPS: no connection to keep, so it suits serverless and edge runtimes.
+ * One endpoint serves every key, so a `routeKey` changes nothing. The redis store refuses
+ * `waitForReplicas` over it: Redis's WAIT counts the writes of one connection, and here every
+ * command is a request of its own.
+ */
 export function restTransport(url: string, token: string): RedisTransport {
   const redis = new Redis({
     url,

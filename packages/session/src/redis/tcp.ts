@@ -25,7 +25,7 @@ const socket = {
 function transport(
   kind: RedisTransport["kind"],
   client: { connect(): Promise<unknown>; on(event: "error", listener: (error: Error) => void): unknown },
-  send: (command: string[]) => Promise<unknown>,
+  send: (command: string[], routeKey?: string) => Promise<unknown>,
   close: () => Promise<void>,
   logger: Logger,
 ): RedisTransport {
@@ -40,11 +40,11 @@ function transport(
   let connecting: Promise<unknown> | undefined;
   return {
     kind,
-    async send(command) {
+    async send(command, routeKey) {
       try {
         connecting ??= client.connect();
         await withTimeout(connecting, REDIS_COMMAND_TIMEOUT_MS, "redis connect");
-        return await withTimeout(send(command), REDIS_COMMAND_TIMEOUT_MS, "redis command");
+        return await withTimeout(send(command, routeKey), REDIS_COMMAND_TIMEOUT_MS, "redis command");
       } catch (error) {
         // An error reply is Redis answering; one that says it cannot serve now, or no answer in
         // time, means the store is unavailable.
@@ -74,7 +74,8 @@ export interface ClusterTransportOptions extends TcpTransportOptions {
 
 /**
  * A Redis Cluster, found through any of its nodes (`host:port` seeds). Each command goes to the
- * node that owns its key (the first key of the command, or of a script's KEYS); no command the
+ * node that owns its key (the first key of the command, or of a script's KEYS, or the `routeKey`
+ * of a keyless command such as WAIT); no command the
  * stores send touches two keys, so none spans two slots. Commands are never sent to replicas,
  * which may lag behind. After a primary fails, commands for its slots fail fast (503) until its
  * replica is promoted, then the client finds the new owner by itself.
@@ -99,7 +100,13 @@ export function clusterTransport(seeds: string[], options: ClusterTransportOptio
   return transport(
     "cluster",
     cluster,
-    (command) => cluster.sendCommand(firstKey(command), false, command),
+    (command, routeKey) =>
+      routeKey === undefined
+        ? cluster.sendCommand(firstKey(command), false, command)
+        : // Straight to the key's primary: node-redis would send a keyless WAIT to every primary
+          // (its command table says all_shards) and report the smallest count, so one dead shard
+          // would fail every write. That node's client is the connection the write went over.
+          cluster.getNodeClientForKey(routeKey, false).then((node) => node.sendCommand(command)),
     async () => {
       if (cluster.isOpen) await cluster.close();
       else cluster.destroy();

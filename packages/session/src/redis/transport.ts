@@ -9,8 +9,13 @@ import { createHash } from "node:crypto";
  */
 export interface RedisTransport {
   readonly kind: "tcp" | "rest" | "cluster";
-  /** Sends one command and returns its raw reply: string, number, null or array. Unreachable: StoreUnavailableError. */
-  send(command: string[]): Promise<unknown>;
+  /**
+   * Sends one command and returns its raw reply: string, number, null or array. Unreachable:
+   * StoreUnavailableError. `routeKey` sends a keyless command, as is, to the primary that owns
+   * that key, over the connection that wrote it: how `WAIT` reaches the node that took a write.
+   * A single Redis has one node and ignores it.
+   */
+  send(command: string[], routeKey?: string): Promise<unknown>;
   close(): Promise<void>;
 }
 

@@ -1,3 +1,4 @@
+import { consoleLogger, type Logger } from "../logger.js";
 import type { SessionRecord, SessionStore } from "../store.js";
 import { hashToken, newToken } from "../token.js";
 import { luaScript, type RedisTransport } from "../redis/transport.js";
@@ -17,6 +18,10 @@ import { luaScript, type RedisTransport } from "../redis/transport.js";
  *   logs the person out, which is safe; the other order could leave a pre-login token alive.
  * - revocation lists the set, deletes each session, then removes exactly those entries. A
  *   session created meanwhile is not in the list it read, as if created just after.
+ *
+ * With `waitForReplicas`, every write and delete of a session is followed by WAIT on the node
+ * that took it, before the next step or the answer; the order above then holds on the replicas
+ * too, so a failover cannot keep a session whose set entry it lost.
  */
 
 // Only ever extends the set's lifetime, so it outlives the longest session listed in it.
@@ -28,6 +33,21 @@ return 1`);
 export interface RedisStoreOptions {
   /** Prepended to every key, so one Redis can hold several apps. Default `holdfast`. */
   prefix?: string;
+  /**
+   * Replicas that must hold each session write before the store answers: Redis `WAIT` after each
+   * write, on the node that took it, so a failover that promotes one of them keeps the session.
+   * 0, the default, does not wait. Refused over REST, where WAIT has no connection to count.
+   */
+  waitForReplicas?: number;
+  /**
+   * The longest one write waits for them, 1 to 1000 ms; default 50. A write that reached fewer
+   * stands and its request succeeds: it did happen on the primary, and a 503 would make the
+   * client retry a write that exists. The shortfall is logged. The wait holds that node's
+   * connection, which other requests share, so keep it short.
+   */
+  waitTimeoutMs?: number;
+  /** Where a write that reached fewer replicas is reported, at most once every 10 s. */
+  logger?: Logger;
 }
 
 export interface RedisStore extends SessionStore {
@@ -45,17 +65,31 @@ const PREFIX = /^[A-Za-z0-9:_.-]{1,64}$/;
 export function createRedisStore(transport: RedisTransport, options: RedisStoreOptions = {}): RedisStore {
   const prefix = options.prefix ?? "holdfast";
   if (!PREFIX.test(prefix)) throw new Error(`@holdfast/session redis store: the prefix "${prefix}" may hold only letters, digits and : _ . -`);
+  const replicated = replication(transport, options);
   const sessionKey = (hash: string) => `${prefix}:sess:${hash}`;
   // The braces make the user's id the key's hash tag: one user's set always lives in one slot.
   const userKey = (userId: string) => `${prefix}:user:{${userId}}:sessions`;
+
+  async function remove(key: string): Promise<unknown> {
+    const deleted = await transport.send(["DEL", key]);
+    await replicated(key);
+    return deleted;
+  }
 
   /** `first` runs alongside the index step, and both finish before the session is written. */
   async function write(token: string, record: SessionRecord, expiresAt: number, mode: "NX" | "XX", first?: Promise<unknown>): Promise<boolean> {
     const hash = hashToken(token);
     // Milliseconds left, measured on the record's own clock so an injected clock works too.
     const ttl = String(Math.max(1, expiresAt - record.lastActiveAt));
-    await Promise.all([first, record.userId ? INDEX(transport, [userKey(record.userId)], [hash, ttl]) : undefined]);
-    return (await transport.send(["SET", sessionKey(hash), JSON.stringify(record), mode, "PX", ttl])) === "OK";
+    const index = async (key: string) => {
+      await INDEX(transport, [key], [hash, ttl]);
+      await replicated(key);
+    };
+    await Promise.all([first, record.userId ? index(userKey(record.userId)) : undefined]);
+    const key = sessionKey(hash);
+    if ((await transport.send(["SET", key, JSON.stringify(record), mode, "PX", ttl])) !== "OK") return false;
+    await replicated(key);
+    return true;
   }
 
   async function fresh(record: SessionRecord, expiresAt: number, first?: Promise<unknown>): Promise<string> {
@@ -77,10 +111,10 @@ export function createRedisStore(transport: RedisTransport, options: RedisStoreO
     async update(token, record, expiresAt) {
       return (await write(token, record, expiresAt, "XX")) ? token : null;
     },
-    rotate: (oldToken, record, expiresAt) => fresh(record, expiresAt, transport.send(["DEL", sessionKey(hashToken(oldToken))])),
+    rotate: (oldToken, record, expiresAt) => fresh(record, expiresAt, remove(sessionKey(hashToken(oldToken)))),
     put: (token, record, expiresAt) => write(token, record, expiresAt, "NX"),
     async delete(token) {
-      await transport.send(["DEL", sessionKey(hashToken(token))]);
+      await remove(sessionKey(hashToken(token)));
     },
     async revokeUser(userId, except) {
       const keep = except === undefined ? "" : hashToken(except);
@@ -88,13 +122,42 @@ export function createRedisStore(transport: RedisTransport, options: RedisStoreO
       const doomed = listed.filter((hash) => hash !== keep);
       if (doomed.length === 0) return 0;
       // One key per command: on a cluster the sessions may live on different nodes.
-      const deleted = await Promise.all(doomed.map((hash) => transport.send(["DEL", sessionKey(hash)])));
+      const deleted = await Promise.all(doomed.map((hash) => remove(sessionKey(hash))));
       await transport.send(["SREM", userKey(userId), ...doomed]);
       return deleted.reduce<number>((n, d) => n + Number(d), 0);
     },
     async ping() {
       await transport.send(["PING"]);
     },
+  };
+}
+
+/** What waits, after a write to `key`, until the replicas asked for hold it: nothing by default. */
+function replication(transport: RedisTransport, options: RedisStoreOptions): (key: string) => Promise<void> {
+  const replicas = options.waitForReplicas ?? 0;
+  const timeoutMs = options.waitTimeoutMs ?? 50;
+  if (!Number.isInteger(replicas) || replicas < 0 || replicas > 16) {
+    throw new Error(`@holdfast/session redis store: waitForReplicas must be a whole number from 0 to 16, not ${replicas}`);
+  }
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 1_000) {
+    // WAIT 0 blocks forever, and a wait near the transport's own timeout would turn into a 503.
+    throw new Error(`@holdfast/session redis store: waitTimeoutMs must be a whole number of milliseconds from 1 to 1000, not ${timeoutMs}`);
+  }
+  if (replicas === 0) return async () => {};
+  if (transport.kind === "rest") {
+    throw new Error(
+      "@holdfast/session redis store: waitForReplicas needs a TCP or cluster transport: WAIT counts the writes of one connection, and over REST every command is a request of its own",
+    );
+  }
+  const logger = options.logger ?? consoleLogger();
+  let lastWarned = 0;
+  return async (key) => {
+    const acknowledged = Number(await transport.send(["WAIT", String(replicas), String(timeoutMs)], key));
+    if (acknowledged >= replicas || Date.now() - lastWarned < 10_000) return;
+    lastWarned = Date.now();
+    logger.warn(
+      `redis store: a session write reached ${acknowledged} of ${replicas} replicas within ${timeoutMs} ms; it stands on the primary, and a failover before a replica catches up would lose it`,
+    );
   };
 }
 

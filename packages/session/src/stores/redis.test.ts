@@ -1,0 +1,211 @@
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { Logger } from "../logger.js";
+import type { RedisTransport } from "../redis/transport.js";
+import { tcpTransport } from "../redis/tcp.js";
+import { StoreUnavailableError, type SessionRecord } from "../store.js";
+import { createRedisStore } from "./redis.js";
+
+const record = (userId: string | null = null): SessionRecord => ({ data: { n: 1 }, userId, createdAt: 1, lastActiveAt: 1 });
+
+/** A transport that records every command with its route and answers like a Redis whose replicas reply `replicas`. */
+function fakeTransport(options: { kind?: RedisTransport["kind"]; replicas?: number; missing?: boolean; waitFails?: boolean } = {}) {
+  const sent: { command: string[]; routeKey?: string }[] = [];
+  const transport: RedisTransport = {
+    kind: options.kind ?? "cluster",
+    async send(command, routeKey) {
+      sent.push({ command, routeKey });
+      switch (command[0]) {
+        case "SET":
+          return options.missing ? null : "OK";
+        case "WAIT":
+          if (options.waitFails) throw new StoreUnavailableError("redis");
+          return Math.min(Number(command[1]), options.replicas ?? 1);
+        default:
+          return 1;
+      }
+    },
+    async close() {},
+  };
+  return { transport, sent, names: () => sent.map((s) => s.command[0]) };
+}
+
+function recordingLogger(): Logger & { warnings: string[] } {
+  const warnings: string[] = [];
+  return { warnings, warn: (m) => warnings.push(m), error: (m) => warnings.push(m) };
+}
+
+describe("redis store: waitForReplicas", () => {
+  it("by default sends no WAIT", async () => {
+    const t = fakeTransport();
+    const store = createRedisStore(t.transport);
+    await store.update(await store.create(record("u1"), 60_000), record("u1"), 60_000);
+    assert.ok(!t.names().includes("WAIT"), t.names().join(" "));
+  });
+
+  it("waits after the index and after the session, each on the node that took it, before the next step", async () => {
+    const t = fakeTransport();
+    const store = createRedisStore(t.transport, { prefix: "p", waitForReplicas: 1, waitTimeoutMs: 20 });
+    await store.create(record("u1"), 60_000);
+    assert.deepEqual(t.names(), ["EVALSHA", "WAIT", "SET", "WAIT"]);
+    const [index, indexWait, set, setWait] = t.sent;
+    assert.equal(index!.command[3], "p:user:{u1}:sessions");
+    assert.deepEqual(indexWait, { command: ["WAIT", "1", "20"], routeKey: "p:user:{u1}:sessions" });
+    assert.equal(setWait!.routeKey, set!.command[1]);
+    assert.match(setWait!.routeKey!, /^p:sess:/);
+  });
+
+  it("waits after every delete: logout, the old session of a rotation, revocation", async () => {
+    const t = fakeTransport();
+    const store = createRedisStore(t.transport, { waitForReplicas: 2 });
+    const token = await store.create(record(), 60_000);
+    t.sent.length = 0;
+    await store.delete(token);
+    assert.deepEqual(t.sent.map((s) => [s.command[0], s.routeKey ?? s.command[1]]), [
+      ["DEL", t.sent[0]!.command[1]],
+      ["WAIT", t.sent[0]!.command[1]],
+    ]);
+    t.sent.length = 0;
+    await store.rotate!(token, record(), 60_000);
+    const del = t.sent.findIndex((s) => s.command[0] === "DEL");
+    assert.equal(t.sent[del + 1]!.command[0], "WAIT");
+    assert.equal(t.sent[del + 1]!.routeKey, t.sent[del]!.command[1]);
+    t.sent.length = 0;
+    t.transport.send = (async (command: string[], routeKey?: string) => {
+      t.sent.push({ command, routeKey });
+      return command[0] === "SMEMBERS" ? ["h1"] : command[0] === "WAIT" ? 2 : 1;
+    }) as RedisTransport["send"];
+    await store.revokeUser!("u1");
+    assert.deepEqual(t.sent.map((s) => [s.command[0], s.routeKey]), [
+      ["SMEMBERS", undefined],
+      ["DEL", undefined],
+      ["WAIT", t.sent[1]!.command[1]],
+      ["SREM", undefined],
+    ]);
+  });
+
+  it("an update of a session that is gone writes nothing, so it waits for nothing", async () => {
+    const t = fakeTransport({ missing: true });
+    const store = createRedisStore(t.transport, { waitForReplicas: 1 });
+    assert.equal(await store.update("gone", record(), 60_000), null);
+    assert.deepEqual(t.names(), ["SET"]);
+  });
+
+  it("fewer replicas than asked: the write stands, the request succeeds, and one warning says so", async () => {
+    const t = fakeTransport({ replicas: 0 });
+    const logger = recordingLogger();
+    const store = createRedisStore(t.transport, { waitForReplicas: 1, logger });
+    const token = await store.create(record(), 60_000);
+    assert.equal(typeof token, "string");
+    await store.create(record(), 60_000);
+    assert.equal(logger.warnings.length, 1, "at most one warning every 10 s");
+    assert.match(logger.warnings[0]!, /reached 0 of 1 replicas/);
+    assert.ok(!logger.warnings[0]!.includes(token));
+  });
+
+  it("a WAIT that cannot reach its node makes the store unavailable (503), as the write itself would", async () => {
+    const store = createRedisStore(fakeTransport({ waitFails: true }).transport, { waitForReplicas: 1 });
+    await assert.rejects(store.create(record(), 60_000), StoreUnavailableError);
+  });
+
+  it("is refused over REST, and out-of-range values throw at construction", () => {
+    assert.throws(() => createRedisStore(fakeTransport({ kind: "rest" }).transport, { waitForReplicas: 1 }), /waitForReplicas needs a TCP or cluster transport/);
+    assert.doesNotThrow(() => createRedisStore(fakeTransport({ kind: "rest" }).transport, { waitForReplicas: 0 }));
+    for (const waitForReplicas of [-1, 1.5, 17, Number.NaN]) {
+      assert.throws(() => createRedisStore(fakeTransport().transport, { waitForReplicas }), /waitForReplicas must be a whole number/);
+    }
+    for (const waitTimeoutMs of [0, -5, 2.5, 1_001]) {
+      assert.throws(() => createRedisStore(fakeTransport().transport, { waitForReplicas: 1, waitTimeoutMs }), /waitTimeoutMs must be/);
+    }
+  });
+});
+
+// A real primary and replica: WAIT's answer, over tcpTransport, decides whether a warning is due.
+describe("redis store: waitForReplicas on a real primary and replica", () => {
+  const servers: ChildProcess[] = [];
+  // A replica that syncs writes the snapshot it received to its working folder: keep it out of the repo.
+  const dir = mkdtempSync(path.join(tmpdir(), "holdfast-wait-test-"));
+  let primary = "";
+  let replica: ChildProcess;
+
+  const freePort = () =>
+    new Promise<number>((resolve, reject) => {
+      const server = createServer().listen(0, "127.0.0.1", () => {
+        const { port } = server.address() as { port: number };
+        server.close(() => resolve(port));
+      });
+      server.on("error", reject);
+    });
+
+  async function redisServer(args: string[]): Promise<{ child: ChildProcess; port: number }> {
+    const port = await freePort();
+    const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--repl-diskless-load", "on-empty-db", ...args], { stdio: ["ignore", "pipe", "ignore"] });
+    servers.push(child);
+    let out = "";
+    child.stdout!.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    const deadline = Date.now() + 10_000;
+    while (!/Ready to accept connections|MASTER <-> REPLICA sync: Finished/.test(out)) {
+      if (Date.now() > deadline) throw new Error(`redis-server ${args.join(" ")} did not start: ${out.slice(-500)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return { child, port };
+  }
+
+  before(async () => {
+    // No diskless-sync delay: the replica syncs at once instead of after Redis's default 5 s.
+    const main = await redisServer(["--repl-diskless-sync-delay", "0"]);
+    primary = `redis://127.0.0.1:${main.port}`;
+    replica = (await redisServer(["--replicaof", "127.0.0.1", String(main.port)])).child;
+    // The replica is in sync once it says so.
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const t = tcpTransport(primary);
+      const info = String(await t.send(["INFO", "replication"]));
+      await t.close();
+      if (/connected_slaves:1/.test(info) && /slave0:.*state=online/.test(info)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error("the replica never came online");
+  });
+
+  after(async () => {
+    for (const child of servers) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      child.kill("SIGCONT");
+      child.kill("SIGKILL");
+      await once(child, "exit");
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("with the replica up, a write waits for it and nothing is logged; with it stopped, the write waits out the timeout, succeeds and is logged", async () => {
+    const transport = tcpTransport(primary);
+    const prefix = `wait${process.pid}`;
+    // The longest timeout the store allows, so a busy machine does not pass for a missing replica.
+    const healthy = recordingLogger();
+    await createRedisStore(transport, { prefix, waitForReplicas: 1, waitTimeoutMs: 1_000, logger: healthy }).create(record("u1"), 60_000);
+    assert.deepEqual(healthy.warnings, []);
+    const logger = recordingLogger();
+    const store = createRedisStore(transport, { prefix, waitForReplicas: 1, waitTimeoutMs: 200, logger });
+    try {
+      replica.kill("SIGSTOP");
+      const started = Date.now();
+      const token = await store.create(record(), 60_000);
+      const took = Date.now() - started;
+      replica.kill("SIGCONT");
+      assert.ok(took >= 190, `waited ${took} ms`);
+      assert.ok(await store.read(token, 1), "the write stands on the primary");
+      assert.equal(logger.warnings.length, 1);
+      assert.match(logger.warnings[0]!, /reached 0 of 1 replicas within 200 ms/);
+    } finally {
+      replica.kill("SIGCONT");
+      await transport.close();
+    }
+  });
+});
