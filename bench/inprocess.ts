@@ -29,9 +29,13 @@ const BASE = "http://holdfast.bench";
 /** Counts every query the endpoints make through `services.db` (the users table); the stores hold their own client. */
 export function countingDb(db: Db, counter: { n: number }): Db {
   const raw = new Set(["$queryRaw", "$executeRaw", "$queryRawUnsafe", "$executeRawUnsafe"]);
-  return new Proxy(db, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver) as unknown;
+  // The proxy's target is an empty object over the client, not the client: lib/db.ts defines the
+  // pool as a read-only, non-configurable property, which a proxy of the client itself must return
+  // unchanged (a TypeError otherwise), so the counting pool below could not stand in for it.
+  const target = db;
+  return new Proxy(Object.create(db) as Db, {
+    get(_shadow, prop) {
+      const value = Reflect.get(target, prop) as unknown;
       if (typeof prop === "string" && raw.has(prop) && typeof value === "function") {
         return (...args: unknown[]) => {
           counter.n++;

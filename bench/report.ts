@@ -3,6 +3,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { CaptchaRate, CookieSizes, RoundTrips } from "./inprocess";
 import type { LoadResult } from "./load";
+import type { HashFloor } from "./hash-floor";
+import { djangoBest, pairedRatios, registerTail, type PeerComparison, type PeerTarget } from "./peer";
 import type { ProfileSummary } from "./profile";
 import type { ScaleResult } from "./scale";
 import { STORE_TITLE, STORES, type StoreLabel } from "./servers";
@@ -42,6 +44,10 @@ export interface Results {
   cookieSizes?: CookieSizes;
   scale?: ScaleResult;
   profile?: { store: StoreLabel; scenario: string; server: string; file: string; perSecond: number; summary: ProfileSummary };
+  /** The Django comparison (bench/peer.ts): the fast hash, then each side's default. */
+  peer?: PeerComparison[];
+  /** One hash on each side, one at a time (bench/hash-floor.ts). */
+  hashFloor?: HashFloor;
   errors: string[];
 }
 
@@ -49,7 +55,8 @@ const SHAPE_TITLE: Record<FlowRow["shape"], string> = {
   "next-1": "Next ×1 behind nginx",
   "next-2": "Next ×2 behind nginx",
   "node-1": "node:http ×1 (bench/node-server.ts)",
-  "next-1-cost17": "Next ×1 behind nginx, hash cost 17",
+  // The key predates Argon2id; the rows are at the default hash, Argon2id 19 MiB.
+  "next-1-cost17": "Next ×1 behind nginx, default hash (Argon2id 19 MiB)",
 };
 
 /** A Markdown table; `align` has an l or r per column, and columns past its end are right-aligned figures. */
@@ -90,11 +97,11 @@ function flowSection(results: Results): string {
   return [
     "## 1. Sign-up flow throughput",
     "",
-    `A flow is GET /api/challenge (the proof of work, solved in the load generator at \`CAPTCHA_TEST_MODE=1\`'s cost of at most 1000 hashes, a few ms of the flow's time), GET /api/captcha, POST /api/register (answer from \`X-Captcha-Answer\`, \`CAPTCHA_TEST_MODE=1\`), GET /api/me, with a fresh cookie jar per flow; ${results.settings.concurrency} closed-loop virtual users (bench/load.ts, its own process, keep-alive). **Password hash cost ${results.settings.passwordHashCost} (\`PASSWORD_HASH_COST=${results.settings.passwordHashCost}\`, \`BENCHMARK=1\`), not the production 17**; \`RATE_LIMIT_MULTIPLIER=1000000\`. ${s.flow} s per Next shape, ${s.node} s for node:http, after a warm-up. "Next ×1" and "Next ×2" are testing/cluster.ts: server.ts instances behind nginx (round-robin), so the two differ only in the instance count. *App CPU ms/flow* is the CPU time (all threads, from /proc) of the app's processes over the run divided by the flows completed; Postgres, Redis and nginx are not in it. On a machine shared with other work it moves far less than flows/s does.`,
+    `A flow is GET /api/challenge (the proof of work, solved in the load generator at \`CAPTCHA_TEST_MODE=1\`'s cost of at most 1000 hashes, a few ms of the flow's time), GET /api/captcha, POST /api/register (answer from \`X-Captcha-Answer\`, \`CAPTCHA_TEST_MODE=1\`), GET /api/me, with a fresh cookie jar per flow; ${results.settings.concurrency} closed-loop virtual users (bench/load.ts, its own process, keep-alive). **Password hash cost ${results.settings.passwordHashCost} (\`PASSWORD_HASH_COST=${results.settings.passwordHashCost}\`, \`BENCHMARK=1\`), not the default 19 MiB of Argon2id**; \`RATE_LIMIT_MULTIPLIER=1000000\`. ${s.flow} s per Next shape, ${s.node} s for node:http, after a warm-up. "Next ×1" and "Next ×2" are testing/cluster.ts: server.ts instances behind nginx (round-robin), so the two differ only in the instance count. *App CPU ms/flow* is the CPU time (all threads, from /proc) of the app's processes over the run divided by the flows completed; Postgres, Redis and nginx are not in it. On a machine shared with other work it moves far less than flows/s does.`,
     "",
     table(head, rows(["next-1", "next-2", "node-1"]), "ll"),
     "",
-    `With the real hash cost (17, the default): ${s.realCost} s each with 4 virtual users, since scrypt at N=2^17 is CPU-bound in libuv's 4 threads and more users would only queue (their latency is mostly that queue). Few flows, wide error bars:`,
+    `With the default hash (Argon2id, 19 MiB, t = 2): ${s.realCost} s each with 4 virtual users, since lib/password.ts runs one hash at a time per instance on 2 cores and more users would only queue (their latency is mostly that queue). Few flows, wide error bars:`,
     "",
     table(head, rows(["next-1-cost17"]), "ll"),
   ].join("\n");
@@ -308,7 +315,7 @@ export function flowChart(results: Results): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
     `<text x="${left}" y="22" font-size="15" font-weight="bold">${esc(`Sign-up flows/s per store and shape${results.trial ? " — TRIAL run, busy machine" : ""}`)}</text>`,
-    `<text x="${left}" y="40" fill="#555">${esc(`${results.date}, ${results.machine.cores} cores, Node ${results.machine.node}, ${results.settings.concurrency} virtual users; hash cost ${results.settings.passwordHashCost} except the orange bars (17)`)}</text>`,
+    `<text x="${left}" y="40" fill="#555">${esc(`${results.date}, ${results.machine.cores} cores, Node ${results.machine.node}, ${results.settings.concurrency} virtual users; hash cost ${results.settings.passwordHashCost} except the orange bars (default, 19 MiB)`)}</text>`,
   ];
   for (let i = 0; i <= 4; i++) {
     const v = (max / 4) * i;
@@ -336,6 +343,206 @@ export function flowChart(results: Results): string {
   return parts.join("\n") + "\n";
 }
 
+export interface GoalRow {
+  goal: string;
+  what: string;
+  measured: string;
+  target: string;
+  /** undefined: not measured in this run. */
+  met?: boolean;
+}
+
+const medianOf = (values: number[]) => {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  const n = v.length;
+  return n === 0 ? NaN : n % 2 ? v[(n - 1) / 2]! : (v[n / 2 - 1]! + v[n / 2]!) / 2;
+};
+const spread = (values: number[]) => (values.length ? `${ratio(Math.min(...values))}–${ratio(Math.max(...values))}` : "–");
+const sum = (t: PeerTarget, f: (r: PeerTarget["runs"][number]) => number) => t.runs.reduce((n, r) => n + f(r), 0);
+/** Median over the rounds of one endpoint's percentile, from the client's per-run summaries. */
+const peerPct = (t: PeerTarget, endpoint: string, p: "p50" | "p99") => medianOf(t.runs.map((r) => r.latency[endpoint]?.[p] ?? NaN));
+
+/** Every goal of issue 13 that this run measures, as a ratio from this run. */
+export function goals(results: Results): GoalRow[] {
+  const rows: GoalRow[] = [];
+  const settings: [PeerComparison | undefined, string, number][] = [
+    [results.peer?.find((c) => c.setting === "fast"), "1", 3],
+    [results.peer?.find((c) => c.setting === "default"), "2", 10],
+  ];
+  for (const [c, goal, target] of settings) {
+    if (!c) {
+      rows.push({ goal, what: goal === "1" ? "sign-up flows/s ÷ Django's best, fast hash" : "sign-up flows/s ÷ Django's best, default hashes", measured: "–", target: `≥ ${target}×` });
+      continue;
+    }
+    const best = djangoBest(c);
+    for (const t of c.targets.filter((x) => x.side === "holdfast")) {
+      const q = best ? t.medianPerSecond / best.medianPerSecond : NaN;
+      const timeouts = sum(t, (r) => r.timeouts);
+      const failed = sum(t, (r) => r.attempted - r.succeeded);
+      rows.push({
+        goal,
+        what: `${t.title} flows/s ÷ ${best?.title ?? "Django"}, ${c.setting === "fast" ? "fast hash" : "default hashes"}`,
+        measured: `${ratio(q)} (${rate(t.medianPerSecond)} ÷ ${best ? rate(best.medianPerSecond) : "–"} flows/s, medians of ${t.runs.length}; per round ${spread(pairedRatios(c, t))})${c.setting === "default" ? `, ${timeouts} timeouts, ${failed} failed of ${sum(t, (r) => r.attempted)}${results.hashFloor ? `; the hashes alone allow at most ${ratio(results.hashFloor.defaultRatio)}` : ""}` : ""}`,
+        target: c.setting === "fast" ? `≥ ${target}×` : `≥ ${target}×, 0 timeouts`,
+        met: Number.isFinite(q) ? q >= target && (c.setting === "fast" || timeouts === 0) : undefined,
+      });
+    }
+  }
+  for (const e of results.endpoints.filter((x) => x.server === "next")) {
+    const title = STORE_TITLE[e.store];
+    const captcha = e.captcha && e.ping ? e.captcha.perSecond / e.ping.perSecond : NaN;
+    rows.push({ goal: "3", what: `GET /api/captcha ÷ GET /api/ping req/s, ${title}, Next ×1`, measured: `${ratio(captcha)} (${perSecond(e.captcha)} ÷ ${perSecond(e.ping)}; by server CPU/req ${cpuRatio(e.captcha, e.ping)})`, target: "≥ 0.6×", met: Number.isFinite(captcha) ? captcha >= 0.6 : undefined });
+  }
+  for (const e of results.endpoints.filter((x) => x.server === "next")) {
+    const title = STORE_TITLE[e.store];
+    const me = e.me && e.ping ? e.me.perSecond / e.ping.perSecond : NaN;
+    rows.push({ goal: "4", what: `GET /api/me ÷ GET /api/ping req/s, ${title}, Next ×1`, measured: `${ratio(me)} (${perSecond(e.me)} ÷ ${perSecond(e.ping)}; by server CPU/req ${cpuRatio(e.me, e.ping)})`, target: "≥ 0.9×", met: Number.isFinite(me) ? me >= 0.9 : undefined });
+  }
+  for (const c of results.peer ?? []) {
+    for (const t of c.targets.filter((x) => x.side === "holdfast")) {
+      const tail = registerTail(t);
+      const q = medianOf(tail);
+      rows.push({
+        goal: "5",
+        what: `register p99 ÷ p50, ${t.title}, 2 instances, ${c.concurrency} users, ${c.setting === "fast" ? "fast hash" : "default hash"} (peer's client)`,
+        measured: `${ratio(q)} (p50 ${ms(peerPct(t, "register", "p50"))} ms, p99 ${ms(peerPct(t, "register", "p99"))} ms, medians of ${t.runs.length}; per round ${spread(tail)})`,
+        target: "≤ 3×",
+        met: Number.isFinite(q) ? q <= 3 : undefined,
+      });
+    }
+  }
+  for (const f of results.flows.filter((x) => x.shape === "next-2")) {
+    const reg = f.result.endpoints["POST /api/register"];
+    const q = reg && reg.p50Ms > 0 ? reg.p99Ms / reg.p50Ms : NaN;
+    rows.push({
+      goal: "5",
+      what: `register p99 ÷ p50, Holdfast ${STORE_TITLE[f.store]}, Next ×2, ${f.result.concurrency} users, fast hash (bench/load.ts, with the proof of work)`,
+      measured: `${ratio(q)} (p50 ${reg ? ms(reg.p50Ms) : "–"} ms, p99 ${reg ? ms(reg.p99Ms) : "–"} ms, ${reg?.count ?? 0} registrations)`,
+      target: "≤ 3×",
+      met: Number.isFinite(q) ? q <= 3 : undefined,
+    });
+  }
+  return rows;
+}
+
+function goalsSection(results: Results): string {
+  const rows = goals(results);
+  if (!rows.length) return "";
+  return [
+    "## Goals of issue 13 (each a ratio from this run)",
+    "",
+    table(["goal", "what", "measured", "target", "verdict"], rows.map((g) => [g.goal, g.what, g.measured, g.target, g.met === undefined ? "not measured" : g.met ? "✓ met" : "✗ **not met**"]), "lll"),
+  ].join("\n");
+}
+
+function peerSection(results: Results): string {
+  if (!results.peer?.length) return "";
+  const first = results.peer[0]!;
+  const parts = [
+    "## 0. Holdfast against the Django peer (same load client, one run, rounds alternating)",
+    "",
+    `Both sides are driven by the peer's own \`loadclient.mjs\` (${first.concurrency} virtual users, a fresh cookie jar per flow: GET /api/captcha → POST /api/register → GET /api/me; client timeout ${first.timeoutMs / 1000} s), one process of its own on the same 2 cores. Every target is started before the first round and stays up; each round runs every target once, the order reversed every other round. An untimed warm-up run per target first. Flows/s are succeeded flows ÷ the run's wall time, as the client reports them (\`succeeded_per_s\`); the table gives the median over the rounds, and *per round* the paired ratio against the best Django backend of that same round.`,
+    "",
+    "- **Django** (A): the peer's `serve.sh`, gunicorn with 4 sync workers, SQLite in WAL mode with SQLite's default `synchronous=FULL` (each commit reaches the disk, as each Postgres commit does on the Holdfast side), the captcha as a single-use row (`CAPTCHA_STORE=db`, the peer's default), a fresh database under /tmp, `CAPTCHA_TEST_MODE=1`. Two backends: `signed_cookies` and `db`.",
+    "- **Holdfast** (B): the built app, 2 instances behind nginx (testing/cluster.ts), each store on the test stack (embedded Postgres, redis-server, the local Upstash REST server), `CAPTCHA_TEST_MODE=1`, `RATE_LIMIT_MULTIPLIER=1000000` (the peer has no rate limits), and `BENCHMARK=1 POW_OPTIONAL=1`: the peer's client knows no proof of work, so Holdfast accepts registrations without one; `POW_OPTIONAL` is refused unless `BENCHMARK=1` (lib/env.ts). What Holdfast does not do here is one GET /api/challenge and one ledger take per flow; section 1 measures the whole flow with the proof, through bench/load.ts.",
+    "- *Server CPU ms/flow*: CPU time of the app's processes (gunicorn master and workers; the Node instances, nginx not counted) over the run ÷ succeeded flows.",
+  ];
+  for (const c of results.peer) {
+    const best = djangoBest(c);
+    const goal = c.setting === "fast" ? 3 : 10;
+    parts.push(
+      "",
+      `### ${c.setting === "fast" ? "Fast hash on both sides" : "Each side's production default"}: ${c.flows} flows per target and round, ${c.rounds} rounds`,
+      "",
+      `Django: ${c.hash.django}. Holdfast: ${c.hash.holdfast}. Order of round 1: ${c.order.join(" → ")}. Target: every Holdfast store ≥ ${goal}× ${best ? `${best.title} (Django's best here, ${rate(best.medianPerSecond)} flows/s)` : "Django's best"}${c.setting === "default" ? ", with 0 timeouts" : ""}.`,
+      "",
+      table(
+        ["target", "shape", "flows/s (median)", "÷ Django's best", "per round", "flows/s per round", "ok / attempted", "timeouts", "other failures", "captcha p50 / p99 ms", "register p50 / p99 ms", "me p50 / p99 ms", "server CPU ms/flow"],
+        c.targets.map((t) => {
+          const q = best ? t.medianPerSecond / best.medianPerSecond : NaN;
+          const fails: Record<string, number> = {};
+          for (const r of t.runs) for (const [k, v] of Object.entries(r.failures)) if (k !== "timeout") fails[k] = (fails[k] ?? 0) + v;
+          const lat = (e: string) => `${ms(peerPct(t, e, "p50"))} / ${ms(peerPct(t, e, "p99"))}`;
+          return [
+            t.title,
+            t.shape,
+            `**${rate(t.medianPerSecond)}**`,
+            t.side === "holdfast" ? `**${ratio(q)}** ${q >= goal ? "✓" : "✗"}` : ratio(q),
+            t.side === "holdfast" ? spread(pairedRatios(c, t)) : "",
+            t.runs.map((r) => rate(r.perSecond)).join(", "),
+            `${sum(t, (r) => r.succeeded)} / ${sum(t, (r) => r.attempted)}`,
+            sum(t, (r) => r.timeouts),
+            Object.entries(fails).map(([k, v]) => `${v} ${k}`).join(", ") || "–",
+            lat("captcha"),
+            lat("register"),
+            lat("me"),
+            ms(medianOf(t.runs.map((r) => r.serverCpuMsPerFlow ?? NaN))),
+          ];
+        }),
+        "ll",
+      ),
+    );
+    if (c.errors.length) parts.push("", "Errors:", "", ...c.errors.map((e) => `- ${e}`));
+  }
+  const f = results.hashFloor;
+  if (f) {
+    parts.push(
+      "",
+      `One password hash on each side, one at a time, in this run (bench/hash-floor.ts, medians of ${f.rounds} alternating rounds of ${f.hashesPerRound}): Django PBKDF2 **${ms(f.djangoPbkdf2Ms)} ms**, Holdfast Argon2id 19 MiB **${ms(f.holdfastDefaultMs)} ms**, so **${ratio(f.defaultRatio)}**: a sign-up hashes once on each side, and on the same cores Holdfast cannot be more times faster at the defaults than its hash is cheaper. Fast hashes: Django MD5 ${ms(f.djangoMd5Ms)} ms, Holdfast Argon2id 1 MiB ${ms(f.holdfastBenchMs)} ms.`,
+    );
+  }
+  parts.push("", `Chart: \`${results.date}-peer.svg\`.`);
+  return parts.join("\n");
+}
+
+/** Two panels (fast hash, default hashes): median flows/s per target, with Django's best and the goal as lines. */
+export function peerChart(results: Results): string {
+  const W = 960, H = 450, top = 70, bottom = 120, gap = 90, left = 50, right = 80;
+  const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
+  const panels = results.peer ?? [];
+  const panelW = (W - left - right - gap * Math.max(0, panels.length - 1)) / Math.max(1, panels.length);
+  const plotH = H - top - bottom;
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="#fff"/>`,
+    `<text x="${left}" y="22" font-size="15" font-weight="bold">${esc(`Sign-up flows/s, Holdfast against the Django peer${results.trial ? " — TRIAL run, busy machine" : ""}`)}</text>`,
+    `<text x="${left}" y="40" fill="#555">${esc(`${results.date}, ${results.machine.cores} cores; the peer's loadclient.mjs, ${panels[0]?.concurrency ?? "?"} users; medians of the rounds; dashed: Django's best ×1 and × the goal`)}</text>`,
+  ];
+  panels.forEach((c, p) => {
+    const x0 = left + p * (panelW + gap);
+    const best = djangoBest(c);
+    const goal = c.setting === "fast" ? 3 : 10;
+    const max = Math.max(1, ...c.targets.map((t) => t.medianPerSecond).filter(Number.isFinite), (best?.medianPerSecond ?? 0) * goal) * 1.08;
+    const y = (v: number) => top + plotH - (v / max) * plotH;
+    parts.push(`<text x="${x0}" y="${top - 12}" font-weight="bold">${esc(c.setting === "fast" ? "Fast hash (Django MD5, Holdfast Argon2id 1 MiB)" : "Defaults (Django PBKDF2, Holdfast Argon2id 19 MiB)")}</text>`);
+    for (let i = 0; i <= 4; i++) {
+      const v = (max / 4) * i;
+      parts.push(`<line x1="${x0}" x2="${x0 + panelW}" y1="${y(v)}" y2="${y(v)}" stroke="#e3e6ec"/>`, `<text x="${x0 - 4}" y="${y(v) + 4}" text-anchor="end" fill="#555" font-size="10">${rate(v)}</text>`);
+    }
+    const barW = Math.min(60, panelW / Math.max(1, c.targets.length));
+    c.targets.forEach((t, k) => {
+      const v = Number.isFinite(t.medianPerSecond) ? t.medianPerSecond : 0;
+      const x = x0 + k * barW;
+      const label = t.side === "django" ? t.title.replace("Django ", "Django\u00a0").replace(" (SQLite WAL)", " WAL") : t.title.replace("Holdfast ", "");
+      parts.push(
+        `<rect x="${x + 4}" y="${y(v)}" width="${barW - 8}" height="${top + plotH - y(v)}" fill="${t.side === "django" ? "#7a8699" : "#3b6fd8"}"><title>${esc(`${t.title}: ${rate(v)} flows/s`)}</title></rect>`,
+        `<text x="${x + barW / 2}" y="${y(v) - 4}" text-anchor="middle" font-size="10">${rate(v)}</text>`,
+        `<text transform="translate(${x + barW / 2},${top + plotH + 10}) rotate(35)" font-size="10">${esc(`${t.side === "django" ? "" : "Holdfast "}${label}`)}</text>`,
+      );
+    });
+    if (best) {
+      for (const [m, color] of [[1, "#555"], [goal, "#c0392b"]] as const) {
+        const yy = y(best.medianPerSecond * m);
+        parts.push(`<line x1="${x0}" x2="${x0 + panelW}" y1="${yy}" y2="${yy}" stroke="${color}" stroke-dasharray="5 4"/>`, `<text x="${x0 + panelW + 4}" y="${yy + 4}" fill="${color}" font-size="10">${m === 1 ? "Django's best" : `goal ${goal}×`}</text>`);
+      }
+    }
+  });
+  parts.push(`<rect x="${left}" y="${H - 18}" width="12" height="12" fill="#7a8699"/><text x="${left + 16}" y="${H - 8}" font-size="11">Django, gunicorn ×4 sync workers</text>`);
+  parts.push(`<rect x="${left + 240}" y="${H - 18}" width="12" height="12" fill="#3b6fd8"/><text x="${left + 256}" y="${H - 8}" font-size="11">Holdfast, 2 instances behind nginx</text>`);
+  parts.push("</svg>");
+  return parts.join("\n") + "\n";
+}
+
 export function writeReport(results: Results, outDir: string): string[] {
   mkdirSync(outDir, { recursive: true });
   const base = path.join(outDir, results.date);
@@ -351,16 +558,17 @@ export function writeReport(results: Results, outDir: string): string[] {
       : []),
     `- Machine: ${m.cores} cores, ${m.cpu} (/proc/cpuinfo), ${m.memoryGb} GB, Node ${m.node}; load average ${m.loadAverageAtStart.join(" / ")} at start, ${m.loadAverageAtEnd?.join(" / ") ?? "?"} at end.`,
     `- Command: \`${results.command}\`; measured source: ${results.source}. Took ${results.durationSeconds ?? "?"} s.`,
-    `- Password hashing: **cost ${results.settings.passwordHashCost} (\`PASSWORD_HASH_COST=${results.settings.passwordHashCost}\` with \`BENCHMARK=1\`)** for every figure except the separate cost-17 rows. \`RATE_LIMIT_MULTIPLIER=1000000\`, \`CAPTCHA_TEST_MODE=1\`, \`NODE_ENV=production\`.`,
+    `- Password hashing: **cost ${results.settings.passwordHashCost} (\`PASSWORD_HASH_COST=${results.settings.passwordHashCost}\` with \`BENCHMARK=1\`)** for every figure except the separate default-hash rows and section 0's default-hash comparison. \`RATE_LIMIT_MULTIPLIER=1000000\`, \`CAPTCHA_TEST_MODE=1\`, \`NODE_ENV=production\`.`,
     `- Load: bench/load.ts, a closed loop of ${results.settings.concurrency} virtual users in its own process (node:http, keep-alive); services from testing/stack.ts on a private embedded Postgres, a private redis-server and the local Upstash REST server.`,
     ...(results.errors.length ? ["", "**Errors during the run:**", "", ...results.errors.map((e) => `- ${e}`)] : []),
   ].join("\n");
-  const md = [header, flowSection(results), overheadSection(results), roundTripSection(results), captchaSection(results), scaleSection(results), baselineSection(results), profileSection(results)]
+  const md = [header, goalsSection(results), peerSection(results), flowSection(results), overheadSection(results), roundTripSection(results), captchaSection(results), scaleSection(results), baselineSection(results), profileSection(results)]
     .filter(Boolean)
     .join("\n\n");
-  const files = [`${base}.md`, `${base}.json`, `${base}-flows.svg`];
+  const files = [`${base}.md`, `${base}.json`, `${base}-flows.svg`, ...(results.peer?.length ? [`${base}-peer.svg`] : [])];
   writeFileSync(files[0]!, md + "\n");
   writeFileSync(files[1]!, JSON.stringify(results, null, 2) + "\n");
   writeFileSync(files[2]!, flowChart(results));
+  if (files[3]) writeFileSync(files[3], peerChart(results));
   return files;
 }

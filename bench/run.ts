@@ -2,7 +2,7 @@
  * `npm run bench`: stores, shapes and overheads compared in one run (see bench/suite.ts for what
  * is measured, bench/results/ for what came out).
  *
- *   npm run bench [-- --trial] [--source head|worktree] [--rebuild] [--out dir] [--concurrency 16]
+ *   npm run bench [-- --trial] [--source head|worktree] [--with lib/a.ts,lib/b.ts] [--rebuild] [--out dir] [--concurrency 16]
  *                 [--stores cookie,database,redis-tcp,redis-rest] [--skip flows,profile,scale]
  *                 [--profile-store cookie] [--profile-scenario flow|captcha|me]
  *   npm run bench -- --attacker [--train 20000] [--test 1000] [--minutes 40]   (only the learning
@@ -12,7 +12,10 @@
  * and test in this checkout, and a rebuild in the middle of a run would swap the code under the
  * servers. The copy is `git archive HEAD` (default; `--source worktree` takes the working tree,
  * uncommitted changes included) plus the bench's own files, with node_modules hard-linked and
- * its own `next build`, which is kept until the source changes. Type errors do not stop that
+ * its own `next build`, which is kept until the source changes. `--with` lays the named files
+ * of the working tree over HEAD (uncommitted edits of those files only, not anyone else's); they
+ * are part of the build's key. `--peer <dir>` is the Django peer (default ../shared/peers/django-signup,
+ * bench/peer.ts). Type errors do not stop that
  * build: `npm run typecheck` is their place, and a benchmark measures what runs.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
@@ -30,6 +33,13 @@ const source = option("--source") ?? "head";
 if (source !== "head" && source !== "worktree") throw new Error("bench: --source takes head or worktree");
 
 const repo = process.cwd();
+/** Working-tree files laid over HEAD (e.g. a change not committed yet); never bench/, which always comes from the working tree. */
+const withFiles = (option("--with") ?? "").split(",").map((f) => f.trim()).filter(Boolean);
+for (const f of withFiles) {
+  if (path.isAbsolute(f) || f.startsWith("..") || !existsSync(path.join(repo, f))) throw new Error(`bench: --with takes paths of files in the repository; no ${f}`);
+}
+if (withFiles.length && source === "worktree") throw new Error("bench: --with is for --source head; the working tree already has every file");
+const peer = path.resolve(repo, option("--peer") ?? "../shared/peers/django-signup");
 const root = path.join(tmpdir(), "holdfast-bench");
 const app = path.join(root, "app");
 const log = (line: string) => console.log(`[bench] ${line}`);
@@ -43,7 +53,7 @@ if (args.includes("--attacker")) {
 /** The benchmark's own files and the ping route: copied from the working tree whatever the source. */
 function overlay(): string[] {
   const files = git("ls-files", "-co", "--exclude-standard", "-z", "--", "bench", "app/api/ping").split("\0").filter(Boolean);
-  return files.filter((f) => f.endsWith(".ts") && !f.startsWith("bench/results/"));
+  return [...files.filter((f) => f.endsWith(".ts") && !f.startsWith("bench/results/")), ...withFiles];
 }
 
 function sourceFiles(): string[] {
@@ -57,6 +67,7 @@ function buildKey(): string {
     hash.update(git("rev-parse", "HEAD"));
     const ping = path.join(repo, "app/api/ping/route.ts");
     if (existsSync(ping)) hash.update(readFileSync(ping));
+    for (const f of withFiles) hash.update(f).update(readFileSync(path.join(repo, f)));
   } else {
     for (const f of sourceFiles().filter((f) => !f.startsWith("bench/")).sort()) hash.update(f).update(readFileSync(path.join(repo, f)));
   }
@@ -65,7 +76,7 @@ function buildKey(): string {
 
 function describeSource(): string {
   const commit = git("rev-parse", "--short", "HEAD").trim();
-  if (source === "head") return `HEAD ${commit} (committed code only) + app/api/ping/route.ts and bench/ from the working tree`;
+  if (source === "head") return `HEAD ${commit} (committed code only) + ${["app/api/ping/route.ts", ...withFiles].join(", ")} and bench/ from the working tree`;
   const dirty = git("status", "--short").trim().split("\n").filter(Boolean).length;
   return `working tree at ${commit} with ${dirty} uncommitted changes`;
 }
@@ -120,9 +131,9 @@ function prepare(): void {
 
 prepare();
 const out = path.resolve(repo, option("--out") ?? "bench/results");
-const own = new Set(["--rebuild", "--source", "--out"]);
+const own = new Set(["--rebuild", "--source", "--out", "--with", "--peer"]);
 const passOn = args.filter((a, i) => !own.has(a) && !own.has(args[i - 1] ?? ""));
-const child = spawn(process.execPath, ["--import", "tsx", "bench/suite.ts", ...passOn, "--out", out, "--source", describeSource()], {
+const child = spawn(process.execPath, ["--import", "tsx", "bench/suite.ts", ...passOn, "--out", out, "--source", describeSource(), "--peer", peer, "--command", `npm run bench${args.length ? ` -- ${args.join(" ")}` : ""}`], {
   cwd: app,
   stdio: "inherit",
 });

@@ -3,18 +3,23 @@
  * bare node server and the in-process measurements all run one and the same source.
  *
  *   node --import tsx bench/suite.ts --out <dir> [--trial] [--source <label>] [--concurrency N] [--stores cookie,database]
- *     [--skip flows,scale,profile] [--profile-store <store>] [--profile-scenario flow|captcha|me]
+ *     [--skip peer,flows,scale,profile] [--profile-store <store>] [--profile-scenario flow|captcha|me] [--peer <dir>]
+ *
+ * `peer` is the Django comparison (bench/peer.ts), at a fast hash and at each side's defaults.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import path from "node:path";
+import { SECURE_PASSWORD_HASH_COST } from "../lib/env";
 import { startEmbeddedPostgres } from "../lib/embedded-postgres";
 import { freePort, startStack, type Stack } from "../testing/stack";
 import { captchaRate, closeAll, countRoundTrips, sealedCookieSizes } from "./inprocess";
 import { mergeResults, startLoadWorker, type LoadResult, type LoadSpec, type LoadWorker } from "./load";
+import { hashFloor, hashFloorLine } from "./hash-floor";
+import { comparePeer, peerMissing, type PeerSetting } from "./peer";
 import { summarizeProfile } from "./profile";
-import { writeReport, type EndpointSet, type FlowRow, type Results } from "./report";
+import { goals, writeReport, type EndpointSet, type FlowRow, type Results } from "./report";
 import { databaseScale } from "./scale";
 import { BENCH_HASH_COST, cpuMs, startNext, startProcess, storeEnv, STORES, STORE_TITLE, type Running, type StoreLabel } from "./servers";
 import { ms, rate, ratio } from "./stats";
@@ -31,6 +36,12 @@ const C = Number(option("--concurrency") ?? 16);
 const only = option("--stores")?.split(",");
 if (only?.some((s) => !(STORES as readonly string[]).includes(s))) throw new Error(`bench: --stores takes a comma-separated list of ${STORES.join(", ")}`);
 const stores = STORES.filter((s) => !only || only.includes(s));
+const peerDir = path.resolve(option("--peer") ?? process.env.HOLDFAST_PEER_DIR ?? "../shared/peers/django-signup");
+/** The Django comparison (bench/peer.ts): flows per target and round, 3 rounds, as the issue measured; fewer in a trial. */
+const PEER: Record<PeerSetting, { flows: number; rounds: number; warmupFlows: number }> = trial
+  ? { fast: { flows: 300, rounds: 2, warmupFlows: 60 }, default: { flows: 100, rounds: 2, warmupFlows: 16 } }
+  : { fast: { flows: 800, rounds: 3, warmupFlows: 100 }, default: { flows: 200, rounds: 3, warmupFlows: 32 } };
+const PEER_TIMEOUT_MS = 10_000;
 
 /**
  * Seconds of each measurement: the full run fits in 10 minutes on the 2-core machine; a trial in
@@ -40,7 +51,7 @@ const stores = STORES.filter((s) => !only || only.includes(s));
 const T = trial
   ? { flow: 5, endpoint: 3, rounds: 2, realCost: 8, node: 4, warmup: 1.5, profile: 6, expiredRows: 200_000, lookups: 1_000, captchas: 500 }
   : { flow: 6, endpoint: 3.6, rounds: 3, realCost: 10, node: 4, warmup: 2, profile: 6, expiredRows: 1_000_000, lookups: 2_000, captchas: 2_000 };
-/** Virtual users at the real hash cost: scrypt at N=2^17 is CPU-bound in libuv's 4 threads, so more users only queue. */
+/** Virtual users at the default hash (Argon2id, 19 MiB): one hash at a time per instance on 2 cores (lib/password.ts), so more users only queue. */
 const REAL_COST_USERS = 4;
 
 const started = Date.now();
@@ -87,7 +98,7 @@ async function main() {
   const results: Results = {
     date: new Date().toISOString().slice(0, 10),
     trial,
-    command: `npm run bench${trial ? " -- --trial" : ""}`,
+    command: option("--command") ?? `npm run bench${trial ? " -- --trial" : ""}`,
     source: option("--source") ?? "working tree",
     machine: {
       cores: cpus().length,
@@ -99,9 +110,10 @@ async function main() {
     settings: {
       concurrency: C,
       passwordHashCost: BENCH_HASH_COST,
-      realPasswordHashCost: 17,
+      realPasswordHashCost: SECURE_PASSWORD_HASH_COST,
       rateLimitMultiplier: 1_000_000,
       seconds: T,
+      peer: { ...PEER, timeoutMs: PEER_TIMEOUT_MS, dir: peerDir },
       shapes: "Next ×1 and ×2: testing/cluster.ts (server.ts instances behind nginx, round-robin); the single instance's own port is used directly for the endpoint comparisons, as node-server is",
     },
     flows: [],
@@ -181,6 +193,29 @@ async function main() {
     figure(`sealed cookie (cookie store), logged in after registration: ${cs.afterRegistration.cookieBytes} B; after a plain login: ${cs.afterLogin.cookieBytes} B`);
     await closeAll();
 
+    if (!skip.has("peer")) {
+      const missing = peerMissing(peerDir);
+      if (missing) {
+        results.errors.push(`Django comparison skipped: ${missing}`);
+        progress(`Django comparison skipped: ${missing}`);
+      } else {
+        results.peer = [];
+        for (const setting of ["fast", "default"] as const) {
+          progress(`Django comparison, ${setting === "fast" ? "fast hash on both sides" : "each side's default hash"}: ${PEER[setting].flows} flows per target and round, ${PEER[setting].rounds} rounds, ${C} virtual users, the peer's loadclient.mjs`);
+          results.peer.push(
+            await comparePeer({ peerDir, stack, stores, setting, ...PEER[setting], concurrency: C, timeoutMs: PEER_TIMEOUT_MS, logDir: path.join(logDir, "peer"), progress, figure }),
+          );
+        }
+        progress("one password hash on each side, one at a time (bench/hash-floor.ts)");
+        try {
+          results.hashFloor = await hashFloor(trial ? 3 : 5, trial ? 5 : 10);
+          figure(`hash floor · ${hashFloorLine(results.hashFloor)}`);
+        } catch (error) {
+          results.errors.push(`hash floor: ${(error as Error).message}`);
+        }
+      }
+    }
+
     if (!skip.has("flows")) {
       for (const store of stores) {
         const title = STORE_TITLE[store];
@@ -207,10 +242,10 @@ async function main() {
           addFlow(results, store, "next-2", BENCH_HASH_COST, await load(next, next.url, { kind: "flow" }, T.flow));
           await untrack(next);
 
-          progress(`${title}: Next, 1 instance behind nginx, real password hash cost (17), ${REAL_COST_USERS} virtual users`);
+          progress(`${title}: Next, 1 instance behind nginx, default password hash (Argon2id ${SECURE_PASSWORD_HASH_COST} MiB), ${REAL_COST_USERS} virtual users`);
           next = track(await startNext(storeEnv(stack, store, { realHashCost: true }), 1, path.join(logDir, store, "next-1-cost17")));
           await warm(next);
-          addFlow(results, store, "next-1-cost17", 17, await load(next, next.url, { kind: "flow" }, T.realCost, 4, REAL_COST_USERS));
+          addFlow(results, store, "next-1-cost17", SECURE_PASSWORD_HASH_COST, await load(next, next.url, { kind: "flow" }, T.realCost, 4, REAL_COST_USERS));
           await untrack(next);
 
           progress(`${title}: bench/node-server.ts (bare node:http, same lib code)`);
@@ -275,6 +310,8 @@ async function main() {
 
   results.machine.loadAverageAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);
   results.durationSeconds = Math.round((Date.now() - started) / 1000);
+  progress("goals of issue 13, each a ratio from this run:");
+  for (const g of goals(results)) figure(`goal ${g.goal} · ${g.what}: ${g.measured} (target ${g.target}): ${g.met === undefined ? "not measured" : g.met ? "met" : "NOT met"}`);
   const files = writeReport(results, outDir);
   progress(`done in ${clock()}; wrote ${files.map((f) => path.relative(process.cwd(), f)).join(", ")}`);
 }
