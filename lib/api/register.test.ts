@@ -4,7 +4,7 @@ import { after, describe, it } from "node:test";
 import { required } from "../../testing/services";
 import { parseConfig, type Env } from "../env";
 import { sessionRoute } from "../http/route";
-import { createServices, type Services } from "../session/select";
+import { createServices, type Services } from "../services";
 import { getCaptcha } from "./captcha";
 import type { RequestContext } from "./context";
 import { register } from "./register";
