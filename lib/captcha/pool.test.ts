@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { Worker } from "node:worker_threads";
@@ -85,6 +86,18 @@ describe("captcha pool", () => {
     } finally {
       await pool.close();
     }
+  });
+
+  it("a process whose pool has a running thread still exits on its own when its work is done", () => {
+    const script = `import { CaptchaPool } from "./lib/captcha/pool.ts";
+const pool = new CaptchaPool({ size: 4 });
+pool.take();
+await new Promise((r) => setTimeout(r, 1500));
+console.log(pool.take().answer.length);`;
+    const started = Date.now();
+    const run = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 30_000 });
+    assert.equal(run.status, 0, `exit ${run.status} ${run.signal ?? ""} after ${Date.now() - started} ms: ${run.stderr}`);
+    assert.equal(run.stdout.trim(), String(CAPTCHA_LENGTH));
   });
 
   it("size 0 starts no thread and draws every captcha inline", () => {

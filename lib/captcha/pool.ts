@@ -130,8 +130,6 @@ export class CaptchaPool {
       this.#fail(error);
       return undefined;
     }
-    // The pool never keeps a process alive: a server exits as it would without it.
-    worker.unref();
     worker.on("message", (drawn: unknown) => {
       if (this.#worker !== worker) return;
       this.#pending = Math.max(0, this.#pending - 1);
@@ -143,6 +141,9 @@ export class CaptchaPool {
     worker.on("exit", (code) => {
       if (this.#worker === worker) this.#fail(new Error(`the captcha drawing thread exited with code ${code}`));
     });
+    // The pool never keeps a process alive: a server exits as it would without it. After the
+    // listeners, since adding a "message" listener refs the thread's port again.
+    worker.unref();
     this.#worker = worker;
     return worker;
   }
