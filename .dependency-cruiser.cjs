@@ -52,8 +52,9 @@ module.exports = {
     },
   ],
   options: {
-    doNotFollow: { path: "node_modules" },
-    exclude: { path: "(^|/)(\\.next|prisma/generated)/" },
+    // The generated Prisma client is a target the rules name, so it is reached but not followed.
+    doNotFollow: { path: ["node_modules", "^prisma/generated/"] },
+    exclude: { path: "(^|/)\\.next/" },
     tsConfig: { fileName: "tsconfig.json" },
     tsPreCompilationDeps: true,
     enhancedResolveOptions: {
