@@ -1,8 +1,8 @@
 /**
  * `npx tsx bench/hot-paths.ts [DATABASE_URL]`: what a hot-path query costs through Prisma and as
  * plain SQL on the same pg pool (lib/db.ts `sql`), side by side in one run, alternating rounds.
- * The four queries are the ones every request of a flow makes: session read, captcha take, rate
- * limit hit (the read half) and user lookup.
+ * The queries are the ones a flow makes: session read, captcha take, rate limit hit (the read
+ * half), user lookup, and the user insert of a registration (its rows are deleted at the end).
  */
 import { randomUUID } from "node:crypto";
 import { closeDb, createDb, sql } from "../lib/db";
@@ -40,6 +40,17 @@ const cases: [string, () => Promise<unknown>, () => Promise<unknown>][] = [
     () => db.user.findUnique({ where: { id: userId }, select: { id: true, username: true, email: true } }),
     () => pool.query("SELECT id, username, email FROM users WHERE id = $1", [userId]),
   ],
+  [
+    "user insert (registration)",
+    () => {
+      const id = randomUUID();
+      return db.user.create({ data: { id, username: `hp_${id}`, usernameKey: `hp_${id}`, email: `${id}@hot-paths.test`, passwordHash: "x" }, select: { id: true, username: true, email: true } });
+    },
+    () => {
+      const id = randomUUID();
+      return pool.query("INSERT INTO users (id, username, username_key, email, password_hash) VALUES ($1, $2, $3, $4, $5) RETURNING id, username, email", [id, `hp_${id}`, `hp_${id}`, `${id}@hot-paths.test`, "x"]);
+    },
+  ],
 ];
 
 async function perQuery(run: () => Promise<unknown>): Promise<number> {
@@ -61,4 +72,5 @@ for (const [label, prisma, plain] of cases) {
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
   console.log(`| ${label} | ${median(a).toFixed(3)} | ${median(b).toFixed(3)} | ${(median(a) / median(b)).toFixed(2)}× |`);
 }
+await pool.query("DELETE FROM users WHERE email LIKE '%@hot-paths.test'");
 await closeDb(db);

@@ -130,9 +130,13 @@ export async function dbCall<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The column names of a unique-constraint violation, or null when the error is something else. */
+/**
+ * What names the columns of a unique-constraint violation (Prisma's P2002 meta, or pg's 23505
+ * constraint name, e.g. users_username_key_key), or null when the error is something else.
+ */
 export function uniqueViolation(error: unknown): string | null {
-  const e = error as { code?: string; meta?: Record<string, unknown>; message?: string };
+  const e = error as { code?: string; meta?: Record<string, unknown>; message?: string; constraint?: string };
+  if (e?.code === "23505") return `${e.constraint ?? ""} ${e.message ?? ""}`;
   if (e?.code !== "P2002") return null;
   return JSON.stringify(e.meta ?? {}) + " " + (e.message ?? "");
 }

@@ -29,6 +29,15 @@ describe("users (PostgreSQL)", () => {
     assert.ok(results.every((r) => r.ok || r.code === "email_taken"));
   });
 
+  it("concurrent registrations of one username in different cases: exactly one succeeds, the rest are username_taken", async () => {
+    const name = `Race_${unique()}`;
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => createUser(testDb(), { username: i % 2 ? name.toUpperCase() : name, email: `r${i}.${unique()}@example.test`, password: "password-1" }, COST)),
+    );
+    assert.equal(results.filter((r) => r.ok).length, 1);
+    assert.ok(results.every((r) => r.ok || r.code === "username_taken"), JSON.stringify(results.filter((r) => !r.ok)));
+  });
+
   it("authenticates by username or email, and refuses a wrong password or an unknown user alike", async () => {
     const id = unique();
     await createUser(testDb(), { username: `cat_${id}`, email: `cat.${id}@example.test`, password: "correct-horse" }, COST);
