@@ -491,8 +491,28 @@ function peerSection(results: Results): string {
       `One password hash on each side, one at a time, in this run (bench/hash-floor.ts, medians of ${f.rounds} alternating rounds of ${f.hashesPerRound}): Django PBKDF2 **${ms(f.djangoPbkdf2Ms)} ms**, Holdfast Argon2id 19 MiB **${ms(f.holdfastDefaultMs)} ms**, so **${ratio(f.defaultRatio)}**: a sign-up hashes once on each side, and on the same cores Holdfast cannot be more times faster at the defaults than its hash is cheaper. Fast hashes: Django MD5 ${ms(f.djangoMd5Ms)} ms, Holdfast Argon2id 1 MiB ${ms(f.holdfastBenchMs)} ms.`,
     );
   }
+  const floor = frameworkFloor(results);
+  if (floor) {
+    parts.push(
+      "",
+      `What a Next.js flow costs at the least, from this run's own figures: three requests at GET /api/ping's server CPU (${ms(floor.pingMs)} ms each, Next ×1, the median over stores), one captcha drawn (${ms(floor.drawMs)} ms, section 4) and one fast hash (${ms(floor.hashMs)} ms): **${ms(floor.floorMs)} ms of server CPU per flow**, before any store, rate limit or ledger. Django's best at the fast hash spent **${ms(floor.djangoMs)} ms** per whole flow (${floor.djangoTitle}). By server CPU, then, Holdfast can be at most **${ratio(floor.djangoMs / floor.floorMs)}** Django's best here while it runs on Next, the drawing renderer and Argon2id; goal 1's 3× needs ${ms(floor.djangoMs / 3)} ms per flow.`,
+    );
+  }
   parts.push("", `Chart: \`${results.date}-peer.svg\`.`);
   return parts.join("\n");
+}
+
+/** The least server CPU a Holdfast flow can take (three trivial Next requests, a drawing, a fast hash), against Django's best flow at the fast hash. */
+export function frameworkFloor(results: Results): { pingMs: number; drawMs: number; hashMs: number; floorMs: number; djangoMs: number; djangoTitle: string } | undefined {
+  const fast = results.peer?.find((c) => c.setting === "fast");
+  const best = fast && djangoBest(fast);
+  const pingMs = medianOf(results.endpoints.filter((e) => e.server === "next").map((e) => e.ping?.serverCpuMsPerIteration ?? NaN).filter(Number.isFinite));
+  const drawMs = results.captcha ? 1000 / results.captcha.perSecond : NaN;
+  const hashMs = results.hashFloor?.holdfastBenchMs ?? NaN;
+  const djangoMs = best ? medianOf(best.runs.map((r) => r.serverCpuMsPerFlow ?? NaN).filter(Number.isFinite)) : NaN;
+  const floorMs = 3 * pingMs + drawMs + hashMs;
+  if (!best || ![floorMs, djangoMs].every(Number.isFinite)) return undefined;
+  return { pingMs, drawMs, hashMs, floorMs, djangoMs, djangoTitle: best.title };
 }
 
 /** Two panels (fast hash, default hashes): median flows/s per target, with Django's best and the goal as lines. */

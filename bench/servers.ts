@@ -58,8 +58,8 @@ export async function startNext(env: Record<string, string>, instances: number, 
 }
 
 /**
- * One process of a script, with no proxy in front: bench/node-server.ts, or server.ts (the Next
- * app) when a profile is wanted (`--cpu-prof` is refused in NODE_OPTIONS, so it goes on the
+ * One process of a script, with no proxy in front: bench/node-server.ts, or dist/server.mjs (the
+ * compiled Next server) when a profile is wanted (`--cpu-prof` is refused in NODE_OPTIONS, so it goes on the
  * command line here).
  */
 export async function startProcess(script: "server.ts" | "dist/server.mjs" | "bench/node-server.ts", env: Record<string, string>, logDir: string, cpuProfDir?: string): Promise<Running> {

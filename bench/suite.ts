@@ -365,7 +365,8 @@ async function profile(results: Results, stack: Stack, worker: LoadWorker, load:
   const dir = path.join(tmpdir(), "holdfast-bench", `profile-${Date.now()}`);
   progress(`profile: ${STORE_TITLE[slowest]}${chosen ? "" : " (the single-instance store with the most app CPU per flow)"}, ${what} against the built app under node --cpu-prof`);
   const spawned = Date.now();
-  const server = await startProcess("server.ts", storeEnv(stack, slowest), path.join(logDir, slowest, "profile"), dir);
+  // The compiled server, as production and the cluster run it: no TypeScript loader in the profile.
+  const server = await startProcess("dist/server.mjs", storeEnv(stack, slowest), path.join(logDir, slowest, "profile"), dir);
   let result: LoadResult;
   const warmup = 1;
   let from = 0;
@@ -377,7 +378,7 @@ async function profile(results: Results, stack: Stack, worker: LoadWorker, load:
     await server.stop();
   }
   const to = Date.now() - spawned;
-  // The main thread's profile is the big one; tsx's module-loader thread writes a small second one.
+  // The main thread's profile is the big one; the captcha pool's drawing thread writes its own.
   const file = readdirSync(dir)
     .filter((f) => f.endsWith(".cpuprofile"))
     .sort((a, b) => statSync(path.join(dir, b)).size - statSync(path.join(dir, a)).size)[0];
@@ -387,7 +388,7 @@ async function profile(results: Results, stack: Stack, worker: LoadWorker, load:
   }
   // Only the measured window: start-up (module loading, compilation) is not what a request costs.
   const summary = summarizeProfile(path.join(dir, file), { top: 25, fromMs: from, toMs: to });
-  results.profile = { store: slowest, scenario: what, server: "Next ×1 (server.ts, no proxy)", file: path.join(dir, file), perSecond: result.perSecond, summary };
+  results.profile = { store: slowest, scenario: what, server: "Next ×1 (dist/server.mjs, no proxy)", file: path.join(dir, file), perSecond: result.perSecond, summary };
   figure(`profile · ${STORE_TITLE[slowest]} · ${what}: ${rate(result.perSecond)}/s under the profiler; busy ${Math.round(summary.busyMs)} ms: ${summary.byOwner.slice(0, 5).map((o) => `${o.owner} ${o.percent}%`).join(", ")}`);
   for (const f of summary.top.slice(0, 10)) figure(`profile self time ${f.percent}% ${f.function} ${f.location} [${f.owner}]${f.calledFrom ? ` ← ${f.calledFrom}` : ""}`);
   for (const f of summary.oursInclusive.slice(0, 8)) figure(`profile inclusive (ours) ${f.percent}% ${f.function} ${f.location}`);
