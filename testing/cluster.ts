@@ -3,6 +3,7 @@ import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFile
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort, waitForPort } from "./stack";
+import { tracked } from "./children";
 
 /**
  * Several instances of one build (server.ts: Next's production server) behind Debian's nginx, round-robin with no
@@ -121,10 +122,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       const port = await freePort();
       const name = `i${i}`;
       // The compiled server.ts that `npm run build` writes: production runs no TypeScript loader.
-      const child = spawn(process.execPath, [path.resolve("dist/server.mjs")], {
+      const child = tracked(spawn(process.execPath, [path.resolve("dist/server.mjs")], {
         env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", TRUST_PROXY: "1", ...options.env, ...options.instanceEnv?.[name], INSTANCE_NAME: name, PORT: String(port), HOSTNAME: "127.0.0.1" },
         stdio: ["ignore", "pipe", "pipe"],
-      });
+      }));
       const log = createWriteStream(path.join(logDir, `${name}.log`));
       child.stdout!.pipe(log);
       child.stderr!.pipe(log);
@@ -134,7 +135,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     await Promise.all(instances.map((i) => waitForPort(i.port, options.readyTimeoutMs ?? 30_000 + 10_000 * count)));
     const port = options.port ?? (await freePort());
     writeFileSync(path.join(dir, "nginx.conf"), nginxConfig(dir, port, instances.map((i) => i.port)));
-    nginx = spawn("nginx", ["-c", path.join(dir, "nginx.conf"), "-p", dir], { stdio: ["ignore", "ignore", "pipe"] });
+    nginx = tracked(spawn("nginx", ["-c", path.join(dir, "nginx.conf"), "-p", dir], { stdio: ["ignore", "ignore", "pipe"] }));
     nginx.stderr!.pipe(createWriteStream(path.join(logDir, "nginx.log")));
     await waitForPort(port, 10_000);
     return {

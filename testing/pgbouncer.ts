@@ -4,6 +4,7 @@ import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync, writ
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort, waitForPort } from "./stack";
+import { tracked } from "./children";
 
 /**
  * Debian's pgbouncer in front of a Postgres database, on a spare port of 127.0.0.1, with its own
@@ -125,7 +126,7 @@ pidfile =
 
   const args = [...(options.verbose ? ["-v"] : [])];
   if (process.getuid?.() === 0) args.push("-u", options.runAsUser ?? "nobody");
-  const child = spawn("pgbouncer", [...args, ini], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = tracked(spawn("pgbouncer", [...args, ini], { stdio: ["ignore", "ignore", "pipe"] }));
   let stderr = "";
   child.stderr!.on("data", (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4_000);

@@ -4,6 +4,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writ
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort, waitForPort } from "./stack";
+import { tracked } from "./children";
 
 /**
  * A local Redis Cluster of six redis-server processes: three primaries with one replica each,
@@ -186,7 +187,7 @@ export async function startRedisCluster(log: (line: string) => void = () => {}, 
   const launch = (node: Omit<Node, "process">): Node => {
     // The log is appended across restarts of one node, and read when something goes wrong.
     const out = openSync(path.join(node.dir, "redis.log"), "a");
-    const child = spawn("redis-server", [path.join(node.dir, "redis.conf")], { stdio: ["ignore", out, out] });
+    const child = tracked(spawn("redis-server", [path.join(node.dir, "redis.conf")], { stdio: ["ignore", out, out] }));
     closeSync(out);
     return { ...node, process: child };
   };

@@ -7,6 +7,7 @@ import { startUpstashRestServer } from "./upstash-rest/server";
 import { startEmbeddedPostgres } from "../lib/embedded-postgres";
 import { migrate } from "../lib/migrate";
 import { startRedisCluster } from "./redis-cluster";
+import { tracked } from "./children";
 
 /**
  * The services a test run needs, started once: a fresh migrated Postgres database (on
@@ -48,9 +49,11 @@ export async function waitForPort(port: number, timeoutMs = 30_000): Promise<voi
 /** A redis-server of the test run's own, on a spare port, keeping nothing on disk. */
 export async function startRedisServer(port?: number): Promise<{ url: string; port: number; process: ChildProcess; stop(): Promise<void> }> {
   const p = port ?? (await freePort());
-  const child = spawn("redis-server", ["--port", String(p), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
-    stdio: "ignore",
-  });
+  const child = tracked(
+    spawn("redis-server", ["--port", String(p), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+      stdio: "ignore",
+    }),
+  );
   await waitForPort(p, 10_000);
   return {
     url: `redis://127.0.0.1:${p}`,
