@@ -38,6 +38,42 @@ describe("users (PostgreSQL)", () => {
     assert.ok(results.every((r) => r.ok || r.code === "username_taken"), JSON.stringify(results.filter((r) => !r.ok)));
   });
 
+  it("a burst with one email pays one hash in this process: the rest wait for it, then answer email_taken", async () => {
+    const email = `burst.${unique()}@example.test`;
+    let hashes = 0;
+    const hash = async (password: string) => {
+      hashes++;
+      await new Promise((r) => setTimeout(r, 30));
+      return hashPassword(password, COST);
+    };
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => createUser(testDb(), { username: `burst_${unique()}_${i}`, email, password: "password-1" }, COST, { hash })),
+    );
+    assert.equal(results.filter((r) => r.ok).length, 1);
+    assert.ok(results.every((r) => r.ok || r.code === "email_taken"));
+    assert.equal(hashes, 1);
+  });
+
+  it("when the first of a burst fails, the next one waiting registers instead", async () => {
+    const email = `retry.${unique()}@example.test`;
+    let calls = 0;
+    const hash = async (password: string) => {
+      if (++calls === 1) {
+        await new Promise((r) => setTimeout(r, 30));
+        throw new PasswordHashBusy("test: the first hash is refused");
+      }
+      return hashPassword(password, COST);
+    };
+    const results = await Promise.allSettled(
+      Array.from({ length: 5 }, (_, i) => createUser(testDb(), { username: `retry_${unique()}_${i}`, email, password: "password-1" }, COST, { hash })),
+    );
+    assert.equal(results.filter((r) => r.status === "rejected").length, 1);
+    const answers = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    assert.equal(answers.filter((r) => r.ok).length, 1);
+    assert.ok(answers.every((r) => r.ok || r.code === "email_taken"));
+    assert.equal(calls, 2);
+  });
+
   it("authenticates by username or email, and refuses a wrong password or an unknown user alike", async () => {
     const id = unique();
     await createUser(testDb(), { username: `cat_${id}`, email: `cat.${id}@example.test`, password: "correct-horse" }, COST);

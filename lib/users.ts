@@ -13,21 +13,56 @@ export type CreateUserResult = { ok: true; user: PublicUser } | { ok: false; cod
 /** Usernames are unique regardless of case; the key is what the unique index holds. */
 export const usernameKey = (username: string) => username.toLowerCase();
 
+/**
+ * Registrations in flight in this process, by the unique keys they claim (`u:<username key>`,
+ * `e:<email>`). A burst of sign-ups with one email (a double submit, a script) would otherwise
+ * pass the cheap look together and each pay a slow hash before the unique index turns all but
+ * one away: the rest wait for the first here, then look again and answer 409 without hashing.
+ */
+const inFlight = new Map<string, Promise<void>>();
+
+export interface CreateUserOptions {
+  /** The password hash; tests count calls with their own. */
+  hash?: (password: string) => Promise<string>;
+}
+
 export async function createUser(
   db: Db,
   input: { username: string; email: string; password: string },
   hashCost: number,
+  options: CreateUserOptions = {},
 ): Promise<CreateUserResult> {
   const key = usernameKey(input.username);
   const email = input.email.toLowerCase();
-  // A cheap look first spares a slow hash for the common case; the unique indexes decide races.
-  const { rows } = await dbCall(() =>
-    sql(db).query<{ username_key: string }>("SELECT username_key FROM users WHERE username_key = $1 OR email = $2 LIMIT 1", [key, email]),
-  );
-  const clash = rows[0];
-  if (clash) return { ok: false, code: clash.username_key === key ? "username_taken" : "email_taken" };
+  const claims = [`u:${key}`, `e:${email}`];
+  for (;;) {
+    const ahead = claims.flatMap((c) => inFlight.get(c) ?? []);
+    if (ahead.length) {
+      await Promise.all(ahead);
+      continue;
+    }
+    // A cheap look first spares a slow hash for the common case; the unique indexes decide races
+    // (between instances, or with a registration that claimed a key during this look).
+    const { rows } = await dbCall(() =>
+      sql(db).query<{ username_key: string }>("SELECT username_key FROM users WHERE username_key = $1 OR email = $2 LIMIT 1", [key, email]),
+    );
+    const clash = rows[0];
+    if (clash) return { ok: false, code: clash.username_key === key ? "username_taken" : "email_taken" };
+    if (!claims.some((c) => inFlight.has(c))) break;
+  }
 
-  const passwordHash = await hashPassword(input.password, hashCost);
+  let release!: () => void;
+  const claimed = new Promise<void>((resolve) => (release = resolve));
+  for (const c of claims) inFlight.set(c, claimed);
+  try {
+    return await insertUser(db, input, key, email, await (options.hash ?? ((password) => hashPassword(password, hashCost)))(input.password));
+  } finally {
+    for (const c of claims) if (inFlight.get(c) === claimed) inFlight.delete(c);
+    release();
+  }
+}
+
+async function insertUser(db: Db, input: { username: string }, key: string, email: string, passwordHash: string): Promise<CreateUserResult> {
   try {
     // Plain SQL on the pg pool, as the other hot-path queries are (bench/hot-paths.ts: Prisma's
     // create costs several times this round trip); Prisma keeps the schema and migrations.
