@@ -14,7 +14,9 @@
  *
  *   npx tsx bench/burst.ts [--rounds 3] [--variant name:ENV=V,ENV=V …] [--probe] [--cpu-prof DIR]
  *
- * --variant (repeatable) replaces the default pair; `--variant now:` is the defaults alone.
+ * --variant (repeatable) replaces the default pair; `--variant now:` is the defaults alone, and
+ * `--variant old@/path/to/checkout:` runs another checkout's build (say, the commit before a
+ * change, built in a git worktree) beside this one.
  * --probe preloads bench/burst-probe.mjs into each server and prints, per window, the server's
  * event-loop delay, the CPU time of its main thread and of its other threads (the hashing), the
  * load client's own CPU time and the whole machine's. --cpu-prof DIR also writes each server's
@@ -48,6 +50,8 @@ function options(name: string): string[] {
 interface Variant {
   name: string;
   env: Record<string, string>;
+  /** Another checkout's build to run, instead of this one's. */
+  appDir?: string;
 }
 
 const DEFAULT_VARIANTS: Variant[] = [
@@ -57,13 +61,14 @@ const DEFAULT_VARIANTS: Variant[] = [
 ];
 
 function parseVariant(text: string): Variant {
-  const [name, rest = ""] = text.split(/:(.*)/s) as [string, string?];
+  const [label, rest = ""] = text.split(/:(.*)/s) as [string, string?];
+  const [name, appDir] = label.split("@") as [string, string?];
   const env: Record<string, string> = {};
   for (const pair of rest.split(",").filter(Boolean)) {
     const [k, v = ""] = pair.split(/=(.*)/s) as [string, string?];
     env[k] = v;
   }
-  return { name, env };
+  return { name, env, ...(appDir ? { appDir } : {}) };
 }
 
 const variants = options("--variant").length ? options("--variant").map(parseVariant) : DEFAULT_VARIANTS;
@@ -267,6 +272,7 @@ try {
         ...variant.env,
       },
       instances: 1,
+      ...(variant.appDir ? { appDir: variant.appDir } : {}),
       logDir: path.resolve(`artifacts/logs/burst-${variant.name}`),
     });
     clusters.push({ variant, cluster, base: `http://127.0.0.1:${cluster.instances[0]!.port}`, probeFile });
@@ -292,7 +298,7 @@ try {
 console.log(`\nburst of ${BURST} registrations with one email, Argon2id 19 MiB; ${ROUNDS} rounds per variant, alternating, one run`);
 for (const { variant, probeFile } of clusters) {
   const mine = rounds.filter((r) => r.variant === variant.name);
-  const env = Object.entries(variant.env).map(([k, v]) => `${k}=${v}`).join(" ") || "defaults";
+  const env = [...(variant.appDir ? [`build of ${variant.appDir}`] : []), ...Object.entries(variant.env).map(([k, v]) => `${k}=${v}`)].join(" ") || "defaults";
   console.log(`\n${variant.name} (${env})`);
   for (const r of mine) {
     const q = r.quiet.map((f) => f.ms), d = r.during.map((f) => f.ms);

@@ -28,6 +28,8 @@ export interface ClusterOptions {
   readyTimeoutMs?: number;
   /** Settings of single instances over `env`, by name (`i2`): a misconfigured instance, on purpose. */
   instanceEnv?: Record<string, Record<string, string>>;
+  /** The app to run: a checkout with its own build (another commit, for a benchmark); this one by default. */
+  appDir?: string;
 }
 
 export interface Instance {
@@ -122,7 +124,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       const port = await freePort();
       const name = `i${i}`;
       // The compiled server.ts that `npm run build` writes: production runs no TypeScript loader.
-      const child = tracked(spawn(process.execPath, [path.resolve("dist/server.mjs")], {
+      const child = tracked(spawn(process.execPath, [path.resolve(options.appDir ?? ".", "dist/server.mjs")], {
+        ...(options.appDir ? { cwd: path.resolve(options.appDir) } : {}),
         env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", TRUST_PROXY: "1", ...options.env, ...options.instanceEnv?.[name], INSTANCE_NAME: name, PORT: String(port), HOSTNAME: "127.0.0.1" },
         stdio: ["ignore", "pipe", "pipe"],
       }));
