@@ -3,8 +3,11 @@
  * plain SQL on the same pg pool (lib/db.ts `sql`), side by side in one run, alternating rounds.
  * The queries are the ones a flow makes: session read, captcha take, rate limit hit (the read
  * half), user lookup, and the user insert of a registration (its rows are deleted at the end).
+ * Then the database session store's rotation (login, registration): the core's fallback, a
+ * delete then a create, against the store's own `rotate`, one statement.
  */
 import { randomUUID } from "node:crypto";
+import { createPostgresStore } from "@holdfast/session/stores/postgres";
 import { closeDb, createDb, sql } from "../lib/db";
 import { migrate } from "../lib/migrate";
 
@@ -69,8 +72,39 @@ for (const [label, prisma, plain] of cases) {
     a.push(await perQuery(prisma));
     b.push(await perQuery(plain));
   }
-  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
   console.log(`| ${label} | ${median(a).toFixed(3)} | ${median(b).toFixed(3)} | ${(median(a) / median(b)).toFixed(2)}× |`);
 }
+
+function median(xs: number[]): number {
+  return [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+}
+
+// Each rotation replaces the session the previous one made, as a login after a sign-up page does.
+const store = createPostgresStore(pool, { sweepIntervalMs: Number.MAX_SAFE_INTEGER });
+const record = () => {
+  const now = Date.now();
+  return { data: { captcha: randomUUID() }, userId: null, createdAt: now, lastActiveAt: now };
+};
+let current = await store.create(record(), Date.now() + 60_000);
+const twoSteps = async () => {
+  await store.delete(current);
+  current = await store.create(record(), Date.now() + 60_000);
+};
+const oneStep = async () => {
+  current = await store.rotate!(current, record(), Date.now() + 60_000);
+};
+for (let i = 0; i < 100; i++) {
+  await twoSteps();
+  await oneStep();
+}
+const two: number[] = [];
+const one: number[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  two.push(await perQuery(twoSteps));
+  one.push(await perQuery(oneStep));
+}
+console.log("\n| session rotation (database store) | delete, then create: ms | rotate: ms | ratio |\n|---|---:|---:|---:|");
+console.log(`| per rotation | ${median(two).toFixed(3)} | ${median(one).toFixed(3)} | ${(median(two) / median(one)).toFixed(2)}× |`);
+await store.delete(current);
 await pool.query("DELETE FROM users WHERE email LIKE '%@hot-paths.test'");
 await closeDb(db);

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { after, describe, it } from "node:test";
 import { hashToken } from "@holdfast/session";
-import { createPostgresStore } from "@holdfast/session/stores/postgres";
+import { createPostgresStore, type Queryable } from "@holdfast/session/stores/postgres";
 import { sql } from "../../lib/db";
 import { closeTestDb, required, testDb } from "../services";
 
@@ -59,5 +59,28 @@ describe("database store housekeeping", () => {
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /removed \d+ expired sessions/);
     assert.equal(await count(tag), 0);
+  });
+
+  it("a rotation (login, registration) is one statement: the old row goes and the new one comes, or neither", async () => {
+    const pool = sql(testDb());
+    const statements: string[] = [];
+    const counted: Queryable = {
+      query: (text, values) => {
+        statements.push(text);
+        return pool.query(text, values);
+      },
+    };
+    const store = createPostgresStore(counted, { sweepIntervalMs: Number.MAX_SAFE_INTEGER });
+    const now = Date.now();
+    const old = await store.create({ data: { step: 1 }, userId: null, createdAt: now, lastActiveAt: now }, now + 60_000);
+    statements.length = 0;
+    const next = await store.rotate!(old, { data: { step: 2 }, userId: null, createdAt: now, lastActiveAt: now }, now + 60_000);
+    assert.equal(statements.length, 1, statements.join("\n"));
+    assert.equal(await store.read(old, now), null);
+    assert.deepEqual((await store.read(next, now))?.data, { step: 2 });
+
+    // A new row the database refuses (jsonb takes no NUL character) leaves the old session in place.
+    await assert.rejects(store.rotate!(next, { data: { step: "\u0000" }, userId: null, createdAt: now, lastActiveAt: now }, now + 60_000));
+    assert.deepEqual((await store.read(next, now))?.data, { step: 2 });
   });
 });

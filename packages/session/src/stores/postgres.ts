@@ -130,6 +130,18 @@ export function createPostgresStore(db: Queryable, options: PostgresStoreOptions
       maybeSweep(record.createdAt);
       return token;
     },
+    async rotate(oldToken, record, expiresAt) {
+      // One statement, so one round trip and one transaction: the old row goes and the new one
+      // comes together, or neither does.
+      const token = newToken();
+      await query(
+        `WITH gone AS (DELETE FROM ${table} WHERE token_hash = $7) ` +
+          `INSERT INTO ${table} (data, user_id, created_at, last_active_at, expires_at, token_hash) VALUES ($1::jsonb, $2, $3, $4, $5, $6)`,
+        [...columns(record, expiresAt), hashToken(token), hashToken(oldToken)],
+      );
+      maybeSweep(record.createdAt);
+      return token;
+    },
     readEntry,
     async read(token, now) {
       return (await readEntry(token, now))?.record ?? null;
