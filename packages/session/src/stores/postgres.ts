@@ -117,16 +117,15 @@ export function createPostgresStore(db: Queryable, options: PostgresStoreOptions
     new Date(expiresAt),
   ];
 
+  const insert = `INSERT INTO ${table} (data, user_id, created_at, last_active_at, expires_at, token_hash) VALUES ($1::jsonb, $2, $3, $4, $5, $6)`;
+
   return {
     name: "database",
     revocable: true,
     shared: true,
     async create(record, expiresAt) {
       const token = newToken();
-      await query(
-        `INSERT INTO ${table} (data, user_id, created_at, last_active_at, expires_at, token_hash) VALUES ($1::jsonb, $2, $3, $4, $5, $6)`,
-        [...columns(record, expiresAt), hashToken(token)],
-      );
+      await query(insert, [...columns(record, expiresAt), hashToken(token)]);
       maybeSweep(record.createdAt);
       return token;
     },
@@ -134,11 +133,7 @@ export function createPostgresStore(db: Queryable, options: PostgresStoreOptions
       // One statement, so one round trip and one transaction: the old row goes and the new one
       // comes together, or neither does.
       const token = newToken();
-      await query(
-        `WITH gone AS (DELETE FROM ${table} WHERE token_hash = $7) ` +
-          `INSERT INTO ${table} (data, user_id, created_at, last_active_at, expires_at, token_hash) VALUES ($1::jsonb, $2, $3, $4, $5, $6)`,
-        [...columns(record, expiresAt), hashToken(token), hashToken(oldToken)],
-      );
+      await query(`WITH gone AS (DELETE FROM ${table} WHERE token_hash = $7) ${insert}`, [...columns(record, expiresAt), hashToken(token), hashToken(oldToken)]);
       maybeSweep(record.createdAt);
       return token;
     },
