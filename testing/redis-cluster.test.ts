@@ -4,6 +4,7 @@ import net from "node:net";
 import { after, before, describe, it } from "node:test";
 import { createClient, createCluster, ErrorReply } from "redis";
 import { keySlot, startRedisCluster, type RedisCluster } from "./redis-cluster";
+import { freePort } from "./stack";
 
 /**
  * The harness's own proof: a real six-node Redis Cluster, slots spread over three primaries,
@@ -174,5 +175,40 @@ describe("local Redis Cluster (testing/redis-cluster.ts)", () => {
     await cluster.stop();
     for (const node of cluster.nodes) assert.ok(await refuses(Number(node.split(":")[1])), `${node} still listens`);
     assert.equal(existsSync(cluster.dir), false);
+  });
+});
+
+describe("starting a Redis Cluster when a chosen port is taken", () => {
+  it("freePort never hands out one port twice in a process", async () => {
+    const ports = [];
+    for (let i = 0; i < 1_000; i++) ports.push(await freePort());
+    assert.equal(new Set(ports).size, ports.length);
+  });
+
+  it("starts over on new ports, and says why, when another process holds a node's port", async () => {
+    // A listener that is not Redis: it takes connections and drops them at once.
+    const squatter = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => squatter.listen(0, "127.0.0.1", resolve));
+    const taken = (squatter.address() as net.AddressInfo).port;
+    let first = true;
+    const ports = async () => {
+      if (!first) return freePort();
+      first = false;
+      return taken;
+    };
+    const lines: string[] = [];
+    let started: RedisCluster | undefined;
+    try {
+      started = await startRedisCluster((line) => lines.push(line), { ports });
+      assert.ok(!started.nodes.includes(`127.0.0.1:${taken}`), started.nodes.join(", "));
+      assert.equal((await started.primaries()).length, 3);
+      const retries = lines.filter((line) => line.includes("attempt 1 of 3 failed"));
+      assert.equal(retries.length, 1, lines.join("\n"));
+      console.log(retries[0]);
+      assert.match(retries[0]!, new RegExp(`${taken}`));
+    } finally {
+      await started?.stop();
+      squatter.close();
+    }
   });
 });

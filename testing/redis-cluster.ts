@@ -25,6 +25,8 @@ export interface RedisClusterOptions {
   nodeTimeoutMs?: number;
   /** Longest wait for the cluster to come up. */
   startTimeoutMs?: number;
+  /** Where the nodes' ports come from (spare ports of 127.0.0.1 when unset). */
+  ports?: () => Promise<number>;
 }
 
 export interface FailoverResult {
@@ -134,8 +136,10 @@ function portOf(hostPort: string): number {
 function redisCli(args: string[], timeoutMs = 5_000): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile("redis-cli", args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`redis-cli ${args.join(" ")}: ${(stderr || stdout || error.message).trim()}`, { cause: error }));
-      else resolve(stdout);
+      if (!error) return resolve(stdout);
+      // redis-cli colours its errors; the colour codes are dropped from the message.
+      const said = (stderr || stdout || error.message).replace(/\x1b\[[0-9;]*m/g, "").trim();
+      reject(new Error(`redis-cli ${args.join(" ")}: ${said}`, { cause: error }));
     });
   });
 }
@@ -172,6 +176,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function startRedisCluster(log: (line: string) => void = () => {}, options: RedisClusterOptions = {}): Promise<RedisCluster> {
   const nodeTimeoutMs = options.nodeTimeoutMs ?? 2_000;
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
+  const nextPort = options.ports ?? freePort;
   const root = mkdtempSync(path.join(tmpdir(), "holdfast-redis-cluster-"));
   const nodes: Node[] = [];
   /** Each killed primary: when, and which replicas could replace it (as it saw them itself). */
@@ -278,9 +283,8 @@ export async function startRedisCluster(log: (line: string) => void = () => {}, 
     }
   };
 
-  const stop = async () => {
-    process.removeListener("exit", killAll);
-    await Promise.all(
+  const stopNodes = () =>
+    Promise.all(
       nodes.map(async (node) => {
         if (!alive(node)) return;
         const exited = once(node.process, "exit");
@@ -290,33 +294,62 @@ export async function startRedisCluster(log: (line: string) => void = () => {}, 
         clearTimeout(timer);
       }),
     );
+
+  const stop = async () => {
+    process.removeListener("exit", killAll);
+    await stopNodes();
     rmSync(root, { recursive: true, force: true });
   };
 
-  try {
+  /**
+   * Six servers on spare ports, made one cluster. A spare port can be taken by another process
+   * between the moment it is chosen and redis-server's bind, and a server that then exits is
+   * seen at once (not after the port wait), so each attempt that fails is logged with its cause
+   * and the next one starts over on new ports.
+   */
+  const attempt = async () => {
     for (let i = 0; i < 6; i++) {
-      const port = await freePort();
-      let busPort = await freePort();
-      while (busPort === port) busPort = await freePort();
+      const port = await nextPort();
+      const busPort = await nextPort();
       const dir = path.join(root, String(port));
       mkdirSync(dir);
       writeFileSync(path.join(dir, "redis.conf"), nodeConfig(dir, port, busPort, nodeTimeoutMs));
       nodes.push(launch({ hostPort: `${HOST}:${port}`, port, dir }));
     }
     await Promise.all(
-      nodes.map((node) =>
-        waitForPort(node.port, 10_000).catch((error: Error) => {
-          throw new Error(`redis-server on ${node.hostPort} did not start: ${error.message}\n${logTail(node)}`);
-        }),
-      ),
+      nodes.map(async (node) => {
+        const exited = once(node.process, "exit").then(([code, signal]) => {
+          throw new Error(`exited (${signal ?? `code ${code}`})`);
+        });
+        try {
+          await Promise.race([waitForPort(node.port, 10_000), exited]);
+        } catch (error) {
+          throw new Error(`redis-server on ${node.hostPort} did not start: ${(error as Error).message}\n${logTail(node)}`);
+        } finally {
+          exited.catch(() => {});
+        }
+      }),
     );
     await redisCli(["--cluster", "create", ...nodes.map((n) => n.hostPort), "--cluster-replicas", "1", "--cluster-yes"], startTimeoutMs);
     await waitUntilHealthy();
-    log(`redis cluster: ${(await primaries()).length} primaries + replicas on ${nodes.map((n) => n.port).join(", ")} (node timeout ${nodeTimeoutMs} ms)`);
-  } catch (error) {
-    await stop();
-    throw error;
+  };
+
+  const ATTEMPTS = 3;
+  for (let i = 1; ; i++) {
+    try {
+      await attempt();
+      break;
+    } catch (error) {
+      await stopNodes();
+      nodes.length = 0;
+      if (i === ATTEMPTS) {
+        await stop();
+        throw error;
+      }
+      log(`redis cluster: attempt ${i} of ${ATTEMPTS} failed, starting over on new ports: ${(error as Error).message}`);
+    }
   }
+  log(`redis cluster: ${(await primaries()).length} primaries + replicas on ${nodes.map((n) => n.port).join(", ")} (node timeout ${nodeTimeoutMs} ms)`);
 
   return {
     nodes: nodes.map((n) => n.hostPort),
