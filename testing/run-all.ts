@@ -4,7 +4,8 @@
  * once, then for every store configuration of testing/stores.ts runs the browser and HTTP
  * suites against three instances of that one build behind nginx, the cross-instance flow and
  * kill tests, and the security suite (testing/security/), which counts its requests, 5xx and
- * unexpected accepts; then the example app's browser test. Ends with one line: "N passed, N failed".
+ * unexpected accepts; then the example app's browser test. Ends with each failed test and the first
+ * lines of its error (testing/reports.ts), then one line: "N passed, N failed".
  *
  * `npm test -- --only static` (type-check and lint), `--only unit`, `--only captcha` or `--only e2e` runs a part; `--stores cookie,database` narrows e2e;
  * `--reuse-build` keeps an existing .next build (for iterating on tests, never in CI).
@@ -17,6 +18,7 @@ import { runStoreSecurity } from "./security/store-run";
 import { missingTools, missingToolsMessage } from "./prerequisites";
 import { startCluster } from "./cluster";
 import { runExampleE2E } from "./example";
+import { firstLines, playwrightFailures, tapFailures } from "./reports";
 import { startStack, type Stack } from "./stack";
 import { E2E_STORES, storeConfig } from "./stores";
 
@@ -30,6 +32,13 @@ const storeFilter = option("--stores")?.split(",");
 const log = (line: string) => console.log(`[test] ${line}`);
 const ARTIFACTS = path.resolve("artifacts");
 const totals = { passed: 0, failed: 0 };
+/** Each failed test with the start of its error, printed again last: CI keeps only the log's tail. */
+const failures: string[] = [];
+/** One check that counts as one test. */
+const check = (ok: boolean, name: string) => {
+  totals[ok ? "passed" : "failed"] += 1;
+  if (!ok) failures.push(name);
+};
 /** The folders the layering rules look at. */
 const LAYERED = ["app", "lib", "packages/session/src", "testing", "scripts", "bench", "examples"];
 
@@ -66,8 +75,13 @@ async function unit(stack: Stack) {
   const count = (key: string) => Number(new RegExp(`^# ${key} (\\d+)$`, "m").exec(text)?.[1] ?? 0);
   totals.passed += count("pass");
   totals.failed += count("fail") + count("cancelled");
-  if (count("pass") === 0) totals.failed += 1;
+  if (count("pass") === 0) {
+    totals.failed += 1;
+    failures.push("unit: no test passed (see artifacts/unit.tap)");
+  }
+  failures.push(...tapFailures(text).map((f) => `unit: ${f}`));
 }
+
 
 /**
  * `npm ci` accepts the lock file: package.json and package-lock.json alone, copied to a clean
@@ -85,7 +99,7 @@ async function lockFile() {
     const code = await run("npm", ["ci", "--ignore-scripts", "--no-audit", "--no-fund", "--prefer-offline", "--prefix", dir], {}, path.join(ARTIFACTS, "npm-ci.log"));
     const ok = code === 0 && existsSync(path.join(dir, "node_modules/next/package.json"));
     if (!ok) log(`npm ci refused the lock file; see ${path.join(ARTIFACTS, "npm-ci.log")}`);
-    totals[ok ? "passed" : "failed"] += 1;
+    check(ok, "npm ci from the lock file");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -98,26 +112,30 @@ async function lockFile() {
  */
 async function staticChecks() {
   log("type-check (tsc --noEmit, app and package), lint (eslint --max-warnings 0), layering (depcruise)");
-  totals[(await run("npx", ["tsc", "--noEmit"], {})) === 0 ? "passed" : "failed"] += 1;
-  totals[(await run("npx", ["tsc", "--noEmit", "-p", "packages/session/tsconfig.json"], {})) === 0 ? "passed" : "failed"] += 1;
-  totals[(await run("npx", ["eslint", "--max-warnings", "0", "."], {})) === 0 ? "passed" : "failed"] += 1;
-  totals[(await run("npx", ["depcruise", ...LAYERED, "--config", ".dependency-cruiser.cjs"], {})) === 0 ? "passed" : "failed"] += 1;
+  check((await run("npx", ["tsc", "--noEmit"], {})) === 0, "type-check of the app");
+  check((await run("npx", ["tsc", "--noEmit", "-p", "packages/session/tsconfig.json"], {})) === 0, "type-check of packages/session");
+  check((await run("npx", ["eslint", "--max-warnings", "0", "."], {})) === 0, "lint");
+  check((await run("npx", ["depcruise", ...LAYERED, "--config", ".dependency-cruiser.cjs"], {})) === 0, "layering rules");
 }
 
 /** The captcha against our own attackers, on the smaller CI sample (500 captchas, 2,000 to learn from). */
 async function captchaStrength() {
   log("captcha strength: structure and OCR attackers on 500 fresh captchas");
   const code = await run(process.execPath, ["--import", "tsx", "testing/captcha-strength/run.ts", "--sample", "500", "--train", "2000"], {});
-  totals[code === 0 ? "passed" : "failed"] += 1;
+  check(code === 0, "captcha strength");
 }
 
 async function playwright(label: string, files: string[], env: Record<string, string>) {
   const report = path.join(ARTIFACTS, `e2e-${label}.json`);
   await run("npx", ["playwright", "test", ...files, "--reporter=list,json"], { ...env, PLAYWRIGHT_JSON_OUTPUT_NAME: report });
-  const stats = existsSync(report) ? JSON.parse(readFileSync(report, "utf8")).stats : undefined;
+  const json = existsSync(report) ? JSON.parse(readFileSync(report, "utf8")) : undefined;
+  const stats = json?.stats;
+  failures.push(...playwrightFailures(json).map((f) => `${label}: ${f}`));
   const passed = (stats?.expected ?? 0) + (stats?.flaky ?? 0);
   totals.passed += passed;
   totals.failed += (stats?.unexpected ?? 1) + (stats?.skipped ?? 0) + (passed === 0 ? 1 : 0);
+  if (!json) failures.push(`${label}: Playwright wrote no report`);
+  else if (passed === 0) failures.push(`${label}: no test passed`);
 }
 
 async function e2e(stack: Stack) {
@@ -125,7 +143,7 @@ async function e2e(stack: Stack) {
   else log("building the app once for every store");
   const buildLog = path.join(ARTIFACTS, "build.log");
   if (!(args.includes("--reuse-build") && existsSync(".next/BUILD_ID")) && (await run("npm", ["run", "build"], { NEXT_TELEMETRY_DISABLED: "" }, buildLog)) !== 0) {
-    totals.failed += 1;
+    check(false, `build (see ${buildLog})`);
     log("build failed");
     return;
   }
@@ -133,7 +151,7 @@ async function e2e(stack: Stack) {
   if (existsSync(buildLog)) {
     const quiet = !/anonymous telemetry|nextjs\.org\/telemetry/i.test(readFileSync(buildLog, "utf8"));
     if (!quiet) log(`the build printed Next's telemetry notice; see ${buildLog}`);
-    totals[quiet ? "passed" : "failed"] += 1;
+    check(quiet, "the build prints no telemetry notice");
   }
   for (const store of E2E_STORES.filter((s) => !storeFilter || storeFilter.includes(s.name))) {
     const env = { ...stack.env, ...store.env(stack) };
@@ -152,7 +170,7 @@ async function e2e(stack: Stack) {
     console.log(`security [${store.name}]: requests ${report.requests}, 5xx ${report.fiveXx}, unexpected accepts ${report.unexpectedAccepts}`);
     for (const failure of report.failures) console.log(`  - ${failure}`);
     const clean = report.fiveXx === 0 && report.unexpectedAccepts === 0 && report.failures.length === 0;
-    totals[clean ? "passed" : "failed"] += 1;
+    check(clean, `security suite with the ${store.name} store${report.failures.length ? ` — ${firstLines(report.failures.join("\n"))}` : ""}`);
   }
   if (!storeFilter || storeFilter.includes("redis-cluster")) {
     log("a Redis Cluster primary killed under load, with and without REDIS_WAIT_REPLICAS");
@@ -182,6 +200,7 @@ async function example() {
   const result = await runExampleE2E(log, { reuseBuild: args.includes("--reuse-build") });
   totals.passed += result.passed;
   totals.failed += result.failed + (result.passed === 0 ? 1 : 0);
+  if (result.failed > 0 || result.passed === 0) failures.push(`example app: ${result.passed} passed, ${result.failed} failed`);
 }
 
 async function main() {
@@ -202,6 +221,7 @@ async function main() {
   } finally {
     await stack.stop();
   }
+  if (failures.length) console.log(`\nfailed:\n${failures.map((f) => `  - ${f}`).join("\n")}`);
   console.log(`\ntests: ${totals.passed} passed, ${totals.failed} failed`);
   process.exit(totals.failed === 0 ? 0 : 1);
 }
