@@ -204,6 +204,48 @@ describe("cached store", () => {
     }
   });
 
+  it("a login's rotation drops the old token from both tiers, even when Redis missed the drop", async () => {
+    let wall = 0;
+    const t = setup({ clock: () => wall, retryAfterMs: 5_000 });
+    const userId = await newUserId();
+    const warn = mock.method(console, "warn", () => {});
+    try {
+      for (const cut of [false, true]) {
+        const old = await t.start(null, { cart: ["a"] });
+        const s = t.open(old);
+        await s.logIn(userId);
+        t.net.state.cut = cut;
+        const change = await s.commit();
+        t.net.state.cut = false;
+        assert.equal(change.kind, "set");
+        const token = (change as { value: string }).value;
+        assert.notEqual(token, old);
+        if (cut) {
+          assert.ok(await t.cacheOnly.read(old, Date.now()), "the old entry outlived the rotation while Redis was cut off");
+          wall += 5_000;
+        }
+        // The pre-login token is dead in the cache too: it must never let anyone in again.
+        assert.equal(await t.open(old).state(), "unknown", `cut: ${cut}`);
+        assert.equal(await t.cacheOnly.read(old, Date.now()), null);
+        assert.equal(await t.open(token).userId(), userId);
+        assert.deepEqual(await t.open(token).get("cart"), ["a"]);
+      }
+    } finally {
+      warn.mock.restore();
+    }
+  });
+
+  it("a rotation the database refuses keeps the old session in both tiers", async () => {
+    const t = setup();
+    const old = await t.start(null, { n: 1 });
+    const s = t.open(old);
+    await s.set("note", "\u0000"); // jsonb refuses a NUL: the new row's insert fails
+    await s.regenerate();
+    await assert.rejects(s.commit());
+    assert.equal(await t.open(old).get("n"), 1);
+    assert.equal((await t.cacheOnly.read(old, Date.now()))?.data.n, 1);
+  });
+
   it("Redis down: reads and writes use the database, with one warning per interval", async () => {
     const server = await startRedisServer();
     closers.push(server.stop);
@@ -238,6 +280,7 @@ describe("cached store", () => {
     await assert.rejects(t.store.read("A".repeat(43), Date.now()), unavailable);
     await assert.rejects(t.store.update("A".repeat(43), record(1), Date.now() + HOUR), unavailable);
     await assert.rejects(t.store.delete("A".repeat(43)), unavailable);
+    await assert.rejects(t.store.rotate!("A".repeat(43), record(1), Date.now() + HOUR), unavailable);
     await assert.rejects(t.store.ping(), unavailable);
     // Nothing can be destroyed while the database refuses writes, so a cached copy is still true.
     const token = randomUUID();
@@ -270,8 +313,8 @@ describe("cached store", () => {
     assert.deepEqual(await measure("read-only (cold: refill and re-check)", request(token)), [3, 2]);
     assert.deepEqual(await measure("read-only (warm again)", request(token)), [1, 0]);
     assert.deepEqual(await measure("unknown token", request("A".repeat(43))), [1, 1]);
-    // GET the old session, DEL it, then the new one's user index and SET.
-    assert.deepEqual(await measure("login (rotate the token)", request(await t.start(), (s) => s.logIn(userId))), [4, 2]);
+    // GET the old session; one statement swaps the rows; then DEL the old entry beside the new one's user index, and SET.
+    assert.deepEqual(await measure("login (rotate the token)", request(await t.start(), (s) => s.logIn(userId))), [4, 1]);
     assert.deepEqual(await measure("logout", () => t.open(token).destroy()), [1, 1]);
     console.log(`cached store round trips per request (counted commands and queries): ${Object.entries(measured).map(([k, v]) => `${k}: ${v}`).join("; ")}`);
   });

@@ -12,6 +12,7 @@ import type { RedisStore } from "./redis.js";
  * has yet) and a refill, which checks the database again after writing. Hence:
  * - delete and revoke remove the row, then the entry. A reader that finds the entry before the
  *   DEL read it while the session was still alive; after the DEL only a refill can bring it back.
+ *   A rotation (a login) swaps the rows in one statement, then drops the old entry the same way.
  * - update writes the row (an UPDATE: nothing if it is gone), then the entry with XX, which
  *   only replaces an entry that exists, so it cannot recreate one a delete removed.
  * - a refill writes with NX and reads the row again. If the row is gone or changed by then, a
@@ -140,6 +141,14 @@ export function createCachedStore(database: PostgresStore, redis: RedisStore, op
     async create(record, expiresAt) {
       const token = await database.create(record, expiresAt);
       await cache(() => redis.put(token, record, expiresAt), forget(token));
+      return token;
+    },
+    async rotate(oldToken, record, expiresAt) {
+      // The database swaps the rows in one statement (both or neither), then the old entry goes
+      // and the new one comes, side by side. An old entry Redis could not drop is remembered like
+      // any other invalidation; a new entry it could not write is a miss, refilled on first read.
+      const token = await database.rotate(oldToken, record, expiresAt);
+      await Promise.all([cache(() => redis.delete(oldToken), forget(oldToken)), cache(() => redis.put(token, record, expiresAt), forget(token))]);
       return token;
     },
     async read(token, now) {

@@ -23,6 +23,8 @@ export interface PostgresStoreOptions {
 }
 
 export interface PostgresStore extends SessionStore {
+  /** Replaces a session by a new one in one statement: the old row goes and the new one comes together, or neither does. */
+  rotate(oldToken: string, record: SessionRecord, expiresAt: number): Promise<string>;
   /** `read`, with the row's own expiry: what a cache in front of this store needs for its TTL. */
   readEntry(token: string, now: number): Promise<{ record: SessionRecord; expiresAt: number } | null>;
   /** Deletes expired sessions in batches; returns how many went. */
