@@ -5,16 +5,19 @@
  *   and MD5PasswordHasher, what the peer's BENCH_FAST_HASH=1 selects);
  * - Holdfast: lib/password.ts `hashPassword` at the default cost (Argon2id 19 MiB, t = 2) and at
  *   the benchmark's lowest (1 MiB).
+ * With `--scrypt`, also Holdfast's former default, scrypt N = 2^17 (lib/password.ts
+ * `hashPasswordScrypt`, still verified and upgraded at login), in the same rounds: the before
+ * and after of making Argon2id the default.
  * The ratio PBKDF2 ÷ Argon2id 19 MiB bounds the default-hash comparison of bench/peer.ts: a
  * sign-up does one hash on each side, so on the same cores Holdfast cannot be more times faster
  * than its hash is cheaper, whatever else it saves.
  *
- *   npx tsx bench/hash-floor.ts [--rounds 5] [--hashes 10]
+ *   npx tsx bench/hash-floor.ts [--rounds 5] [--hashes 10] [--scrypt]
  */
 import { spawnSync } from "node:child_process";
 import { pathToFileURL } from "node:url";
 import { SECURE_PASSWORD_HASH_COST } from "../lib/env";
-import { hashPassword } from "../lib/password";
+import { hashPassword, hashPasswordScrypt } from "../lib/password";
 import { BENCH_HASH_COST } from "./servers";
 import { ms, ratio } from "./stats";
 
@@ -28,7 +31,12 @@ export interface HashFloor {
   holdfastBenchMs: number;
   /** PBKDF2 ÷ Argon2id at the default cost. */
   defaultRatio: number;
+  /** With `--scrypt`: the former default, scrypt N = 2^17, in the same rounds. */
+  holdfastScryptMs?: number;
 }
+
+/** scrypt's cost as the former default wrote it: N = 2^17. */
+const FORMER_SCRYPT_LN = 17;
 
 const PYTHON = `
 import json, sys, time
@@ -62,12 +70,22 @@ const median = (v: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-export async function hashFloor(rounds = 5, hashes = 10): Promise<HashFloor> {
+async function formerScrypt(hashes: number): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < hashes; i++) await hashPasswordScrypt(`password-${i}`, FORMER_SCRYPT_LN);
+  return (performance.now() - t0) / hashes;
+}
+
+export async function hashFloor(rounds = 5, hashes = 10, withScrypt = false): Promise<HashFloor> {
   const d: { pbkdf2: number; md5: number }[] = [];
-  const h: { def: number; bench: number }[] = [];
+  const h: { def: number; bench: number; scrypt?: number }[] = [];
   for (let round = 0; round < rounds; round++) {
     const runDjango = () => d.push(django(hashes));
-    const runHoldfast = async () => h.push({ def: await holdfast(hashes, SECURE_PASSWORD_HASH_COST), bench: await holdfast(hashes, BENCH_HASH_COST) });
+    const runHoldfast = async () => {
+      const def = await holdfast(hashes, SECURE_PASSWORD_HASH_COST);
+      const scrypt = withScrypt ? await formerScrypt(hashes) : undefined;
+      h.push({ def, bench: await holdfast(hashes, BENCH_HASH_COST), ...(scrypt === undefined ? {} : { scrypt }) });
+    };
     if (round % 2 === 0) {
       runDjango();
       await runHoldfast();
@@ -86,11 +104,16 @@ export async function hashFloor(rounds = 5, hashes = 10): Promise<HashFloor> {
     holdfastDefaultMs,
     holdfastBenchMs: median(h.map((x) => x.bench)),
     defaultRatio: djangoPbkdf2Ms / holdfastDefaultMs,
+    ...(withScrypt ? { holdfastScryptMs: median(h.map((x) => x.scrypt!)) } : {}),
   };
 }
 
 export function hashFloorLine(f: HashFloor): string {
-  return `one hash at a time (medians of ${f.rounds} alternating rounds × ${f.hashesPerRound}): Django PBKDF2 ${ms(f.djangoPbkdf2Ms)} ms, Holdfast Argon2id ${SECURE_PASSWORD_HASH_COST} MiB ${ms(f.holdfastDefaultMs)} ms → PBKDF2 ÷ Argon2id ${ratio(f.defaultRatio)} (the most the default-hash comparison can reach); fast: Django MD5 ${ms(f.djangoMd5Ms)} ms, Holdfast Argon2id ${BENCH_HASH_COST} MiB ${ms(f.holdfastBenchMs)} ms`;
+  return `one hash at a time (medians of ${f.rounds} alternating rounds × ${f.hashesPerRound}): Django PBKDF2 ${ms(f.djangoPbkdf2Ms)} ms, Holdfast Argon2id ${SECURE_PASSWORD_HASH_COST} MiB ${ms(f.holdfastDefaultMs)} ms → PBKDF2 ÷ Argon2id ${ratio(f.defaultRatio)} (the most the default-hash comparison can reach); fast: Django MD5 ${ms(f.djangoMd5Ms)} ms, Holdfast Argon2id ${BENCH_HASH_COST} MiB ${ms(f.holdfastBenchMs)} ms${
+    f.holdfastScryptMs === undefined
+      ? ""
+      : `; Holdfast's former default, scrypt N=2^${FORMER_SCRYPT_LN}, ${ms(f.holdfastScryptMs)} ms → scrypt ÷ Argon2id ${ratio(f.holdfastScryptMs / f.holdfastDefaultMs)}`
+  }`;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
@@ -98,7 +121,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     const i = process.argv.indexOf(name);
     return i === -1 ? fallback : Number(process.argv[i + 1]);
   };
-  hashFloor(arg("--rounds", 5), arg("--hashes", 10)).then(
+  hashFloor(arg("--rounds", 5), arg("--hashes", 10), process.argv.includes("--scrypt")).then(
     (f) => console.log(`hash floor · ${hashFloorLine(f)}`),
     (error: Error) => {
       console.error(error);
