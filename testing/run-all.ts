@@ -82,7 +82,6 @@ async function unit(stack: Stack) {
   failures.push(...tapFailures(text).map((f) => `unit: ${f}`));
 }
 
-
 /**
  * `npm ci` accepts the lock file: package.json and package-lock.json alone, copied to a clean
  * folder, install with `npm ci` (scripts off: the install is what is tested, not our postinstall).
