@@ -70,11 +70,16 @@ console.log(`hot-path queries, ${N} sequential per measurement, ${ROUNDS} altern
 console.log("| query | Prisma ms | pg ms | Prisma ÷ pg |\n|---|---:|---:|---:|");
 for (const [label, prisma, plain] of cases) {
   for (let i = 0; i < 100; i++) await Promise.all([prisma(), plain()]);
+  await row(label, prisma, plain);
+}
+
+/** Two variants measured in alternating rounds; prints their medians and the first ÷ the second as a table row. */
+async function row(label: string, first: () => Promise<unknown>, second: () => Promise<unknown>) {
   const a: number[] = [];
   const b: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    a.push(await perQuery(prisma));
-    b.push(await perQuery(plain));
+    a.push(await perQuery(first));
+    b.push(await perQuery(second));
   }
   console.log(`| ${label} | ${median(a).toFixed(3)} | ${median(b).toFixed(3)} | ${(median(a) / median(b)).toFixed(2)}× |`);
 }
@@ -105,13 +110,7 @@ async function rotation(label: string, store: SessionStore) {
     await twoSteps();
     await oneStep();
   }
-  const two: number[] = [];
-  const one: number[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    two.push(await perQuery(twoSteps));
-    one.push(await perQuery(oneStep));
-  }
-  console.log(`| ${label} | ${median(two).toFixed(3)} | ${median(one).toFixed(3)} | ${(median(two) / median(one)).toFixed(2)}× |`);
+  await row(label, twoSteps, oneStep);
   await store.delete(current);
 }
 

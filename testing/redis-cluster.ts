@@ -3,6 +3,7 @@ import { once } from "node:events";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { stripVTControlCharacters } from "node:util";
 import { freePort, waitForPort } from "./stack";
 import { tracked } from "./children";
 
@@ -138,7 +139,7 @@ function redisCli(args: string[], timeoutMs = 5_000): Promise<string> {
     execFile("redis-cli", args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (!error) return resolve(stdout);
       // redis-cli colours its errors; the colour codes are dropped from the message.
-      const said = (stderr || stdout || error.message).replace(/\x1b\[[0-9;]*m/g, "").trim();
+      const said = stripVTControlCharacters(stderr || stdout || error.message).trim();
       reject(new Error(`redis-cli ${args.join(" ")}: ${said}`, { cause: error }));
     });
   });

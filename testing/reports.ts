@@ -2,11 +2,11 @@
  * The failed tests of the suite's reports, each named with the first lines of its error. The test
  * runner prints them again at the end of its output, where a log cut to its tail still shows them.
  */
+import { stripVTControlCharacters } from "node:util";
 
 /** An error's first three non-empty lines on one line, without terminal colours, at most 400 characters. */
 export function firstLines(text: string): string {
-  return text
-    .replace(/\x1b\[[0-9;]*m/g, "")
+  return stripVTControlCharacters(text)
     .split("\n")
     .map((l) => l.trim())
     .filter(Boolean)
