@@ -7,10 +7,16 @@
 import type { Ring } from "./warp";
 
 export interface Mask {
+  /** Samples per row and rows, padding included. */
   gw: number;
   gh: number;
   scale: number;
+  /** Row r's samples start at r·stride: gw rounded up to a multiple of 4, so rows are word-aligned. */
+  stride: number;
+  /** 1 for ink, row by row; the columns from gw to the stride stay 0. */
   m: Uint8Array;
+  /** 1 for a row with any ink. */
+  inked: Uint8Array;
 }
 
 /**
@@ -19,7 +25,8 @@ export interface Mask {
  */
 export function rasterise(rings: Ring[], w: number, h: number, scale: number): Mask {
   const gw = Math.ceil(w * scale) + 2, gh = Math.ceil(h * scale) + 2;
-  const m = new Uint8Array(gw * gh);
+  const stride = (gw + 3) & ~3;
+  const m = new Uint8Array(stride * gh), inked = new Uint8Array(gh);
   // Row r samples y = r - 0.5 (grid units); an edge spanning [ya, yb) covers rows
   // ceil(ya + 0.5) .. ceil(yb + 0.5) - 1. Bucket the crossings by row (counting sort).
   const count = new Int32Array(gh + 1);
@@ -73,10 +80,12 @@ export function rasterise(rings: Ring[], w: number, h: number, scale: number): M
       // Cells whose centre (col - 0.5) lies in [xa, xb).
       const c0 = Math.max(1, Math.ceil((xs[t] as number) + 0.5));
       const c1 = Math.min(gw - 2, Math.ceil((xs[t + 1] as number) + 0.5) - 1);
-      m.fill(1, row * gw + c0, row * gw + c1 + 1);
+      if (c0 > c1) continue;
+      m.fill(1, row * stride + c0, row * stride + c1 + 1);
+      inked[row] = 1;
     }
   }
-  return { gw, gh, scale, m };
+  return { gw, gh, scale, stride, m, inked };
 }
 
 /**
@@ -110,34 +119,35 @@ let links = new Int32Array(0);
  * Diagonal-only contacts are kept apart. Points are edge midpoints, in pixel coordinates.
  */
 export function trace(mask: Mask): Ring[] {
-  const { gw, gh, scale, m } = mask;
-  // Boundary points live on grid edges: key 2·(j·gw + i) for the edge from sample (i,j) to
-  // (i+1,j), 2·(j·gw + i) + 1 for the edge from (i,j) to (i,j+1).
+  const { gw, gh, scale, stride, m, inked } = mask;
+  // Boundary points live on grid edges: key 2·(j·stride + i) for the edge from sample (i,j) to
+  // (i+1,j), 2·(j·stride + i) + 1 for the edge from (i,j) to (i,j+1).
   // next[key] = following boundary point + 1 (0: none); starts lists every key that was set.
-  if (links.length < 2 * gw * gh) links = new Int32Array(2 * gw * gh);
+  if (links.length < 2 * stride * gh) links = new Int32Array(2 * stride * gh);
   const next = links;
   const starts: number[] = [];
   // Cell edges 0..3 = top, right, bottom, left.
   const edgeKey = (e: number, i: number, j: number) =>
-    e === 0 ? 2 * (j * gw + i) : e === 1 ? 2 * (j * gw + i + 1) + 1 : e === 2 ? 2 * ((j + 1) * gw + i) : 2 * (j * gw + i) + 1;
-  // Rows with no ink at all (the padding, the margins) are skipped in pairs.
-  const inked = new Uint8Array(gh);
-  for (let j = 0; j < gh; j++) {
-    const row = j * gw;
-    for (let i = 0; i < gw; i++) {
-      if (m[row + i]) {
-        inked[j] = 1;
-        break;
-      }
-    }
-  }
+    e === 0 ? 2 * (j * stride + i) : e === 1 ? 2 * (j * stride + i + 1) + 1 : e === 2 ? 2 * ((j + 1) * stride + i) : 2 * (j * stride + i) + 1;
+  // Four samples at a time: most of the picture is paper, or ink well inside a stroke.
+  const words = new Uint32Array(m.buffer, m.byteOffset, (stride * gh) >> 2);
+  const ALL_INK = 0x01010101;
   for (let j = 0; j < gh - 1; j++) {
+    // Rows with no ink at all (the padding, the margins) are skipped in pairs.
     if (!inked[j] && !inked[j + 1]) continue;
-    const row = j * gw;
+    const row = j * stride, below = row + stride;
     // Sliding 2×2 window: the left column's samples carry over from the previous cell.
-    let tl = m[row] as number, bl = m[row + gw] as number;
+    let tl = m[row] as number, bl = m[below] as number;
     for (let i = 0; i < gw - 1; i++) {
-      const tr = m[row + i + 1] as number, br = m[row + gw + i + 1] as number;
+      // Cells i..i+3 all alike (all paper or all ink) when columns i..i+4 of both rows hold
+      // the same sample: skip them, the window's left column stays what it was.
+      while ((i & 3) === 0 && i + 4 < gw && tl === bl) {
+        const word = words[(row + i) >> 2] as number;
+        if (word !== words[(below + i) >> 2] || word !== (tl ? ALL_INK : 0) || m[row + i + 4] !== tl || m[below + i + 4] !== tl) break;
+        i += 4;
+      }
+      if (i >= gw - 1) break;
+      const tr = m[row + i + 1] as number, br = m[below + i + 1] as number;
       const code = tl | (tr << 1) | (br << 2) | (bl << 3);
       tl = tr;
       bl = br;
@@ -162,7 +172,7 @@ export function trace(mask: Mask): Ring[] {
     while (next[cur] !== 0) {
       // Sample (i,j) sits at pixel ((i - 1 + 0.5) / scale, (j - 1 + 0.5) / scale); the point is
       // the midpoint of the edge from it to the right (even key) or downwards (odd key).
-      const cell = cur >> 1, i = cell % gw, j = (cell - i) / gw;
+      const cell = cur >> 1, i = cell % stride, j = (cell - i) / stride;
       const odd = cur & 1;
       const hx = 2 * i - 1 + (odd ? 0 : 1), hy = 2 * j - 1 + (odd ? 1 : 0);
       const sx = hx - px, sy = hy - py;
@@ -207,8 +217,9 @@ function dpRun(r: Ring, first: number, last: number, tol2: number, keep: Uint8Ar
     const bx = r[2 * (hi % n)] as number, by = r[2 * (hi % n) + 1] as number;
     const dx = bx - ax, dy = by - ay, l2 = dx * dx + dy * dy || 1e-12;
     let best = -1, far = 0;
+    // lo + 1 .. hi - 1 never wrap (only hi can be n).
     for (let k = lo + 1; k < hi; k++) {
-      const px = (r[2 * (k % n)] as number) - ax, py = (r[2 * (k % n) + 1] as number) - ay;
+      const px = (r[2 * k] as number) - ax, py = (r[2 * k + 1] as number) - ay;
       const cross = px * dy - py * dx;
       const d2 = (cross * cross) / l2;
       if (d2 > far) {

@@ -274,6 +274,9 @@ export function bbox(shape: Shape): [number, number, number, number] {
   return [x0, y0, x1, y1];
 }
 
+/** clipSimple's per-vertex distances, reused between calls. */
+let distances = new Float64Array(1024);
+
 /**
  * Clips a set of simple, non-crossing rings (ink on a consistent side, as traced) to
  * a·x + b·y ≤ c, closing every piece along the cut line properly: the inside stretches of the
@@ -285,18 +288,25 @@ function clipSimple(shape: Shape, a: number, b: number, c: number): Shape {
   const chains: number[][] = [];
   for (const r of shape) {
     const n = r.length / 2;
-    const d = (k: number) => a * (r[2 * (k % n)] as number) + b * (r[2 * (k % n) + 1] as number) - c;
+    // Signed distance of each vertex from the line, computed once (every edge reads two).
+    if (distances.length < n) distances = new Float64Array(2 * n);
+    const d = distances;
     let start = -1;
-    for (let k = 0; k < n; k++) if (d(k) > 0) { start = k; break; }
+    for (let k = 0; k < n; k++) {
+      const dk = a * (r[2 * k] as number) + b * (r[2 * k + 1] as number) - c;
+      d[k] = dk;
+      if (start < 0 && dk > 0) start = k;
+    }
     if (start < 0) {
       out.push(r);
       continue;
     }
     let chain: number[] | undefined;
-    for (let k = start; k < start + n; k++) {
-      const d0 = d(k), d1 = d(k + 1);
-      const x0 = r[2 * (k % n)] as number, y0 = r[2 * (k % n) + 1] as number;
-      const x1 = r[2 * ((k + 1) % n)] as number, y1 = r[2 * ((k + 1) % n) + 1] as number;
+    for (let step = 0, k = start, k1 = 0; step < n; step++, k = k1) {
+      k1 = k + 1 === n ? 0 : k + 1;
+      const d0 = d[k] as number, d1 = d[k1] as number;
+      const x0 = r[2 * k] as number, y0 = r[2 * k + 1] as number;
+      const x1 = r[2 * k1] as number, y1 = r[2 * k1 + 1] as number;
       if ((d0 > 0) !== (d1 > 0)) {
         const t = d0 / (d0 - d1);
         const ix = x0 + (x1 - x0) * t, iy = y0 + (y1 - y0) * t;
@@ -332,7 +342,7 @@ function clipSimple(shape: Shape, a: number, b: number, c: number): Shape {
       const ring: Ring = [];
       for (let j = i; j >= 0 && !used[j]; j = next[j] as number) {
         used[j] = 1;
-        ring.push(...(chains[j] as number[]));
+        for (const v of chains[j] as number[]) ring.push(v);
       }
       out.push(ring);
     }
@@ -414,6 +424,13 @@ function num(v: number, dec: number): string {
   return neg ? "-" + s : s;
 }
 
+/** The value num(v, dec) writes, without parsing it back: the same double as Number(num(v, dec)). */
+function rounded(v: number, dec: number): number {
+  const p = dec === 1 ? 10 : 100;
+  const n = Math.round(v * p);
+  return n === 0 ? 0 : n / p;
+}
+
 /**
  * Encodes rings as path data: absolute and relative commands mixed at random, implicit
  * repeats, runs re-fitted as quadratic curves through the middle vertex, random rounding and
@@ -427,8 +444,9 @@ export function encode(rings: Ring[]): string {
   const n2 = (a: number, b: number, rel: boolean): [string, number, number] => {
     const da = decs[randInt(0, decs.length - 1)] as number;
     const db = decs[randInt(0, decs.length - 1)] as number;
-    const sa = num(rel ? a - cx : a, da), sb = num(rel ? b - cy : b, db);
-    const na = Number(sa), nb = Number(sb);
+    const va = rel ? a - cx : a, vb = rel ? b - cy : b;
+    const sa = num(va, da), sb = num(vb, db);
+    const na = rounded(va, da), nb = rounded(vb, db);
     return [sa + (sb.startsWith("-") || (sb.startsWith(".") && sa.includes(".")) ? "" : chance(0.5) ? " " : ",") + sb,
       rel ? cx + na : na, rel ? cy + nb : nb];
   };
