@@ -8,6 +8,10 @@
  * 2. A Redis login deleted the old session and created the new one in two round trips. Now one
  *    script swaps them ("before" = the same store with `rotate` hidden, so the core falls back).
  * 3. Scripts went as EVAL with their whole source; now as EVALSHA.
+ * 4. The app sent Upstash REST commands through `fetch` (`@upstash/redis`); now through an
+ *    undici connection pool (`nodeRestTransport`). Rounds alternate; besides the time per
+ *    command, the CPU this process spent on it (the REST server runs in this process too, so
+ *    both figures include its share alike).
  */
 import { randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -18,6 +22,7 @@ import type { SessionStore } from "@holdfast/session";
 import { createCookieStore } from "@holdfast/session/stores/cookie";
 import { createRedisStore } from "@holdfast/session/stores/redis";
 import { restTransport } from "@holdfast/session/redis/rest";
+import { nodeRestTransport } from "@holdfast/session/redis/rest-node";
 import { tcpTransport } from "@holdfast/session/redis/tcp";
 import { luaScript, type RedisTransport } from "@holdfast/session/redis";
 import { startRedisServer } from "../testing/stack";
@@ -93,6 +98,33 @@ for (const [name, transport] of transports) {
   const shaUs = await perOp(`${name}: EVALSHA (after)`, 500, () => bySha(transport, ["k"], []));
   row(`redis over ${name}: one scripted command`, evalUs, shaUs, "µs");
   await transport.close();
+}
+// 4. One REST command through fetch and through undici, rounds alternating.
+{
+  const viaFetch = restTransport(rest.url, "bench"), viaUndici = nodeRestTransport(rest.url, "bench");
+  const key = `bench-${randomUUID()}`;
+  await viaFetch.send(["SET", key, JSON.stringify({ data: { captcha: { id: "x".repeat(22) } }, userId: null }), "PX", "600000"]);
+  const per = { fetch: { us: [] as number[], cpu: [] as number[] }, undici: { us: [] as number[], cpu: [] as number[] } };
+  const n = 1_000;
+  for (let round = 0; round < 5; round++) {
+    for (const [name, t] of [["fetch", viaFetch], ["undici", viaUndici]] as const) {
+      for (let i = 0; i < 50; i++) await t.send(["GET", key]);
+      const cpu0 = process.cpuUsage(), t0 = performance.now();
+      for (let i = 0; i < n; i++) await t.send(["GET", key]);
+      const cpu = process.cpuUsage(cpu0);
+      per[name].us.push(((performance.now() - t0) / n) * 1000);
+      per[name].cpu.push((cpu.user + cpu.system) / n);
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  for (const name of ["fetch", "undici"] as const) {
+    say(`REST GET through ${name}: ${median(per[name].us).toFixed(1)} µs and ${median(per[name].cpu).toFixed(1)} µs of CPU per command (median of 5 rounds of ${n}; rounds ${per[name].us.map((u) => u.toFixed(0)).join(", ")} µs)`);
+  }
+  row("redis over REST: one command, wall time (fetch → undici)", median(per.fetch.us), median(per.undici.us), "µs");
+  row("redis over REST: one command, this process's CPU (fetch → undici)", median(per.fetch.cpu), median(per.undici.cpu), "µs");
+  await viaFetch.send(["DEL", key]);
+  await viaFetch.close();
+  await viaUndici.close();
 }
 await rest.close();
 await redis.stop();

@@ -11,17 +11,17 @@ import { required } from "./services";
  * The package as a stranger gets it: `npm pack` of packages/session, the tarball installed with
  * the drivers from the registry into a fresh Next app in a temporary folder (outside this repo,
  * with nothing of it in reach), and the package's own conformance suite run there under plain
- * `node --test` for the memory, cookie and redis (TCP and REST) stores.
+ * `node --test` for the memory, cookie and redis stores (TCP, and REST through fetch and through undici).
  */
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const PACKAGE = path.join(ROOT, "packages/session");
 const ROOT_DEPENDENCIES: Record<string, string> = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).dependencies;
 /** What the app installs from the registry, at the ranges this repo uses. */
-const REGISTRY_DEPENDENCIES = ["next", "react", "react-dom", "iron-session", "redis", "@upstash/redis"];
+const REGISTRY_DEPENDENCIES = ["next", "react", "react-dom", "iron-session", "redis", "@upstash/redis", "undici"];
 /** What a tarball may hold: the built code, the database schema and migration, the README and the manifest. */
 const SHIPPED = /^(dist\/.+\.(js|d\.ts)|sql\/.+\.sql|prisma\/.+\.prisma|README\.md|package\.json)$/;
-const STORES = ["memory", "cookie", "redis over tcp", "redis over rest"];
+const STORES = ["memory", "cookie", "redis over tcp", "redis over rest", "redis over rest (undici)"];
 /** The conformance suite has this many cases today; fewer means a store's suite did not really run. */
 const MIN_CASES_PER_STORE = 16;
 
@@ -82,6 +82,7 @@ import { createCookieStore } from "@holdfast/session/stores/cookie";
 import { createRedisStore } from "@holdfast/session/stores/redis";
 import { tcpTransport } from "@holdfast/session/redis/tcp";
 import { restTransport } from "@holdfast/session/redis/rest";
+import { nodeRestTransport } from "@holdfast/session/redis/rest-node";
 
 function env(name) {
   const value = process.env[name];
@@ -91,6 +92,7 @@ function env(name) {
 
 const tcp = tcpTransport(env("REDIS_URL"));
 const rest = restTransport(env("UPSTASH_REDIS_REST_URL"), env("UPSTASH_REDIS_REST_TOKEN"));
+const restNode = nodeRestTransport(env("UPSTASH_REDIS_REST_URL"), env("UPSTASH_REDIS_REST_TOKEN"));
 const prefixes = [];
 
 /** A store on a key prefix of its own, so the shared test Redis keeps other suites' keys apart. */
@@ -108,6 +110,7 @@ after(async () => {
   }
   await tcp.close();
   await rest.close();
+  await restNode.close();
 });
 
 storeConformance("memory", () => {
@@ -119,6 +122,7 @@ storeConformance("cookie", () => ({
 }));
 storeConformance("redis over tcp", () => redisFixture(tcp));
 storeConformance("redis over rest", () => redisFixture(rest));
+storeConformance("redis over rest (undici)", () => redisFixture(restNode));
 `;
 
 /** Every public entry point loads in the app, and what is resolvable there is the app's own. */
@@ -228,6 +232,7 @@ describe("the packed @holdfast/session in a fresh Next app outside this repo", {
     has("@holdfast/session/stores/redis", ["createRedisStore"]);
     has("@holdfast/session/redis/tcp", ["tcpTransport"]);
     has("@holdfast/session/redis/rest", ["restTransport"]);
+    has("@holdfast/session/redis/rest-node", ["nodeRestTransport", "RedisReplyError"]);
     for (const file of filesUnder(path.join(app, "node_modules/@holdfast/session"))) {
       const text = readFileSync(path.join(app, "node_modules/@holdfast/session", file), "utf8");
       assert.ok(!text.includes(ROOT), `${file} names this repo's folder`);
@@ -235,7 +240,7 @@ describe("the packed @holdfast/session in a fresh Next app outside this repo", {
     assert.ok(!lstatSync(path.join(app, "node_modules/next")).isSymbolicLink());
   });
 
-  it("the conformance suite passes in the app for memory, cookie, redis over TCP and redis over REST, every case of every store run", async () => {
+  it("the conformance suite passes in the app for memory, cookie, redis over TCP and redis over REST (fetch and undici), every case of every store run", async () => {
     const env = strangerEnv({
       REDIS_URL: required("REDIS_URL"),
       UPSTASH_REDIS_REST_URL: required("UPSTASH_REDIS_REST_URL"),

@@ -3,7 +3,8 @@ import { createHash } from "node:crypto";
 /**
  * The seam under the redis store: one command, one round trip. Transports implement it over TCP
  * (`./redis/tcp`, the `redis` package, for long-running servers) and REST (`./redis/rest`,
- * `@upstash/redis`, for serverless and edge), so the store's logic is written once. Every
+ * `@upstash/redis`, for serverless and edge; `./redis/rest-node`, undici, the same on Node), so
+ * the store's logic is written once. Every
  * command names its keys where Redis expects them (a script's in KEYS), and no command or
  * script touches two keys, so the same calls work on a single Redis and on a cluster.
  */

@@ -1,0 +1,175 @@
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { once } from "node:events";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, describe, it } from "node:test";
+import { StoreUnavailableError } from "../store.js";
+import { restTransport } from "./rest.js";
+import { nodeRestTransport, RedisReplyError } from "./rest-node.js";
+import { luaScript, type RedisTransport } from "./transport.js";
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set (npm test starts the REST service)`);
+  return value;
+}
+
+const opened: RedisTransport[] = [];
+const servers: { close(): void; closeAllConnections(): void }[] = [];
+after(async () => {
+  for (const t of opened) await t.close();
+  for (const s of servers) {
+    s.closeAllConnections();
+    s.close();
+  }
+});
+
+function open<T extends RedisTransport>(t: T): T {
+  opened.push(t);
+  return t;
+}
+
+interface Seen {
+  path: string;
+  headers: IncomingMessage["headers"];
+  body: string;
+}
+
+/** A stand-in REST service: `answer` decides each reply; every request is recorded. */
+async function fakeService(answer: (seen: Seen, n: number, res: ServerResponse) => void): Promise<{ url: string; seen: Seen[] }> {
+  const seen: Seen[] = [];
+  const server = createServer((req, res) => {
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (chunk: string) => (body += chunk));
+    req.on("end", () => {
+      const entry = { path: req.url ?? "", headers: req.headers, body };
+      seen.push(entry);
+      answer(entry, seen.length, res);
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  servers.push(server);
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+}
+
+const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+  res.writeHead(status, { "content-type": "application/json", ...headers });
+  res.end(JSON.stringify(body));
+};
+
+describe("nodeRestTransport against the REST service", () => {
+  const url = required("UPSTASH_REDIS_REST_URL"), token = required("UPSTASH_REDIS_REST_TOKEN");
+
+  it("gives the very replies restTransport gives, errors included", async () => {
+    const viaUndici = open(nodeRestTransport(url, token));
+    const viaFetch = open(restTransport(url, token));
+    // The same commands through each, each on keys of its own.
+    const replies = async (t: RedisTransport, key: string) => {
+      const out: unknown[] = [];
+      for (const command of [
+        ["SET", key, JSON.stringify({ text: "é ✓ \u{1F600}", n: 1 }), "PX", "60000"],
+        ["GET", key],
+        ["GET", `${key}:missing`],
+        ["INCR", `${key}:n`],
+        ["PEXPIRE", `${key}:n`, "60000"],
+        ["EVAL", "return {ARGV[1], 7, redis.call('GET', KEYS[1])}", "1", key, "x"],
+        ["GETDEL", `${key}:missing`],
+        ["DEL", key, `${key}:n`],
+      ]) {
+        out.push(await t.send(command));
+      }
+      return out;
+    };
+    const got = await replies(viaUndici, `rest-node-test:${randomUUID()}`);
+    assert.deepEqual(got, await replies(viaFetch, `rest-node-test:${randomUUID()}`));
+    assert.equal(JSON.parse(got[1] as string).text, "é ✓ \u{1F600}");
+    const key = `rest-node-test:${randomUUID()}`;
+    const wrongType = ["LPUSH", `${key}:list`, "a"];
+    await viaUndici.send(wrongType);
+    await assert.rejects(viaUndici.send(["GET", `${key}:list`]), (e: Error) => e instanceof RedisReplyError && /^WRONGTYPE/.test(e.message));
+    await assert.rejects(viaFetch.send(["GET", `${key}:list`]), /WRONGTYPE/);
+    await viaUndici.send(["DEL", `${key}:list`]);
+  });
+
+  it("lets a script fall back from EVALSHA to EVAL on a Redis that does not know it yet", async () => {
+    const t = open(nodeRestTransport(url, token));
+    const script = luaScript(`return "${randomUUID()}" .. ARGV[1]`);
+    assert.match(String(await script(t, [], ["!"])), /!$/);
+  });
+
+  it("is unavailable, not wrong, with a bad token", async () => {
+    const t = open(nodeRestTransport(url, "not-the-token"));
+    await assert.rejects(t.send(["GET", "x"]), StoreUnavailableError);
+  });
+});
+
+describe("nodeRestTransport's protocol", () => {
+  it("posts the command as JSON with the bearer token to the URL's path", async () => {
+    const service = await fakeService((_seen, _n, res) => json(res, 200, { result: "OK" }));
+    const t = open(nodeRestTransport(`${service.url}/prefix/`, "tok"));
+    assert.equal(await t.send(["SET", "k", "v"]), "OK");
+    const [first] = service.seen;
+    assert.equal(first?.path, "/prefix");
+    assert.equal(first?.headers.authorization, "Bearer tok");
+    assert.deepEqual(JSON.parse(first!.body), ["SET", "k", "v"]);
+    // No base64 asked for: replies are plain JSON.
+    assert.equal(first?.headers["upstash-encoding"], undefined);
+  });
+
+  it("sends back the last sync token the service gave, so a read follows the writes before it", async () => {
+    const service = await fakeService((_seen, n, res) => json(res, 200, { result: n }, { "upstash-sync-token": `sync-${n}` }));
+    const t = open(nodeRestTransport(service.url, "tok"));
+    await t.send(["SET", "a", "1"]);
+    await t.send(["GET", "a"]);
+    await t.send(["GET", "a"]);
+    assert.deepEqual(service.seen.map((s) => s.headers["upstash-sync-token"]), [undefined, "sync-1", "sync-2"]);
+  });
+
+  it("tries a failed connection once more, on a new one", async () => {
+    const service = await fakeService((_seen, n, res) => (n === 1 ? res.socket?.destroy() : json(res, 200, { result: "second" })));
+    const t = open(nodeRestTransport(service.url, "tok"));
+    assert.equal(await t.send(["GET", "k"]), "second");
+    assert.equal(service.seen.length, 2);
+  });
+
+  it("is unavailable when no answer comes in time, and does not send the command again", async () => {
+    const service = await fakeService(() => {});
+    const t = open(nodeRestTransport(service.url, "tok", { timeoutMs: 150 }));
+    const started = Date.now();
+    await assert.rejects(t.send(["GETDEL", "k"]), StoreUnavailableError);
+    assert.ok(Date.now() - started < 2_000);
+    assert.equal(service.seen.length, 1);
+  });
+
+  it("is unavailable when the service answers with no JSON, an error of its own, or no result", async () => {
+    const answers: ((res: ServerResponse) => void)[] = [
+      (res) => {
+        res.writeHead(502, { "content-type": "text/html" });
+        res.end("<html>Bad Gateway</html>");
+      },
+      (res) => json(res, 401, { error: "Unauthorized" }),
+      (res) => json(res, 500, {}),
+      (res) => json(res, 200, "OK"),
+    ];
+    for (const answer of answers) {
+      const service = await fakeService((_seen, _n, res) => answer(res));
+      const t = open(nodeRestTransport(service.url, "tok"));
+      await assert.rejects(t.send(["GET", "k"]), StoreUnavailableError);
+    }
+  });
+
+  it("is unavailable when nothing listens, after one retry", async () => {
+    const service = await fakeService(() => {});
+    const url = service.url;
+    servers.pop()!.close();
+    const t = open(nodeRestTransport(url, "tok"));
+    await assert.rejects(t.send(["GET", "k"]), StoreUnavailableError);
+  });
+
+  it("refuses a URL that is not http(s)", () => {
+    assert.throws(() => nodeRestTransport("redis://127.0.0.1:6379", "tok"), /must be http/);
+  });
+});
