@@ -24,6 +24,8 @@ export async function login(ctx: RequestContext): Promise<Response> {
 
   const input = validate(loginInput, body);
   if (!input.ok) return fail("invalid_input", input.fields);
+  // A login reads the session to carry it over; the read overlaps the account's lookup and hash.
+  session.prefetch();
   const account = await findAccount(services.db, input.value.login);
   // Per account as well (by user, whether named by username or email), so guessing one
   // account's password from many addresses is slow too.

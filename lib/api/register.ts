@@ -42,6 +42,8 @@ export async function register(ctx: RequestContext): Promise<Response> {
   if (noCaptcha) return fail("invalid_input", { captcha: "required" });
   const { captcha, altcha } = input.value;
 
+  // The session is read next (the captcha, a pass) or at the end (the login): its read overlaps the proof's single-use take.
+  session.prefetch();
   const proof = altcha === undefined ? ({ verdict: "ok", level: "normal" } as const) : await checkProof(services.captchas, altcha, { hmacKey: powSettings(services.config).hmacKeys });
   if (proof.verdict !== "ok") {
     // With sessions in one process's memory the challenge ledger is too: name that cause.

@@ -43,6 +43,8 @@ export async function issueCaptcha(
   const { answer } = drawn;
   const id = randomBytes(16).toString("base64url");
   const expiresAt = now + options.ttlMs;
+  // The session's read (a round trip on a server-side store) overlaps the ledger's write.
+  session.prefetch();
   await ledger.put(id, { answerHash: answerHash(id, answer), expiresAt }, options.ttlMs);
   await session.set(SESSION_KEY, { id, expiresAt } satisfies PendingRef);
   return drawn;

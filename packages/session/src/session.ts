@@ -31,6 +31,8 @@ export class Session {
   readonly #absoluteMs: number;
   readonly #now: () => number;
   #loading: Promise<void> | undefined;
+  /** Whether anything has asked for the session (a prefetch alone does not count). */
+  #used = false;
   #state: SessionState = "absent";
   #record: SessionRecord | null = null;
   #data: SessionData = {};
@@ -54,6 +56,20 @@ export class Session {
   /** Whether the request carried a cookie at all. Needs no store call. */
   get hasCookie(): boolean {
     return this.#token !== undefined;
+  }
+
+  /**
+   * Starts reading the session from the store now, so the read overlaps other work of the
+   * request (a ledger write, a proof's check). Nothing else changes: a session that is never
+   * used afterwards is committed as if unread, and a read that failed throws at the first use,
+   * not here.
+   */
+  prefetch(): void {
+    if (this.#loading || this.#token === undefined) return;
+    const reading = this.#read();
+    // Seen by the first use (#load awaits the same promise); until then it must not count as unhandled.
+    reading.catch(() => {});
+    this.#loading = reading;
   }
 
   async state(): Promise<SessionState> {
@@ -125,7 +141,7 @@ export class Session {
   /** Writes what changed and says what the response must do with the cookie. */
   async commit(): Promise<CookieChange> {
     if (this.#destroyed) return this.#token === undefined ? { kind: "keep" } : { kind: "clear" };
-    if (!this.#loading) return { kind: "keep" };
+    if (!this.#used) return { kind: "keep" };
     await this.#loading;
 
     const now = this.#now();
@@ -151,6 +167,7 @@ export class Session {
   }
 
   async #load(): Promise<void> {
+    this.#used = true;
     this.#loading ??= this.#read();
     await this.#loading;
   }
