@@ -161,6 +161,22 @@ describe("nodeRestTransport's protocol", () => {
     }
   });
 
+  it("takes Upstash's quota replies for an unavailable store, and a wrong command for Redis's answer, over both transports", async () => {
+    const quotas = [
+      "ERR max daily request limit exceeded. Limit: 10000, Usage: 10000.",
+      "ERR max requests limit exceeded.",
+      "ERR max concurrent connections exceeded",
+      "ERR DB capacity quota exceeded",
+    ];
+    for (const message of [...quotas, "ERR unknown command 'NOPE'"]) {
+      const service = await fakeService((_seen, _n, res) => json(res, 400, { error: message }));
+      for (const t of [open(nodeRestTransport(service.url, "tok")), open(restTransport(service.url, "tok"))]) {
+        if (quotas.includes(message)) await assert.rejects(t.send(["GET", "k"]), StoreUnavailableError, `${t.kind}: ${message}`);
+        else await assert.rejects(t.send(["NOPE"]), (e: Error) => !(e instanceof StoreUnavailableError) && e.message.startsWith("ERR unknown command"));
+      }
+    }
+  });
+
   it("is unavailable when nothing listens, after one retry", async () => {
     const service = await fakeService(() => {});
     const url = service.url;

@@ -1,6 +1,6 @@
 import { Pool } from "undici";
 import { StoreUnavailableError } from "../store.js";
-import { REDIS_COMMAND_TIMEOUT_MS, type RedisTransport } from "./transport.js";
+import { isRedisReply, REDIS_COMMAND_TIMEOUT_MS, type RedisTransport } from "./transport.js";
 
 /**
  * Upstash's REST API from a Node server, over an `undici` connection pool instead of `fetch`.
@@ -27,8 +27,6 @@ export interface NodeRestTransportOptions {
   timeoutMs?: number;
 }
 
-// The same split as ./rest: these replies are Redis answering; any other error is the service failing.
-const REDIS_REPLY = /^(ERR|WRONGTYPE|NOSCRIPT|NOPERM|EXECABORT|NOTBUSY)\b/;
 /** One retry after a failed connection, as `restTransport` configures `@upstash/redis`. */
 const RETRY_AFTER_MS = 50;
 
@@ -87,7 +85,8 @@ export function nodeRestTransport(url: string, token: string, options: NodeRestT
       }
       const { status, reply } = answer;
       if (typeof reply.error === "string") {
-        if (REDIS_REPLY.test(reply.error)) throw new RedisReplyError(reply.error);
+        // The same split as ./rest: Redis answering the command, or the service (or a quota) failing.
+        if (isRedisReply(reply.error)) throw new RedisReplyError(reply.error);
         throw new StoreUnavailableError("redis", { cause: new Error(`the REST service answered ${status}: ${reply.error}`) });
       }
       if (status < 200 || status > 299 || !("result" in reply)) {

@@ -1,8 +1,6 @@
 import { Redis, errors } from "@upstash/redis";
 import { StoreUnavailableError } from "../store.js";
-import { REDIS_COMMAND_TIMEOUT_MS, type RedisTransport } from "./transport.js";
-
-const REDIS_REPLY = /^(ERR|WRONGTYPE|NOSCRIPT|NOPERM|EXECABORT|NOTBUSY)\b/;
+import { isRedisReply, REDIS_COMMAND_TIMEOUT_MS, type RedisTransport } from "./transport.js";
 
 /**
  * @upstash/redis over HTTPS: no connection to keep, so it suits serverless and edge runtimes.
@@ -26,9 +24,9 @@ export function restTransport(url: string, token: string): RedisTransport {
       try {
         return await redis.exec(command as [string, ...string[]]);
       } catch (error) {
-        // A Redis error reply is Redis answering; anything else (no answer in time, or the REST
-        // service failing to reach its Redis) means the store is unavailable.
-        if (error instanceof errors.UpstashError && REDIS_REPLY.test(error.message)) throw error;
+        // A Redis error reply is Redis answering; anything else (no answer in time, a quota
+        // reached, or the REST service failing to reach its Redis) means the store is unavailable.
+        if (error instanceof errors.UpstashError && isRedisReply(error.message)) throw error;
         throw new StoreUnavailableError("redis", { cause: error });
       }
     },

@@ -20,6 +20,16 @@ export interface RedisTransport {
   close(): Promise<void>;
 }
 
+/**
+ * Whether an error from a REST transport is Redis answering a command (a wrong command or type,
+ * an unknown script: the caller's to see) rather than the service failing. Upstash answers its
+ * quotas in Redis's words ("ERR max daily request limit exceeded", "ERR DB capacity quota
+ * exceeded", "ERR max concurrent connections exceeded"): those mean the store cannot serve now.
+ */
+export function isRedisReply(message: string): boolean {
+  return /^(ERR|WRONGTYPE|NOSCRIPT|NOPERM|EXECABORT|NOTBUSY)\b/.test(message) && !/^ERR (max [a-z ]+exceeded|DB capacity quota exceeded)/i.test(message);
+}
+
 /** How long one command may take before the store reports itself unavailable. */
 export const REDIS_COMMAND_TIMEOUT_MS = 3_000;
 
