@@ -81,6 +81,9 @@ export async function runStoreSecurity(stack: Stack, store: StoreConfig, log: (l
     });
   } finally {
     for (const c of clusters) await stop(c);
+    // The limits part spends this address's budgets at the default limits; left in Postgres,
+    // they would refuse the next store's suites (which share the table) until they refill.
+    await clearLimiterState(stack.env.DATABASE_URL);
   }
   // The log streams flush after the processes exit.
   await new Promise((r) => setTimeout(r, 300));
