@@ -23,7 +23,7 @@ export class RedisReplyError extends Error {
 export interface NodeRestTransportOptions {
   /** Connections kept open to the REST service, at most; further commands wait for one. Default 32. */
   connections?: number;
-  /** How long one command may take, waiting for a connection included. Default 3 s. */
+  /** How long one attempt at a command may take, waiting for a connection included (a failed connection gets one more attempt). Default 3 s. */
   timeoutMs?: number;
 }
 
