@@ -15,16 +15,11 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Session } from "@holdfast/session";
 import { getCaptcha } from "../lib/api/captcha";
-import { getChallenge } from "../lib/api/challenge";
-import type { RequestContext } from "../lib/api/context";
 import { login } from "../lib/api/login";
 import { register } from "../lib/api/register";
 import { parseConfig } from "../lib/env";
-import { sessionRoute } from "../lib/http/route";
-import { powSettings } from "../lib/pow/pow";
-import { solveInNode, type ChallengeJson } from "../lib/pow/solve";
 import { createServices } from "../lib/services";
-import { slowServices } from "../testing/slow-services";
+import { cookieOf, slowServices, solvedProof } from "../testing/slow-services";
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -49,14 +44,7 @@ const services = createServices(
     RATE_LIMIT_MULTIPLIER: "1000000",
   }),
 );
-const slow = slowServices(services, () => DELAY);
-const call = (endpoint: (ctx: RequestContext) => Promise<Response>, init: RequestInit & { cookie?: string } = {}) => {
-  const headers = new Headers(init.headers);
-  if (init.cookie) headers.set("cookie", init.cookie);
-  if (init.body !== undefined) headers.set("content-type", "application/json");
-  return sessionRoute(() => slow.services, endpoint)(new Request("http://holdfast.bench/", { ...init, headers }));
-};
-const cookieOf = (r: Response) => r.headers.getSetCookie()[0]!.split(";")[0]!;
+const { call } = slowServices(services, () => DELAY);
 async function timed(work: () => Promise<Response>, status: number): Promise<{ ms: number; response: Response }> {
   const t0 = performance.now();
   const response = await work();
@@ -71,11 +59,10 @@ type Sample = Record<"captcha on a live session" | "register" | "login", number>
 async function flow(): Promise<Sample> {
   const first = await call(getCaptcha);
   const captcha = await timed(() => call(getCaptcha, { cookie: cookieOf(first) }), 200);
-  const challenge = await call((ctx) => getChallenge(ctx, powSettings(ctx.services.config)));
-  const solved = solveInNode((await challenge.json()) as ChallengeJson)!;
+  const altcha = await solvedProof(call);
   const id = randomBytes(6).toString("hex");
   const account = { username: `ov_${id}`, email: `ov.${id}@example.test`, password: `password-${id}` };
-  const body = JSON.stringify({ ...account, captcha: captcha.response.headers.get("x-captcha-answer"), altcha: solved.payload });
+  const body = JSON.stringify({ ...account, captcha: captcha.response.headers.get("x-captcha-answer"), altcha });
   const made = await timed(() => call(register, { method: "POST", body, cookie: cookieOf(first) }), 201);
   const again = await timed(() => call(login, { method: "POST", body: JSON.stringify({ login: account.username, password: account.password }), cookie: cookieOf(made.response) }), 200);
   return { "captcha on a live session": captcha.ms, register: made.ms, login: again.ms };

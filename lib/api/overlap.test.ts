@@ -2,15 +2,10 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, describe, it } from "node:test";
 import { closeTestDb, required } from "../../testing/services";
-import { slowServices } from "../../testing/slow-services";
+import { cookieOf, slowServices, solvedProof } from "../../testing/slow-services";
 import { parseConfig } from "../env";
-import { sessionRoute } from "../http/route";
-import { powSettings } from "../pow/pow";
-import { solveInNode, type ChallengeJson } from "../pow/solve";
 import { createServices, type Services } from "../services";
 import { getCaptcha } from "./captcha";
-import { getChallenge } from "./challenge";
-import type { RequestContext } from "./context";
 import { login } from "./login";
 import { register } from "./register";
 
@@ -40,17 +35,9 @@ function harness() {
   );
   opened.push(services);
   // The store answers at once (its read is only logged); ledger calls and limiter hits take 25 ms.
-  const slow = slowServices(services, (kind) => (kind === "store" ? 0 : 25));
-  const call = (endpoint: (ctx: RequestContext) => Promise<Response>, init: RequestInit & { cookie?: string } = {}) => {
-    const headers = new Headers(init.headers);
-    if (init.cookie) headers.set("cookie", init.cookie);
-    if (init.body !== undefined) headers.set("content-type", "application/json");
-    return sessionRoute(() => slow.services, endpoint)(new Request("http://holdfast.test/", { ...init, headers }));
-  };
-  return { log: slow.log, call };
+  return slowServices(services, (kind) => (kind === "store" ? 0 : 25));
 }
 
-const cookieOf = (r: Response) => r.headers.getSetCookie()[0]!.split(";")[0]!;
 const before = (log: string[], a: string, b: string) => {
   assert.ok(log.includes(a) && log.includes(b), `${a} and ${b} in ${log.join(", ")}`);
   assert.ok(log.indexOf(a) < log.indexOf(b), `${a} before ${b}: ${log.join(", ")}`);
@@ -69,11 +56,9 @@ describe("the session read overlaps the request's other round trips", () => {
   it("POST /api/register: the read begins while the proof's record is taken", async () => {
     const { log, call } = harness();
     const captcha = await call(getCaptcha);
-    const challenge = await call((ctx) => getChallenge(ctx, powSettings(ctx.services.config)));
-    const solved = solveInNode((await challenge.json()) as ChallengeJson);
-    assert.ok(solved);
+    const altcha = await solvedProof(call);
     const id = randomBytes(4).toString("hex");
-    const body = { username: `o_${id}`, email: `o.${id}@example.test`, password: `password-${id}`, captcha: captcha.headers.get("x-captcha-answer"), altcha: solved.payload };
+    const body = { username: `o_${id}`, email: `o.${id}@example.test`, password: `password-${id}`, captcha: captcha.headers.get("x-captcha-answer"), altcha };
     log.length = 0;
     const r = await call(register, { method: "POST", body: JSON.stringify(body), cookie: cookieOf(captcha) });
     assert.equal(r.status, 201, await r.clone().text());
@@ -84,11 +69,10 @@ describe("the session read overlaps the request's other round trips", () => {
   it("POST /api/login: the read begins before the account's limit is checked and the password hashed", async () => {
     const { log, call } = harness();
     const captcha = await call(getCaptcha);
-    const challenge = await call((ctx) => getChallenge(ctx, powSettings(ctx.services.config)));
-    const solved = solveInNode((await challenge.json()) as ChallengeJson)!;
+    const altcha = await solvedProof(call);
     const id = randomBytes(4).toString("hex");
     const account = { username: `o_${id}`, email: `o.${id}@example.test`, password: `password-${id}` };
-    const made = await call(register, { method: "POST", body: JSON.stringify({ ...account, captcha: captcha.headers.get("x-captcha-answer"), altcha: solved.payload }), cookie: cookieOf(captcha) });
+    const made = await call(register, { method: "POST", body: JSON.stringify({ ...account, captcha: captcha.headers.get("x-captcha-answer"), altcha }), cookie: cookieOf(captcha) });
     assert.equal(made.status, 201);
     log.length = 0;
     const r = await call(login, { method: "POST", body: JSON.stringify({ login: account.username, password: account.password }), cookie: cookieOf(made) });
