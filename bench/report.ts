@@ -192,7 +192,7 @@ function captchaSection(results: Results): string {
   if (k) {
     lines.push(
       "",
-      "Sealed cookie of the cookie store (iron-session), `name=value` as the browser sends it back; the limit is 4096:",
+      "Sealed cookie of the cookie store (iron seal), `name=value` as the browser sends it back; the limit is 4096:",
       "",
       table(
         ["session", "cookie bytes", "Set-Cookie header bytes"],

@@ -18,7 +18,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const PACKAGE = path.join(ROOT, "packages/session");
 const ROOT_DEPENDENCIES: Record<string, string> = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).dependencies;
 /** What the app installs from the registry, at the ranges this repo uses. */
-const REGISTRY_DEPENDENCIES = ["next", "react", "react-dom", "iron-session", "redis", "@upstash/redis", "undici"];
+const REGISTRY_DEPENDENCIES = ["next", "react", "react-dom", "@hapi/iron", "redis", "@upstash/redis", "undici"];
 /** What a tarball may hold: the built code, the database schema and migration, the README and the manifest. */
 const SHIPPED = /^(dist\/.+\.(js|d\.ts)|sql\/.+\.sql|prisma\/.+\.prisma|README\.md|package\.json)$/;
 const STORES = ["memory", "cookie", "redis over tcp", "redis over rest", "redis over rest (undici)"];

@@ -56,7 +56,7 @@ function damaged(value: string): [string, string][] {
 
 /**
  * The value with bytes appended. A token has one spelling: a server-side token with a tail names
- * no session, and so does a seal with a tail (iron-session alone would read `~2x` as version 2).
+ * no session, and so does a seal with a tail (iron-session itself would read `~2x` as version 2).
  */
 function appended(value: string): [string, string][] {
   const pair = (v: string) => `${COOKIE}=${v}`;

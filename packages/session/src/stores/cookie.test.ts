@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
+import * as Iron from "@hapi/iron";
+import { sealData, unsealData } from "iron-session";
 import { SessionTooLargeError, type SessionRecord } from "../store.js";
 import { createCookieStore, MAX_COOKIE_BYTES } from "./cookie.js";
 
@@ -25,7 +28,7 @@ describe("cookie store", () => {
   });
 
   it("garbage of every shape is no session, never an exception", async () => {
-    for (const bad of ["", "Fe26.2", "Fe26.2**", "x".repeat(5000), "Fe26.2*1*a*b*c*d*e*f~2", "%%%", "Fe26.2*9*****~2"]) {
+    for (const bad of ["", "Fe26.2", "Fe26.2**", "x".repeat(5000), "Fe26.2*1*a*b*c*d*e*f~2", "%%%", "Fe26.2*9*****~2", "Fe26.2*constructor*a*b*c**d*e~2", "Fe26.2*__proto__*a*b*c**d*e~2"]) {
       assert.equal(await store([A]).read(bad, 0), null, JSON.stringify(bad.slice(0, 20)));
     }
   });
@@ -39,6 +42,39 @@ describe("cookie store", () => {
       const warm = store([A]);
       await warm.read(sealed, 0);
       assert.equal(await warm.read(bad, 0), null, `warm cache: ${bad.slice(-6)}`);
+    }
+  });
+
+  // The store sealed through iron-session 8 before: cookies already in browsers must keep opening,
+  // and a rollback must open what this version sealed.
+  const idOf = (secret: string) => String(parseInt(createHash("sha256").update(secret).digest("hex").slice(0, 8), 16));
+
+  it("opens a session that iron-session 8 sealed, under the same secret's id", async () => {
+    const sealed = await sealData(record({ from: "iron-session" }), { password: { [idOf(A)]: A }, ttl: 3600 });
+    assert.deepEqual(await store([A]).read(sealed, 0), record({ from: "iron-session" }));
+    assert.deepEqual((await store([B, A]).read(sealed, 0))?.data, { from: "iron-session" }, "a rotated-out secret still opens it");
+    assert.equal(await store([B]).read(sealed, 0), null);
+  });
+
+  it("seals what iron-session 8 opens", async () => {
+    const sealed = await store([A]).create(record({ to: "iron-session" }), 0);
+    assert.deepEqual(await unsealData(sealed, { password: { [idOf(A)]: A }, ttl: 3600 }), record({ to: "iron-session" }));
+    assert.deepEqual(await unsealData(sealed, { password: { [idOf(B)]: B }, ttl: 3600 }), {}, "another secret opens nothing");
+  });
+
+  it("an expired seal is no session", async () => {
+    const password = { id: idOf(A), secret: A };
+    // Sealed two hours ago with a one-hour lifetime: past the seal's own expiry and its minute of clock skew.
+    const stale = `${await Iron.seal(record(), password, { ...Iron.defaults, ttl: 3_600_000, localtimeOffsetMsec: -7_200_000 })}~2`;
+    const fresh = `${await Iron.seal(record(), password, { ...Iron.defaults, ttl: 3_600_000, localtimeOffsetMsec: -1_800_000 })}~2`;
+    assert.equal(await store([A]).read(stale, 0), null);
+    assert.ok(await store([A]).read(fresh, 0), "half an hour into its hour it still opens");
+  });
+
+  it("a seal of something that is not a session record is no session", async () => {
+    for (const value of [null, 42, "text", [], { data: {} }]) {
+      const sealed = `${await Iron.seal(value, { id: idOf(A), secret: A }, { ...Iron.defaults, ttl: 3_600_000 })}~2`;
+      assert.equal(await store([A]).read(sealed, 0), null, JSON.stringify(value));
     }
   });
 

@@ -1,15 +1,18 @@
 import { createHash } from "node:crypto";
-import { sealData, unsealData } from "iron-session";
+import * as Iron from "@hapi/iron";
 import { SessionTooLargeError, type SessionRecord, type SessionStore } from "../store.js";
 
 const UNSEAL_CACHE_SIZE = 1_000;
 
 /**
- * iron-session writes `<iron seal>~2` and reads the version with parseInt, so `~2x` or `~20`
- * would unseal too. The iron part is covered by its HMAC character for character; the suffix
- * is not, so a token is accepted only in the one spelling sealing produces.
+ * A token is an iron seal (`Fe26.2*…`, @hapi/iron: AES-256-CBC and HMAC-SHA-256 under keys
+ * derived from the secret) followed by `~2`, the spelling iron-session 8 writes and reads, so
+ * cookies sealed by either open with the other and no one is logged out by the change. The iron
+ * part is covered by its HMAC character for character; the suffix is not, so a token is accepted
+ * only in the one spelling sealing produces.
  */
 const CANONICAL_SEAL = /^Fe26\.2\*[^~]+~2$/;
+const SUFFIX = "~2";
 
 /** Browsers drop a cookie whose name and value exceed this many bytes. */
 export const MAX_COOKIE_BYTES = 4096;
@@ -32,10 +35,11 @@ export function createCookieStore(options: CookieStoreOptions): SessionStore {
   const idOf = (secret: string) => String(parseInt(createHash("sha256").update(secret).digest("hex").slice(0, 8), 16));
   const first = options.secrets[0];
   if (!first) throw new Error("@holdfast/session cookie store: at least one secret is required");
-  const sealWith = { [idOf(first)]: first };
-  const unsealWith = Object.fromEntries(options.secrets.map((s) => [idOf(s), s]));
-  const ttl = options.ttlSeconds;
-  // Unsealing costs a key derivation and two WebCrypto calls; a browser sends the same cookie
+  const sealWith = { id: idOf(first), secret: first };
+  // No prototype: the id in a token picks the secret, and `constructor` must find nothing.
+  const unsealWith: Record<string, string> = Object.assign(Object.create(null) as Record<string, string>, Object.fromEntries(options.secrets.map((s) => [idOf(s), s])));
+  const iron: Iron.SealOptions = { ...Iron.defaults, ttl: options.ttlSeconds * 1000 };
+  // Unsealing costs two key derivations, an HMAC and a decryption; a browser sends the same cookie
   // again and again, so recent results are kept (by the sealed string, which authenticates itself).
   const opened = new Map<string, SessionRecord>();
   const remember = (token: string, record: SessionRecord) => {
@@ -44,7 +48,7 @@ export function createCookieStore(options: CookieStoreOptions): SessionStore {
   };
 
   async function seal(record: SessionRecord): Promise<string> {
-    const value = await sealData(record, { password: sealWith, ttl });
+    const value = `${await Iron.seal(record, sealWith, iron)}${SUFFIX}`;
     remember(value, structuredClone(record));
     const bytes = Buffer.byteLength(options.cookieName) + 1 + value.length;
     if (bytes > MAX_COOKIE_BYTES) {
@@ -65,7 +69,7 @@ export function createCookieStore(options: CookieStoreOptions): SessionStore {
       const known = opened.get(token);
       if (known) return structuredClone(known);
       try {
-        const record = await unsealData<Partial<SessionRecord>>(token, { password: unsealWith, ttl });
+        const record: unknown = await Iron.unseal(token.slice(0, -SUFFIX.length), unsealWith, iron);
         if (!isRecord(record)) return null;
         remember(token, structuredClone(record));
         return record;
@@ -80,7 +84,9 @@ export function createCookieStore(options: CookieStoreOptions): SessionStore {
   };
 }
 
-function isRecord(value: Partial<SessionRecord>): value is SessionRecord {
+function isRecord(unsealed: unknown): unsealed is SessionRecord {
+  if (typeof unsealed !== "object" || unsealed === null) return false;
+  const value = unsealed as Partial<SessionRecord>;
   return (
     typeof value.createdAt === "number" &&
     typeof value.lastActiveAt === "number" &&
