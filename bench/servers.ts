@@ -62,12 +62,20 @@ export async function startNext(env: Record<string, string>, instances: number, 
  * compiled Next server) when a profile is wanted (`--cpu-prof` is refused in NODE_OPTIONS, so it goes on the
  * command line here).
  */
-export async function startProcess(script: "server.ts" | "dist/server.mjs" | "bench/node-server.ts", env: Record<string, string>, logDir: string, cpuProfDir?: string): Promise<Running> {
+export async function startProcess(
+  script: "server.ts" | "dist/server.mjs" | "bench/node-server.ts",
+  env: Record<string, string>,
+  logDir: string,
+  cpuProfDir?: string,
+  /** Another copy of the app to run the script in (bench/flows-ab.ts); this one by default. */
+  cwd?: string,
+): Promise<Running> {
   const port = await freePort();
   mkdirSync(logDir, { recursive: true });
   const profiling = cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`] : [];
   const loader = script.endsWith(".ts") ? ["--import", "tsx"] : [];
   const child: ChildProcess = spawn(process.execPath, [...profiling, ...loader, script], {
+    cwd,
     env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", TRUST_PROXY: "1", ...env, PORT: String(port), HOSTNAME: "127.0.0.1" },
     stdio: ["ignore", "pipe", "pipe"],
   });
