@@ -11,7 +11,7 @@
  * schema must not have changed in between). Rounds alternate (before, after, after, before, …), each
  * a closed loop of 16 virtual users from the load generator in its own process; reported are
  * the medians of iterations per second and of the server's CPU (all threads) per iteration.
- * Writes bench/results/flows-ab-<date>.md.
+ * Writes bench/results/flows-ab-<date>-<commit>-<store>-<scenario>.md.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -123,7 +123,7 @@ try {
   ];
   const out = path.join(repo, "bench/results");
   mkdirSync(out, { recursive: true });
-  const file = path.join(out, `flows-ab-${date}-${store}-${scenarioName}.md`);
+  const file = path.join(out, `flows-ab-${date}-${rev}-${store}-${scenarioName}.md`);
   writeFileSync(file, lines.join("\n"));
   console.log(lines.join("\n"));
   log(`wrote ${path.relative(repo, file)}`);

@@ -17,6 +17,10 @@
  *    unsealData with the options the store used; "after" = the store's create and a read of a
  *    cookie it has not seen. 16 operations in flight, as under a loaded server; rounds alternate;
  *    time and this process's CPU per operation.
+ * 6. A proof-of-work challenge was signed by altcha-lib (two HMACs through WebCrypto); now
+ *    altcha-lib makes the parameters and node:crypto signs ("before" = altcha-lib's
+ *    createChallenge with both secrets, "after" = issueChallenge over a ledger that keeps
+ *    nothing). 16 in flight, rounds alternating, this process's CPU per challenge.
  */
 import { createHash, randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -30,7 +34,10 @@ import { restTransport } from "@holdfast/session/redis/rest";
 import { nodeRestTransport } from "@holdfast/session/redis/rest-node";
 import { tcpTransport } from "@holdfast/session/redis/tcp";
 import { luaScript, type RedisTransport } from "@holdfast/session/redis";
+import { createChallenge } from "altcha-lib";
+import { deriveKey } from "altcha-lib/algorithms/sha";
 import { sealData, unsealData } from "iron-session";
+import { altchaSecrets, issueChallenge } from "../lib/pow/pow";
 import { startRedisServer } from "../testing/stack";
 
 const lines: string[] = [];
@@ -49,6 +56,19 @@ async function perOp(label: string, n: number, op: () => Promise<unknown>): Prom
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+/** Runs `op(i)` for i < n with 16 at a time, as under a loaded server; returns µs of wall time and of this process's CPU per operation. */
+async function inFlight(n: number, op: (i: number) => Promise<unknown>): Promise<{ us: number; cpu: number }> {
+  let i = 0;
+  const cpu0 = process.cpuUsage(), t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (i < n) await op(i++);
+    }),
+  );
+  const cpu = process.cpuUsage(cpu0);
+  return { us: ((performance.now() - t0) / n) * 1000, cpu: (cpu.user + cpu.system) / n };
+}
 
 const rows: [string, string, string, string][] = [];
 const row = (what: string, before: number, after: number, unit: string) =>
@@ -142,17 +162,8 @@ await redis.stop();
   const password = { [String(parseInt(createHash("sha256").update(secret).digest("hex").slice(0, 8), 16))]: secret };
   const ttl = cookieOptions.ttlSeconds;
   const record = () => ({ data: { captcha: { id: randomUUID(), expiresAt: now + 300_000 } }, userId: null, createdAt: now, lastActiveAt: now });
-  const n = 1_600, inFlight = 16;
-  /** Runs `op(i)` for i < n with `inFlight` at a time; returns µs of wall time and of this process's CPU per operation. */
-  const measure = async (op: (i: number) => Promise<unknown>) => {
-    let i = 0;
-    const cpu0 = process.cpuUsage(), t0 = performance.now();
-    await Promise.all(Array.from({ length: inFlight }, async () => {
-      while (i < n) await op(i++);
-    }));
-    const cpu = process.cpuUsage(cpu0);
-    return { us: ((performance.now() - t0) / n) * 1000, cpu: (cpu.user + cpu.system) / n };
-  };
+  const n = 1_600;
+  const measure = (op: (i: number) => Promise<unknown>) => inFlight(n, op);
   const store = createCookieStore(cookieOptions);
   const sealedBy = {
     before: await Promise.all(Array.from({ length: n }, () => sealData(record(), { password, ttl }))),
@@ -181,11 +192,30 @@ await redis.stop();
       per.set(name, got);
     }
   }
-  for (const [name, m] of per) say(`cookie ${name}: ${median(m.us).toFixed(1)} µs and ${median(m.cpu).toFixed(1)} µs of CPU per operation (median of 5 rounds of ${n}, ${inFlight} in flight; CPU per round ${m.cpu.map((c) => c.toFixed(0)).join(", ")} µs)`);
+  for (const [name, m] of per) say(`cookie ${name}: ${median(m.us).toFixed(1)} µs and ${median(m.cpu).toFixed(1)} µs of CPU per operation (median of 5 rounds of ${n}, 16 in flight; CPU per round ${m.cpu.map((c) => c.toFixed(0)).join(", ")} µs)`);
   const pick = (name: string, what: "us" | "cpu") => median(per.get(name)![what]);
   row("cookie store: seal, CPU (iron-session → @hapi/iron)", pick("seal, iron-session (before)", "cpu"), pick("seal, the store over @hapi/iron (after)", "cpu"), "µs");
   row("cookie store: unseal of an unseen cookie, CPU (iron-session → @hapi/iron)", pick("unseal, iron-session (before)", "cpu"), pick("unseal, the store over @hapi/iron (after)", "cpu"), "µs");
   row("cookie store: seal, wall time, 16 in flight", pick("seal, iron-session (before)", "us"), pick("seal, the store over @hapi/iron (after)", "us"), "µs");
+}
+
+// 6. Signing a proof-of-work challenge: altcha-lib (WebCrypto) against node:crypto, rounds alternating.
+{
+  const hmacKey = "bench-pow-key-".padEnd(64, "x");
+  const secrets = altchaSecrets(hmacKey);
+  const keepsNothing = { put: async () => {}, take: async () => null };
+  const n = 2_000;
+  const sides: [string, () => Promise<unknown>][] = [
+    ["altcha-lib signs (before)", () => createChallenge({ algorithm: "SHA-256", cost: 1, counter: Math.floor(Math.random() * 1001), deriveKey, data: { level: "normal" }, expiresAt: Math.floor(Date.now() / 1000) + 300, hmacSignatureSecret: secrets.signature, hmacKeySignatureSecret: secrets.keySignature })],
+    ["node:crypto signs (after)", () => issueChallenge(keepsNothing, { hmacKey, maxNumber: 1000, ttlMs: 300_000 })],
+  ];
+  for (const [, op] of sides) for (let w = 0; w < 100; w++) await op();
+  const cpu = new Map<string, number[]>();
+  for (let round = 0; round < 5; round++) {
+    for (const [name, op] of round % 2 ? [...sides].reverse() : sides) cpu.set(name, [...(cpu.get(name) ?? []), (await inFlight(n, op)).cpu]);
+  }
+  for (const [name, c] of cpu) say(`proof-of-work challenge, ${name}: ${median(c).toFixed(1)} µs of CPU (median of 5 rounds of ${n}, 16 in flight; rounds ${c.map((x) => x.toFixed(0)).join(", ")} µs)`);
+  row("proof of work: issuing a challenge, CPU (altcha-lib's WebCrypto HMACs → node:crypto)", median(cpu.get(sides[0]![0])!), median(cpu.get(sides[1]![0])!), "µs");
 }
 
 const date = new Date().toISOString().slice(0, 10);

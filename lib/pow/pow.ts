@@ -111,16 +111,14 @@ export async function issueChallenge(ledger: CaptchaLedger, options: IssueOption
   const now = options.now ?? Date.now();
   const expiresAtMs = now + ttlMs;
   const s = secrets(hmacKey);
-  const challenge = await createChallenge({
-    algorithm: ALGORITHM,
-    cost: 1,
-    counter: randomInt(0, maxNumber + 1),
-    deriveKey,
-    data: { level },
-    expiresAt: Math.floor(expiresAtMs / 1000),
-    hmacSignatureSecret: s.signature,
-    hmacKeySignatureSecret: s.keySignature,
-  });
+  const counter = randomInt(0, maxNumber + 1);
+  // altcha-lib makes the parameters (nonce, salt, the key prefix for the counter) but signs
+  // through WebCrypto, at several times node:crypto's CPU per HMAC; the same two HMACs are made
+  // here, exactly as `checkProof` and altcha-lib's `verifySolution` check them.
+  const { parameters } = await createChallenge({ algorithm: ALGORITHM, cost: 1, counter, deriveKey, data: { level }, expiresAt: Math.floor(expiresAtMs / 1000) });
+  const { derivedKey } = await deriveKey(parameters, Buffer.from(parameters.salt, "hex"), counterMessage(parameters.nonce, counter));
+  const signed = { ...parameters, keySignature: hmacHex(s.keySignature, Buffer.from(derivedKey)) };
+  const challenge: Challenge = { parameters: sortKeys(signed) as Challenge["parameters"], signature: hmacHex(s.signature, canonicalJSON(signed)) };
   const { nonce } = challenge.parameters;
   await ledger.put(ledgerId(nonce), { answerHash: fingerprint(challenge.signature!), expiresAt: expiresAtMs }, ttlMs);
   return challenge;
@@ -214,6 +212,15 @@ function sortKeys(value: unknown): unknown {
 
 function canonicalJSON(value: unknown): string {
   return JSON.stringify(sortKeys(value));
+}
+
+/** ALTCHA's password in its `uint32` counter mode: the nonce's bytes, then the counter as 4 big-endian bytes. */
+function counterMessage(nonceHex: string, counter: number): Buffer {
+  const nonce = Buffer.from(nonceHex, "hex");
+  const message = Buffer.alloc(nonce.length + 4);
+  nonce.copy(message);
+  message.writeUInt32BE(counter, nonce.length);
+  return message;
 }
 
 function hmacHex(secret: string, data: string | Buffer): string {
