@@ -17,9 +17,9 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { startStack } from "../testing/stack";
+import { startStack, type Stack } from "../testing/stack";
 import { startLoadWorker, type LoadSpec } from "./load";
-import { cpuMs, startProcess, storeEnv, STORES, type StoreLabel } from "./servers";
+import { cpuMs, startProcess, storeEnv, STORES, type Running, type StoreLabel } from "./servers";
 import { ms } from "./stats";
 
 const args = process.argv.slice(2);
@@ -68,15 +68,18 @@ function checkout(): string {
 }
 
 const earlier = checkout();
-const stack = await startStack(log);
+let stack: Stack | undefined;
+const started: Running[] = [];
 const worker = startLoadWorker();
 const logDir = path.join(tmpdir(), `holdfast-flows-ab-logs-${process.pid}`);
 try {
+  stack = await startStack(log);
   const env = storeEnv(stack, store);
-  const servers = {
-    before: await startProcess("bench/node-server.ts", env, path.join(logDir, "before"), undefined, earlier),
-    after: await startProcess("bench/node-server.ts", env, path.join(logDir, "after")),
-  };
+  const before = await startProcess("bench/node-server.ts", env, path.join(logDir, "before"), undefined, earlier);
+  started.push(before);
+  const after = await startProcess("bench/node-server.ts", env, path.join(logDir, "after"));
+  started.push(after);
+  const servers = { before, after };
   const per = { before: { rate: [] as number[], cpu: [] as number[] }, after: { rate: [] as number[], cpu: [] as number[] } };
   const run = async (side: "before" | "after", measured: boolean) => {
     const server = servers[side];
@@ -101,8 +104,6 @@ try {
   for (let round = 0; round < ROUNDS; round++) {
     for (const side of round % 2 ? (["after", "before"] as const) : (["before", "after"] as const)) await run(side, true);
   }
-  await servers.before.stop();
-  await servers.after.stop();
 
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
   const rate = { before: median(per.before.rate), after: median(per.after.rate) };
@@ -129,6 +130,7 @@ try {
   log(`wrote ${path.relative(repo, file)}`);
 } finally {
   worker.close();
-  await stack.stop();
+  for (const server of started) await server.stop();
+  await stack?.stop();
   rmSync(earlier, { recursive: true, force: true });
 }
