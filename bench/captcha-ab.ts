@@ -21,6 +21,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { CAPTCHA_ALPHABET, CAPTCHA_LENGTH, captchaText } from "../lib/captcha/text";
+import { median } from "./stats";
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -102,7 +103,6 @@ for (let r = 0; r < ROUNDS; r++) {
   rounds.before.push(round(before));
   rounds.after.push(round(after));
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const cpu = { before: median(rounds.before.map((r) => r.cpuMs)), after: median(rounds.after.map((r) => r.cpuMs)) };
 const wall = { before: median(rounds.before.map((r) => r.wallMs)), after: median(rounds.after.map((r) => r.wallMs)) };
 const list = (rs: Round[]) => rs.map((r) => r.cpuMs.toFixed(3)).join(", ");

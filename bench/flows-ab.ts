@@ -20,7 +20,7 @@ import path from "node:path";
 import { startStack, type Stack } from "../testing/stack";
 import { startLoadWorker, type LoadSpec } from "./load";
 import { cpuMs, startProcess, storeEnv, STORES, type Running, type StoreLabel } from "./servers";
-import { ms } from "./stats";
+import { median, ms } from "./stats";
 
 const args = process.argv.slice(2);
 const option = (name: string) => {
@@ -105,7 +105,6 @@ try {
     for (const side of round % 2 ? (["after", "before"] as const) : (["before", "after"] as const)) await run(side, true);
   }
 
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
   const rate = { before: median(per.before.rate), after: median(per.after.rate) };
   const cpu = { before: median(per.before.cpu), after: median(per.after.cpu) };
   const date = new Date().toISOString().slice(0, 10);

@@ -20,6 +20,7 @@ import { register } from "../lib/api/register";
 import { parseConfig } from "../lib/env";
 import { createServices } from "../lib/services";
 import { cookieOf, slowServices, solvedProof } from "../testing/slow-services";
+import { median } from "./stats";
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -80,7 +81,6 @@ for (let round = 0; round < ROUNDS; round++) {
 Session.prototype.prefetch = prefetch;
 await services.close();
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const lines: string[] = [];
 for (const what of ["captcha on a live session", "register", "login"] as const) {
   const b = median(samples.before.map((s) => s[what])), a = median(samples.after.map((s) => s[what]));

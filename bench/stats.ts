@@ -20,6 +20,9 @@ export function summarize(samples: number[]): Summary {
   return { count: n, meanMs: sum / n, p50Ms: at(0.5), p95Ms: at(0.95), p99Ms: at(0.99), maxMs: sorted[n - 1]! };
 }
 
+/** The middle value of an odd count, the upper of the two middle ones of an even count: the median of alternating A/B rounds. */
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
 export const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 export const rate = (v: number) => (v >= 1000 ? Math.round(v).toLocaleString("en-US") : v >= 10 ? v.toFixed(0) : v.toFixed(1));
 export const ratio = (v: number) => `${v.toFixed(2)}×`;

@@ -30,14 +30,23 @@ export interface CookieStoreOptions {
  * exception to "a store never sees a cookie": the token is the data. Nothing lives on the
  * server, so a destroyed session's old cookie stays valid until it expires (not revocable).
  */
+/** A secret's id in a seal, derived from the secret, so reordering or removing others never strands a seal. */
+const idOf = (secret: string) => String(parseInt(createHash("sha256").update(secret).digest("hex").slice(0, 8), 16));
+
+/**
+ * The secrets by the ids the seals name, as iron-session 8's `unsealData({ password })` takes
+ * them: what another reader of these cookies (an edge function with iron-session, say) needs.
+ * No prototype: the id in a token picks the secret, and `constructor` must find nothing.
+ */
+export function sealPasswords(secrets: readonly string[]): Record<string, string> {
+  return Object.assign(Object.create(null) as Record<string, string>, Object.fromEntries(secrets.map((s) => [idOf(s), s])));
+}
+
 export function createCookieStore(options: CookieStoreOptions): SessionStore {
-  // A secret's id is derived from the secret, so reordering or removing others never strands a seal.
-  const idOf = (secret: string) => String(parseInt(createHash("sha256").update(secret).digest("hex").slice(0, 8), 16));
   const first = options.secrets[0];
   if (!first) throw new Error("@holdfast/session cookie store: at least one secret is required");
   const sealWith = { id: idOf(first), secret: first };
-  // No prototype: the id in a token picks the secret, and `constructor` must find nothing.
-  const unsealWith: Record<string, string> = Object.assign(Object.create(null) as Record<string, string>, Object.fromEntries(options.secrets.map((s) => [idOf(s), s])));
+  const unsealWith = sealPasswords(options.secrets);
   const iron: Iron.SealOptions = { ...Iron.defaults, ttl: options.ttlSeconds * 1000 };
   // Unsealing costs two key derivations, an HMAC and a decryption; a browser sends the same cookie
   // again and again, so recent results are kept (by the sealed string, which authenticates itself).
