@@ -12,6 +12,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import http from "node:http";
+import zlib from "node:zlib";
 import { fileURLToPath } from "node:url";
 import { proofFrom } from "../testing/pow";
 import { summarize, type Summary } from "./stats";
@@ -41,6 +42,8 @@ export interface LoadSpec {
   keepSamples?: boolean;
   /** The `me` scenario's sessions are reused by later runs with the same scope (one server's life). */
   sessionScope?: string;
+  /** Sent as Accept-Encoding on every request, as a browser does ("gzip, deflate, br, zstd"); replies are decoded here. None by default. */
+  acceptEncoding?: string;
 }
 
 export interface LoadResult {
@@ -73,17 +76,38 @@ interface Reply {
   body: string;
 }
 
-function requester(base: string, concurrency: number) {
+/** A reply's body as the client reads it: decoded by its Content-Encoding, as a browser would. */
+function decoded(body: Buffer, encoding: string | undefined): Buffer {
+  switch (encoding) {
+    case "gzip":
+      return zlib.gunzipSync(body);
+    case "deflate":
+      return zlib.inflateSync(body);
+    case "br":
+      return zlib.brotliDecompressSync(body);
+    default:
+      return body;
+  }
+}
+
+function requester(base: string, concurrency: number, acceptEncoding?: string) {
   const url = new URL(base);
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
-  const send = (method: string, path: string, headers: Record<string, string>, body?: string) =>
+  const send = (method: string, path: string, given: Record<string, string>, body?: string) =>
     new Promise<Reply>((resolve, reject) => {
+      const headers = acceptEncoding ? { ...given, "accept-encoding": acceptEncoding } : given;
       const req = http.request(
         { host: url.hostname, port: url.port, method, path, agent, headers: body === undefined ? headers : { ...headers, "content-length": Buffer.byteLength(body) } },
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
+          res.on("end", () => {
+            try {
+              resolve({ status: res.statusCode ?? 0, headers: res.headers, body: decoded(Buffer.concat(chunks), res.headers["content-encoding"]).toString("utf8") });
+            } catch (error) {
+              reject(error);
+            }
+          });
           res.on("error", reject);
         },
       );
@@ -103,7 +127,7 @@ function cookieFrom(reply: Reply, name: string, previous?: string): string | und
 const loggedIn = new Map<string, string[]>();
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
-  const { send, close } = requester(spec.base, spec.concurrency);
+  const { send, close } = requester(spec.base, spec.concurrency, spec.acceptEncoding);
   const cookieName = spec.cookieName ?? "holdfast_session";
   const samples = new Map<string, number[]>();
   const iterationSamples: number[] = [];

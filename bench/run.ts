@@ -20,9 +20,10 @@
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { buildApp, copyApp, workingTreeFiles } from "./snapshot";
 
 const args = process.argv.slice(2);
 const option = (name: string) => {
@@ -56,10 +57,6 @@ function overlay(): string[] {
   return [...files.filter((f) => f.endsWith(".ts") && !f.startsWith("bench/results/")), ...withFiles];
 }
 
-function sourceFiles(): string[] {
-  return git("ls-files", "-co", "--exclude-standard", "-z").split("\0").filter((f) => f && existsSync(path.join(repo, f)));
-}
-
 /** What the build depends on; the bench's own files are copied afresh each run and are not part of it. */
 function buildKey(): string {
   const hash = createHash("sha256").update(source);
@@ -69,7 +66,7 @@ function buildKey(): string {
     if (existsSync(ping)) hash.update(readFileSync(ping));
     for (const f of withFiles) hash.update(f).update(readFileSync(path.join(repo, f)));
   } else {
-    for (const f of sourceFiles().filter((f) => !f.startsWith("bench/")).sort()) hash.update(f).update(readFileSync(path.join(repo, f)));
+    for (const f of workingTreeFiles(repo).filter((f) => !f.startsWith("bench/")).sort()) hash.update(f).update(readFileSync(path.join(repo, f)));
   }
   return hash.digest("hex");
 }
@@ -81,50 +78,22 @@ function describeSource(): string {
   return `working tree at ${commit} with ${dirty} uncommitted changes`;
 }
 
-function run(command: string, argv: string[], cwd: string, logFile: string): void {
-  const result = spawnSync(command, argv, { cwd, encoding: "utf8", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
-  writeFileSync(logFile, `${result.stdout ?? ""}${result.stderr ?? ""}`);
-  if (result.status !== 0) throw new Error(`bench: \`${command} ${argv.join(" ")}\` failed in ${cwd}; see ${logFile}`);
-}
-
 function prepare(): void {
   const key = buildKey();
   const keyFile = path.join(app, ".bench-build-key");
   const fresh = !args.includes("--rebuild") && existsSync(path.join(app, ".next/BUILD_ID")) && existsSync(keyFile) && readFileSync(keyFile, "utf8") === key;
   if (!fresh) {
     log(`copying the app (${source === "head" ? "git archive HEAD" : "working tree"}) to ${app}`);
-    rmSync(app, { recursive: true, force: true });
-    mkdirSync(app, { recursive: true });
-    if (source === "head") execFileSync("sh", ["-c", `git archive HEAD | tar -x -C '${app}'`], { cwd: repo });
-    else for (const f of sourceFiles()) cpSync(path.join(repo, f), path.join(app, f));
-    // Hard links: 800 MB of node_modules in a second, and nothing in them is written to.
-    try {
-      execFileSync("cp", ["-al", path.join(repo, "node_modules"), path.join(app, "node_modules")]);
-    } catch {
-      execFileSync("cp", ["-a", path.join(repo, "node_modules"), path.join(app, "node_modules")]);
-    }
+    copyApp(repo, app, source === "head" ? { commit: "HEAD" } : "worktree");
   }
   for (const f of overlay()) cpSync(path.join(repo, f), path.join(app, f));
   if (fresh) {
     log(`reusing the build in ${app} (same source)`);
     return;
   }
-  log("generating the Prisma client for the copy");
-  run(process.execPath, ["scripts/generate.mjs"], app, path.join(root, "generate.log"));
-  // Wrapped, so the project's config is used as it is and only the type check is left out.
-  const config = existsSync(path.join(app, "next.config.mjs")) ? "next.config.mjs" : undefined;
-  if (config) {
-    cpSync(path.join(app, config), path.join(app, "next.config.project.mjs"));
-    writeFileSync(
-      path.join(app, config),
-      `import project from "./next.config.project.mjs";\nexport default { ...project, typescript: { ...project.typescript, ignoreBuildErrors: true } };\n`,
-    );
-  }
-  log(`building the copy with next build (about a minute; log in ${path.join(root, "build.log")})`);
+  log(`building the copy with next build (about a minute; logs in ${root})`);
   const t0 = Date.now();
-  run("npx", ["next", "build"], app, path.join(root, "build.log"));
-  run(process.execPath, ["scripts/build-server.mjs"], app, path.join(root, "build-server.log"));
-  if (!existsSync(path.join(app, ".next/server/app/api/ping/route.js"))) throw new Error("bench: the build has no /api/ping route");
+  buildApp(app, root);
   writeFileSync(keyFile, key);
   log(`built in ${Math.round((Date.now() - t0) / 1000)} s`);
 }
