@@ -62,15 +62,17 @@ function wireBytes(base: string, acceptEncoding: string | undefined): Promise<{ 
 }
 
 const dir = path.join(tmpdir(), `holdfast-bench-encoding-${process.pid}`);
+/** Outside the copy, which is removed at the end: a failed build leaves its log behind. */
+const logDir = path.join(tmpdir(), `holdfast-bench-encoding-logs-${process.pid}`);
 let stack: Stack | undefined;
 let server: Running | undefined;
 const worker = startLoadWorker();
 try {
   log(`building HEAD ${rev} in ${dir}: a few minutes`);
   copyApp(repo, dir, { commit: "HEAD" });
-  buildApp(dir, path.join(dir, ".bench-logs"));
+  buildApp(dir, logDir);
   stack = await startStack(log);
-  server = await startProcess("dist/server.mjs", storeEnv(stack, store), path.join(dir, ".bench-logs"), undefined, dir);
+  server = await startProcess("dist/server.mjs", storeEnv(stack, store), logDir, undefined, dir);
   const running = server;
   const sides = { browser: BROWSER, plain: undefined } as const;
   const per = { browser: { rate: [] as number[], cpu: [] as number[] }, plain: { rate: [] as number[], cpu: [] as number[] } };
