@@ -9,7 +9,7 @@
  * with `Accept-Encoding: gzip, deflate, br, zstd` as Chromium sends it (Next gzips the SVG; the
  * load generator decodes it), and with no Accept-Encoding (the SVG goes out plain, as the other
  * benchmarks fetch it). Reported: medians of captchas per second and of the server's CPU (all
- * threads) per captcha, and the bytes on the wire per captcha. Writes
+ * threads) per captcha, and the response body's bytes on the wire per captcha. Writes
  * bench/results/encoding-<date>-<rev>-<store>.md.
  *
  * Why it exists: a captcha drawn ahead could be gzipped by the drawing thread too, but Next drops
