@@ -23,22 +23,14 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { startStack, type Stack } from "../testing/stack";
 import { startLoadWorker } from "./load";
-import { cpuMs, startProcess, storeEnv, STORES, type Running, type StoreLabel } from "./servers";
+import { cliOptions } from "./args";
+import { cpuMs, startProcess, storeEnv, type Running } from "./servers";
 import { buildApp, copyApp } from "./snapshot";
 import { median, ms } from "./stats";
 
 const args = process.argv.slice(2);
-const option = (name: string) => {
-  const i = args.indexOf(name);
-  return i === -1 ? undefined : args[i + 1];
-};
-const positive = (name: string, fallback: number) => {
-  const value = Number(option(name) ?? fallback);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} wants a positive integer`);
-  return value;
-};
-const store = (option("--store") ?? "cookie") as StoreLabel;
-if (!STORES.includes(store)) throw new Error(`--store takes one of ${STORES.join(", ")}`);
+const { positive, store: storeOption } = cliOptions(args);
+const store = storeOption();
 const ROUNDS = positive("--rounds", 5);
 const SECONDS = positive("--seconds", 6);
 const BROWSER = "gzip, deflate, br, zstd";

@@ -19,23 +19,15 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { startStack, type Stack } from "../testing/stack";
 import { startLoadWorker, type LoadSpec } from "./load";
-import { cpuMs, startProcess, storeEnv, STORES, type Running, type StoreLabel } from "./servers";
+import { cliOptions } from "./args";
+import { cpuMs, startProcess, storeEnv, type Running } from "./servers";
 import { median, ms } from "./stats";
 
 const args = process.argv.slice(2);
-const option = (name: string) => {
-  const i = args.indexOf(name);
-  return i === -1 ? undefined : args[i + 1];
-};
-const positive = (name: string, fallback: number) => {
-  const value = Number(option(name) ?? fallback);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} wants a positive integer`);
-  return value;
-};
+const { option, positive, store: storeOption } = cliOptions(args);
 const commit = args.find((a, i) => !a.startsWith("--") && !args[i - 1]?.startsWith("--"));
 if (!commit) throw new Error("usage: tsx bench/flows-ab.ts <commit> [--store cookie] [--scenario flow|captcha|me] [--rounds 5] [--seconds 8]");
-const store = (option("--store") ?? "cookie") as StoreLabel;
-if (!STORES.includes(store)) throw new Error(`--store takes one of ${STORES.join(", ")}`);
+const store = storeOption();
 const scenarioName = option("--scenario") ?? "flow";
 const scenarios: Record<string, LoadSpec["scenario"]> = { flow: { kind: "flow" }, captcha: { kind: "get", path: "/api/captcha" }, me: { kind: "me" } };
 const scenario = scenarios[scenarioName];
