@@ -104,6 +104,25 @@ describe("nodeRestTransport against the REST service", () => {
     const t = open(nodeRestTransport(url, "not-the-token"));
     await assert.rejects(t.send(["GET", "x"]), StoreUnavailableError);
   });
+
+  it("answers commands sent together, pipelined, as it answers them one by one", async () => {
+    const key = `rest-node-test:${randomUUID()}`;
+    const commands = [
+      ["SET", key, "v", "PX", "60000"],
+      ["LPUSH", `${key}:list`, "a"],
+      ["GET", `${key}:list`],
+      ["INCR", `${key}:n`],
+      ["GET", key],
+      ["DEL", key, `${key}:list`, `${key}:n`],
+    ];
+    const settled = (t: RedisTransport) => Promise.allSettled(commands.map((c) => t.send(c)));
+    const shape = (outcomes: PromiseSettledResult<unknown>[]) =>
+      outcomes.map((o) => (o.status === "fulfilled" ? o.value : `${(o.reason as Error).name}: ${(o.reason as Error).message.split(" ")[0]}`));
+    const pipelined = shape(await settled(open(nodeRestTransport(url, token))));
+    const alone = shape(await settled(open(nodeRestTransport(url, token, { pipeline: 1 }))));
+    assert.deepEqual(pipelined, ["OK", 1, "RedisReplyError: WRONGTYPE", 1, "v", 3]);
+    assert.deepEqual(alone, pipelined);
+  });
 });
 
 describe("nodeRestTransport's protocol", () => {
@@ -183,6 +202,67 @@ describe("nodeRestTransport's protocol", () => {
     servers.pop()!.close();
     const t = open(nodeRestTransport(url, "tok"));
     await assert.rejects(t.send(["GET", "k"]), StoreUnavailableError);
+  });
+
+  it("sends the commands of one turn in one request to /pipeline, and answers each caller on its own", async () => {
+    const service = await fakeService((seen, n, res) => {
+      if (!seen.path.endsWith("/pipeline")) return json(res, 200, { result: "alone" });
+      const answers = (JSON.parse(seen.body) as string[][]).map(([name, arg]) =>
+        name === "NOPE" ? { error: "ERR unknown command 'NOPE'" } : name === "SPENT" ? { error: "ERR max daily request limit exceeded" } : { result: arg },
+      );
+      json(res, 200, answers, { "upstash-sync-token": `sync-${n}` });
+    });
+    const t = open(nodeRestTransport(`${service.url}/prefix/`, "tok"));
+    const outcomes = await Promise.allSettled([t.send(["GET", "a"]), t.send(["NOPE"]), t.send(["SPENT", "x"]), t.send(["GET", "b"])]);
+    assert.equal(service.seen.length, 1);
+    assert.equal(service.seen[0]?.path, "/prefix/pipeline");
+    assert.deepEqual(JSON.parse(service.seen[0]!.body), [["GET", "a"], ["NOPE"], ["SPENT", "x"], ["GET", "b"]]);
+    assert.deepEqual(outcomes[0], { status: "fulfilled", value: "a" });
+    assert.ok(outcomes[1]?.status === "rejected" && outcomes[1].reason instanceof RedisReplyError);
+    assert.ok(outcomes[2]?.status === "rejected" && outcomes[2].reason instanceof StoreUnavailableError);
+    assert.deepEqual(outcomes[3], { status: "fulfilled", value: "b" });
+    // A command alone goes by itself, with the sync token the pipeline brought back.
+    assert.equal(await t.send(["GET", "c"]), "alone");
+    assert.equal(service.seen[1]?.path, "/prefix");
+    assert.equal(service.seen[1]?.headers["upstash-sync-token"], "sync-1");
+  });
+
+  it("puts at most `pipeline` commands in one request", async () => {
+    const service = await fakeService((seen, _n, res) =>
+      seen.path === "/pipeline" ? json(res, 200, (JSON.parse(seen.body) as string[][]).map(([, arg]) => ({ result: arg }))) : json(res, 200, { result: JSON.parse(seen.body)[1] }),
+    );
+    const t = open(nodeRestTransport(service.url, "tok", { pipeline: 2 }));
+    assert.deepEqual(await Promise.all(["1", "2", "3", "4", "5"].map((n) => t.send(["GET", n]))), ["1", "2", "3", "4", "5"]);
+    assert.deepEqual(service.seen.map((s) => s.path).sort(), ["/", "/pipeline", "/pipeline"]);
+    const alone = open(nodeRestTransport(service.url, "tok", { pipeline: 1 }));
+    await Promise.all(["6", "7"].map((n) => alone.send(["GET", n])));
+    assert.deepEqual(service.seen.slice(3).map((s) => s.path), ["/", "/"]);
+    assert.throws(() => nodeRestTransport(service.url, "tok", { pipeline: 0 }), /pipeline must be/);
+  });
+
+  it("fails every command of a pipeline the service refused as a whole, or answered with the wrong count", async () => {
+    const answers: ((res: ServerResponse) => void)[] = [
+      (res) => json(res, 401, { error: "Unauthorized" }),
+      (res) => json(res, 200, [{ result: "only one" }]),
+      (res) => {
+        res.writeHead(502, { "content-type": "text/html" });
+        res.end("<html>Bad Gateway</html>");
+      },
+    ];
+    for (const answer of answers) {
+      const service = await fakeService((_seen, _n, res) => answer(res));
+      const t = open(nodeRestTransport(service.url, "tok"));
+      const outcomes = await Promise.allSettled([t.send(["GET", "a"]), t.send(["GET", "b"])]);
+      for (const o of outcomes) assert.ok(o.status === "rejected" && o.reason instanceof StoreUnavailableError);
+    }
+  });
+
+  it("still sends what was sent before it closed", async () => {
+    const service = await fakeService((_seen, _n, res) => json(res, 200, { result: "sent" }));
+    const t = nodeRestTransport(service.url, "tok");
+    const reply = t.send(["SET", "k", "v"]);
+    await t.close();
+    assert.equal(await reply, "sent");
   });
 
   it("refuses a URL that is not http(s)", () => {

@@ -13,6 +13,11 @@ import { isRedisReply, REDIS_COMMAND_TIMEOUT_MS, type RedisTransport } from "./t
  * a bearer; the answer is `{"result": …}` or `{"error": "…"}`. Replies come as plain JSON (no
  * base64 encoding asked for): the stores keep UTF-8 text only. Read-your-writes holds as with
  * `@upstash/redis`: the last `upstash-sync-token` the service sent goes with the next command.
+ *
+ * Commands sent in the same turn of the event loop (by concurrent requests, say) go together in
+ * one POST to Upstash's `/pipeline`, which runs them in order, not atomically, and answers each
+ * on its own: one request and one reply to parse instead of several, on both sides. A command
+ * alone goes by itself, as before; each caller still gets its own reply or its own error.
  */
 
 /** An error reply from Redis (a wrong command or type), as opposed to the store being unavailable. */
@@ -25,6 +30,8 @@ export interface NodeRestTransportOptions {
   connections?: number;
   /** How long one attempt at a command may take, waiting for a connection included (a failed connection gets one more attempt). Default 3 s. */
   timeoutMs?: number;
+  /** At most this many commands go in one pipelined request; 1 sends every command alone. Default 32. */
+  pipeline?: number;
 }
 
 /** One retry after a failed connection, as `restTransport` configures `@upstash/redis`. */
@@ -43,21 +50,25 @@ function isTimeout(error: unknown): boolean {
 export function nodeRestTransport(url: string, token: string, options: NodeRestTransportOptions = {}): RedisTransport {
   const base = new URL(url);
   if (base.protocol !== "https:" && base.protocol !== "http:") throw new Error("nodeRestTransport: the REST URL must be http(s)");
-  const path = base.pathname.replace(/\/+$/, "") || "/";
+  const root = base.pathname.replace(/\/+$/, "");
+  const path = root || "/";
+  const pipelinePath = `${root}/pipeline`;
+  const maxBatch = options.pipeline ?? 32;
+  if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new Error("nodeRestTransport: pipeline must be a whole number of at least 1");
   const timeoutMs = options.timeoutMs ?? REDIS_COMMAND_TIMEOUT_MS;
   const pool = new Pool(base.origin, { connections: options.connections ?? 32 });
   let syncToken = "";
 
-  async function post(body: string): Promise<{ status: number; reply: Reply }> {
+  async function post(route: string, body: string): Promise<{ status: number; reply: unknown }> {
     const headers: Record<string, string> = { authorization: `Bearer ${token}`, "content-type": "application/json" };
     if (syncToken) headers["upstash-sync-token"] = syncToken;
-    const response = await pool.request({ path, method: "POST", headers, body, signal: AbortSignal.timeout(timeoutMs) });
+    const response = await pool.request({ path: route, method: "POST", headers, body, signal: AbortSignal.timeout(timeoutMs) });
     const text = await response.body.text();
     const next = response.headers["upstash-sync-token"];
     if (typeof next === "string" && next) syncToken = next;
-    let reply: Reply;
+    let reply: unknown;
     try {
-      reply = JSON.parse(text) as Reply;
+      reply = JSON.parse(text);
     } catch {
       throw new Error(`the REST service answered ${response.statusCode} with a body that is not JSON`);
     }
@@ -65,36 +76,92 @@ export function nodeRestTransport(url: string, token: string, options: NodeRestT
     return { status: response.statusCode, reply };
   }
 
+  /** One POST, with one more try on a new connection when the first failed to connect. Unreachable: StoreUnavailableError. */
+  async function exchange(route: string, body: string): Promise<{ status: number; reply: unknown }> {
+    try {
+      try {
+        return await post(route, body);
+      } catch (error) {
+        // No answer in time is final; a connection that failed (refused, or reset while idle)
+        // gets one more try on a new one.
+        if (isTimeout(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, RETRY_AFTER_MS));
+        return await post(route, body);
+      }
+    } catch (error) {
+      throw new StoreUnavailableError("redis", { cause: error });
+    }
+  }
+
+  /** One command's outcome, as the service answered it alone or inside a pipeline. */
+  function outcome(status: number, reply: Reply): unknown {
+    if (typeof reply.error === "string") {
+      // The same split as ./rest: Redis answering the command, or the service (or a quota) failing.
+      if (isRedisReply(reply.error)) throw new RedisReplyError(reply.error);
+      throw new StoreUnavailableError("redis", { cause: new Error(`the REST service answered ${status}: ${reply.error}`) });
+    }
+    if (status < 200 || status > 299 || !("result" in reply)) {
+      throw new StoreUnavailableError("redis", { cause: new Error(`the REST service answered ${status} without a result`) });
+    }
+    return reply.result;
+  }
+
+  interface Pending {
+    command: string[];
+    resolve(value: unknown): void;
+    reject(error: unknown): void;
+  }
+  let queue: Pending[] = [];
+  let flushing: NodeJS.Immediate | undefined;
+
+  const asReply = (value: unknown): Reply => (typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Reply) : {});
+  function settle(pending: Pending, status: number, reply: Reply) {
+    try {
+      pending.resolve(outcome(status, reply));
+    } catch (error) {
+      pending.reject(error);
+    }
+  }
+
+  async function sendBatch(batch: Pending[]): Promise<void> {
+    const alone = batch.length === 1;
+    let answer: { status: number; reply: unknown };
+    try {
+      answer = await exchange(alone ? path : pipelinePath, JSON.stringify(alone ? batch[0]?.command : batch.map((p) => p.command)));
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    const { status, reply } = answer;
+    // A pipeline answers each command in order; any other answer (a wrong token, a quota, a
+    // reply of another length) is what every command in it meets.
+    const each = !alone && Array.isArray(reply) && reply.length === batch.length ? reply : undefined;
+    batch.forEach((p, i) => settle(p, status, asReply(each ? each[i] : reply)));
+  }
+
+  function flush() {
+    flushing = undefined;
+    while (queue.length > 0) {
+      const batch = queue.slice(0, maxBatch);
+      queue = queue.slice(batch.length);
+      void sendBatch(batch);
+    }
+  }
+
   return {
     kind: "rest",
-    async send(command) {
-      const body = JSON.stringify(command);
-      let answer: { status: number; reply: Reply };
-      try {
-        try {
-          answer = await post(body);
-        } catch (error) {
-          // No answer in time is final; a connection that failed (refused, or reset while idle)
-          // gets one more try on a new one.
-          if (isTimeout(error)) throw error;
-          await new Promise((resolve) => setTimeout(resolve, RETRY_AFTER_MS));
-          answer = await post(body);
-        }
-      } catch (error) {
-        throw new StoreUnavailableError("redis", { cause: error });
-      }
-      const { status, reply } = answer;
-      if (typeof reply.error === "string") {
-        // The same split as ./rest: Redis answering the command, or the service (or a quota) failing.
-        if (isRedisReply(reply.error)) throw new RedisReplyError(reply.error);
-        throw new StoreUnavailableError("redis", { cause: new Error(`the REST service answered ${status}: ${reply.error}`) });
-      }
-      if (status < 200 || status > 299 || !("result" in reply)) {
-        throw new StoreUnavailableError("redis", { cause: new Error(`the REST service answered ${status} without a result`) });
-      }
-      return reply.result;
+    send(command) {
+      return new Promise((resolve, reject) => {
+        queue.push({ command, resolve, reject });
+        flushing ??= setImmediate(flush);
+      });
     },
     async close() {
+      // What was sent before closing still goes; the pool closes once those are answered.
+      if (flushing) {
+        clearImmediate(flushing);
+        flush();
+      }
       await pool.close();
     },
   };
