@@ -1,17 +1,24 @@
 /**
  * The whole request path of an earlier commit against this working tree's, side by side in one run:
  *
- *   tsx bench/flows-ab.ts <commit> [--store cookie] [--scenario flow|captcha|me] [--rounds 5] [--seconds 8]
+ *   tsx bench/flows-ab.ts <commit> [--next] [--store cookie] [--scenario flow|captcha|me] [--rounds 5] [--seconds 8]
  *
- * Both run bench/node-server.ts (the app's lib code on bare node:http, no build needed), one
- * process each, on the same test services (one database, one redis). The earlier commit is
- * `git archive <commit>` unpacked into a temporary folder with its own `@holdfast/session`
- * built from its own source and every other package linked from this checkout's node_modules,
- * so the two differ in our code only (the generated Prisma client is this checkout's, so the
- * schema must not have changed in between). Rounds alternate (before, after, after, before, …), each
- * a closed loop of 16 virtual users from the load generator in its own process; reported are
- * the medians of iterations per second and of the server's CPU (all threads) per iteration.
- * Writes bench/results/flows-ab-<date>-<commit>-<store>-<scenario>.md.
+ * Without `--next`, both run bench/node-server.ts (the app's lib code on bare node:http, no build
+ * needed), one process each, on the same test services (one database, one redis). The earlier
+ * commit is `git archive <commit>` unpacked into a temporary folder with its own
+ * `@holdfast/session` built from its own source and every other package linked from this
+ * checkout's node_modules, so the two differ in our code only (the generated Prisma client is
+ * this checkout's, so the schema must not have changed in between).
+ *
+ * With `--next`, each side is the app as production builds and runs it (bench/snapshot.ts: the
+ * commit's tree, and the working tree, each copied and built with its own Prisma client, then
+ * dist/server.mjs, one instance, no proxy): what a person's browser meets. Two builds, a few
+ * minutes.
+ *
+ * Rounds alternate (before, after, after, before, …), each a closed loop of 16 virtual users
+ * from the load generator in its own process; reported are the medians of iterations per second
+ * and of the server's CPU (all threads) per iteration. Writes
+ * bench/results/flows-ab-<date>-<commit>-<store>-<scenario>[-next].md.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -21,12 +28,15 @@ import { startStack, type Stack } from "../testing/stack";
 import { startLoadWorker, type LoadSpec } from "./load";
 import { cliOptions } from "./args";
 import { cpuMs, startProcess, storeEnv, type Running } from "./servers";
+import { buildApp, copyApp } from "./snapshot";
 import { median, ms } from "./stats";
 
 const args = process.argv.slice(2);
 const { option, positive, store: storeOption } = cliOptions(args);
-const commit = args.find((a, i) => !a.startsWith("--") && !args[i - 1]?.startsWith("--"));
-if (!commit) throw new Error("usage: tsx bench/flows-ab.ts <commit> [--store cookie] [--scenario flow|captcha|me] [--rounds 5] [--seconds 8]");
+const VALUED = new Set(["--store", "--scenario", "--rounds", "--seconds"]);
+const commit = args.find((a, i) => !a.startsWith("--") && !VALUED.has(args[i - 1] ?? ""));
+if (!commit) throw new Error("usage: tsx bench/flows-ab.ts <commit> [--next] [--store cookie] [--scenario flow|captcha|me] [--rounds 5] [--seconds 8]");
+const next = args.includes("--next");
 const store = storeOption();
 const scenarioName = option("--scenario") ?? "flow";
 const scenarios: Record<string, LoadSpec["scenario"]> = { flow: { kind: "flow" }, captcha: { kind: "get", path: "/api/captcha" }, me: { kind: "me" } };
@@ -39,7 +49,8 @@ const repo = path.resolve(import.meta.dirname, "..");
 const git = (...argv: string[]) => execFileSync("git", argv, { cwd: repo, encoding: "utf8" }).trim();
 const rev = git("rev-parse", "--short", commit);
 const head = git("rev-parse", "--short", "HEAD");
-const dirty = git("status", "--porcelain", "--", "lib", "packages/session/src", "bench/node-server.ts") !== "";
+// What each side runs: our lib code on node:http, or the whole app as built.
+const dirty = (next ? git("status", "--porcelain", "--", ".", ":!bench") : git("status", "--porcelain", "--", "lib", "packages/session/src", "bench/node-server.ts")) !== "";
 const log = (line: string) => console.log(`[flows-ab] ${line}`);
 
 /** The earlier commit, with its own session package and everyone else's packages from here. */
@@ -59,17 +70,30 @@ function checkout(): string {
   return dir;
 }
 
-const earlier = checkout();
+/** Both sides as production builds them, in `root`: the commit's tree and the working tree. Build logs go to `logDir`, which stays. */
+function builds(root: string, logDir: string): { before: string; after: string } {
+  const before = path.join(root, "before"), after = path.join(root, "after");
+  log(`building ${rev} and the working tree with next build (a few minutes; logs in ${logDir})`);
+  copyApp(repo, before, { commit: rev });
+  buildApp(before, path.join(logDir, "build-before"));
+  copyApp(repo, after, "worktree");
+  buildApp(after, path.join(logDir, "build-after"));
+  return { before, after };
+}
+
+const logDir = path.join(tmpdir(), `holdfast-flows-ab-logs-${process.pid}`);
+const copies = next ? mkdtempSync(path.join(tmpdir(), "holdfast-flows-ab-next-")) : checkout();
 let stack: Stack | undefined;
 const started: Running[] = [];
 const worker = startLoadWorker();
-const logDir = path.join(tmpdir(), `holdfast-flows-ab-logs-${process.pid}`);
 try {
+  const built = next ? builds(copies, logDir) : undefined;
+  const script = next ? "dist/server.mjs" : "bench/node-server.ts";
   stack = await startStack(log);
   const env = storeEnv(stack, store);
-  const before = await startProcess("bench/node-server.ts", env, path.join(logDir, "before"), undefined, earlier);
+  const before = await startProcess(script, env, path.join(logDir, "before"), undefined, built?.before ?? copies);
   started.push(before);
-  const after = await startProcess("bench/node-server.ts", env, path.join(logDir, "after"));
+  const after = await startProcess(script, env, path.join(logDir, "after"), undefined, built?.after);
   started.push(after);
   const servers = { before, after };
   const per = { before: { rate: [] as number[], cpu: [] as number[] }, after: { rate: [] as number[], cpu: [] as number[] } };
@@ -103,7 +127,7 @@ try {
   const lines = [
     `# ${scenarioName === "flow" ? "Sign-up flows" : `GET /api/${scenarioName}`}, ${store} store: ${rev} against ${head}${dirty ? " + uncommitted changes" : ""} (${date})`,
     "",
-    `\`tsx bench/flows-ab.ts ${rev} --store ${store} --scenario ${scenarioName} --rounds ${ROUNDS} --seconds ${SECONDS}\`: bench/node-server.ts of each, 16 virtual users, ${ROUNDS} alternating rounds of ${SECONDS} s (medians).`,
+    `\`tsx bench/flows-ab.ts ${rev}${next ? " --next" : ""} --store ${store} --scenario ${scenarioName} --rounds ${ROUNDS} --seconds ${SECONDS}\`: ${next ? "the built app (dist/server.mjs, one instance)" : "bench/node-server.ts"} of each, 16 virtual users, ${ROUNDS} alternating rounds of ${SECONDS} s (medians).`,
     "",
     `| | ${rev} (before) | ${head}${dirty ? "+" : ""} (after) | after ÷ before |`,
     "|---|---:|---:|---:|",
@@ -115,7 +139,7 @@ try {
   ];
   const out = path.join(repo, "bench/results");
   mkdirSync(out, { recursive: true });
-  const file = path.join(out, `flows-ab-${date}-${rev}-${store}-${scenarioName}.md`);
+  const file = path.join(out, `flows-ab-${date}-${rev}-${store}-${scenarioName}${next ? "-next" : ""}.md`);
   writeFileSync(file, lines.join("\n"));
   console.log(lines.join("\n"));
   log(`wrote ${path.relative(repo, file)}`);
@@ -123,5 +147,5 @@ try {
   worker.close();
   for (const server of started) await server.stop();
   await stack?.stop();
-  rmSync(earlier, { recursive: true, force: true });
+  rmSync(copies, { recursive: true, force: true });
 }

@@ -1,6 +1,6 @@
 /**
  * A private copy of the app, built the way production builds it, for the benchmarks to run
- * (bench/run.ts, and bench/flows-ab.ts --next). Never the repository's own `.next`: other people
+ * (bench/run.ts, bench/flows-ab.ts --next and bench/encoding.ts). Never the repository's own `.next`: other people
  * build and test in this checkout, and a rebuild in the middle of a run would swap the code under
  * the servers.
  */
