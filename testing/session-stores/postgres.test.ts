@@ -83,4 +83,41 @@ describe("database store housekeeping", () => {
     await assert.rejects(store.rotate!(next, { data: { step: "\u0000" }, userId: null, createdAt: now, lastActiveAt: now }, now + 60_000));
     assert.deepEqual((await store.read(next, now))?.data, { step: 2 });
   });
+
+  it("reads sent together share one statement, each answered with its own session, at most readBatchSize a statement", async () => {
+    const pool = sql(testDb());
+    const statements: string[] = [];
+    const counted: Queryable = {
+      query: (text, values) => {
+        statements.push(text);
+        return pool.query(text, values);
+      },
+    };
+    const now = Date.now();
+    const make = async (store: ReturnType<typeof createPostgresStore>) => {
+      const tokens = [];
+      for (const n of [1, 2, 3]) tokens.push(await store.create({ data: { n }, userId: null, createdAt: now, lastActiveAt: now }, now + 60_000));
+      const expired = randomUUID();
+      const past = new Date(now - 1_000);
+      await testDb().session.create({ data: { tokenHash: hashToken(expired), data: { n: 0 }, createdAt: past, lastActiveAt: past, expiresAt: past } });
+      return [...tokens, expired, randomUUID()];
+    };
+    const reads = (store: ReturnType<typeof createPostgresStore>, tokens: string[]) => Promise.all(tokens.map((t) => store.read(t, now).then((r) => r?.data ?? null)));
+    const selects = () => statements.filter((s) => s.startsWith("SELECT"));
+
+    const store = createPostgresStore(counted, { sweepIntervalMs: Number.MAX_SAFE_INTEGER });
+    const tokens = await make(store);
+    statements.length = 0;
+    assert.deepEqual(await reads(store, tokens), [{ n: 1 }, { n: 2 }, { n: 3 }, null, null]);
+    assert.equal(selects().length, 1, statements.join("\n"));
+    // The expired row met by the batch is gone, as with a read alone.
+    assert.equal(await testDb().session.count({ where: { tokenHash: hashToken(tokens[3]!) } }), 0);
+
+    const capped = createPostgresStore(counted, { sweepIntervalMs: Number.MAX_SAFE_INTEGER, readBatchSize: 2 });
+    const more = await make(capped);
+    statements.length = 0;
+    assert.deepEqual(await reads(capped, more), [{ n: 1 }, { n: 2 }, { n: 3 }, null, null]);
+    assert.equal(selects().length, 3, statements.join("\n"));
+    assert.throws(() => createPostgresStore(counted, { readBatchSize: 0 }), /readBatchSize/);
+  });
 });

@@ -1,3 +1,4 @@
+import DataLoader from "dataloader";
 import { Pool } from "undici";
 import { StoreUnavailableError } from "../store.js";
 import { isRedisReply, REDIS_COMMAND_TIMEOUT_MS, type RedisTransport } from "./transport.js";
@@ -93,75 +94,47 @@ export function nodeRestTransport(url: string, token: string, options: NodeRestT
     }
   }
 
-  /** One command's outcome, as the service answered it alone or inside a pipeline. */
-  function outcome(status: number, reply: Reply): unknown {
+  /**
+   * One command's outcome, as the service answered it alone or inside a pipeline: its result, or
+   * the Error its caller gets (returned, not thrown: DataLoader rejects that caller alone with it).
+   */
+  function outcome(status: number, answer: unknown): unknown {
+    const reply: Reply = typeof answer === "object" && answer !== null && !Array.isArray(answer) ? answer : {};
     if (typeof reply.error === "string") {
       // The same split as ./rest: Redis answering the command, or the service (or a quota) failing.
-      if (isRedisReply(reply.error)) throw new RedisReplyError(reply.error);
-      throw new StoreUnavailableError("redis", { cause: new Error(`the REST service answered ${status}: ${reply.error}`) });
+      if (isRedisReply(reply.error)) return new RedisReplyError(reply.error);
+      return new StoreUnavailableError("redis", { cause: new Error(`the REST service answered ${status}: ${reply.error}`) });
     }
     if (status < 200 || status > 299 || !("result" in reply)) {
-      throw new StoreUnavailableError("redis", { cause: new Error(`the REST service answered ${status} without a result`) });
+      return new StoreUnavailableError("redis", { cause: new Error(`the REST service answered ${status} without a result`) });
     }
     return reply.result;
   }
 
-  interface Pending {
-    command: string[];
-    resolve(value: unknown): void;
-    reject(error: unknown): void;
-  }
-  let queue: Pending[] = [];
-  let flushing: NodeJS.Immediate | undefined;
-
-  const asReply = (value: unknown): Reply => (typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Reply) : {});
-  function settle(pending: Pending, status: number, reply: Reply) {
-    try {
-      pending.resolve(outcome(status, reply));
-    } catch (error) {
-      pending.reject(error);
-    }
-  }
-
-  async function sendBatch(batch: Pending[]): Promise<void> {
-    const alone = batch.length === 1;
-    let answer: { status: number; reply: unknown };
-    try {
-      answer = await exchange(alone ? path : pipelinePath, JSON.stringify(alone ? batch[0]?.command : batch.map((p) => p.command)));
-    } catch (error) {
-      for (const p of batch) p.reject(error);
-      return;
-    }
-    const { status, reply } = answer;
-    // A pipeline answers each command in order; any other answer (a wrong token, a quota, a
-    // reply of another length) is what every command in it meets.
-    const each = !alone && Array.isArray(reply) && reply.length === batch.length ? reply : undefined;
-    batch.forEach((p, i) => settle(p, status, asReply(each ? each[i] : reply)));
-  }
-
-  function flush() {
-    flushing = undefined;
-    while (queue.length > 0) {
-      const batch = queue.slice(0, maxBatch);
-      queue = queue.slice(batch.length);
-      void sendBatch(batch);
-    }
-  }
+  // DataLoader gathers what is sent until the event loop's next turn (setImmediate: after every
+  // request whose data arrived in this one has run), at most `maxBatch` commands a batch; no
+  // cache, so every command goes out. A failed exchange rejects every caller in the batch.
+  const batches = new DataLoader<string[], unknown>(
+    async (commands) => {
+      const alone = commands.length === 1;
+      const { status, reply } = await exchange(alone ? path : pipelinePath, JSON.stringify(alone ? commands[0] : commands));
+      // A pipeline answers each command in order; any other answer (a wrong token, a quota, a
+      // reply of another length) is what every command in it meets.
+      const each = !alone && Array.isArray(reply) && reply.length === commands.length ? reply : undefined;
+      return commands.map((_, i) => outcome(status, each ? each[i] : reply));
+    },
+    { cache: false, maxBatchSize: maxBatch, batchScheduleFn: (dispatch) => setImmediate(dispatch) },
+  );
 
   return {
     kind: "rest",
     send(command) {
-      return new Promise((resolve, reject) => {
-        queue.push({ command, resolve, reject });
-        flushing ??= setImmediate(flush);
-      });
+      return batches.load(command);
     },
     async close() {
-      // What was sent before closing still goes; the pool closes once those are answered.
-      if (flushing) {
-        clearImmediate(flushing);
-        flush();
-      }
+      // What was sent before closing still goes (its batch is dispatched first); the pool closes
+      // once those are answered.
+      await new Promise((resolve) => setImmediate(resolve));
       await pool.close();
     },
   };

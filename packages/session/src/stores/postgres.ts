@@ -1,3 +1,4 @@
+import DataLoader from "dataloader";
 import { consoleLogger, type Logger } from "../logger.js";
 import { StoreUnavailableError, type SessionRecord, type SessionStore } from "../store.js";
 import { hashToken, newToken } from "../token.js";
@@ -18,6 +19,8 @@ export interface PostgresStoreOptions {
   /** How often, at most, a process sweeps expired rows in the background. Default one minute. */
   sweepIntervalMs?: number;
   sweepBatchSize?: number;
+  /** Session reads of one turn of the event loop go in one statement, at most this many; 1 reads each alone. Default 64. */
+  readBatchSize?: number;
   logger?: Logger;
   now?: () => number;
 }
@@ -29,6 +32,14 @@ export interface PostgresStore extends SessionStore {
   readEntry(token: string, now: number): Promise<{ record: SessionRecord; expiresAt: number } | null>;
   /** Deletes expired sessions in batches; returns how many went. */
   sweepExpired(now?: number): Promise<number>;
+}
+
+interface Row {
+  data: SessionRecord["data"];
+  user_id: string | null;
+  created_at: Date;
+  last_active_at: Date;
+  expires_at: Date;
 }
 
 const TABLE = /^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$/;
@@ -57,6 +68,8 @@ export function createPostgresStore(db: Queryable, options: PostgresStoreOptions
   const table = options.table ?? "sessions";
   if (!TABLE.test(table)) throw new Error(`@holdfast/session postgres store: "${table}" is not a plain table name`);
   const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
+  const readBatchSize = options.readBatchSize ?? 64;
+  if (!Number.isInteger(readBatchSize) || readBatchSize < 1) throw new Error("@holdfast/session postgres store: readBatchSize must be a whole number of at least 1");
   const batch = options.sweepBatchSize ?? 1_000;
   const clock = options.now ?? Date.now;
   const logger = options.logger ?? consoleLogger();
@@ -90,13 +103,22 @@ export function createPostgresStore(db: Queryable, options: PostgresStoreOptions
     sweepExpired(now).catch((error) => logger.warn(`expired-session sweep failed: ${(error as Error).name}`));
   }
 
+  const columnList = "data, user_id, created_at, last_active_at, expires_at";
+  // Reads that arrive in the same turn of the event loop (concurrent requests, say) share one
+  // statement: DataLoader gathers them until setImmediate, without a cache, at most 64 a batch.
+  const rowsByHash = new DataLoader<string, Row | undefined>(
+    async (hashes) => {
+      if (hashes.length === 1) return [(await query<Row>(`SELECT ${columnList} FROM ${table} WHERE token_hash = $1`, [hashes[0]])).rows[0]];
+      const { rows } = await query<Row & { token_hash: string }>(`SELECT token_hash, ${columnList} FROM ${table} WHERE token_hash = ANY($1::text[])`, [[...hashes]]);
+      const byHash = new Map(rows.map((row) => [row.token_hash, row]));
+      return hashes.map((hash) => byHash.get(hash));
+    },
+    { cache: false, maxBatchSize: readBatchSize, batchScheduleFn: (dispatch) => setImmediate(dispatch) },
+  );
+
   async function readEntry(token: string, now: number) {
     const tokenHash = hashToken(token);
-    const { rows } = await query<{ data: SessionRecord["data"]; user_id: string | null; created_at: Date; last_active_at: Date; expires_at: Date }>(
-      `SELECT data, user_id, created_at, last_active_at, expires_at FROM ${table} WHERE token_hash = $1`,
-      [tokenHash],
-    );
-    const found = rows[0];
+    const found = await rowsByHash.load(tokenHash);
     if (!found) return null;
     if (found.expires_at.getTime() <= now) {
       await query(`DELETE FROM ${table} WHERE token_hash = $1`, [tokenHash]);
