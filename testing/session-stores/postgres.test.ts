@@ -119,5 +119,11 @@ describe("database store housekeeping", () => {
     assert.deepEqual(await reads(capped, more), [{ n: 1 }, { n: 2 }, { n: 3 }, null, null]);
     assert.equal(selects().length, 3, statements.join("\n"));
     assert.throws(() => createPostgresStore(counted, { readBatchSize: 0 }), /readBatchSize/);
+
+    // Two requests with the same cookie in one batch: equal sessions, each its own object.
+    const [a, b] = await Promise.all([store.read(tokens[0]!, now), store.read(tokens[0]!, now)]);
+    assert.deepEqual(a?.data, { n: 1 });
+    assert.deepEqual(b?.data, { n: 1 });
+    assert.notEqual(a?.data, b?.data);
   });
 });

@@ -115,11 +115,16 @@ describe("nodeRestTransport against the REST service", () => {
       ["GET", key],
       ["DEL", key, `${key}:list`, `${key}:n`],
     ];
-    const settled = (t: RedisTransport) => Promise.allSettled(commands.map((c) => t.send(c)));
     const shape = (outcomes: PromiseSettledResult<unknown>[]) =>
       outcomes.map((o) => (o.status === "fulfilled" ? o.value : `${(o.reason as Error).name}: ${(o.reason as Error).message.split(" ")[0]}`));
-    const pipelined = shape(await settled(open(nodeRestTransport(url, token))));
-    const alone = shape(await settled(open(nodeRestTransport(url, token, { pipeline: 1 }))));
+    // Sent together: one pipeline, run in order.
+    const together = open(nodeRestTransport(url, token));
+    const pipelined = shape(await Promise.allSettled(commands.map((c) => together.send(c))));
+    // One by one, each awaited, so the order is the same.
+    const single = open(nodeRestTransport(url, token, { pipeline: 1 }));
+    const outcomes: PromiseSettledResult<unknown>[] = [];
+    for (const c of commands) outcomes.push((await Promise.allSettled([single.send(c)]))[0]!);
+    const alone = shape(outcomes);
     assert.deepEqual(pipelined, ["OK", 1, "RedisReplyError: WRONGTYPE", 1, "v", 3]);
     assert.deepEqual(alone, pipelined);
   });
@@ -243,6 +248,8 @@ describe("nodeRestTransport's protocol", () => {
   it("fails every command of a pipeline the service refused as a whole, or answered with the wrong count", async () => {
     const answers: ((res: ServerResponse) => void)[] = [
       (res) => json(res, 401, { error: "Unauthorized" }),
+      // Worded as Redis words a wrong command, but about the whole request: not any one caller's fault.
+      (res) => json(res, 400, { error: "ERR failed to parse pipeline request" }),
       (res) => json(res, 200, [{ result: "only one" }]),
       (res) => {
         res.writeHead(502, { "content-type": "text/html" });

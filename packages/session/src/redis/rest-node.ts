@@ -29,7 +29,7 @@ export class RedisReplyError extends Error {
 export interface NodeRestTransportOptions {
   /** Connections kept open to the REST service, at most; further commands wait for one. Default 32. */
   connections?: number;
-  /** How long one attempt at a command may take, waiting for a connection included (a failed connection gets one more attempt). Default 3 s. */
+  /** How long one attempt at a request (a command, or a pipeline of them) may take, waiting for a connection included (a failed connection gets one more attempt). Default 3 s. */
   timeoutMs?: number;
   /** At most this many commands go in one pipelined request; 1 sends every command alone. Default 32. */
   pipeline?: number;
@@ -84,7 +84,8 @@ export function nodeRestTransport(url: string, token: string, options: NodeRestT
         return await post(route, body);
       } catch (error) {
         // No answer in time is final; a connection that failed (refused, or reset while idle)
-        // gets one more try on a new one.
+        // gets one more try on a new one. For a pipeline that resends every command in it, as
+        // the same failure resends a command sent alone.
         if (isTimeout(error)) throw error;
         await new Promise((resolve) => setTimeout(resolve, RETRY_AFTER_MS));
         return await post(route, body);
@@ -116,12 +117,19 @@ export function nodeRestTransport(url: string, token: string, options: NodeRestT
   // cache, so every command goes out. A failed exchange rejects every caller in the batch.
   const batches = new DataLoader<string[], unknown>(
     async (commands) => {
-      const alone = commands.length === 1;
-      const { status, reply } = await exchange(alone ? path : pipelinePath, JSON.stringify(alone ? commands[0] : commands));
-      // A pipeline answers each command in order; any other answer (a wrong token, a quota, a
-      // reply of another length) is what every command in it meets.
-      const each = !alone && Array.isArray(reply) && reply.length === commands.length ? reply : undefined;
-      return commands.map((_, i) => outcome(status, each ? each[i] : reply));
+      if (commands.length === 1) {
+        const { status, reply } = await exchange(path, JSON.stringify(commands[0]));
+        return [outcome(status, reply)];
+      }
+      const { status, reply } = await exchange(pipelinePath, JSON.stringify(commands));
+      // A pipeline answers each command in order. Any other answer (a wrong token, a quota, a
+      // reply of another length) is the service failing, whatever its words: every command in
+      // the batch is unavailable, none of them wrong.
+      if (!Array.isArray(reply) || reply.length !== commands.length) {
+        const why = typeof (reply as Reply).error === "string" ? `: ${String((reply as Reply).error)}` : " without one answer per command";
+        throw new StoreUnavailableError("redis", { cause: new Error(`the REST service answered a pipeline ${status}${why}`) });
+      }
+      return reply.map((answer) => outcome(status, answer));
     },
     { cache: false, maxBatchSize: maxBatch, batchScheduleFn: (dispatch) => setImmediate(dispatch) },
   );
