@@ -16,6 +16,19 @@ async function expiredRows(n: number, tag: string) {
   });
 }
 
+/** The test database's pool, with every statement it is sent recorded in order. */
+function countingPool(): { counted: Queryable; statements: string[] } {
+  const pool = sql(testDb());
+  const statements: string[] = [];
+  const counted: Queryable = {
+    query: (text, values) => {
+      statements.push(text);
+      return pool.query(text, values);
+    },
+  };
+  return { counted, statements };
+}
+
 const count = (tag: string) => testDb().session.count({ where: { tokenHash: { startsWith: tag } } });
 
 describe("database store housekeeping", () => {
@@ -62,14 +75,7 @@ describe("database store housekeeping", () => {
   });
 
   it("a rotation (login, registration) is one statement: the old row goes and the new one comes, or neither", async () => {
-    const pool = sql(testDb());
-    const statements: string[] = [];
-    const counted: Queryable = {
-      query: (text, values) => {
-        statements.push(text);
-        return pool.query(text, values);
-      },
-    };
+    const { counted, statements } = countingPool();
     const store = createPostgresStore(counted, { sweepIntervalMs: Number.MAX_SAFE_INTEGER });
     const now = Date.now();
     const old = await store.create({ data: { step: 1 }, userId: null, createdAt: now, lastActiveAt: now }, now + 60_000);
@@ -85,14 +91,7 @@ describe("database store housekeeping", () => {
   });
 
   it("reads sent together share one statement, each answered with its own session, at most readBatchSize a statement", async () => {
-    const pool = sql(testDb());
-    const statements: string[] = [];
-    const counted: Queryable = {
-      query: (text, values) => {
-        statements.push(text);
-        return pool.query(text, values);
-      },
-    };
+    const { counted, statements } = countingPool();
     const now = Date.now();
     const make = async (store: ReturnType<typeof createPostgresStore>) => {
       const tokens = [];
