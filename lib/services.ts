@@ -29,7 +29,7 @@ export interface Services {
   sessions: Sessions;
   /** Where captchas, passes and challenges are made single-use: the store's backend where it is shared. */
   captchas: CaptchaLedger;
-  /** Rate limits, kept where the sessions are shared: Redis for redis and cached, Postgres otherwise. */
+  /** Rate limits, kept where the sessions are shared: Redis for redis, Postgres otherwise (cached included: it outlives Redis). */
   limiter: RateLimiter;
   /** Closes what these services opened (the database client and any Redis connection). */
   close(): Promise<void>;
@@ -91,7 +91,9 @@ export function createServices(config: Config): Services {
       const store = createCachedStore(postgres(), createRedisStore(transport, { prefix: redis.prefix }), { logger: log });
       // The ledger must be one place: a GETDEL in Redis with the database as fallback would let a
       // take in each succeed for one captcha. The database's DELETE … RETURNING is atomic and survives a flush.
-      return build(store, postgresLedger(db, { onSweepError }), redisLimiter(transport, redis.prefix), () => transport.close());
+      // The limits are counted there too: this store promises to serve while Redis is down, and a
+      // limiter in Redis would then answer every limited request 503.
+      return build(store, postgresLedger(db, { onSweepError }), databaseLimiter(db), () => transport.close());
     }
   }
 }

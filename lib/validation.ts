@@ -6,8 +6,12 @@ export type FieldErrors = Record<string, FieldCode>;
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
 
-// Control characters (NUL above all, which Postgres refuses in text) are never part of a valid field.
-const CONTROL = /[\u0000-\u001f\u007f]/;
+// Control characters (C0 with NUL above all, which Postgres refuses in text, DEL and C1) are
+// never part of a valid field.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** Whether a string holds a control character, which no valid field does. */
+export const hasControl = (value: string): boolean => CONTROL.test(value);
 const text = (min: number, max: number) =>
   z
     .string()

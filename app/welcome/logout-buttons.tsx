@@ -10,8 +10,9 @@ import { FormError } from "@/app/ui/form-error";
  * the session store can end other sessions: a sealed cookie copied to another device stays
  * valid until it expires, whatever this page says.
  */
-export function LogoutButtons({ canEndOtherSessions }: { canEndOtherSessions: boolean }) {
-  const [errorCode, setErrorCode] = useState<string | null>(null);
+export function LogoutButtons({ canEndOtherSessions, initialError = null }: { canEndOtherSessions: boolean; initialError?: string | null }) {
+  // A plain form post that failed lands back here with its code in the URL (`?error=`).
+  const [errorCode, setErrorCode] = useState<string | null>(initialError);
   const [pending, setPending] = useState(false);
   const inFlight = useRef(false);
 

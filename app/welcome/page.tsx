@@ -3,6 +3,7 @@ import { redirect } from "next/navigation";
 import { connection } from "next/server";
 import { currentUser, storeCapabilities } from "../../lib/next/session";
 import { AuthShell } from "@/app/ui/auth-shell";
+import { cleanCode, firstParam } from "@/app/ui/messages";
 import { LogoutButtons } from "./logout-buttons";
 import "./welcome.css";
 
@@ -16,7 +17,8 @@ export default async function WelcomePage({ searchParams }: { searchParams: Sear
   const user = await currentUser();
   if (!user) redirect("/login");
   const { revocable } = storeCapabilities();
-  const passwordChanged = (await searchParams).password === "changed";
+  const query = await searchParams;
+  const passwordChanged = query.password === "changed";
 
   return (
     <AuthShell title={`Welcome, ${user.username}`} subtitle="You are logged in to Holdfast.">
@@ -37,7 +39,7 @@ export default async function WelcomePage({ searchParams }: { searchParams: Sear
           <dd data-testid="user-email">{user.email}</dd>
         </div>
       </dl>
-      <LogoutButtons canEndOtherSessions={revocable} />
+      <LogoutButtons canEndOtherSessions={revocable} initialError={cleanCode(firstParam(query.error))} />
     </AuthShell>
   );
 }

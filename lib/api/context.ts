@@ -3,7 +3,7 @@ import { clientIp } from "../http/client-ip";
 import { errorResponse, MEMORY_SESSION_UNKNOWN, type ErrorCode } from "../http/errors";
 import type { Session } from "@holdfast/session";
 import type { Services } from "../services";
-import type { FieldErrors } from "../validation";
+import { hasControl, type FieldErrors } from "../validation";
 
 /** What every endpoint receives; built by the binding module, or by a test with plain objects. */
 export interface RequestContext {
@@ -53,12 +53,27 @@ export interface FormDraft {
 
 export const draftKey = (form: DraftForm) => `draft:${form}`;
 
-/** Keeps the typed values (never a password) for the form's page to show again. */
+/**
+ * At most this many bytes of typed values are kept per form: a sealed cookie holds 4096 bytes in
+ * all, and a database keeps the draft in a JSON column.
+ */
+const MAX_DRAFT_BYTES = 768;
+
+/**
+ * Keeps the typed values (never a password) for the form's page to show again. A value that no
+ * field would accept as it stands (a control character, which a JSON column refuses as NUL and a
+ * sealed cookie spells in six bytes) is not kept, nor one that would take the draft over
+ * MAX_DRAFT_BYTES: the page then shows that field empty, with its error.
+ */
 export async function keepDraft(ctx: RequestContext, form: DraftForm, body: Record<string, unknown>, names: readonly string[]): Promise<void> {
   const values: Record<string, string> = {};
+  let bytes = 0;
   for (const name of names) {
     const value = field(body, name, 254);
-    if (value) values[name] = value;
+    if (!value || hasControl(value)) continue;
+    bytes += Buffer.byteLength(value);
+    if (bytes > MAX_DRAFT_BYTES) break;
+    values[name] = value;
   }
   const password = Object.keys(body).some((k) => /password/i.test(k) && typeof body[k] === "string" && body[k] !== "");
   await ctx.session.set(draftKey(form), { values, passwordCleared: password } satisfies FormDraft);
@@ -83,5 +98,6 @@ export function fieldList(fields: FieldErrors): string {
 /** A string field of a parsed body, for echoing back into a form. */
 export function field(body: Record<string, unknown>, name: string, max = 254): string | undefined {
   const value = body[name];
-  return typeof value === "string" ? value.slice(0, max) : undefined;
+  // Cut at `max`, but never between the two halves of a character (a lone surrogate is no text).
+  return typeof value === "string" ? value.slice(0, max).replace(/[\ud800-\udbff]$/, "") : undefined;
 }

@@ -5,6 +5,7 @@ import { closeTestDb, required } from "../../testing/services";
 import { startRedisServer } from "../../testing/stack";
 import { startUpstashRestServer } from "../../testing/upstash-rest/server";
 import { parseConfig, type Env } from "../env";
+import { PEER_HEADER } from "../http/client-ip";
 import { healthRoute, sessionRoute, type Handler } from "../http/route";
 import { powSettings } from "../pow/pow";
 import { solveInNode, type ChallengeJson } from "../pow/solve";
@@ -19,6 +20,7 @@ import { logout } from "./logout";
 import { me } from "./me";
 import { password } from "./password";
 import { register } from "./register";
+import { saveSignupDraft } from "./signup-draft";
 
 /** The endpoints driven with plain Requests against real backends, as Next would call them. */
 
@@ -36,7 +38,7 @@ const env = (extra: Env): Env => ({
 interface App {
   services: Services;
   calls: RoundTrip[];
-  call(endpoint: (ctx: RequestContext) => Promise<Response>, init?: RequestInit & { path?: string; cookie?: string }): Promise<Response>;
+  call(endpoint: (ctx: RequestContext) => Promise<Response>, init?: RequestInit & { path?: string; cookie?: string; formPage?: string }): Promise<Response>;
 }
 
 const opened: Services[] = [];
@@ -50,10 +52,10 @@ function app(services: Services): App {
     services: counted,
     calls,
     call(endpoint, init = {}) {
-      const handler: Handler = sessionRoute(() => counted, endpoint);
+      const handler: Handler = sessionRoute(() => counted, endpoint, { formPage: init.formPage });
       const headers = new Headers(init.headers);
       if (init.cookie) headers.set("cookie", init.cookie);
-      if (init.body !== undefined) headers.set("content-type", "application/json");
+      if (init.body !== undefined && !headers.has("content-type")) headers.set("content-type", "application/json");
       return handler(new Request(`${BASE}${init.path ?? "/"}`, { ...init, headers }));
     },
   };
@@ -61,6 +63,13 @@ function app(services: Services): App {
 
 const cookieOf = (r: Response) => r.headers.getSetCookie()[0]?.split(";")[0];
 const json = (body: unknown) => ({ method: "POST", body: JSON.stringify(body) });
+/** A plain HTML form post to an endpoint whose form lives on `formPage`. */
+const form = (fields: Record<string, string>, formPage: string) => ({
+  method: "POST",
+  body: new URLSearchParams(fields).toString(),
+  headers: { "content-type": "application/x-www-form-urlencoded" },
+  formPage,
+});
 const user = () => {
   const id = randomBytes(4).toString("hex");
   return { username: `f_${id}`, email: `f.${id}@example.test`, password: `password-${id}` };
@@ -215,6 +224,25 @@ after(() => {
   for (const [store, counts] of Object.entries(roundTrips)) console.log([store, ...names.map((n) => counts[n] ?? "-")].join(" | "));
 });
 
+describe("the cached store outlives Redis: every endpoint serves from the database", () => {
+  it("sign-up, /api/me, logout and login work while Redis is stopped", async () => {
+    const redis = await startRedisServer();
+    cleanups.push(redis.stop);
+    const a = app(createServices(parseConfig(env({ SESSION_STORE: "cached", REDIS_URL: redis.url }))));
+    const before = await signUp(a);
+    await redis.stop();
+
+    // A whole new sign-up: captcha, challenge (both rate-limited) and register, then me.
+    const u = await signUp(a);
+    const me1 = await a.call(me, { cookie: u.cookie });
+    assert.equal(me1.status, 200);
+    // The earlier user logs in; the limits are counted, so a login is not refused for Redis's sake.
+    const r = await a.call(login, json({ login: before.username, password: before.password }));
+    assert.equal(r.status, 200, await r.clone().text());
+    assert.equal((await a.call(logout, { method: "POST", cookie: cookieOf(r) })).status, 204);
+  });
+});
+
 describe("login limits and hostile logins", () => {
   it("the per-account limit counts the account, whether named by username or email", async () => {
     const a = app(createServices(parseConfig(env({ SESSION_STORE: "database", RATE_LIMIT_MULTIPLIER: "1", RATE_LIMIT_LOGIN_ACCOUNT: "3/1m", RATE_LIMIT_LOGIN: "1000/1m" }))));
@@ -231,6 +259,83 @@ describe("login limits and hostile logins", () => {
       const r = await a.call(login, json({ login: name, password: "x" }));
       assert.equal(r.status, 400, JSON.stringify(name));
       assert.deepEqual(((await r.json()) as { error: { fields: Record<string, string> } }).error.fields, { login: "invalid_format" });
+    }
+  });
+});
+
+describe("plain form posts always land back on their page", () => {
+  it("a rate-limited form post is a 303 to its page with the code and Retry-After, never JSON", async () => {
+    const a = app(createServices(parseConfig(env({ SESSION_STORE: "cookie", RATE_LIMIT_MULTIPLIER: "1", RATE_LIMIT_LOGIN: "1/1m" }))));
+    const fields = { login: `nobody_${randomBytes(3).toString("hex")}`, password: "wrong-password" };
+    // An address of its own, so limits counted by earlier runs on this database do not apply.
+    const address = { [PEER_HEADER]: `10.${randomBytes(3).join(".")}` };
+    const post = (init: ReturnType<typeof form>) => ({ ...init, headers: { ...init.headers, ...address } });
+    const first = await a.call(login, post(form(fields, "/login")));
+    assert.equal(first.status, 303);
+    assert.equal(first.headers.get("location"), "/login?error=invalid_credentials");
+    const limited = await a.call(login, post(form(fields, "/login")));
+    assert.equal(limited.status, 303);
+    assert.equal(limited.headers.get("location"), "/login?error=rate_limited");
+    assert.match(limited.headers.get("retry-after") ?? "", /^\d+$/);
+    // The same request as JSON keeps the contract's 429.
+    assert.equal((await a.call(login, { ...json(fields), headers: address })).status, 429);
+  });
+
+  it("a form body above the limit, and a malformed logout form, come back to the page", async () => {
+    const a = app(createServices(parseConfig(env({ SESSION_STORE: "cookie" }))));
+    const big = await a.call(register, form({ username: "x".repeat(20_000) }, "/signup"));
+    assert.equal(big.status, 303);
+    assert.equal(big.headers.get("location"), "/signup?error=payload_too_large");
+    const odd = await a.call(logout, form({ everywhere: "yes" }, "/welcome"));
+    assert.equal(odd.status, 303);
+    assert.equal(odd.headers.get("location"), "/welcome?error=invalid_input&fields=everywhere.invalid_format");
+    // A cross-origin form post stays the contract's 403 JSON.
+    const cross = await a.call(login, { ...form({ login: "a", password: "b" }, "/login"), headers: { "content-type": "application/x-www-form-urlencoded", origin: "https://elsewhere.test" } });
+    assert.equal(cross.status, 403);
+    assert.equal(((await cross.json()) as { error: { code: string } }).error.code, "cross_origin");
+  });
+
+  for (const store of ["cookie", "database"]) {
+    it(`on the ${store} store, typed values a field cannot hold are not kept: a 303, never a 500`, async () => {
+      const a = app(createServices(parseConfig(env({ SESSION_STORE: store }))));
+      // NUL, which a JSON column refuses; 254 control characters, six bytes each in a sealed cookie;
+      // an email cut at 254 in the middle of a character.
+      const cases: Record<string, string>[] = [
+        { username: "ab\u0000c", email: "x\u0000y@example.test", password: "password-1" },
+        { username: "\u0001".repeat(254), email: "\u0001".repeat(254), password: "password-1" },
+        { username: "ok_name", email: `${"a".repeat(253)}\u{1F600}`, password: "password-1" },
+      ];
+      for (const fields of cases) {
+        const r = await a.call(register, form(fields, "/signup"));
+        assert.equal(r.status, 303, JSON.stringify(fields).slice(0, 80));
+        assert.match(r.headers.get("location") ?? "", /^\/signup\?error=invalid_input/);
+        const cookie = cookieOf(r);
+        assert.ok(cookie, "the draft went into a session");
+        const draft = await a.call(saveSignupDraft, { ...form({ username: "kept_name", email: fields.email! }, "/signup"), cookie });
+        assert.equal(draft.status, 303);
+        assert.equal(draft.headers.get("location"), "/signup?captcha=new");
+      }
+    });
+  }
+
+  it("a password change counts against the login limits: the account's budget is shared", async () => {
+    const a = app(createServices(parseConfig(env({ SESSION_STORE: "database", RATE_LIMIT_MULTIPLIER: "1", RATE_LIMIT_LOGIN_ACCOUNT: "3/1m", RATE_LIMIT_LOGIN: "1000/1m" }))));
+    const u = await signUp(a);
+    const change = () => a.call(password, { ...json({ currentPassword: "wrong-password", newPassword: "another-password" }), cookie: u.cookie });
+    for (let i = 0; i < 3; i++) assert.equal((await change()).status, 401);
+    const limitedChange = await change();
+    assert.equal(limitedChange.status, 429);
+    assert.match(limitedChange.headers.get("retry-after") ?? "", /^\d+$/);
+    // The account's logins share the budget, the right password included.
+    assert.equal((await a.call(login, json({ login: u.username, password: u.password }))).status, 429);
+  });
+
+  it("C1 control characters are invalid_format, like C0 and DEL", async () => {
+    const a = app(createServices(parseConfig(env({ SESSION_STORE: "cookie" }))));
+    for (const value of ["pass\u0085word-1", "pass\u009bword-1"]) {
+      const r = await a.call(login, json({ login: "someone", password: value }));
+      assert.equal(r.status, 400);
+      assert.deepEqual(((await r.json()) as { error: { fields: Record<string, string> } }).error.fields, { password: "invalid_format" });
     }
   });
 });

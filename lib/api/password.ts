@@ -2,7 +2,7 @@ import { isSameOrigin, readBody } from "../http/request";
 import { changePassword } from "../users";
 import type { ErrorCode } from "../http/errors";
 import { passwordChangeInput, validate, type FieldErrors } from "../validation";
-import { failure, formFailure, seeOther, type RequestContext } from "./context";
+import { client, failure, formFailure, limited, seeOther, type RequestContext } from "./context";
 
 /**
  * POST /api/password: a new password ends every other session of the user (where the store can
@@ -11,6 +11,10 @@ import { failure, formFailure, seeOther, type RequestContext } from "./context";
 export async function password(ctx: RequestContext): Promise<Response> {
   const { req, session, services } = ctx;
   if (!isSameOrigin(req, services.config.trustProxy)) return failure(ctx, "cross_origin");
+  // The current password is checked as a login checks it, so it counts as a login attempt: per
+  // address, and against the account's own budget, the one its logins share.
+  const byAddress = await limited(ctx, "login", client(ctx));
+  if (byAddress) return byAddress;
   const parsed = await readBody(req);
   if (!parsed.ok) return failure(ctx, parsed.code, parsed.fields);
   const fail = (code: ErrorCode, fields?: FieldErrors) => (parsed.form ? formFailure("/welcome", code, fields) : failure(ctx, code, fields));
@@ -19,6 +23,8 @@ export async function password(ctx: RequestContext): Promise<Response> {
   if (!input.ok) return fail("invalid_input", input.fields);
   const userId = await session.userId();
   if (!userId) return fail("unauthenticated");
+  const byAccount = await limited(ctx, "loginAccount", userId);
+  if (byAccount) return byAccount;
   const changed = await changePassword(services.db, userId, input.value.currentPassword, input.value.newPassword, services.config.passwordHashCost);
   if (!changed) return fail("invalid_credentials");
 

@@ -41,6 +41,11 @@ function mediaType(req: Request): string {
   return (req.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
 }
 
+/** A plain HTML form post (url-encoded), as a browser without JavaScript sends one. */
+export function isFormPost(req: Request): boolean {
+  return req.method === "POST" && mediaType(req) === "application/x-www-form-urlencoded";
+}
+
 /** Reads at most MAX_BODY_BYTES without trusting Content-Length alone. */
 async function readLimited(req: Request): Promise<string | null> {
   const declared = Number(req.headers.get("content-length") ?? "0");

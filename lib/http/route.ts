@@ -1,12 +1,14 @@
 import { SessionTooLargeError, StoreUnavailableError } from "@holdfast/session";
-import type { RequestContext } from "../api/context";
+import { formFailure, type RequestContext } from "../api/context";
 import { health } from "../api/health";
 import { log } from "../log";
 import { isNotMigrated } from "../migrations";
 import { PasswordHashBusy } from "../password";
 import type { Services } from "../services";
 import { withOutcomeSignals } from "../signals/outcome";
-import { errorResponse } from "./errors";
+import { errorResponse, type ErrorCode } from "./errors";
+import { isFormPost } from "./request";
+import type { FieldErrors } from "../validation";
 
 /**
  * Turns an endpoint into a handler of web-standard Requests: the session is opened lazily from
@@ -34,7 +36,40 @@ function served(response: Response, s: Services): Response {
   return response;
 }
 
-export function sessionRoute(services: () => Services, endpoint: (ctx: RequestContext) => Promise<Response>): Handler {
+export interface RouteOptions {
+  /**
+   * The page whose plain form posts this endpoint takes. Such a post that fails lands back on it
+   * (303 to `<page>?error=<code>`, the failing fields' codes too), whatever failed: the
+   * endpoint's own checks, a rate limit, the body's size, the store. Never JSON, which a browser
+   * without JavaScript would show raw. A cross-origin post still gets its 403 JSON.
+   */
+  formPage?: string;
+}
+
+export function sessionRoute(services: () => Services, endpoint: (ctx: RequestContext) => Promise<Response>, options: RouteOptions = {}): Handler {
+  const { formPage } = options;
+  if (!formPage) return answer(services, endpoint);
+  const handler = answer(services, endpoint);
+  return async (req) => {
+    const response = await handler(req);
+    return isFormPost(req) ? backToForm(response, formPage) : response;
+  };
+}
+
+/** A JSON error turned into the 303 back to the form's page, with every other header kept (the cookie, Retry-After). */
+async function backToForm(response: Response, page: string): Promise<Response> {
+  if (response.status < 400 || !response.headers.get("content-type")?.startsWith("application/json")) return response;
+  const { error } = (await response.clone().json()) as { error?: { code?: string; fields?: FieldErrors } };
+  if (!error?.code || error.code === "cross_origin") return response;
+  const back = formFailure(page, error.code as ErrorCode, error.fields);
+  for (const [name, value] of response.headers) {
+    if (name !== "content-type" && name !== "content-length" && name !== "set-cookie") back.headers.set(name, value);
+  }
+  for (const cookie of response.headers.getSetCookie()) back.headers.append("set-cookie", cookie);
+  return back;
+}
+
+function answer(services: () => Services, endpoint: (ctx: RequestContext) => Promise<Response>): Handler {
   return async (req) => {
     let s: Services;
     try {

@@ -3,7 +3,7 @@ import { nextSessions, type ReadonlySession } from "@holdfast/session/next";
 import { draftKey, type DraftForm, type FormDraft, type RequestContext } from "../api/context";
 import { hasPass } from "../captcha/pass";
 import { config } from "../env";
-import { healthRoute as health, sessionRoute as route } from "../http/route";
+import { healthRoute as health, sessionRoute as route, type RouteOptions } from "../http/route";
 import { createServices, type Services } from "../services";
 import { findUser, type PublicUser } from "../users";
 
@@ -20,7 +20,7 @@ function getServices(): Services {
   return services;
 }
 
-export const sessionRoute = (endpoint: (ctx: RequestContext) => Promise<Response>) => route(getServices, endpoint);
+export const sessionRoute = (endpoint: (ctx: RequestContext) => Promise<Response>, options?: RouteOptions) => route(getServices, endpoint, options);
 export const healthRoute = health(getServices);
 
 const pages = nextSessions(() => getServices().sessions);
