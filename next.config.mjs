@@ -7,6 +7,21 @@ const nextConfig = {
   // `npm run dev` is opened as localhost or 127.0.0.1 alike; Next 16 blocks its dev resources
   // (and so hydration) for any other host name than the one it prints, unless listed here.
   allowedDevOrigins: ["127.0.0.1"],
+  // No page of this site may be framed by another (clickjacking a sign-up or login form), nor any
+  // response be sniffed as another type; a Referer leaves only for this site's own requests.
+  async headers() {
+    return [
+      {
+        source: "/:path*",
+        headers: [
+          { key: "Content-Security-Policy", value: "frame-ancestors 'none'" },
+          { key: "X-Frame-Options", value: "DENY" },
+          { key: "X-Content-Type-Options", value: "nosniff" },
+          { key: "Referrer-Policy", value: "same-origin" },
+        ],
+      },
+    ];
+  },
 };
 
 export default nextConfig;

@@ -7,20 +7,43 @@
  * X-Forwarded-Host a client sent are removed before Next sees them, since Next builds the
  * request's URL from them.
  */
-import { createServer } from "node:http";
+import { createServer, type ServerResponse } from "node:http";
 import next from "next";
 import { FORWARDED_HEADER, PEER_HEADER, PROTO_HEADER } from "./lib/http/client-ip";
-import { config } from "./lib/env";
+import { gate } from "./lib/http/gate";
+import { config, ConfigError, type Config } from "./lib/env";
 
 const port = Number(process.env.PORT ?? 3000);
 const hostname = process.env.HOSTNAME ?? "127.0.0.1";
+
+// A wrong setting stops the server with its sentences, as `npm start` prints them, not a stack trace.
+let settings: Config;
+try {
+  settings = config();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  for (const problem of error.problems) console.error(`[holdfast] ${problem}`);
+  process.exit(1);
+}
+const { trustProxy } = settings;
+const metrics = settings.metricsToken !== undefined;
+
 const app = next({ dev: false, hostname, port });
 const handle = app.getRequestHandler();
 
-const trustProxy = config().trustProxy;
+/** An answer the gate gave, written as it is (its body is a short string). */
+async function send(res: ServerResponse, response: Response): Promise<void> {
+  if (settings.instanceName) response.headers.set("x-holdfast-instance", settings.instanceName);
+  res.writeHead(response.status, Object.fromEntries(response.headers));
+  res.end(await response.text());
+}
 
 await app.prepare();
 const server = createServer((req, res) => {
+  // What Next would answer outside the contract (see lib/http/gate.ts) is answered here.
+  const verdict = gate(req.method ?? "GET", req.url ?? "/", { metrics });
+  if (!verdict.pass) return void send(res, verdict.response);
+  req.url = verdict.url;
   const forwarded = req.headers["x-forwarded-for"] !== undefined || req.headers["x-forwarded-proto"] !== undefined;
   req.headers[PEER_HEADER] = req.socket.remoteAddress ?? "";
   req.headers[FORWARDED_HEADER] = forwarded ? "1" : "0";

@@ -77,6 +77,15 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
     }
   });
 
+  test("no page can be framed by another site, and no response is sniffed as another type", async () => {
+    for (const path of ["/signup", "/login", "/welcome", "/api/captcha", "/api/me"]) {
+      const response = await fetch(`${BASE}${path}`, { redirect: "manual" });
+      expect(response.headers.get("content-security-policy"), path).toContain("frame-ancestors 'none'");
+      expect(response.headers.get("x-frame-options"), path).toBe("DENY");
+      expect(response.headers.get("x-content-type-options"), path).toBe("nosniff");
+    }
+  });
+
   test("a path under /api that names no endpoint is 404 not_found JSON, for any method", async () => {
     for (const method of ALL) {
       const response = await fetch(`${BASE}/api/no-such-endpoint`, { method });

@@ -78,7 +78,9 @@ function transportCases(base: string): Case[] {
     cases.push({ label: `${path} body of 17 KiB`, path, init: post(json({ ...valid, pad: big })), want: { status: 413, codes: ["payload_too_large"] } });
     cases.push({ label: `${path} 17 KiB of broken JSON`, path, init: post(`{${big}`), want: { status: 413, codes: ["payload_too_large"] } });
     cases.push({ label: `${path} body of 2 MiB`, path, init: post(json({ pad: "y".repeat(2 << 20) })), want: { status: 413, codes: ["payload_too_large"], proxy: [413] } });
-    cases.push({ label: `${path} form of 17 KiB`, path, init: post(`a=${big}`, { "content-type": "application/x-www-form-urlencoded" }), want: { status: 413, codes: ["payload_too_large"] } });
+    // A plain form post that fails lands back on its page, never on raw JSON.
+    const page = { "/api/register": "/signup", "/api/login": "/login" }[path] ?? "/welcome";
+    cases.push({ label: `${path} form of 17 KiB`, path, init: post(`a=${big}`, { "content-type": "application/x-www-form-urlencoded" }), want: { status: 303, location: `${page}?error=payload_too_large` } });
     const origins: [string, Record<string, string>][] = [
       ["Origin of another site", { origin: "https://evil.example" }],
       ["Origin: null", { origin: "null" }],
@@ -168,6 +170,12 @@ function otherEndpointCases(): Case[] {
     ["GET password", "/api/password", {}, { status: 405 }],
     ["captcha with a huge query", `/api/captcha?size=99999&width=${"9".repeat(2000)}`, {}, { status: 200 }],
     ["unknown api path", "/api/admin", {}, { status: 404 }],
+    ["broken percent-encoding under /api", "/api/%ff", {}, { status: 404, codes: ["not_found"] }],
+    ["broken percent-encoding after an endpoint", "/api/captcha%ff", {}, { status: 404, codes: ["not_found"] }],
+    // nginx answers TRACE itself with a 405 of its own.
+    ["TRACE me", "/api/me", { method: "TRACE" }, { status: 405, codes: ["method_not_allowed"], proxy: [405] }],
+    ["PROPFIND login", "/api/login", { method: "PROPFIND" }, { status: 405, codes: ["method_not_allowed"] }],
+    ["TRACE an unknown api path", "/api/admin", { method: "TRACE" }, { status: 404, codes: ["not_found"], proxy: [405] }],
     ["encoded traversal", "/api/%2e%2e/%2e%2e/etc/passwd", {}, { status: [400, 404] }],
   ];
   for (const [label, path, init, want] of get) cases.push({ label, path, init, want });
@@ -202,6 +210,8 @@ async function rawCases(probe: Probe): Promise<void> {
     ["chunked body of 20 KiB", req(["POST /api/register HTTP/1.1", `Host: ${host}`, "Content-Type: application/json", "Transfer-Encoding: chunked", "Connection: close"], `5000\r\n${"z".repeat(0x5000)}\r\n0\r\n\r\n`), [413]],
     ["UTF-8 bytes in a Cookie", Buffer.concat([Buffer.from(req(["GET /api/me HTTP/1.1", `Host: ${host}`, "Connection: close"]).slice(0, -2)), Buffer.from("Cookie: holdfast_session=\u00e9\u00e9\u{1f600}\r\n\r\n", "utf8")]), [401]],
     ["absolute-form request target to another host", req(["POST http://evil.example/api/login HTTP/1.1", `Host: ${host}`, "Content-Type: application/json", `Content-Length: ${body.length}`, "Connection: close"], body), [400, 401, 403]],
+    // Taken as this site's own path, never a redirect to the host it names.
+    ["absolute-form GET of a page on another host", req(["GET http://evil.example/signup HTTP/1.1", `Host: ${host}`, "Connection: close"]), [200, 400]],
     ["HTTP/1.0 without Host", req(["GET /api/me HTTP/1.0"]), refused],
     ["a URL of 20 KiB", req([`GET /api/me?${"q".repeat(20_000)} HTTP/1.1`, `Host: ${host}`, "Connection: close"]), refused],
     ["200 headers", req(["GET /api/me HTTP/1.1", `Host: ${host}`, ...Array.from({ length: 200 }, (_, i) => `X-H${i}: ${i}`), "Connection: close"]), refused],

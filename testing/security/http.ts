@@ -53,6 +53,8 @@ export interface Expectation {
   field?: string;
   /** Statuses nginx itself may answer with (before the app sees the request). */
   proxy?: number[];
+  /** For a redirect: the Location it must name. */
+  location?: string;
 }
 
 export interface SendInit {
@@ -196,6 +198,7 @@ export class Probe {
       const fields = (reply.json as { error?: { fields?: Record<string, string> } } | null)?.error?.fields;
       if (!fields?.[want.field]) problems.push(`no fields.${want.field} (fields: ${JSON.stringify(fields ?? {})})`);
     }
+    if (want.location !== undefined && reply.headers.get("location") !== want.location) problems.push(`Location ${reply.headers.get("location") ?? "(none)"}, expected ${want.location}`);
     if (problems.length === 0) return true;
     // A 5xx is already counted and reported, once, by the checks every response gets.
     if (reply.status >= 500) return false;

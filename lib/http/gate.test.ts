@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { readdirSync, statSync } from "node:fs";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { pathToFileURL } from "node:url";
+import { ENDPOINT_METHODS, gate, type GateVerdict } from "./gate";
+
+const refused = (verdict: GateVerdict): Response => {
+  assert.equal(verdict.pass, false, "the gate answers this itself");
+  return (verdict as { response: Response }).response;
+};
+const code = async (response: Response) => ((await response.json()) as { error: { code: string } }).error.code;
+
+describe("the production server's gate", () => {
+  it("a method Next cannot take gets the contract's 405 with the endpoint's Allow under /api", async () => {
+    for (const method of ["TRACE", "TRACK", "PROPFIND", "MKCOL"]) {
+      const me = refused(gate(method, "/api/me", { metrics: false }));
+      assert.equal(me.status, 405);
+      assert.equal(me.headers.get("allow"), "GET, HEAD, OPTIONS");
+      assert.equal(await code(me), "method_not_allowed");
+      const login = refused(gate(method, "/api/login?x=1", { metrics: false }));
+      assert.equal(login.headers.get("allow"), "POST, OPTIONS");
+    }
+    const nowhere = refused(gate("TRACE", "/api/nowhere", { metrics: false }));
+    assert.equal(nowhere.status, 404);
+    assert.equal(await code(nowhere), "not_found");
+    // The metrics endpoint exists only while it is on.
+    assert.equal(refused(gate("TRACE", "/api/internal/metrics", { metrics: false })).status, 404);
+    const metrics = refused(gate("TRACE", "/api/internal/metrics", { metrics: true }));
+    assert.equal(metrics.status, 405);
+    assert.equal(metrics.headers.get("allow"), "GET, HEAD");
+    const page = refused(gate("TRACE", "/signup", { metrics: false }));
+    assert.equal(page.status, 405);
+    assert.equal(page.headers.get("allow"), "GET, HEAD");
+  });
+
+  it("broken percent-encoding under /api names no endpoint: 404 JSON; elsewhere Next answers", async () => {
+    for (const target of ["/api/%ff", "/api/captcha%ff", "/api/a%c0%af", "/api/%e2%82"]) {
+      const r = refused(gate("GET", target, { metrics: false }));
+      assert.equal(r.status, 404, target);
+      assert.equal(await code(r), "not_found");
+    }
+    assert.deepEqual(gate("GET", "/signup%ff", { metrics: false }), { pass: true, url: "/signup%ff" });
+    assert.deepEqual(gate("GET", "/api/me?x=%ff", { metrics: false }), { pass: true, url: "/api/me?x=%ff" });
+  });
+
+  it("a target in absolute form is taken as this site's path; any other form is a 400", () => {
+    assert.deepEqual(gate("GET", "http://elsewhere.example/signup?a=1", { metrics: false }), { pass: true, url: "/signup?a=1" });
+    assert.deepEqual(gate("POST", "HTTPS://elsewhere.example/api/login", { metrics: false }), { pass: true, url: "/api/login" });
+    for (const target of ["*", "elsewhere.example:443", "ftp://elsewhere.example/x", "http://"]) {
+      assert.equal(refused(gate("GET", target, { metrics: false })).status, 400, target);
+    }
+  });
+
+  it("passes every method Next takes, untouched", () => {
+    for (const method of ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]) {
+      assert.deepEqual(gate(method, "/api/me", { metrics: false }), { pass: true, url: "/api/me" });
+    }
+  });
+
+  it("holds every endpoint's Allow as its route module answers OPTIONS", async () => {
+    const root = path.resolve("app/api");
+    const found: Record<string, string> = {};
+    const walk = (dir: string) => {
+      for (const name of readdirSync(dir)) {
+        const full = path.join(dir, name);
+        if (statSync(full).isDirectory()) walk(full);
+        else if (name === "route.ts") found[`/api/${path.relative(root, dir).split(path.sep).join("/")}`] = full;
+      }
+    };
+    walk(root);
+    // The catch-all and the metrics endpoint are not endpoints of the table (see gate.ts).
+    delete found["/api/[...path]"];
+    delete found["/api/internal/metrics"];
+    assert.deepEqual(Object.keys(found).sort(), Object.keys(ENDPOINT_METHODS).sort());
+    for (const [route, file] of Object.entries(found)) {
+      const routeModule = (await import(pathToFileURL(file).href)) as { OPTIONS: (req: Request) => Promise<Response> };
+      const answer = await routeModule.OPTIONS(new Request(`http://holdfast.test${route}`, { method: "OPTIONS" }));
+      assert.equal(answer.headers.get("allow"), ENDPOINT_METHODS[route], route);
+    }
+  });
+});

@@ -1,0 +1,73 @@
+import { errorResponse } from "./errors";
+
+/**
+ * What the production server (server.ts) answers itself, before Next sees a request, because
+ * Next would answer it outside the contract:
+ *
+ * - a method Next's route handlers cannot take (TRACE, TRACK, CONNECT, WebDAV's PROPFIND and
+ *   the like): Next throws building its Request, answers a bare 500 and logs a stack trace, so
+ *   any client could fill the log. Under /api it gets the contract's 405 with the endpoint's
+ *   `Allow` (404 where no endpoint is); a page gets a plain 405.
+ * - a path under /api whose percent-encoding is broken (`/api/%ff`): Next answers a bare 500;
+ *   it names no endpoint, so it gets the contract's 404.
+ * - a request target in absolute form (`GET http://elsewhere.example/signup`): Next redirects to
+ *   the host it names. HTTP/1.1 lets a server take such a target as its own path (RFC 9112,
+ *   3.2.2), so that is what it becomes; any other form is a 400.
+ */
+
+/** The methods Next's route handlers take. */
+const HANDLED = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+
+/** Each endpoint's `Allow`, as its route module's `endpoint()` builds it (a test holds the two together). */
+export const ENDPOINT_METHODS: Readonly<Record<string, string>> = {
+  "/api/captcha": "GET, HEAD, OPTIONS",
+  "/api/challenge": "GET, HEAD, OPTIONS",
+  "/api/health": "GET, HEAD, OPTIONS",
+  "/api/me": "GET, HEAD, OPTIONS",
+  "/api/ping": "GET, HEAD, OPTIONS",
+  "/api/register": "POST, OPTIONS",
+  "/api/login": "POST, OPTIONS",
+  "/api/logout": "POST, OPTIONS",
+  "/api/password": "POST, OPTIONS",
+  "/api/signup/draft": "POST, OPTIONS",
+};
+
+/** The metrics endpoint: `GET, HEAD` while it is on (METRICS_TOKEN set), no endpoint otherwise. */
+const METRICS_PATH = "/api/internal/metrics";
+
+export type GateVerdict = { pass: true; url: string } | { pass: false; response: Response };
+
+function isApi(path: string): boolean {
+  return path === "/api" || path.startsWith("/api/");
+}
+
+export function gate(method: string, target: string, options: { metrics: boolean }): GateVerdict {
+  let url = target;
+  if (!url.startsWith("/")) {
+    let parsed: URL | undefined;
+    try {
+      parsed = /^https?:\/\//i.test(url) ? new URL(url) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed) return { pass: false, response: new Response("Bad Request\n", { status: 400, headers: { "content-type": "text/plain" } }) };
+    url = `${parsed.pathname}${parsed.search}`;
+  }
+  const path = url.split("?")[0]!;
+  const api = isApi(path);
+  if (api) {
+    try {
+      decodeURIComponent(path);
+    } catch {
+      return { pass: false, response: errorResponse("not_found", { headers: { "cache-control": "no-store" } }) };
+    }
+  }
+  if (HANDLED.has(method)) return { pass: true, url };
+  if (!api) return { pass: false, response: new Response("Method Not Allowed\n", { status: 405, headers: { "content-type": "text/plain", allow: "GET, HEAD" } }) };
+  const trimmed = path.length > 1 ? path.replace(/\/+$/, "") : path;
+  const allow = ENDPOINT_METHODS[trimmed] ?? (options.metrics && trimmed === METRICS_PATH ? "GET, HEAD" : undefined);
+  const response = allow
+    ? errorResponse("method_not_allowed", { headers: { allow, "cache-control": "no-store" } })
+    : errorResponse("not_found", { headers: { "cache-control": "no-store" } });
+  return { pass: false, response };
+}
