@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
 import pg from "pg";
 import { startPgBouncer } from "../../testing/pgbouncer";
@@ -7,7 +10,7 @@ import { migrate } from "../migrate";
 import { shippedMigrations } from "../migrations";
 import { parseConfig, type Env } from "../env";
 import { diagnose, type Facts } from "./diagnose";
-import { databaseConnections, gather } from "./gather";
+import { databaseConnections, gather, sessionCookie } from "./gather";
 
 const base: Env = { SESSION_SECRET: "s".repeat(40), DATABASE_URL: "postgres://localhost:1/x" };
 const config = (env: Env = {}) => parseConfig({ ...base, ...env });
@@ -29,6 +32,50 @@ describe("doctor", () => {
   it("secure cookie over http", () => {
     assert.deepEqual(checks({ config: config({ SESSION_COOKIE_SECURE: "true" }), url: "http://app.example.com" }), ["secure-cookie"]);
     assert.deepEqual(checks({ config: config({ SESSION_COOKIE_SECURE: "true" }), url: "https://app.example.com" }), []);
+  });
+
+  it("a running site's own Set-Cookie decides the cookie checks, whatever this environment says", () => {
+    const site = (cookie?: { secure: boolean; domain?: string }) => ({ instanceSkewMs: {}, captchaAnswerExposed: false, forwardedHeadersSeen: false, trustProxy: false, healthOk: true, cookie });
+    assert.deepEqual(checks({ url: "http://127.0.0.1:3000", site: site({ secure: true }) }), ["secure-cookie"]);
+    assert.deepEqual(checks({ config: config({ SESSION_COOKIE_SECURE: "true" }), url: "http://127.0.0.1:3000", site: site({ secure: false }) }), []);
+    assert.deepEqual(checks({ url: "http://127.0.0.1:3000", site: site({ secure: false, domain: "example.com" }) }), ["cookie-domain"]);
+    assert.deepEqual(checks({ config: config({ SESSION_COOKIE_DOMAIN: "example.org" }), url: "https://app.example.com", site: site({ secure: true }) }), []);
+    // No cookie read from the site: this environment's settings stand in.
+    assert.deepEqual(checks({ config: config({ SESSION_COOKIE_SECURE: "true" }), url: "http://app.example.com", site: site() }), ["secure-cookie"]);
+  });
+
+  it("reads the session cookie's Secure and Domain from Set-Cookie lines", () => {
+    assert.deepEqual(sessionCookie(["other=1; Path=/", "holdfast_session=abc; Path=/; HttpOnly; Secure; Domain=example.com"], "holdfast_session"), { secure: true, domain: "example.com" });
+    assert.deepEqual(sessionCookie(["holdfast_session=abc; Path=/; HttpOnly; SameSite=Lax"]), { secure: false });
+    assert.equal(sessionCookie(["holdfast_session=abc"], "other"), undefined);
+    assert.equal(sessionCookie([]), undefined);
+  });
+
+  it("--url: a site that sets its cookie Secure over http, for another domain, is named from its responses alone", async () => {
+    const server = createServer((req, res) => {
+      if (req.url === "/api/health") return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true, store: "cookie", time: Date.now() }));
+      res.writeHead(200, { "content-type": "image/svg+xml", "set-cookie": "holdfast_session=abc; Path=/; HttpOnly; Secure; Domain=example.com; SameSite=Lax" }).end("<svg/>");
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    try {
+      const { port } = server.address() as AddressInfo;
+      // An environment with no cookie settings of its own, as on an operator's laptop.
+      const facts = await gather({ ...base }, { url: `http://127.0.0.1:${port}` });
+      assert.deepEqual(facts.site?.cookie, { secure: true, domain: "example.com" });
+      const found = checks(facts);
+      assert.ok(found.includes("secure-cookie") && found.includes("cookie-domain"), found.join(", "));
+    } finally {
+      server.close();
+    }
+  });
+
+  it("a site whose database lacks migrations is named as that, with the command that fixes it", () => {
+    const site = { instanceSkewMs: {}, captchaAnswerExposed: false, forwardedHeadersSeen: false, trustProxy: false, healthOk: false, healthCode: "database_not_migrated" };
+    const [finding] = diagnose({ url: "http://127.0.0.1:3000", site });
+    assert.equal(finding?.check, "site-unhealthy");
+    assert.match(finding!.problem, /database_not_migrated/);
+    assert.match(finding!.fix, /npm run db:migrate/);
   });
 
   it("cookie domain that does not match the host", () => {

@@ -34,6 +34,10 @@ export interface Facts {
     forwardedHeadersSeen: boolean;
     trustProxy: boolean;
     healthOk: boolean;
+    /** The error code of a failing /api/health (database_not_migrated, session_store_unavailable). */
+    healthCode?: string;
+    /** The session cookie as GET /api/captcha set it: what a browser at `url` is asked to keep. */
+    cookie?: { secure: boolean; domain?: string };
   };
   /** The database's clock minus ours, in ms. */
   databaseSkewMs?: number;
@@ -82,12 +86,18 @@ export function diagnose(facts: Facts): Finding[] {
     );
   }
 
-  if (config?.cookie.secure === "always" && facts.url?.startsWith("http:")) {
+  // The site's own Set-Cookie decides where one was read; otherwise this environment's settings.
+  const http = facts.url?.startsWith("http:") ?? false;
+  if (http && site?.cookie?.secure) {
+    add("secure-cookie", `${facts.url} sets its session cookie Secure while it is served over http: browsers drop the cookie, so every captcha check is no_session.`, "Serve the site over https, or set SESSION_COOKIE_SECURE=auto on the site.");
+  } else if (http && !site?.cookie && config?.cookie.secure === "always") {
     add("secure-cookie", "SESSION_COOKIE_SECURE=true while the site is served over http: browsers drop the cookie, so every captcha check is no_session.", "Serve the site over https, or set SESSION_COOKIE_SECURE=auto.");
   }
 
-  if (config?.cookie.domain && facts.url && !domainMatches(new URL(facts.url).hostname, config.cookie.domain)) {
-    add("cookie-domain", `SESSION_COOKIE_DOMAIN=${config.cookie.domain} does not match the host ${new URL(facts.url).hostname}: browsers refuse the cookie.`, "Unset SESSION_COOKIE_DOMAIN (host-only cookie) or set it to the site's domain.");
+  const domain = site?.cookie ? site.cookie.domain : config?.cookie.domain;
+  if (domain && facts.url && !domainMatches(new URL(facts.url).hostname, domain)) {
+    const setBy = site?.cookie ? `${facts.url} sets its session cookie with Domain=${domain}, which` : `SESSION_COOKIE_DOMAIN=${domain}`;
+    add("cookie-domain", `${setBy} does not match the host ${new URL(facts.url).hostname}: browsers refuse the cookie.`, "Unset SESSION_COOKIE_DOMAIN (host-only cookie) or set it to the site's domain.");
   }
 
   if (config?.captchaTestMode || site?.captchaAnswerExposed) {
@@ -96,7 +106,13 @@ export function diagnose(facts: Facts): Finding[] {
 
   if (facts.reach && !facts.reach.store) add("store-unreachable", `The ${config?.store ?? "session"} store did not answer a round trip.`, "Check REDIS_URL / UPSTASH_REDIS_REST_* or DATABASE_URL, and that the service runs.");
   if (facts.reach && !facts.reach.database) add("database-unreachable", "The database did not answer a round trip.", "Check DATABASE_URL and that PostgreSQL runs and accepts connections.");
-  if (site && !site.healthOk) add("site-unhealthy", `${facts.url}/api/health does not answer 200: the running site cannot reach its store or database.`, "Read the failing check in /api/health's response.");
+  if (site && !site.healthOk) {
+    if (site.healthCode === "database_not_migrated") {
+      add("site-unhealthy", `${facts.url}/api/health answers 503 database_not_migrated: the site's database lacks migrations its build ships.`, "Run `npm run db:migrate` with the site's DATABASE_URL.");
+    } else {
+      add("site-unhealthy", `${facts.url}/api/health does not answer 200: the running site cannot reach its store or database.`, "Read the failing check in /api/health's response.");
+    }
+  }
 
   for (const [name, skew] of Object.entries(site?.instanceSkewMs ?? {})) {
     const versusDb = facts.databaseSkewMs === undefined ? skew : skew - facts.databaseSkewMs;

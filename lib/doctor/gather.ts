@@ -47,6 +47,7 @@ interface HealthBody {
   store?: string;
   time?: number;
   proxy?: { forwardedHeadersSeen?: boolean; trustProxy?: boolean };
+  error?: { code?: unknown };
 }
 
 /** Collects the facts `diagnose` judges: the configuration, round trips, and what a running site says. */
@@ -91,6 +92,7 @@ export async function gather(env: Env, options: { url?: string; instances?: numb
       const midpoint = (before + Date.now()) / 2;
       const body = (await response.json().catch(() => ({}))) as HealthBody;
       site.healthOk &&= response.status === 200;
+      if (response.status !== 200 && typeof body.error?.code === "string") site.healthCode ??= body.error.code;
       site.store = body.store ?? site.store;
       site.forwardedHeadersSeen ||= body.proxy?.forwardedHeadersSeen === true;
       site.trustProxy = body.proxy?.trustProxy === true;
@@ -99,7 +101,20 @@ export async function gather(env: Env, options: { url?: string; instances?: numb
     }
     const captcha = await within(fetch(`${options.url}/api/captcha`)).catch(() => null);
     site.captchaAnswerExposed = captcha?.headers.has("x-captcha-answer") ?? false;
+    site.cookie = sessionCookie(captcha?.headers.getSetCookie() ?? [], facts.config?.cookie.name);
     facts.site = site;
   }
   return facts;
+}
+
+/**
+ * The attributes a browser weighs of the session cookie among a response's Set-Cookie lines: the
+ * one named `name` when known, else the first that sets a value. Undefined when none is set.
+ */
+export function sessionCookie(lines: string[], name?: string): { secure: boolean; domain?: string } | undefined {
+  const line = lines.find((l) => (name ? l.startsWith(`${name}=`) : /^[^=;]+=[^;]/.test(l)));
+  if (!line) return undefined;
+  const attributes = line.split(";").slice(1).map((a) => a.trim());
+  const domain = attributes.find((a) => /^domain=/i.test(a))?.slice("domain=".length);
+  return { secure: attributes.some((a) => /^secure$/i.test(a)), ...(domain ? { domain } : {}) };
 }
