@@ -26,9 +26,9 @@ const ERROR_TEXT: Record<string, string> = {
   pow_failed: "Your browser could not finish its security check. Reload the page and try again.",
   javascript_required:
     "Creating an account needs JavaScript: your browser computes a short security check that makes mass sign-ups costly for bots. Turn on JavaScript for this site and try again. Logging in works without it.",
-  session_store_unavailable: "We can't sign you in right now. Please try again shortly.",
+  session_store_unavailable: "Our sign-in service is unavailable for a moment, so nothing was saved. Please try again shortly.",
   server_busy: "Many people are signing up right now. Please try again in a moment.",
-  database_not_migrated: "We can't sign you in right now. Please try again shortly.",
+  database_not_migrated: "Our sign-in service is unavailable for a moment, so nothing was saved. Please try again shortly.",
   internal_error: "Something went wrong on our side. Please try again.",
   [NETWORK_ERROR]: "We couldn't reach Holdfast. Check your connection and try again.",
   [UNEXPECTED_RESPONSE]: "Something went wrong on our side. Please try again.",

@@ -94,6 +94,25 @@ describe("doctor: signals per instance", () => {
     assert.equal(v.findings[0]!.fix, "Use a shared store: SESSION_STORE=cookie, database or redis.");
   });
 
+  it("two memory instances whose sign-ups fail on the proof of work: named as challenges kept in each process's memory", async () => {
+    const v = await judge(
+      { instance: "i1", store: "memory", target: "11111111", signUps: { ok: 1, pow_invalid: 14 } },
+      { instance: "i2", store: "memory", target: "22222222", signUps: { pow_invalid: 15 } },
+    );
+    assert.deepEqual(checks(v), ["signals-pow-invalid"]);
+    assert.equal(v.summary, "`pow_invalid` is 93% to 100% of sign-ups on every instance (i1 and i2): every instance keeps proof-of-work challenges in its own memory (SESSION_STORE=memory), so a challenge issued by one is unknown to the next.");
+  });
+
+  it("one instance high on pow_invalid: named as not sharing the challenges", async () => {
+    const v = await judge(
+      { instance: "i1", signUps: { ok: 100 } },
+      { instance: "i2", signUps: { ok: 60, pow_invalid: 40 } },
+      { instance: "i3", signUps: { ok: 100 } },
+    );
+    assert.deepEqual(checks(v), ["signals-pow-invalid"]);
+    assert.match(v.summary, /^`pow_invalid` is 40% of sign-ups on i2 and 0% elsewhere: i2 does not share the proof-of-work challenges with the others/);
+  });
+
   it("every instance high on one shared store kind: the instances do not find each other's sessions", async () => {
     const v = await judge(
       { instance: "i1", target: "11111111", signUps: { ok: 50, session_unknown: 50 } },
@@ -179,7 +198,7 @@ describe("doctor: signals per instance", () => {
       { instance: "i3", signUps: { ok: 98, captcha_invalid: 2 } },
     );
     assert.deepEqual(v.findings, []);
-    assert.equal(v.summary, "Nothing stands out on i1, i2 and i3: of 300 sign-ups, `session_unknown` is at most 1%, `captcha_missing` at most 0% and `no_session` at most 0% on any instance, and 0 of 300 store round trips failed.");
+    assert.equal(v.summary, "Nothing stands out on i1, i2 and i3: of 300 sign-ups, `session_unknown` is at most 1%, `captcha_missing` at most 0%, `no_session` at most 0% and `pow_invalid` at most 0% on any instance, and 0 of 300 store round trips failed.");
     const quiet = await judge({ instance: "i1", signUps: {} }, { instance: "i2", signUps: {} });
     assert.match(quiet.summary, /^Nothing stands out on i1 and i2, but no sign-ups were counted yet/);
   });

@@ -92,12 +92,13 @@ function range(values: number[]): string {
   return pct(lo) === pct(hi) ? pct(hi) : `${pct(lo)} to ${pct(hi)}`;
 }
 
-type SignUpCode = "no_session" | "session_unknown" | "captcha_missing";
+type SignUpCode = "no_session" | "session_unknown" | "captcha_missing" | "pow_invalid";
 
 const CHECK: Record<SignUpCode, string> = {
   no_session: "signals-no-session",
   session_unknown: "signals-session-unknown",
   captcha_missing: "signals-captcha-missing",
+  pow_invalid: "signals-pow-invalid",
 };
 
 const SHARED_FIX = "Give every instance the same SESSION_STORE and SESSION_SECRET, and the same REDIS_URL and REDIS_KEY_PREFIX (redis, cached) or DATABASE_URL (cookie, database).";
@@ -114,6 +115,12 @@ function concentratedCause(code: SignUpCode, high: InstanceSignals[], low: Insta
     return {
       cause: `requests reaching ${who} carry no cookie by the name ${one ? "it expects" : "they expect"}, so ${one ? "its" : "their"} SESSION_COOKIE_NAME, SESSION_COOKIE_DOMAIN or SESSION_COOKIE_SECURE differs from the others'`,
       fix: "Give every instance the same SESSION_COOKIE_NAME, SESSION_COOKIE_DOMAIN and SESSION_COOKIE_SECURE.",
+    };
+  }
+  if (code === "pow_invalid") {
+    return {
+      cause: `${runs}${who} ${one ? "does" : "do"} not share the proof-of-work challenges with the others: ${one ? "its" : "their"} challenges are kept in ${stores.includes("memory") ? "process memory" : "another Redis, key prefix or database"}, or signed with another SESSION_SECRET`,
+      fix: `${SHARED_FIX} Proofs are checked against the challenge ledger and signed with keys derived from SESSION_SECRET.`,
     };
   }
   if (code === "captcha_missing") {
@@ -139,6 +146,18 @@ function widespreadCause(code: SignUpCode, all: InstanceSignals[]): { cause: str
     return {
       cause: "browsers do not send the session cookie back: a Secure cookie over http, a SESSION_COOKIE_DOMAIN that does not match the site, or requests sent without credentials",
       fix: "Serve the site over https (with TRUST_PROXY=1 behind your proxy) or set SESSION_COOKIE_SECURE=auto, unset SESSION_COOKIE_DOMAIN or set it to the site's domain, and send fetch with credentials.",
+    };
+  }
+  if (code === "pow_invalid") {
+    if (stores.length === 1 && stores[0] === "memory") {
+      return {
+        cause: "every instance keeps proof-of-work challenges in its own memory (SESSION_STORE=memory), so a challenge issued by one is unknown to the next",
+        fix: "Use a shared store: SESSION_STORE=cookie, database or redis.",
+      };
+    }
+    return {
+      cause: "proofs of work fail everywhere: the instances sign challenges with different SESSION_SECRET values or do not share one ledger, or clients send proofs that are already spent or expired",
+      fix: `${SHARED_FIX} Check that the page fetches a fresh challenge for every attempt.`,
     };
   }
   if (code === "captcha_missing") {
@@ -278,7 +297,8 @@ function judgeLatency(instances: InstanceSignals[]): Finding | undefined {
 }
 
 export function judgeSignals(instances: InstanceSignals[]): SignalsVerdict {
-  const codes: SignUpCode[] = ["no_session", "session_unknown", "captcha_missing"];
+  // The contract's order of checks: a proof that fails is answered before the session is read.
+  const codes: SignUpCode[] = ["pow_invalid", "no_session", "session_unknown", "captcha_missing"];
   // A differing store fingerprint names the misconfigured instance outright, so it comes first.
   const findings = [judgeTargets(instances), ...codes.map((c) => judgeCode(c, instances)), judgeStoreFailures(instances), judgeLatency(instances)].filter(
     (f): f is Finding => f !== undefined,
@@ -302,6 +322,6 @@ export function judgeSignals(instances: InstanceSignals[]): SignalsVerdict {
   const failed = instances.reduce((n, s) => n + s.storeCalls.failed, 0);
   return {
     findings,
-    summary: `Nothing stands out on ${who}: of ${signUps} sign-ups, \`session_unknown\` is at most ${most("session_unknown")}, \`captcha_missing\` at most ${most("captcha_missing")} and \`no_session\` at most ${most("no_session")} on any instance, and ${failed} of ${calls} store round trips failed.`,
+    summary: `Nothing stands out on ${who}: of ${signUps} sign-ups, \`session_unknown\` is at most ${most("session_unknown")}, \`captcha_missing\` at most ${most("captcha_missing")}, \`no_session\` at most ${most("no_session")} and \`pow_invalid\` at most ${most("pow_invalid")} on any instance, and ${failed} of ${calls} store round trips failed.`,
   };
 }
