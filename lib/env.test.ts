@@ -106,7 +106,16 @@ describe("configuration", () => {
   it("DATABASE_POOL_SIZE: 10 by default, 1 to 100, refused otherwise with its fix", () => {
     assert.equal(parseConfig(base).databasePoolSize, 10);
     assert.equal(parseConfig({ ...base, DATABASE_POOL_SIZE: "2" }).databasePoolSize, 2);
-    for (const bad of ["0", "101", "many"]) assert.match(refusal({ ...base, DATABASE_POOL_SIZE: bad }), /DATABASE_POOL_SIZE.*use a whole number from 1 to 100/);
+    for (const bad of ["0", "101", "many", "0x10", "1e1", "10.0", " 10"]) assert.match(refusal({ ...base, DATABASE_POOL_SIZE: bad }), /DATABASE_POOL_SIZE.*use a whole number from 1 to 100/);
+  });
+
+  it("numbers are digits: hex, exponents and decimals are refused, and a timeout's message names its range", () => {
+    for (const name of ["SESSION_IDLE_TIMEOUT_SECONDS", "CAPTCHA_TTL_SECONDS", "CAPTCHA_POOL_SIZE", "PASSWORD_HASH_COST", "POW_MAX_NUMBER"]) {
+      for (const bad of ["0x10", "1e3", "12.5"]) assert.match(refusal({ ...base, [name]: bad }), new RegExp(name), `${name}=${bad}`);
+    }
+    assert.match(refusal({ ...base, SESSION_IDLE_TIMEOUT_SECONDS: "999999999" }), /SESSION_IDLE_TIMEOUT_SECONDS.*from 1 to 31536000/);
+    assert.equal(parseConfig({ ...base, SESSION_IDLE_TIMEOUT_SECONDS: "600" }).idleTimeoutMs, 600_000);
+    assert.equal(parseConfig({ ...base, POW_MAX_NUMBER: "5000" }).powMaxNumber.normal, 5000);
   });
 
   it("captcha test mode is announced as a warning", () => {

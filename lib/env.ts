@@ -32,8 +32,16 @@ const rate = (fallback: string) =>
     .regex(/^[1-9]\d{0,6}\/[1-9]\d{0,5}(s|m|h)$/)
     .default(fallback);
 
-const seconds = (fallback: number) =>
-  z.coerce.number().int().positive().max(31_536_000).default(fallback);
+/** Digits only: `0x10`, `1e1` or `10.0` are refused, not read as the numbers they spell. */
+const digits = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,10}$/)
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+const whole = (min: number, max: number, fallback: number) => digits(min, max).default(fallback);
+
+const seconds = (fallback: number) => whole(1, 31_536_000, fallback);
 
 const schema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -43,7 +51,7 @@ const schema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//)
     .optional(),
-  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  DATABASE_POOL_SIZE: whole(1, 100, 10),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//)
@@ -54,7 +62,7 @@ const schema = z.object({
     .optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
   REDIS_CLUSTER_NODES: z.string().optional(),
-  REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).max(16).default(0),
+  REDIS_WAIT_REPLICAS: whole(0, 16, 0),
   REDIS_KEY_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,32}$/)
@@ -76,7 +84,7 @@ const schema = z.object({
     .enum(["0", "1", "2", "3", "4", "5", "true", "false"])
     .optional()
     .transform((v) => (v === "true" ? 1 : v === undefined || v === "false" ? 0 : Number(v))),
-  PASSWORD_HASH_COST: z.coerce.number().int().min(1).max(1024).default(SECURE_PASSWORD_HASH_COST),
+  PASSWORD_HASH_COST: whole(1, 1024, SECURE_PASSWORD_HASH_COST),
   BENCHMARK: flag,
   POW_OPTIONAL: flag,
   RATE_LIMIT_CAPTCHA: rate("30/1m"),
@@ -89,9 +97,9 @@ const schema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/)
     .optional(),
-  POW_MAX_NUMBER: z.coerce.number().int().min(1).max(100_000_000).optional(),
-  POW_MAX_NUMBER_ACCESSIBLE: z.coerce.number().int().min(1).max(100_000_000).optional(),
-  CAPTCHA_POOL_SIZE: z.coerce.number().int().min(0).max(1024).default(32),
+  POW_MAX_NUMBER: digits(1, 100_000_000).optional(),
+  POW_MAX_NUMBER_ACCESSIBLE: digits(1, 100_000_000).optional(),
+  CAPTCHA_POOL_SIZE: whole(0, 1024, 32),
   METRICS_TOKEN: z
     .string()
     .regex(/^[\x21-\x7e]{32,256}$/)
@@ -111,9 +119,9 @@ const FIX: Record<string, string> = {
   SESSION_COOKIE_NAME: "use 1 to 64 characters of A-Z, a-z, 0-9, _ . -",
   SESSION_COOKIE_SECURE: "use auto, true or false",
   SESSION_COOKIE_DOMAIN: "use a bare host name such as example.com, or leave it unset",
-  SESSION_IDLE_TIMEOUT_SECONDS: "use a whole number of seconds greater than 0",
-  SESSION_ABSOLUTE_TIMEOUT_SECONDS: "use a whole number of seconds greater than 0",
-  CAPTCHA_TTL_SECONDS: "use a whole number of seconds greater than 0",
+  SESSION_IDLE_TIMEOUT_SECONDS: "use a whole number of seconds from 1 to 31536000 (a year)",
+  SESSION_ABSOLUTE_TIMEOUT_SECONDS: "use a whole number of seconds from 1 to 31536000 (a year)",
+  CAPTCHA_TTL_SECONDS: "use a whole number of seconds from 1 to 31536000 (a year)",
   CAPTCHA_TEST_MODE: "use 1 to enable it or leave it unset",
   TRUST_PROXY: "use 1 when one reverse proxy you control sets X-Forwarded-For and X-Forwarded-Proto (2 to 5 for that many proxies in a row), or leave it unset",
   PASSWORD_HASH_COST: "use a whole number from 1 to 1024 (Argon2id memory in MiB; 19 is the secure default)",
