@@ -1,5 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { spawn } from "node:child_process";
+import net from "node:net";
 import pg from "pg";
 import { startCluster } from "../../testing/cluster";
 import { freePort } from "../../testing/stack";
@@ -47,6 +48,42 @@ test(`X-Forwarded-* counts only with TRUST_PROXY (${STORE} store)`, async () => 
     expect(forwarded.status).toBe(204);
     const plain = await fetch(`${base}/api/captcha`);
     expect(sessionCookie(plain)).not.toMatch(/Secure/i);
+  });
+});
+
+/** One request written straight onto a socket (fetch will not send TRACE or an absolute-form target). */
+function raw(base: string, lines: string[]): Promise<{ status: number; headers: string; body: string }> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = net.connect({ host: hostname, port: Number(port) }, () => socket.write(`${[...lines, `Host: ${hostname}:${port}`, "Connection: close"].join("\r\n")}\r\n\r\n`));
+    socket.setTimeout(20_000, () => socket.destroy(new Error("no answer in 20 s")));
+    socket.on("data", (c: Buffer) => chunks.push(c));
+    socket.on("error", reject);
+    socket.on("close", () => {
+      const text = Buffer.concat(chunks).toString("utf8");
+      const split = text.indexOf("\r\n\r\n");
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), headers: text.slice(0, split).toLowerCase(), body: text.slice(split + 4) });
+    });
+  });
+}
+
+test(`what Next would answer outside the contract, the production server answers first (${STORE} store)`, async () => {
+  await withInstance({}, async (base) => {
+    const trace = await raw(base, ["TRACE /api/me HTTP/1.1"]);
+    expect(trace.status).toBe(405);
+    expect(trace.headers).toContain("allow: get, head, options");
+    expect(trace.body).toContain('"code":"method_not_allowed"');
+    expect((await raw(base, ["PROPFIND /api/nowhere HTTP/1.1"])).status).toBe(404);
+    for (const path of ["/api/%ff", "/api/captcha%ff"]) {
+      const broken = await fetch(`${base}${path}`);
+      expect(broken.status, path).toBe(404);
+      expect(((await broken.json()) as { error: { code: string } }).error.code).toBe("not_found");
+    }
+    // An absolute-form target naming another host is this site's own page, never a redirect there.
+    const absolute = await raw(base, ["GET http://evil.example/signup HTTP/1.1"]);
+    expect(absolute.status).toBe(200);
+    expect(absolute.headers).not.toContain("evil.example");
   });
 });
 
