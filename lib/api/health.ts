@@ -1,9 +1,17 @@
+import { randomBytes } from "node:crypto";
 import { FORWARDED_HEADER } from "../http/client-ip";
 import { APPLIED_MIGRATIONS_SQL, MIGRATIONS_TABLE_EXISTS_SQL, notMigratedSentence, pendingMigrations } from "../migrations";
 import { errorResponse } from "../http/errors";
 import type { Services } from "../services";
 
 const CHECK_TIMEOUT_MS = 3_000;
+
+/**
+ * This process among the instances behind one address, for `npm run doctor` to count them (a
+ * process-memory store served by several is the classic bug): INSTANCE_NAME, or else an opaque
+ * id drawn at start, which says nothing about the host.
+ */
+const PROCESS_ID = randomBytes(6).toString("hex");
 
 interface Check {
   ok: boolean;
@@ -51,7 +59,8 @@ export async function health(services: Services, req: Request): Promise<Response
     forwardedHeadersSeen: req.headers.get(FORWARDED_HEADER) === "1",
     trustProxy: services.config.trustProxy,
   };
-  const body = { ok: store.ok && database.ok, store: services.store.name, checks, time: Date.now(), proxy };
+  const instance = services.config.instanceName ?? PROCESS_ID;
+  const body = { ok: store.ok && database.ok, store: services.store.name, instance, checks, time: Date.now(), proxy };
   if (body.ok) return Response.json(body, { headers: { "cache-control": "no-store" } });
   const failing = Object.entries(checks).filter(([, c]) => !c.ok).map(([name]) => name);
   const error = database.pending

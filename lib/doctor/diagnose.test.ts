@@ -70,6 +70,27 @@ describe("doctor", () => {
     }
   });
 
+  it("--url: two unnamed memory-store processes behind one address are counted apart by their health", async () => {
+    let turn = 0;
+    const server = createServer((req, res) => {
+      // Round robin over two processes with no INSTANCE_NAME: no X-Holdfast-Instance header.
+      const instance = ["a1b2c3d4e5f6", "0f9e8d7c6b5a"][turn++ % 2];
+      if (req.url === "/api/health") return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true, store: "memory", instance, time: Date.now() }));
+      res.writeHead(200, { "content-type": "image/svg+xml" }).end("<svg/>");
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    try {
+      const { port } = server.address() as AddressInfo;
+      const facts = await gather({ ...base }, { url: `http://127.0.0.1:${port}` });
+      assert.equal(Object.keys(facts.site?.instanceSkewMs ?? {}).length, 2);
+      const finding = diagnose(facts).find((f) => f.check === "memory-store");
+      assert.match(finding?.problem ?? "", /2 instances answering/);
+    } finally {
+      server.close();
+    }
+  });
+
   it("a site whose database lacks migrations is named as that, with the command that fixes it", () => {
     const site = { instanceSkewMs: {}, captchaAnswerExposed: false, forwardedHeadersSeen: false, trustProxy: false, healthOk: false, healthCode: "database_not_migrated" };
     const [finding] = diagnose({ url: "http://127.0.0.1:3000", site });

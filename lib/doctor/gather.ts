@@ -45,6 +45,8 @@ export async function databaseConnections(url: string): Promise<NonNullable<Fact
 
 interface HealthBody {
   store?: string;
+  /** INSTANCE_NAME, or the process's opaque id. */
+  instance?: unknown;
   time?: number;
   proxy?: { forwardedHeadersSeen?: boolean; trustProxy?: boolean };
   error?: { code?: unknown };
@@ -96,7 +98,7 @@ export async function gather(env: Env, options: { url?: string; instances?: numb
       site.store = body.store ?? site.store;
       site.forwardedHeadersSeen ||= body.proxy?.forwardedHeadersSeen === true;
       site.trustProxy = body.proxy?.trustProxy === true;
-      const name = response.headers.get("x-holdfast-instance") ?? "the site";
+      const name = response.headers.get("x-holdfast-instance") ?? (typeof body.instance === "string" ? body.instance : "the site");
       if (typeof body.time === "number") site.instanceSkewMs[name] = body.time - midpoint;
     }
     const captcha = await within(fetch(`${options.url}/api/captcha`)).catch(() => null);
