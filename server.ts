@@ -10,7 +10,7 @@
 import { createServer, type ServerResponse } from "node:http";
 import next from "next";
 import { FORWARDED_HEADER, PEER_HEADER, PROTO_HEADER } from "./lib/http/client-ip";
-import { gate } from "./lib/http/gate";
+import { gate, SECURITY_HEADERS } from "./lib/http/gate";
 import { config, ConfigError, type Config } from "./lib/env";
 
 const port = Number(process.env.PORT ?? 3000);
@@ -33,6 +33,7 @@ const handle = app.getRequestHandler();
 
 /** An answer the gate gave, written as it is (its body is a short string). */
 async function send(res: ServerResponse, response: Response): Promise<void> {
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.headers.set(name, value);
   if (settings.instanceName) response.headers.set("x-holdfast-instance", settings.instanceName);
   res.writeHead(response.status, Object.fromEntries(response.headers));
   res.end(await response.text());

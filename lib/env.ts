@@ -92,7 +92,12 @@ const schema = z.object({
   RATE_LIMIT_REGISTER_ACCESSIBLE: rate("5/1h"),
   RATE_LIMIT_LOGIN: rate("30/5m"),
   RATE_LIMIT_LOGIN_ACCOUNT: rate("10/5m"),
-  RATE_LIMIT_MULTIPLIER: z.coerce.number().min(0.001).max(1_000_000).default(1),
+  RATE_LIMIT_MULTIPLIER: z
+    .string()
+    .regex(/^\d{1,7}(\.\d{1,6})?$/)
+    .transform(Number)
+    .pipe(z.number().min(0.001).max(1_000_000))
+    .default(1),
   INSTANCE_NAME: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/)

@@ -10,21 +10,24 @@ export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
 // never part of a valid field.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
-/** Whether a string holds a control character, which no valid field does. */
-export const hasControl = (value: string): boolean => CONTROL.test(value);
+/** Half of a character with nothing to pair with (JSON can spell one: "\ud800"): no text. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Whether a string is not text a field can hold: a control character, or a lone surrogate. */
+export const hasControl = (value: string): boolean => CONTROL.test(value) || LONE_SURROGATE.test(value);
 const text = (min: number, max: number) =>
   z
     .string()
     .min(min)
     .max(max)
-    .refine((v) => !CONTROL.test(v));
+    .refine((v) => !hasControl(v));
 
 export const registerInput = z.object({
   username: text(3, 32).regex(USERNAME_PATTERN),
   email: z
     .string()
     .max(254)
-    .refine((v) => !CONTROL.test(v))
+    .refine((v) => !hasControl(v))
     .trim()
     .pipe(z.email())
     .transform((e) => e.toLowerCase()),
@@ -33,7 +36,11 @@ export const registerInput = z.object({
   // (the register endpoint says `required` when neither does). A form's empty field is absent.
   captcha: z.preprocess((v) => (v === "" ? undefined : v), text(1, 32).optional()),
   /** The proof of work: ALTCHA's base64 payload. */
-  altcha: z.string().min(1).max(4096),
+  altcha: z
+    .string()
+    .min(1)
+    .max(4096)
+    .refine((v) => !hasControl(v)),
 });
 export type RegisterInput = z.infer<typeof registerInput>;
 

@@ -74,6 +74,9 @@ test(`what Next would answer outside the contract, the production server answers
     expect(trace.status).toBe(405);
     expect(trace.headers).toContain("allow: get, head, options");
     expect(trace.body).toContain('"code":"method_not_allowed"');
+    // The gate's own answers carry the headers every page does.
+    expect(trace.headers).toContain("x-frame-options: deny");
+    expect(trace.headers).toContain("content-security-policy: frame-ancestors 'none'");
     expect((await raw(base, ["PROPFIND /api/nowhere HTTP/1.1"])).status).toBe(404);
     for (const path of ["/api/%ff", "/api/captcha%ff"]) {
       const broken = await fetch(`${base}${path}`);

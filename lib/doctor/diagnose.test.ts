@@ -47,7 +47,9 @@ describe("doctor", () => {
   it("reads the session cookie's Secure and Domain from Set-Cookie lines", () => {
     assert.deepEqual(sessionCookie(["other=1; Path=/", "holdfast_session=abc; Path=/; HttpOnly; Secure; Domain=example.com"], "holdfast_session"), { secure: true, domain: "example.com" });
     assert.deepEqual(sessionCookie(["holdfast_session=abc; Path=/; HttpOnly; SameSite=Lax"]), { secure: false });
-    assert.equal(sessionCookie(["holdfast_session=abc"], "other"), undefined);
+    // A site that names its cookie otherwise than the doctor's environment does.
+    assert.deepEqual(sessionCookie(["sid=abc; Path=/; Secure"], "holdfast_session"), { secure: true });
+    assert.equal(sessionCookie(["holdfast_session=; Max-Age=0"], "other"), undefined);
     assert.equal(sessionCookie([]), undefined);
   });
 

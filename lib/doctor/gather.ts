@@ -111,10 +111,11 @@ export async function gather(env: Env, options: { url?: string; instances?: numb
 
 /**
  * The attributes a browser weighs of the session cookie among a response's Set-Cookie lines: the
- * one named `name` when known, else the first that sets a value. Undefined when none is set.
+ * one named `name`, else the first that sets a value. Undefined when none is set.
  */
 export function sessionCookie(lines: string[], name?: string): { secure: boolean; domain?: string } | undefined {
-  const line = lines.find((l) => (name ? l.startsWith(`${name}=`) : /^[^=;]+=[^;]/.test(l)));
+  // The site may name its cookie otherwise than this environment does: then the one that sets a value.
+  const line = (name ? lines.find((l) => l.startsWith(`${name}=`)) : undefined) ?? lines.find((l) => /^[^=;]+=[^;]/.test(l));
   if (!line) return undefined;
   const attributes = line.split(";").slice(1).map((a) => a.trim());
   const domain = attributes.find((a) => /^domain=/i.test(a))?.slice("domain=".length);

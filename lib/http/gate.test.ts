@@ -3,7 +3,7 @@ import { readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
-import { ENDPOINT_METHODS, gate, type GateVerdict } from "./gate";
+import { ENDPOINT_METHODS, gate, SECURITY_HEADERS, type GateVerdict } from "./gate";
 
 const refused = (verdict: GateVerdict): Response => {
   assert.equal(verdict.pass, false, "the gate answers this itself");
@@ -50,6 +50,14 @@ describe("the production server's gate", () => {
     for (const target of ["*", "elsewhere.example:443", "ftp://elsewhere.example/x", "http://"]) {
       assert.equal(refused(gate("GET", target, { metrics: false })).status, 400, target);
     }
+  });
+
+  it("sends the security headers next.config.mjs gives every response Next sends", async () => {
+    const config = ((await import(pathToFileURL(path.resolve("next.config.mjs")).href)) as { default: { headers: () => Promise<{ source: string; headers: { key: string; value: string }[] }[]> } }).default;
+    const rules = await config.headers();
+    const all = rules.find((r) => r.source === "/:path*");
+    assert.ok(all, "next.config.mjs has a rule for every path");
+    assert.deepEqual(Object.fromEntries(all.headers.map((h) => [h.key.toLowerCase(), h.value])), SECURITY_HEADERS);
   });
 
   it("passes every method Next takes, untouched", () => {

@@ -35,6 +35,17 @@ export const ENDPOINT_METHODS: Readonly<Record<string, string>> = {
 /** The metrics endpoint: `GET, HEAD` while it is on (METRICS_TOKEN set), no endpoint otherwise. */
 const METRICS_PATH = "/api/internal/metrics";
 
+/**
+ * The headers next.config.mjs puts on every response Next sends, for the answers the gate sends
+ * itself (a test compares the two lists).
+ */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  "content-security-policy": "frame-ancestors 'none'",
+  "x-frame-options": "DENY",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "same-origin",
+};
+
 export type GateVerdict = { pass: true; url: string } | { pass: false; response: Response };
 
 function isApi(path: string): boolean {

@@ -176,11 +176,14 @@ async function garbage(probe: Probe): Promise<number> {
     ["a well-formed payload with the counter as a string", encodeRaw({ ...fake, solution: { counter: "1", derivedKey: fake.solution.derivedKey } })],
     ["a well-formed payload with a counter of 2^40", encodeRaw({ ...fake, solution: { counter: 2 ** 40, derivedKey: fake.solution.derivedKey } })],
     ["4096 characters of base64", "A".repeat(4096)],
-    ["a NUL byte", "QUJD\u0000"],
     ["non-ASCII characters", "\u00ff\u00fe\u{1f600}AA"],
     ["SQL", "' OR '1'='1"],
   ];
-  const tooLong: [string, string][] = [["4097 characters", "A".repeat(4097)], ["5000 characters", "A".repeat(5000)], ["a real-looking payload padded to 5000 characters", encodeRaw(fake).padEnd(5000, "A")]];
+  // Too long, or not text (a control character, half a surrogate pair): a shape error like any field's.
+  const tooLong: [string, string][] = [
+    ["4097 characters", "A".repeat(4097)], ["5000 characters", "A".repeat(5000)], ["a real-looking payload padded to 5000 characters", encodeRaw(fake).padEnd(5000, "A")],
+    ["a NUL byte", "QUJD\u0000"], ["a lone surrogate", "QUJD\ud800"],
+  ];
   const wrongTypes: [string, string][] = [
     ["the number 0", "0"], ["a number", "12345"], ["a negative number", "-1"], ["1e400", "1e400"], ["a float", "1.5"], ["true", "true"],
     ["null", "null"], ["an empty string", '""'], ["an array", "[]"], ["an array of a string", '["QUJD"]'], ["an object", "{}"], ["an object like a payload", json(fake)],
