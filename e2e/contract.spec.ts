@@ -177,6 +177,9 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
     // A plain form post carries no proof of work: refused before the captcha is spent, and said plainly.
     await expect(page).toHaveURL(/\/signup\?error=invalid_input&fields=altcha\.required$/);
     await expect(page.getByTestId("form-error")).toHaveAttribute("data-code", "javascript_required");
+    // Said once (the banner, not the note as well), and no field is focused as if it could help.
+    await expect(page.getByText(/needs JavaScript/)).toHaveCount(1);
+    await expect(page.getByLabel("Captcha", { exact: true })).not.toBeFocused();
     const url = page.url();
     for (const value of [user.username, user.email, user.email.toLowerCase(), encodeURIComponent(user.email), user.password]) {
       expect(url).not.toContain(value);

@@ -80,12 +80,15 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
 
   return (
     <form className="form" method="post" action="/api/register" noValidate onSubmit={onSubmit} aria-busy={pending}>
-      <noscript>
-        <p className="form-note" role="note">
-          Creating an account needs JavaScript: your browser computes a short security check that makes mass sign-ups
-          costly for bots. Turn on JavaScript for this site to continue. Logging in works without it.
-        </p>
-      </noscript>
+      {/* After a plain form post the banner below says the same, with the reason; once is enough. */}
+      {initialError.code === "javascript_required" ? null : (
+        <noscript>
+          <p className="form-note" role="note">
+            Creating an account needs JavaScript: your browser computes a short security check that makes mass sign-ups
+            costly for bots. Turn on JavaScript for this site to continue. Logging in works without it.
+          </p>
+        </noscript>
+      )}
       <FormError code={error.code} details={details} shownInline={owner !== undefined} />
       <Field
         {...fieldProps("username")}
@@ -120,7 +123,8 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
           required
           hint="Type the characters in the image. Case doesn't matter."
           beforeInput={<Captcha nonce={`${captchaNonce}-${captchaRound}`} onRefresh={refreshCaptcha} noJsAction="/api/signup/draft" />}
-          autoFocus={initialFocus === "captcha" || (initialError.code !== null && initialFocus === null)}
+          // A page that says JavaScript is needed puts no one to work on a captcha it cannot accept.
+          autoFocus={initialFocus === "captcha" || (initialError.code !== null && initialError.code !== "javascript_required" && initialFocus === null)}
         />
       ) : (
         <p className="form-note" role="status" data-testid="captcha-replaced">
