@@ -46,3 +46,9 @@ export function errorResponse(
   const error = { code, message: options.message ?? ERRORS[code][1], ...(options.fields ? { fields: options.fields } : {}) };
   return Response.json({ error }, { status: ERRORS[code][0], headers: options.headers });
 }
+
+/** 404 `not_found`: a path under /api that names no endpoint (never cached). */
+export const notFound = (): Response => errorResponse("not_found", { headers: { "cache-control": "no-store" } });
+
+/** 405 `method_not_allowed` with the methods the endpoint serves (never cached). */
+export const methodNotAllowed = (allow: string): Response => errorResponse("method_not_allowed", { headers: { allow, "cache-control": "no-store" } });

@@ -1,4 +1,4 @@
-import { errorResponse } from "./errors";
+import { methodNotAllowed, notFound } from "./errors";
 
 /**
  * What the production server (server.ts) answers itself, before Next sees a request, because
@@ -70,15 +70,12 @@ export function gate(method: string, target: string, options: { metrics: boolean
     try {
       decodeURIComponent(path);
     } catch {
-      return { pass: false, response: errorResponse("not_found", { headers: { "cache-control": "no-store" } }) };
+      return { pass: false, response: notFound() };
     }
   }
   if (HANDLED.has(method)) return { pass: true, url };
   if (!api) return { pass: false, response: new Response("Method Not Allowed\n", { status: 405, headers: { "content-type": "text/plain", allow: "GET, HEAD" } }) };
   const trimmed = path.length > 1 ? path.replace(/\/+$/, "") : path;
   const allow = ENDPOINT_METHODS[trimmed] ?? (options.metrics && trimmed === METRICS_PATH ? "GET, HEAD" : undefined);
-  const response = allow
-    ? errorResponse("method_not_allowed", { headers: { allow, "cache-control": "no-store" } })
-    : errorResponse("not_found", { headers: { "cache-control": "no-store" } });
-  return { pass: false, response };
+  return { pass: false, response: allow ? methodNotAllowed(allow) : notFound() };
 }

@@ -6,7 +6,7 @@ import { isNotMigrated } from "../migrations";
 import { PasswordHashBusy } from "../password";
 import type { Services } from "../services";
 import { withOutcomeSignals } from "../signals/outcome";
-import { errorResponse, type ErrorCode } from "./errors";
+import { errorResponse, methodNotAllowed, notFound, type ErrorCode } from "./errors";
 import { isFormPost } from "./request";
 import type { FieldErrors } from "../validation";
 
@@ -48,8 +48,8 @@ export interface RouteOptions {
 
 export function sessionRoute(services: () => Services, endpoint: (ctx: RequestContext) => Promise<Response>, options: RouteOptions = {}): Handler {
   const { formPage } = options;
-  if (!formPage) return answer(services, endpoint);
   const handler = answer(services, endpoint);
+  if (!formPage) return handler;
   return async (req) => {
     const response = await handler(req);
     return isFormPost(req) ? backToForm(response, formPage) : response;
@@ -110,7 +110,7 @@ type Method = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS";
  */
 export function endpoint(served: { GET?: Handler; POST?: Handler }): Record<Method, Handler> {
   const allow = [...(served.GET ? ["GET", "HEAD"] : []), ...(served.POST ? ["POST"] : []), "OPTIONS"].join(", ");
-  const refuse: Handler = async () => errorResponse("method_not_allowed", { headers: { allow, "cache-control": "no-store" } });
+  const refuse: Handler = async () => methodNotAllowed(allow);
   const get = served.GET;
   const table: Record<Method, Handler> = {
     GET: get ?? refuse,
@@ -132,4 +132,4 @@ export function endpoint(served: { GET?: Handler; POST?: Handler }): Record<Meth
 }
 
 /** Any path under /api that names no endpoint: the contract's JSON, not Next's HTML page. */
-export const unknownEndpoint: Handler = withOutcomeSignals(async () => errorResponse("not_found", { headers: { "cache-control": "no-store" } }));
+export const unknownEndpoint: Handler = withOutcomeSignals(async () => notFound());
