@@ -6,7 +6,7 @@ const nextConfig = {
   poweredByHeader: false,
   // `npm run dev` is opened as localhost or 127.0.0.1 alike; Next 16 blocks its dev resources
   // (and so hydration) for any other host name than the one it prints, unless listed here.
-  allowedDevOrigins: ["127.0.0.1"],
+  allowedDevOrigins: ["127.0.0.1", "localhost"],
   // No page of this site may be framed by another (clickjacking a sign-up or login form), nor any
   // response be sniffed as another type; a Referer leaves only for this site's own requests.
   async headers() {

@@ -1,6 +1,8 @@
 /**
- * The production server: Next's own request handler behind a plain node:http server, for one
- * reason. A route handler cannot see the socket's address, and `next start` fills in
+ * The app's server, for `npm start` (compiled to dist/server.mjs) and `npm run dev` (`--dev`:
+ * Next in development mode, this file run through tsx) alike, so that development answers a
+ * client as production does. It is Next's own request handler behind a plain node:http server,
+ * for one reason: a route handler cannot see the socket's address, and Next fills in
  * X-Forwarded-For only when the client did not send one, so a client could choose its own
  * address for the rate limits. Here the socket's address is recorded in a header no client can
  * set, and so is whether proxy headers arrived. Without TRUST_PROXY the X-Forwarded-Proto and
@@ -13,6 +15,7 @@ import { FORWARDED_HEADER, PEER_HEADER, PROTO_HEADER } from "./lib/http/client-i
 import { gate, SECURITY_HEADERS } from "./lib/http/gate";
 import { config, ConfigError, type Config } from "./lib/env";
 
+const dev = process.argv.includes("--dev");
 const port = Number(process.env.PORT ?? 3000);
 const hostname = process.env.HOSTNAME ?? "127.0.0.1";
 
@@ -28,7 +31,7 @@ try {
 const { trustProxy } = settings;
 const metrics = settings.metricsToken !== undefined;
 
-const app = next({ dev: false, hostname, port });
+const app = next({ dev, hostname, port });
 const handle = app.getRequestHandler();
 
 /** An answer the gate gave, written as it is (its body is a short string). */
@@ -60,6 +63,8 @@ server.listen(port, hostname, () => console.log(`[holdfast] serving on http://${
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
+    // Development keeps its hot-reload sockets open, which close() would wait for.
+    if (dev) process.exit(0);
     server.close(() => process.exit(0));
     server.closeIdleConnections();
   });

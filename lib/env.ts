@@ -234,7 +234,7 @@ export function parseConfig(env: Env): Config {
       "SESSION_STORE=memory is refused in production: each process would keep its own sessions, so a request served by another process would lose the captcha and the login; use cookie, database or redis.",
     );
   } else if (e.SESSION_STORE === "memory") {
-    warnings.push("SESSION_STORE=memory keeps sessions in this process only; it is for tests and a single `next dev`.");
+    warnings.push("SESSION_STORE=memory keeps sessions in this process only; it is for tests and a single `npm run dev`.");
   }
 
   let redis: Config["redis"];
@@ -346,10 +346,19 @@ export function parseConfig(env: Env): Config {
 let cached: Config | undefined;
 
 /** The process's configuration, parsed once. */
+/**
+ * The warnings already printed by this process. server.ts and Next's bundles each load their own
+ * copy of this module, so the set lives on the process, and a warning is printed once.
+ */
+const printed: Set<string> = ((globalThis as Record<symbol, unknown>)[Symbol.for("holdfast.config.warnings")] ??= new Set<string>()) as Set<string>;
+
 export function config(): Config {
   if (!cached) {
     cached = parseConfig(process.env);
-    for (const w of cached.warnings) console.warn(`[holdfast] warning: ${w}`);
+    for (const w of cached.warnings.filter((w) => !printed.has(w))) {
+      printed.add(w);
+      console.warn(`[holdfast] warning: ${w}`);
+    }
   }
   return cached;
 }

@@ -33,11 +33,9 @@ async function main() {
     if (pending.length) throw new StartRefused(notMigratedSentence(pending));
   }
   if (mode === "start" && !existsSync("dist/server.mjs")) throw new StartRefused("No build found (dist/server.mjs): run `npm run build` first.");
-  // Production runs the compiled server.ts (Next's handler, plus the socket's address for rate limits); development runs `next dev`.
-  const args =
-    mode === "start"
-      ? [path.resolve("dist/server.mjs")]
-      : [path.resolve("node_modules/next/dist/bin/next"), "dev", ...(env.PORT ? ["-p", env.PORT] : []), ...(env.HOSTNAME ? ["-H", env.HOSTNAME] : [])];
+  // Both run server.ts (Next's handler, plus the socket's address for rate limits and the gate):
+  // production its compiled build, development its source with Next in development mode.
+  const args = mode === "start" ? [path.resolve("dist/server.mjs")] : ["--import", "tsx", path.resolve("server.ts"), "--dev"];
   const next = spawn(process.execPath, args, { stdio: "inherit", env: env as NodeJS.ProcessEnv });
   const stop = (signal: NodeJS.Signals) => next.kill(signal);
   process.on("SIGINT", stop);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { chromium } from "@playwright/test";
+import { rawRequest } from "./raw-http";
 import { freePort } from "./stack";
 import { describe, it } from "node:test";
 
@@ -10,7 +11,7 @@ import { describe, it } from "node:test";
  * missing migration with its fix, and finds nothing once `npm run db:migrate` ran.
  */
 const bare = Object.fromEntries(
-  Object.entries(process.env).filter(([key]) => !/^(DATABASE_URL|SESSION_SECRET|SESSION_STORE|REDIS_URL|UPSTASH_.*|CAPTCHA_TEST_MODE|NODE_ENV|TRUST_PROXY)$/.test(key)),
+  Object.entries(process.env).filter(([key]) => !/^(DATABASE_URL|SESSION_SECRET|SESSION_STORE|REDIS_URL|UPSTASH_.*|CAPTCHA_TEST_MODE|NODE_ENV|TRUST_PROXY|RATE_LIMIT_.*|HOSTNAME)$/.test(key)),
 );
 const run = (script: string) => spawnSync(process.execPath, ["--import", "tsx", script], { env: bare as NodeJS.ProcessEnv, encoding: "utf8", timeout: 180_000 });
 
@@ -34,9 +35,12 @@ describe("zero configuration", () => {
 });
 
 describe("npm run dev, as the README's first command starts it", () => {
-  it("serves a sign-up page that hydrates, opened as 127.0.0.1 as well as localhost", { timeout: 300_000 }, async () => {
+  it("serves a sign-up page that hydrates, opened as 127.0.0.1 as well as localhost, and answers a client as production does", { timeout: 300_000 }, async () => {
     const port = await freePort();
-    const dev = spawn(process.execPath, ["--import", "tsx", "scripts/launch.ts", "dev"], { env: { ...bare, PORT: String(port) } as unknown as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const base = `http://127.0.0.1:${port}`;
+    // A short captcha window, so the probe below leaves no limit behind in the checkout's database.
+    const env = { ...bare, PORT: String(port), RATE_LIMIT_CAPTCHA: "10/10s" };
+    const dev = spawn(process.execPath, ["--import", "tsx", "scripts/launch.ts", "dev"], { env: env as unknown as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let output = "";
     dev.stdout!.on("data", (c) => (output += c));
     dev.stderr!.on("data", (c) => (output += c));
@@ -55,8 +59,27 @@ describe("npm run dev, as the README's first command starts it", () => {
         await page.getByRole("button", { name: /Can't read it/ }).waitFor({ timeout: 120_000 });
         await page.close();
       }
-      const health = await fetch(`http://127.0.0.1:${port}/api/health`);
+      const health = await fetch(`${base}/api/health`);
       assert.equal(health.status, 200, output);
+
+      // Development runs server.ts as production does: its gate answers what Next would answer
+      // with a 500, and the rate limits count the socket's address, not a header a client wrote.
+      const trace = await rawRequest(base, ["TRACE /api/me HTTP/1.1"]);
+      assert.equal(trace.status, 405, trace.body);
+      assert.match(trace.body, /"code":"method_not_allowed"/);
+      const broken = await fetch(`${base}/api/%ff`);
+      assert.equal(broken.status, 404);
+      assert.equal(((await broken.json()) as { error: { code: string } }).error.code, "not_found");
+      const absolute = await rawRequest(base, ["GET http://evil.example/signup HTTP/1.1"]);
+      assert.equal(absolute.status, 200);
+      assert.doesNotMatch(absolute.headers, /evil\.example/);
+      const statuses: number[] = [];
+      for (let i = 1; i <= 11; i++) {
+        const captcha = await fetch(`${base}/api/captcha`, { headers: { "x-forwarded-for": `203.0.113.${i}` } });
+        await captcha.arrayBuffer();
+        statuses.push(captcha.status);
+      }
+      assert.ok(statuses.includes(429), `11 captchas, each with an X-Forwarded-For of its own, and none refused: ${statuses.join(" ")}`);
     } finally {
       await browser.close();
       if (dev.pid) process.kill(-dev.pid, "SIGTERM");

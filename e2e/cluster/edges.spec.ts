@@ -1,8 +1,8 @@
 import { expect, test } from "@playwright/test";
 import { spawn } from "node:child_process";
-import net from "node:net";
 import pg from "pg";
 import { startCluster } from "../../testing/cluster";
+import { rawRequest as raw } from "../../testing/raw-http";
 import { freePort } from "../../testing/stack";
 
 /**
@@ -50,23 +50,6 @@ test(`X-Forwarded-* counts only with TRUST_PROXY (${STORE} store)`, async () => 
     expect(sessionCookie(plain)).not.toMatch(/Secure/i);
   });
 });
-
-/** One request written straight onto a socket (fetch will not send TRACE or an absolute-form target). */
-function raw(base: string, lines: string[]): Promise<{ status: number; headers: string; body: string }> {
-  const { hostname, port } = new URL(base);
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const socket = net.connect({ host: hostname, port: Number(port) }, () => socket.write(`${[...lines, `Host: ${hostname}:${port}`, "Connection: close"].join("\r\n")}\r\n\r\n`));
-    socket.setTimeout(20_000, () => socket.destroy(new Error("no answer in 20 s")));
-    socket.on("data", (c: Buffer) => chunks.push(c));
-    socket.on("error", reject);
-    socket.on("close", () => {
-      const text = Buffer.concat(chunks).toString("utf8");
-      const split = text.indexOf("\r\n\r\n");
-      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), headers: text.slice(0, split).toLowerCase(), body: text.slice(split + 4) });
-    });
-  });
-}
 
 test(`what Next would answer outside the contract, the production server answers first (${STORE} store)`, async () => {
   await withInstance({}, async (base) => {

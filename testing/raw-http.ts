@@ -1,0 +1,29 @@
+import net from "node:net";
+
+export interface RawAnswer {
+  status: number;
+  /** The header block, lower-cased. */
+  headers: string;
+  body: string;
+}
+
+/**
+ * One request written straight onto a socket, for what fetch will not send: `TRACE`, WebDAV's
+ * methods, a request target in absolute form. `lines` are the request line and any headers;
+ * `Host` and `Connection: close` are added.
+ */
+export function rawRequest(base: string, lines: string[]): Promise<RawAnswer> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = net.connect({ host: hostname, port: Number(port) }, () => socket.write(`${[...lines, `Host: ${hostname}:${port}`, "Connection: close"].join("\r\n")}\r\n\r\n`));
+    socket.setTimeout(20_000, () => socket.destroy(new Error("no answer in 20 s")));
+    socket.on("data", (c: Buffer) => chunks.push(c));
+    socket.on("error", reject);
+    socket.on("close", () => {
+      const text = Buffer.concat(chunks).toString("utf8");
+      const split = text.indexOf("\r\n\r\n");
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), headers: text.slice(0, split).toLowerCase(), body: text.slice(split + 4) });
+    });
+  });
+}
