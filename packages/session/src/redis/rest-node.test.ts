@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer as createTcpServer, type AddressInfo } from "node:net";
 import { after, describe, it } from "node:test";
 import { StoreUnavailableError } from "../store.js";
 import { restTransport } from "./rest.js";
 import { nodeRestTransport, RedisReplyError } from "./rest-node.js";
-import { luaScript, type RedisTransport } from "./transport.js";
+import { luaScript, mayResend, type RedisTransport } from "./transport.js";
 
 function required(name: string): string {
   const value = process.env[name];
@@ -157,6 +157,67 @@ describe("nodeRestTransport's protocol", () => {
     const t = open(nodeRestTransport(service.url, "tok"));
     assert.equal(await t.send(["GET", "k"]), "second");
     assert.equal(service.seen.length, 2);
+  });
+
+  it("does not send again what may have run: after a reset, a GETDEL, a SET … NX or a script is unavailable, not taken", async () => {
+    const unsafe = [["GETDEL", "k"], ["SET", "k", "v", "NX", "PX", "1000"], ["EVALSHA", "0123", "1", "k"], ["INCR", "k"]];
+    for (const makeTransport of [nodeRestTransport, restTransport]) {
+      for (const command of unsafe) {
+        const service = await fakeService((_seen, n, res) => (n === 1 ? res.socket?.destroy() : json(res, 200, { result: null })));
+        const t = open(makeTransport(service.url, "tok"));
+        await assert.rejects(t.send(command), StoreUnavailableError, `${t.kind} ${command[0]}`);
+        assert.equal(service.seen.length, 1, `${makeTransport.name}: ${command.join(" ")} went out again`);
+      }
+      // Reads and a plain SET give the same answer twice: they go again, as a lone GET does above.
+      const service = await fakeService((_seen, n, res) => (n === 1 ? res.socket?.destroy() : json(res, 200, { result: "OK" })));
+      assert.equal(await open(makeTransport(service.url, "tok")).send(["SET", "k", "v", "PX", "1000"]), "OK");
+      assert.equal(service.seen.length, 2);
+    }
+  });
+
+  it("sends a pipeline again only when every command in it may go twice", async () => {
+    const service = await fakeService((seen, n, res) => {
+      if (n <= 2) return res.socket?.destroy();
+      json(res, 200, (JSON.parse(seen.body) as string[][]).map(() => ({ result: "again" })));
+    });
+    const t = open(nodeRestTransport(service.url, "tok"));
+    const mixed = await Promise.allSettled([t.send(["GET", "a"]), t.send(["GETDEL", "b"])]);
+    assert.ok(mixed.every((o) => o.status === "rejected" && o.reason instanceof StoreUnavailableError));
+    assert.equal(service.seen.length, 1);
+    assert.deepEqual(await Promise.all([t.send(["GET", "a"]), t.send(["SMEMBERS", "b"])]), ["again", "again"]);
+    assert.equal(service.seen.length, 3);
+  });
+
+  it("sends anything again when the first connection was refused: nothing went out", async () => {
+    // A port nothing listens on yet; the service starts there between the two attempts.
+    const probe = createTcpServer().listen(0, "127.0.0.1");
+    await once(probe, "listening");
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    for (const makeTransport of [nodeRestTransport, restTransport]) {
+      const t = open(makeTransport(`http://127.0.0.1:${port}`, "tok"));
+      const reply = t.send(["GETDEL", "k"]);
+      await new Promise((resolve) => setTimeout(resolve, 15));
+      const late = createServer((_req, res) => json(res, 200, { result: "taken once" }));
+      late.listen(port, "127.0.0.1");
+      await once(late, "listening");
+      try {
+        assert.equal(await reply, "taken once", makeTransport.name);
+      } finally {
+        late.closeAllConnections();
+        await new Promise((resolve) => late.close(resolve));
+      }
+    }
+  });
+
+  it("names what may go twice", () => {
+    const reset = Object.assign(new Error("other side closed"), { code: "UND_ERR_SOCKET" });
+    const refused = new TypeError("fetch failed", { cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }) });
+    assert.equal(mayResend([["GET", "k"], ["PTTL", "k"], ["SET", "k", "v", "EX", "9"]], reset), true);
+    for (const unsafe of [["GETDEL", "k"], ["SET", "k", "v", "nx"], ["SET", "k", "v", "GET"], ["DEL", "k"], ["EVAL", "return 1", "0"]]) {
+      assert.equal(mayResend([unsafe], reset), false, unsafe.join(" "));
+      assert.equal(mayResend([unsafe], refused), true, unsafe.join(" "));
+    }
   });
 
   it("is unavailable when no answer comes in time, and does not send the command again", async () => {

@@ -1,7 +1,7 @@
 import DataLoader from "dataloader";
 import { Pool } from "undici";
 import { StoreUnavailableError } from "../store.js";
-import { isRedisReply, REDIS_COMMAND_TIMEOUT_MS, type RedisTransport } from "./transport.js";
+import { isRedisReply, REDIS_COMMAND_TIMEOUT_MS, resendingOnce, type RedisTransport } from "./transport.js";
 
 /**
  * Upstash's REST API from a Node server, over an `undici` connection pool instead of `fetch`.
@@ -29,23 +29,15 @@ export class RedisReplyError extends Error {
 export interface NodeRestTransportOptions {
   /** Connections kept open to the REST service, at most; further commands wait for one. Default 32. */
   connections?: number;
-  /** How long one attempt at a request (a command, or a pipeline of them) may take, waiting for a connection included (a failed connection gets one more attempt). Default 3 s. */
+  /** How long one attempt at a request (a command, or a pipeline of them) may take, waiting for a connection included (a failed one may go once more: see `mayResend`). Default 3 s. */
   timeoutMs?: number;
   /** At most this many commands go in one pipelined request; 1 sends every command alone. Default 32. */
   pipeline?: number;
 }
 
-/** One retry after a failed connection, as `restTransport` configures `@upstash/redis`. */
-const RETRY_AFTER_MS = 50;
-
 interface Reply {
   result?: unknown;
   error?: unknown;
-}
-
-function isTimeout(error: unknown): boolean {
-  const name = (error as { name?: unknown } | null)?.name;
-  return name === "TimeoutError" || name === "AbortError";
 }
 
 export function nodeRestTransport(url: string, token: string, options: NodeRestTransportOptions = {}): RedisTransport {
@@ -77,19 +69,15 @@ export function nodeRestTransport(url: string, token: string, options: NodeRestT
     return { status: response.statusCode, reply };
   }
 
-  /** One POST, with one more try on a new connection when the first failed to connect. Unreachable: StoreUnavailableError. */
-  async function exchange(route: string, body: string): Promise<{ status: number; reply: unknown }> {
+  /**
+   * One POST (a command alone, or a pipeline of them), sent once more on a new connection when
+   * the first failed and the commands may go twice (`resendingOnce`). Unreachable:
+   * StoreUnavailableError.
+   */
+  async function exchange(commands: readonly string[][]): Promise<{ status: number; reply: unknown }> {
+    const [route, body] = commands.length === 1 ? [path, JSON.stringify(commands[0])] : [pipelinePath, JSON.stringify(commands)];
     try {
-      try {
-        return await post(route, body);
-      } catch (error) {
-        // No answer in time is final; a connection that failed (refused, or reset while idle)
-        // gets one more try on a new one. For a pipeline that resends every command in it, as
-        // the same failure resends a command sent alone.
-        if (isTimeout(error)) throw error;
-        await new Promise((resolve) => setTimeout(resolve, RETRY_AFTER_MS));
-        return await post(route, body);
-      }
+      return await resendingOnce(commands, () => post(route, body));
     } catch (error) {
       throw new StoreUnavailableError("redis", { cause: error });
     }
@@ -118,10 +106,10 @@ export function nodeRestTransport(url: string, token: string, options: NodeRestT
   const batches = new DataLoader<string[], unknown>(
     async (commands) => {
       if (commands.length === 1) {
-        const { status, reply } = await exchange(path, JSON.stringify(commands[0]));
+        const { status, reply } = await exchange(commands);
         return [outcome(status, reply)];
       }
-      const { status, reply } = await exchange(pipelinePath, JSON.stringify(commands));
+      const { status, reply } = await exchange(commands);
       // A pipeline answers each command in order. Any other answer (a wrong token, a quota, a
       // reply of another length) is the service failing, whatever its words: every command in
       // the batch is unavailable, none of them wrong.

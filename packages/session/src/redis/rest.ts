@@ -1,6 +1,6 @@
 import { Redis, errors } from "@upstash/redis";
 import { StoreUnavailableError } from "../store.js";
-import { isRedisReply, REDIS_COMMAND_TIMEOUT_MS, type RedisTransport } from "./transport.js";
+import { isRedisReply, REDIS_COMMAND_TIMEOUT_MS, resendingOnce, type RedisTransport } from "./transport.js";
 
 /**
  * @upstash/redis over HTTPS: no connection to keep, so it suits serverless and edge runtimes.
@@ -15,14 +15,16 @@ export function restTransport(url: string, token: string): RedisTransport {
     // The store parses its own values; raw replies keep both transports alike.
     automaticDeserialization: false,
     enableAutoPipelining: false,
-    retry: { retries: 1, backoff: () => 50 },
+    // Its own retry would send any command again; `resendingOnce` sends only what may go twice.
+    retry: { retries: 0 },
     signal: () => AbortSignal.timeout(REDIS_COMMAND_TIMEOUT_MS),
   });
   return {
     kind: "rest",
     async send(command) {
       try {
-        return await redis.exec(command as [string, ...string[]]);
+        // An error the service answered is final.
+        return await resendingOnce([command], () => redis.exec(command as [string, ...string[]]), (error) => error instanceof errors.UpstashError);
       } catch (error) {
         // A Redis error reply is Redis answering; anything else (no answer in time, a quota
         // reached, or the REST service failing to reach its Redis) means the store is unavailable.

@@ -30,6 +30,60 @@ export function isRedisReply(message: string): boolean {
   return /^(ERR|WRONGTYPE|NOSCRIPT|NOPERM|EXECABORT|NOTBUSY)\b/.test(message) && !/^ERR (max [a-z ]+exceeded|DB capacity quota exceeded)/i.test(message);
 }
 
+/**
+ * Whether a failed request may go out again. A connection that failed before the request left
+ * (refused, no such host, no connection in time) delivered nothing. After that, a reset or a
+ * closed connection leaves unknown whether Redis ran the commands, so only commands that give the
+ * same reply and leave the same data when run twice go again: reads, and a plain `SET`. A
+ * single-use take (`GETDEL`) run twice would answer "already used", a `SET … NX` "taken", a
+ * script count twice: worse than the honest "unavailable" the caller gets instead.
+ */
+export function mayResend(commands: readonly (readonly string[])[], error: unknown): boolean {
+  return neverDelivered(error) || commands.every(repeatable);
+}
+
+/** The pause before the one resend. */
+const RESEND_AFTER_MS = 50;
+
+function isTimeout(error: unknown): boolean {
+  const name = (error as { name?: unknown } | null)?.name;
+  return name === "TimeoutError" || name === "AbortError";
+}
+
+/**
+ * `attempt` (one request carrying `commands`), and once more after a short pause if it failed
+ * and `mayResend` allows. No answer in time is final, and so is what `final` names (an answer).
+ */
+export async function resendingOnce<T>(commands: readonly (readonly string[])[], attempt: () => Promise<T>, final: (error: unknown) => boolean = () => false): Promise<T> {
+  try {
+    return await attempt();
+  } catch (error) {
+    if (final(error) || isTimeout(error) || !mayResend(commands, error)) throw error;
+    await new Promise((resolve) => setTimeout(resolve, RESEND_AFTER_MS));
+    return await attempt();
+  }
+}
+
+const NOT_CONNECTED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
+
+function neverDelivered(error: unknown): boolean {
+  for (let e = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && NOT_CONNECTED.has(code)) return true;
+  }
+  return false;
+}
+
+const READS = new Set(["GET", "MGET", "EXISTS", "SMEMBERS", "SISMEMBER", "SCARD", "TTL", "PTTL", "PING", "SCRIPT"]);
+
+function repeatable(command: readonly string[]): boolean {
+  const name = command[0]?.toUpperCase() ?? "";
+  if (name === "SCRIPT") return command[1]?.toUpperCase() === "EXISTS";
+  if (READS.has(name)) return true;
+  // SET key value [EX|PX n]: the same value again. NX, XX and GET make the reply depend on what was there.
+  return name === "SET" && !command.slice(3).some((option) => /^(NX|XX|GET)$/i.test(option));
+}
+
 /** How long one command may take before the store reports itself unavailable. */
 export const REDIS_COMMAND_TIMEOUT_MS = 3_000;
 
