@@ -1,6 +1,7 @@
 import { expect, test } from "@playwright/test";
 import net from "node:net";
 import { proof } from "../testing/pow";
+import { rawRequest } from "../testing/raw-http";
 import { fillAccount, newUser, STORE, watchCaptcha } from "./helpers";
 
 /**
@@ -86,11 +87,28 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
     }
   });
 
-  test("a path under /api that names no endpoint is 404 not_found JSON, for any method", async () => {
-    for (const method of ALL) {
-      const response = await fetch(`${BASE}/api/no-such-endpoint`, { method });
-      expect(response.status).toBe(404);
-      expect((await errorOf(response)).code).toBe("not_found");
+  test("a path under /api that names no endpoint, /api itself included, is 404 not_found JSON, for any method", async () => {
+    for (const path of ["/api/no-such-endpoint", "/api"]) {
+      for (const method of ALL) {
+        const response = await fetch(`${BASE}${path}`, { method });
+        expect(response.status, `${method} ${path}`).toBe(404);
+        expect((await errorOf(response)).code).toBe("not_found");
+      }
+    }
+    // Dot segments, which Next resolves (fetch would resolve them before sending, so a socket).
+    const dotted = await rawRequest(BASE, ["GET /%2e%2e/api/%ff HTTP/1.1"]);
+    expect(dotted.status).toBe(404);
+    expect(dotted.body).toContain('"code":"not_found"');
+    expect(dotted.headers).toContain("x-frame-options: deny");
+  });
+
+  test("an error code in a page's URL is shown as an unknown code, whatever its name, never a 500", async () => {
+    for (const page of ["/signup", "/login"]) {
+      for (const code of ["__proto__", "constructor", "to_string", "no_such_code"]) {
+        const response = await fetch(`${BASE}${page}?error=${code}&fields=username.__proto__`);
+        expect(response.status, `${page}?error=${code}`).toBe(200);
+        expect(await response.text()).toContain(`Something went wrong (${code})`);
+      }
     }
   });
 

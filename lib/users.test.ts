@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { after, describe, it } from "node:test";
 import { closeTestDb, testDb } from "../testing/services";
 import { HASH_CONCURRENCY, HASH_QUEUE_LIMIT, hashPassword, hashPasswordScrypt, PasswordHashBusy, verifyPassword } from "./password";
-import { authenticate, createUser } from "./users";
+import { authenticate, changePassword, checkPassword, createUser, findAccount } from "./users";
 
 const COST = 4;
 const unique = () => randomBytes(4).toString("hex");
@@ -91,6 +91,17 @@ describe("users (PostgreSQL)", () => {
     assert.ok(await authenticate(testDb(), `dan_${id}`, "pass-word-1", COST));
     const after = await testDb().user.findFirstOrThrow({ where: { usernameKey: `dan_${id}` } });
     assert.match(after.passwordHash, /^\$argon2id\$v=19\$m=4096,t=2,p=1\$/);
+  });
+
+  it("an upgrade at login never overwrites a password changed while it was checked", async () => {
+    const id = unique();
+    await createUser(testDb(), { username: `fay_${id}`, email: `fay.${id}@example.test`, password: "old-pass-word" }, 2);
+    const stale = await findAccount(testDb(), `fay_${id}`);
+    assert.ok(await changePassword(testDb(), stale.user!.id, "old-pass-word", "new-pass-word", 2));
+    // The login read the old hash before the change: it matches, but the upgrade finds it gone.
+    assert.equal(await checkPassword(testDb(), stale, "old-pass-word", COST), null);
+    assert.ok(await authenticate(testDb(), `fay_${id}`, "new-pass-word", COST));
+    assert.equal(await authenticate(testDb(), `fay_${id}`, "old-pass-word", COST), null);
   });
 
   it("an scrypt hash from before Argon2id still logs in, and is rehashed as Argon2id", async () => {

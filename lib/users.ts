@@ -99,22 +99,43 @@ export async function findAccount(db: Db, login: string): Promise<Account> {
   return { user, key: user ? user.id : `unknown:${normalised}` };
 }
 
+/** A user whose password matched, with the hash it matched (or the one it was upgraded to). */
+export interface Verified {
+  user: PublicUser;
+  passwordHash: string;
+}
+
 /**
  * The account's user when the password matches, or null. An unknown account is checked against
- * a dummy hash, so both failures take the same path and the same time.
+ * a dummy hash, so both failures take the same path and the same time. A hash below the current
+ * cost is upgraded, only if it is still the one that matched: a password changed meanwhile is
+ * neither overwritten nor accepted.
  */
-export async function checkPassword(db: Db, { user }: Account, password: string, hashCost: number): Promise<PublicUser | null> {
+export async function checkPassword(db: Db, { user }: Account, password: string, hashCost: number): Promise<Verified | null> {
   const { ok, needsRehash } = await verifyPassword(password, user?.passwordHash ?? (await dummyHash(hashCost)), hashCost);
   if (!user || !ok) return null;
+  let passwordHash = user.passwordHash;
   if (needsRehash) {
-    const passwordHash = await hashPassword(password, hashCost);
-    await dbCall(() => db.user.update({ where: { id: user.id }, data: { passwordHash } }));
+    passwordHash = await hashPassword(password, hashCost);
+    if (!(await replaceHash(db, user.id, user.passwordHash, passwordHash))) return null;
   }
-  return { id: user.id, username: user.username, email: user.email };
+  return { user: { id: user.id, username: user.username, email: user.email }, passwordHash };
 }
 
 export async function authenticate(db: Db, login: string, password: string, hashCost: number): Promise<PublicUser | null> {
-  return checkPassword(db, await findAccount(db, login), password, hashCost);
+  return (await checkPassword(db, await findAccount(db, login), password, hashCost))?.user ?? null;
+}
+
+/** Sets a new hash where the old one is still in place; false when it no longer is. */
+async function replaceHash(db: Db, userId: string, old: string, passwordHash: string): Promise<boolean> {
+  const { count } = await dbCall(() => db.user.updateMany({ where: { id: userId, passwordHash: old }, data: { passwordHash } }));
+  return count === 1;
+}
+
+/** Whether the user's password is still the one behind `passwordHash`. */
+export async function passwordUnchanged(db: Db, userId: string, passwordHash: string): Promise<boolean> {
+  const { rows } = await dbCall(() => sql(db).query<{ same: boolean }>("SELECT password_hash = $2 AS same FROM users WHERE id = $1", [userId, passwordHash]));
+  return rows[0]?.same === true;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -125,11 +146,12 @@ export async function findUser(db: Db, id: string): Promise<PublicUser | null> {
   return rows[0] ?? null;
 }
 
-/** Replaces a user's password after checking the current one; false when the current one is wrong. */
+/**
+ * Replaces a user's password after checking the current one; false when the current one is
+ * wrong, or stopped being current while it was checked (another change won).
+ */
 export async function changePassword(db: Db, userId: string, current: string, next: string, hashCost: number): Promise<boolean> {
   const user = await dbCall(() => db.user.findUnique({ where: { id: userId }, select: { passwordHash: true } }));
   if (!user || !(await verifyPassword(current, user.passwordHash, hashCost)).ok) return false;
-  const passwordHash = await hashPassword(next, hashCost);
-  await dbCall(() => db.user.update({ where: { id: userId }, data: { passwordHash } }));
-  return true;
+  return replaceHash(db, userId, user.passwordHash, await hashPassword(next, hashCost));
 }

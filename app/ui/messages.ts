@@ -34,8 +34,16 @@ const ERROR_TEXT: Record<string, string> = {
   [UNEXPECTED_RESPONSE]: "Something went wrong on our side. Please try again.",
 };
 
+/**
+ * A table's own entry for a key that may come from a URL: never one inherited from
+ * Object.prototype (`?error=__proto__` must read as an unknown code, not as an object).
+ */
+function own<T>(table: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
 export function errorText(code: string): string {
-  return ERROR_TEXT[code] ?? `Something went wrong (${code}). Please try again.`;
+  return own(ERROR_TEXT, code) ?? `Something went wrong (${code}). Please try again.`;
 }
 
 /** Top-level codes about one field: shown under that field instead of in the banner. */
@@ -49,7 +57,7 @@ export const CODE_FIELD: Record<string, string> = {
 
 /** The field of this form that a top-level code belongs to, if the form has that field. */
 export function ownerField<F extends string>(code: string | null, fields: readonly F[]): F | undefined {
-  const owner = code ? CODE_FIELD[code] : undefined;
+  const owner = code ? own(CODE_FIELD, code) : undefined;
   return fields.find((name) => name === owner);
 }
 
@@ -64,7 +72,7 @@ const LIMITS: Record<string, Limits> = {
 };
 
 export function fieldErrorText(field: string, code: string): string {
-  const limits = LIMITS[field] ?? { noun: "this field" };
+  const limits = own(LIMITS, field) ?? { noun: "this field" };
   switch (code) {
     case "required":
       return `Enter ${limits.noun}.`;

@@ -10,6 +10,11 @@ export interface RequestContext {
   req: Request;
   session: Session;
   services: Services;
+  /**
+   * Runs `check` once the session is committed (its writes done), before the answer leaves; a
+   * Response it returns is sent instead, and the session's cookie is not: it is cleared.
+   */
+  afterCommit(check: () => Promise<Response | null>): void;
 }
 
 /** The error response for a code, with the memory store's own explanation of an unknown session. */

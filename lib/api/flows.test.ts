@@ -168,6 +168,43 @@ for (const [label, storeEnv] of STORES) {
       assert.equal((await a.call(me, { cookie: third })).status, revocable ? 401 : 200);
     });
 
+    it("a login with the old password still in flight when the password changes gets no session", async () => {
+      const a = app(createServices(parseConfig(env(await storeEnv()))));
+      const u = await signUp(a);
+      // A second app over the same store whose logged-in writes wait until released: the login
+      // has checked the old password, and its session is not written yet, when the change lands.
+      let reached!: () => void;
+      const atWrite = new Promise<void>((resolve) => (reached = resolve));
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const inner = a.services.store;
+      const held = async <T>(userId: string | null, write: () => Promise<T>) => {
+        if (userId) {
+          reached();
+          await released;
+        }
+        return write();
+      };
+      const store = {
+        ...inner,
+        create: (record: Parameters<typeof inner.create>[0], expiresAt: number) => held(record.userId, () => inner.create(record, expiresAt)),
+        rotate: inner.rotate && ((old: string, record: Parameters<typeof inner.create>[0], expiresAt: number) => held(record.userId, () => inner.rotate!(old, record, expiresAt))),
+      };
+      const racing = sessionRoute(() => ({ ...a.services, store, sessions: sessionsOver(a.services.config, store) }), login);
+      const inFlight = racing(new Request(`${BASE}/api/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ login: u.username, password: u.password }) }));
+      await atWrite;
+      const changed = await a.call(password, { ...json({ currentPassword: u.password, newPassword: "a-brand-new-password" }), cookie: u.cookie });
+      assert.equal(changed.status, 204);
+      release();
+      const late = await inFlight;
+      assert.equal(late.status, 401, await late.clone().text());
+      assert.equal(((await late.json()) as { error: { code: string } }).error.code, "invalid_credentials");
+      const cookie = cookieOf(late);
+      // At most a cookie that clears; nothing that logs in.
+      assert.ok(cookie === undefined || (await a.call(me, { cookie })).status === 401, `the late login's cookie works: ${cookie}`);
+      assert.equal((await a.call(me, { cookie: cookieOf(changed) })).status, 200);
+    });
+
     it("a wrong current password changes nothing", async () => {
       const a = app(createServices(parseConfig(env(await storeEnv()))));
       const u = await signUp(a);

@@ -1,5 +1,5 @@
 import { isSameOrigin, readBody } from "../http/request";
-import { checkPassword, findAccount } from "../users";
+import { checkPassword, findAccount, passwordUnchanged } from "../users";
 import { loginInput, validate, type FieldErrors } from "../validation";
 import { USER_KEY } from "./me";
 import { client, draftKey, failure, formFailure, keepDraft, limited, seeOther, type RequestContext } from "./context";
@@ -31,11 +31,20 @@ export async function login(ctx: RequestContext): Promise<Response> {
   // account's password from many addresses is slow too.
   const byAccount = await limited(ctx, "loginAccount", account.key);
   if (byAccount) return byAccount;
-  const user = await checkPassword(services.db, account, input.value.password, services.config.passwordHashCost);
-  if (!user) return fail("invalid_credentials");
+  const verified = await checkPassword(services.db, account, input.value.password, services.config.passwordHashCost);
+  if (!verified) return fail("invalid_credentials");
+  const { user } = verified;
 
   await session.unset(draftKey("login"));
   await session.logIn(user.id);
   await session.set(USER_KEY, user);
+  // A password change that lands while this login is checked revokes the user's sessions before
+  // this one is written. So once it is written, the password is read again: changed, and this
+  // login never happened (its session is not sent). Unchanged, and any change comes later, so
+  // its revocation finds this session.
+  ctx.afterCommit(async () => {
+    if (await passwordUnchanged(services.db, user.id, verified.passwordHash)) return null;
+    return form ? formFailure("/login", "invalid_credentials") : failure(ctx, "invalid_credentials");
+  });
   return form ? seeOther("/welcome") : Response.json({ user });
 }

@@ -11,7 +11,7 @@ const refused = (verdict: GateVerdict): Response => {
 };
 const code = async (response: Response) => ((await response.json()) as { error: { code: string } }).error.code;
 
-describe("the production server's gate", () => {
+describe("the server's gate", () => {
   it("a method Next cannot take gets the contract's 405 with the endpoint's Allow under /api", async () => {
     for (const method of ["TRACE", "TRACK", "PROPFIND", "MKCOL"]) {
       const me = refused(gate(method, "/api/me", { metrics: false }));
@@ -42,6 +42,19 @@ describe("the production server's gate", () => {
     }
     assert.deepEqual(gate("GET", "/signup%ff", { metrics: false }), { pass: true, url: "/signup%ff" });
     assert.deepEqual(gate("GET", "/api/me?x=%ff", { metrics: false }), { pass: true, url: "/api/me?x=%ff" });
+  });
+
+  it("classifies a path as Next routes it, dot segments resolved: `/%2e%2e/api/%ff` is /api/%ff", async () => {
+    for (const target of ["/%2e%2e/api/%ff", "/%2E/api/%ff", "/%2e%2e/%2e%2e/api/x%ff", "/x/../api/%ff", "/./api/me%ff"]) {
+      const r = refused(gate("GET", target, { metrics: false }));
+      assert.equal(r.status, 404, target);
+      assert.equal(await code(r), "not_found");
+    }
+    const trace = refused(gate("TRACE", "/%2e%2e/api/me", { metrics: false }));
+    assert.equal(trace.status, 405);
+    assert.equal(trace.headers.get("allow"), "GET, HEAD, OPTIONS");
+    // A doubled slash is a path, not a host: `//api/%ff` is no /api path (Next redirects it).
+    assert.deepEqual(gate("GET", "//api/%ff", { metrics: false }), { pass: true, url: "//api/%ff" });
   });
 
   it("a target in absolute form is taken as this site's path; any other form is a 400", () => {
@@ -78,7 +91,7 @@ describe("the production server's gate", () => {
     };
     walk(root);
     // The catch-all and the metrics endpoint are not endpoints of the table (see gate.ts).
-    delete found["/api/[...path]"];
+    delete found["/api/[[...path]]"];
     delete found["/api/internal/metrics"];
     assert.deepEqual(Object.keys(found).sort(), Object.keys(ENDPOINT_METHODS).sort());
     for (const [route, file] of Object.entries(found)) {

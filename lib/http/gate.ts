@@ -8,8 +8,9 @@ import { methodNotAllowed, notFound } from "./errors";
  *   the like): Next throws building its Request, answers a bare 500 and logs a stack trace, so
  *   any client could fill the log. Under /api it gets the contract's 405 with the endpoint's
  *   `Allow` (404 where no endpoint is); a page gets a plain 405.
- * - a path under /api whose percent-encoding is broken (`/api/%ff`): Next answers a bare 500;
- *   it names no endpoint, so it gets the contract's 404.
+ * - a path under /api whose percent-encoding is broken (`/api/%ff`, or `/%2e%2e/api/%ff`, which
+ *   Next resolves to it): Next answers a bare 500; it names no endpoint, so it gets the
+ *   contract's 404.
  * - a request target in absolute form (`GET http://elsewhere.example/signup`): Next redirects to
  *   the host it names. HTTP/1.1 lets a server take such a target as its own path (RFC 9112,
  *   3.2.2), so that is what it becomes; any other form is a 400.
@@ -52,6 +53,15 @@ function isApi(path: string): boolean {
   return path === "/api" || path.startsWith("/api/");
 }
 
+function resolved(path: string): string {
+  try {
+    // Appended, not resolved against a base: `//api/x` is a path here, not a host.
+    return new URL(`http://gate.invalid${path}`).pathname;
+  } catch {
+    return path;
+  }
+}
+
 export function gate(method: string, target: string, options: { metrics: boolean }): GateVerdict {
   let url = target;
   if (!url.startsWith("/")) {
@@ -64,7 +74,9 @@ export function gate(method: string, target: string, options: { metrics: boolean
     if (!parsed) return { pass: false, response: new Response("Bad Request\n", { status: 400, headers: { "content-type": "text/plain" } }) };
     url = `${parsed.pathname}${parsed.search}`;
   }
-  const path = url.split("?")[0]!;
+  // Classified as Next routes it: with its dot segments resolved, `%2e` spelt out or not
+  // (`/%2e%2e/api/me` is /api/me), as the WHATWG URL parser resolves them.
+  const path = resolved(url.split("?")[0]!);
   const api = isApi(path);
   if (api) {
     try {

@@ -79,8 +79,21 @@ function answer(services: () => Services, endpoint: (ctx: RequestContext) => Pro
     }
     let response: Response;
     try {
+      const checks: (() => Promise<Response | null>)[] = [];
+      const afterCommit = (check: () => Promise<Response | null>) => void checks.push(check);
       // Commits the session after the endpoint and writes the cookie, Cache-Control and Vary.
-      response = await s.sessions.handle(req, (session) => endpoint({ req, session, services: s }));
+      response = await s.sessions.handle(req, (session) => endpoint({ req, session, services: s, afterCommit }));
+      for (const check of checks) {
+        const instead = await check();
+        if (!instead) continue;
+        // The committed session's cookie never reaches the client; its own is cleared.
+        response = instead;
+        const clear = s.sessions.cookieHeader({ kind: "clear" }, req);
+        if (clear) response.headers.append("set-cookie", clear);
+        response.headers.set("cache-control", "no-store");
+        response.headers.append("vary", "Cookie");
+        break;
+      }
     } catch (error) {
       response = internalError(error);
       response.headers.set("cache-control", "no-store");
