@@ -260,6 +260,81 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
     await context.close();
   });
 
+  test("the welcome page leads to a password change: a wrong current password is named under its field, the right one ends on the notice", async ({ browser }) => {
+    const { cookie, user } = await signUp();
+    const context = await browser.newContext();
+    await context.addCookies([{ name: COOKIE, value: cookie.split("=")[1]!, url: BASE }]);
+    const page = await context.newPage();
+    await page.goto("/welcome");
+    await page.getByRole("link", { name: "Change password" }).click();
+    await expect(page).toHaveURL(/\/password$/);
+    await page.getByLabel("Current password").fill("not-the-password");
+    await page.getByLabel("New password").fill(`${user.password}-new`);
+    await page.getByRole("button", { name: "Change password" }).click();
+    await expect(page.getByTestId("error-currentPassword")).toContainText("That is not your current password.");
+    await expect(page.getByLabel("Current password")).toBeFocused();
+    await page.getByLabel("Current password").fill(user.password);
+    await page.getByLabel("New password").fill(`${user.password}-new`);
+    await page.getByRole("button", { name: "Change password" }).click();
+    await expect(page).toHaveURL(/\/welcome\?password=changed$/);
+    await expect(page.getByTestId("password-changed")).toBeVisible();
+
+    // Without JavaScript a refused change lands back on /password, its field named there.
+    const session = (await context.cookies()).find((c) => c.name === COOKIE)!;
+    const plain = await browser.newContext({ javaScriptEnabled: false });
+    await plain.addCookies([{ name: COOKIE, value: session.value, url: BASE }]);
+    const noJs = await plain.newPage();
+    await noJs.goto("/password");
+    await noJs.getByLabel("Current password").fill(`${user.password}-new`);
+    await noJs.getByLabel("New password").fill("short");
+    await noJs.getByRole("button", { name: "Change password" }).click();
+    await expect(noJs).toHaveURL(/\/password\?error=invalid_input&fields=newPassword\.too_short$/);
+    await expect(noJs.getByTestId("error-newPassword")).toContainText("Use at least 8 characters.");
+    await plain.close();
+    await context.close();
+  });
+
+  test("a login whose cookie the browser refuses says so, rather than landing back on an empty login page", async ({ browser }) => {
+    const { user } = await signUp();
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    // A browser that blocks cookies: the login succeeds, and its cookie is never stored.
+    await page.route("**/api/login", async (route) => {
+      const response = await route.fetch();
+      const headers = Object.fromEntries(Object.entries(response.headers()).filter(([name]) => name !== "set-cookie"));
+      await route.fulfill({ response, headers });
+    });
+    await page.goto("/login");
+    await page.getByLabel("Username or email").fill(user.username);
+    await page.getByLabel("Password").fill(user.password);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await expect(page.getByTestId("form-error")).toHaveAttribute("data-code", "no_session");
+    await expect(page.getByTestId("form-error")).toContainText("enable cookies");
+    await expect(page).toHaveURL(/\/login$/);
+    await context.close();
+  });
+
+  test("'Log out everywhere' from a tab whose session already ended says so instead of claiming it worked", async ({ browser }) => {
+    const { cookie } = await signUp();
+    const context = await browser.newContext();
+    await context.addCookies([{ name: COOKIE, value: cookie.split("=")[1]!, url: BASE }]);
+    const first = await context.newPage();
+    const second = await context.newPage();
+    await first.goto("/welcome");
+    await second.goto("/welcome");
+    await first.getByRole("button", { name: "Log out", exact: true }).click();
+    await expect(first).toHaveURL(/\/login$/);
+    if (STORE === "cookie") {
+      // Not offered where it cannot be kept (a sealed cookie cannot be ended elsewhere).
+      await expect(second.getByRole("button", { name: "Log out everywhere" })).toHaveCount(0);
+      return await context.close();
+    }
+    await second.getByRole("button", { name: "Log out everywhere" }).click();
+    await expect(second).toHaveURL(/\/login\?error=session_ended$/);
+    await expect(second.getByTestId("form-error")).toContainText("were not ended");
+    await context.close();
+  });
+
   test("the welcome page offers 'Log out everywhere' only where the store can end other sessions", async ({ browser }) => {
     const { cookie, user } = await signUp();
     const second = await browser.newContext();

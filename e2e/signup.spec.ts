@@ -76,6 +76,32 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     expect(captcha.count()).toBe(loaded);
   });
 
+  test("a kept captcha spent on a second taken name is not promised again: a new captcha is shown", async ({ page, request }) => {
+    const byName = await apiRegister(request);
+    const byEmail = await apiRegister(request);
+    const captcha = watchCaptcha(page);
+    const user = { ...newUser(), username: byName.username };
+    await page.goto("/signup");
+    await fillAccount(page, user);
+    await page.getByLabel("Captcha", { exact: true }).fill(await captcha.answer());
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByTestId("captcha-replaced")).toContainText("captcha answer was right");
+    const loaded = captcha.count();
+    // The pass goes on this attempt, which fails again: on the email this time.
+    await page.getByLabel("Username", { exact: true }).fill(`${user.username}_2`);
+    await page.getByLabel("Email", { exact: true }).fill(byEmail.email);
+    await page.getByLabel("Password", { exact: true }).fill(user.password);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByTestId("error-email")).toHaveAttribute("data-code", "email_taken");
+    await expect(page.getByTestId("captcha-replaced")).toHaveCount(0);
+    await expect.poll(() => captcha.count()).toBeGreaterThan(loaded);
+    await page.getByLabel("Email", { exact: true }).fill(`two.${user.email}`);
+    await page.getByLabel("Password", { exact: true }).fill(user.password);
+    await page.getByLabel("Captcha", { exact: true }).fill(await captcha.answer());
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page).toHaveURL(/\/welcome$/);
+  });
+
   test("on a narrow phone screen the captcha scales with the form and keeps its shape", async ({ page }) => {
     await page.setViewportSize({ width: 320, height: 700 });
     await page.goto("/signup");
@@ -92,9 +118,9 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await page.screenshot({ path: `artifacts/screenshots/signup-phone-${STORE}.png`, fullPage: true });
   });
 
-  for (const path of ["/signup", "/login", "/welcome"]) {
+  for (const path of ["/signup", "/login", "/welcome", "/password"]) {
     test(`axe finds no accessibility violation on ${path}`, async ({ page }) => {
-      if (path === "/welcome") await apiRegister(page.request);
+      if (path === "/welcome" || path === "/password") await apiRegister(page.request);
       await page.goto(path);
       await expect(page).toHaveURL(new RegExp(`${path}$`));
       const results = await new AxeBuilder({ page }).analyze();

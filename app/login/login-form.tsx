@@ -1,5 +1,6 @@
 "use client";
 
+import type { ApiFailure } from "@/app/ui/api";
 import { Field, fieldInput } from "@/app/ui/field";
 import { FormError } from "@/app/ui/form-error";
 import { fieldErrors, firstProblem, useJsonForm, type FormErrorState } from "@/app/ui/form-state";
@@ -7,6 +8,16 @@ import { LOGIN_FIELDS } from "@/app/ui/messages";
 import { useErrorFocus } from "@/app/ui/use-error-focus";
 
 type LoginField = (typeof LOGIN_FIELDS)[number];
+
+/**
+ * A login succeeds on the server whether or not the browser keeps its cookie; one that blocks
+ * cookies would land on /welcome, be sent back here, and see nothing. So the cookie is asked
+ * about first, and its absence named.
+ */
+async function cookieCameBack(): Promise<ApiFailure | null> {
+  const me = await fetch("/api/me", { credentials: "same-origin" }).catch(() => null);
+  return me?.status === 401 ? { code: "no_session", fields: {} } : null;
+}
 
 const LABELS: Record<LoginField, string> = { login: "Username or email", password: "Password" };
 
@@ -26,7 +37,7 @@ export function LoginForm({ initialLogin, initialError, passwordCleared }: Login
       password.value = "";
     }
     focusField(firstProblem(LOGIN_FIELDS, failure.code, failure.fields));
-  });
+  }, undefined, { confirm: cookieCameBack });
 
   const { owner, errorFor, details } = fieldErrors(LOGIN_FIELDS, LABELS, error);
   const fieldProps = (name: LoginField) => ({

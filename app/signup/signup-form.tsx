@@ -51,8 +51,9 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
     "/api/register",
     initialError,
     (failure) => {
-      // A right answer followed by a taken name is kept by the server for the next attempt.
-      const keep = PASS_CODES.has(failure.code) && !withoutImage;
+      // A right answer followed by a taken name is kept by the server for the next attempt; an
+      // attempt that spent such a pass leaves none, whatever its outcome (a second taken name).
+      const keep = PASS_CODES.has(failure.code) && !withoutImage && !solved;
       setSolved(keep);
       // Otherwise the server spent the captcha on this attempt, right or wrong.
       if (!keep) refreshCaptcha();

@@ -7,8 +7,8 @@ import { errorText, fieldErrorText, ownerField, type FieldErrors } from "./messa
 export type FormErrorState = { code: string | null; fields: FieldErrors };
 
 /**
- * Submits a form as JSON with fetch and lands on /welcome on success; on failure it records the
- * error and lets the form react (clear a password, refresh the captcha, move focus).
+ * Submits a form as JSON with fetch and lands on `success` (/welcome) on success; on failure it
+ * records the error and lets the form react (clear a password, refresh the captcha, move focus).
  */
 export function useJsonForm(
   action: string,
@@ -16,6 +16,11 @@ export function useJsonForm(
   onFailure: (failure: ApiFailure) => void,
   /** Adds what the form computes rather than the person types (a proof of work), or fails with a code. */
   prepare?: (values: Record<string, FormDataEntryValue>) => Promise<{ ok: true; values: Record<string, unknown> } | ({ ok: false } & ApiFailure)>,
+  options: {
+    success?: string;
+    /** Run after a success, before leaving: a failure it returns is shown instead (a cookie the browser refused). */
+    confirm?: () => Promise<ApiFailure | null>;
+  } = {},
 ) {
   const [error, setError] = useState(initialError);
   const [pending, setPending] = useState(false);
@@ -41,10 +46,17 @@ export function useJsonForm(
       return;
     }
     const result = await postJson(action, prepared.values);
+    const refused = result.ok && options.confirm ? await options.confirm() : null;
+    if (refused) {
+      inFlight.current = false;
+      setPending(false);
+      setError(refused);
+      onFailure(refused);
+      return;
+    }
     if (result.ok) {
       // A full load, so the welcome page is rendered with the new session cookie and nothing of the form's state survives.
-      // eslint-disable-next-line @next/next/no-location-assign-relative-destination -- the full load is the point
-      window.location.assign("/welcome");
+      window.location.assign(options.success ?? "/welcome");
       return;
     }
     inFlight.current = false;

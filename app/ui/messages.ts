@@ -18,6 +18,8 @@ const ERROR_TEXT: Record<string, string> = {
   email_taken: "An account with that email already exists. Try logging in instead.",
   invalid_credentials: "That username or email and password do not match an account.",
   unauthenticated: "You are not logged in. Please log in again.",
+  session_ended:
+    "Your session in this browser had already ended, so your sessions on other browsers and devices were not ended. Log in, then choose Log out everywhere.",
   cross_origin: "This request came from another site, so we blocked it. Reload this page and try again.",
   payload_too_large: "That was more data than we accept. Please shorten your entries.",
   unsupported_media_type: "Your browser sent the form in a format we don't accept. Reload the page and try again.",
@@ -69,6 +71,8 @@ const LIMITS: Record<string, Limits> = {
   password: { min: 8, max: 128, noun: "a password" },
   captcha: { noun: "the characters from the captcha", format: "Type only the characters shown in the image." },
   login: { noun: "your username or email" },
+  currentPassword: { noun: "your current password" },
+  newPassword: { min: 8, max: 128, noun: "a new password" },
 };
 
 export function fieldErrorText(field: string, code: string): string {
@@ -82,6 +86,8 @@ export function fieldErrorText(field: string, code: string): string {
       return limits.max ? `Use at most ${limits.max} characters.` : "That is too long.";
     case "invalid_format":
       return limits.format ?? "That doesn't look right.";
+    case "incorrect":
+      return `That is not ${limits.noun}.`;
     default:
       return "Please check this field.";
   }
@@ -90,6 +96,7 @@ export function fieldErrorText(field: string, code: string): string {
 // Form field order, which is also the order errors are read and focused in.
 export const SIGNUP_FIELDS = ["username", "email", "password", "captcha"] as const;
 export const LOGIN_FIELDS = ["login", "password"] as const;
+export const PASSWORD_FIELDS = ["currentPassword", "newPassword"] as const;
 
 export type FieldErrors = Partial<Record<string, string>>;
 

@@ -30,6 +30,12 @@ export function LogoutButtons({ canEndOtherSessions, initialError = null }: { ca
       window.location.assign("/login");
       return;
     }
+    if (result.code === "session_ended") {
+      // Nothing here is logged in any more: the login page says what happened and what to do.
+      // eslint-disable-next-line @next/next/no-location-assign-relative-destination -- the full load is the point
+      window.location.assign("/login?error=session_ended");
+      return;
+    }
     inFlight.current = false;
     setPending(false);
     setErrorCode(result.code);

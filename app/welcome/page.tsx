@@ -39,6 +39,9 @@ export default async function WelcomePage({ searchParams }: { searchParams: Sear
           <dd data-testid="user-email">{user.email}</dd>
         </div>
       </dl>
+      <p className="account__link">
+        <a href="/password">Change password</a>
+      </p>
       <LogoutButtons canEndOtherSessions={revocable} initialError={cleanCode(firstParam(query.error))} />
     </AuthShell>
   );

@@ -205,6 +205,24 @@ for (const [label, storeEnv] of STORES) {
       assert.equal((await a.call(me, { cookie: cookieOf(changed) })).status, 200);
     });
 
+    it("log out everywhere from a session that already ended says so, and ends nothing it cannot name", async () => {
+      const a = app(createServices(parseConfig(env(await storeEnv()))));
+      const u = await signUp(a);
+      const phone = cookieOf(await a.call(login, json({ login: u.username, password: u.password })))!;
+      // Logged out in another tab: this tab's cookie names a session that is gone.
+      assert.equal((await a.call(logout, { method: "POST", cookie: u.cookie })).status, 204);
+      const stale = await a.call(logout, { ...json({ everywhere: true }), cookie: u.cookie });
+      const revocable = a.services.store.revocable;
+      // The cookie store cannot tell an ended session from a live one: the seal still names the user.
+      if (!revocable) return assert.equal(stale.status, 204);
+      assert.equal(stale.status, 401);
+      assert.equal(((await stale.json()) as { error: { code: string } }).error.code, "session_ended");
+      assert.equal((await a.call(me, { cookie: phone })).status, 200, "the phone's session was not ended, and the answer did not claim it was");
+      const formPost = await a.call(logout, { ...form({ everywhere: "1" }, "/welcome"), cookie: u.cookie });
+      assert.equal(formPost.status, 303);
+      assert.equal(formPost.headers.get("location"), "/login?error=session_ended");
+    });
+
     it("a wrong current password changes nothing", async () => {
       const a = app(createServices(parseConfig(env(await storeEnv()))));
       const u = await signUp(a);

@@ -11,7 +11,11 @@ export async function logout(ctx: RequestContext): Promise<Response> {
   const input = validate(logoutInput, parsed.body);
   if (!input.ok) return failure(ctx, "invalid_input", input.fields);
 
+  // Ending the other sessions needs to know whose they are: a session that already ended (in
+  // another tab, or by timing out) cannot say, and a 204 would tell the person it worked.
+  const ended = input.value.everywhere && !(await session.userId());
   if (input.value.everywhere) await session.revokeOtherSessions();
   await session.destroy();
+  if (ended) return parsed.form ? seeOther("/login?error=session_ended") : failure(ctx, "session_ended");
   return parsed.form ? seeOther("/login") : new Response(null, { status: 204 });
 }

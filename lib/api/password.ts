@@ -17,7 +17,7 @@ export async function password(ctx: RequestContext): Promise<Response> {
   if (byAddress) return byAddress;
   const parsed = await readBody(req);
   if (!parsed.ok) return failure(ctx, parsed.code, parsed.fields);
-  const fail = (code: ErrorCode, fields?: FieldErrors) => (parsed.form ? formFailure("/welcome", code, fields) : failure(ctx, code, fields));
+  const fail = (code: ErrorCode, fields?: FieldErrors) => (parsed.form ? formFailure("/password", code, fields) : failure(ctx, code, fields));
 
   const input = validate(passwordChangeInput, parsed.body);
   if (!input.ok) return fail("invalid_input", input.fields);

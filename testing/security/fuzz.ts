@@ -79,7 +79,7 @@ function transportCases(base: string): Case[] {
     cases.push({ label: `${path} 17 KiB of broken JSON`, path, init: post(`{${big}`), want: { status: 413, codes: ["payload_too_large"] } });
     cases.push({ label: `${path} body of 2 MiB`, path, init: post(json({ pad: "y".repeat(2 << 20) })), want: { status: 413, codes: ["payload_too_large"], proxy: [413] } });
     // A plain form post that fails lands back on its page, never on raw JSON.
-    const page = { "/api/register": "/signup", "/api/login": "/login" }[path] ?? "/welcome";
+    const page = { "/api/register": "/signup", "/api/login": "/login", "/api/password": "/password" }[path] ?? "/welcome";
     cases.push({ label: `${path} form of 17 KiB`, path, init: post(`a=${big}`, { "content-type": "application/x-www-form-urlencoded" }), want: { status: 303, location: `${page}?error=payload_too_large` } });
     const origins: [string, Record<string, string>][] = [
       ["Origin of another site", { origin: "https://evil.example" }],

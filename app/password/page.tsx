@@ -1,0 +1,40 @@
+import type { Metadata } from "next";
+import { redirect } from "next/navigation";
+import { connection } from "next/server";
+import { AuthShell } from "@/app/ui/auth-shell";
+import { cleanCode, firstParam, parseFieldsParam, PASSWORD_FIELDS } from "@/app/ui/messages";
+import { currentUser, storeCapabilities } from "../../lib/next/session";
+import { PasswordForm } from "./password-form";
+
+type SearchParams = Promise<Record<string, string | string[] | undefined>>;
+
+export async function generateMetadata({ searchParams }: { searchParams: SearchParams }): Promise<Metadata> {
+  const query = await searchParams;
+  // Without JavaScript the title is the first thing read after the redirect back here.
+  return { title: cleanCode(firstParam(query.error)) ? "Error: Change password" : "Change password" };
+}
+
+export default async function PasswordPage({ searchParams }: { searchParams: SearchParams }) {
+  // Who is signed in is only known per request; never prerender or cache this page.
+  await connection();
+  const user = await currentUser();
+  if (!user) redirect("/login");
+  const { revocable } = storeCapabilities();
+  const query = await searchParams;
+  const code = cleanCode(firstParam(query.error));
+  const fields = code === "invalid_input" ? parseFieldsParam(firstParam(query.fields), PASSWORD_FIELDS) : {};
+
+  return (
+    <AuthShell
+      title="Change your password"
+      subtitle={
+        revocable
+          ? "Your sessions on other browsers and devices end when it changes; this one stays logged in."
+          : "This browser stays logged in. Sessions on other browsers and devices stay logged in until they expire."
+      }
+      footer={<a href="/welcome">Back to your account</a>}
+    >
+      <PasswordForm username={user.username} initialError={{ code, fields }} />
+    </AuthShell>
+  );
+}
