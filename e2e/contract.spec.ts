@@ -314,6 +314,22 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
     await context.close();
   });
 
+  test("a rate limit says how long to wait, from Retry-After, with and without JavaScript", async ({ page }) => {
+    await page.route("**/api/login", (route) =>
+      route.fulfill({ status: 429, headers: { "content-type": "application/json", "retry-after": "170" }, body: JSON.stringify({ error: { code: "rate_limited", message: "Too many requests." } }) }),
+    );
+    await page.goto("/login");
+    await page.getByLabel("Username or email").fill("someone");
+    await page.getByLabel("Password").fill("some-password");
+    await page.getByRole("button", { name: "Log in" }).click();
+    await expect(page.getByTestId("form-error")).toContainText("Please wait about 3 minutes, then try again.");
+    // A plain form post's 303 carries the wait as retry=<seconds>.
+    await page.goto("/signup?error=rate_limited&retry=1800");
+    await expect(page.getByTestId("form-error")).toContainText("Please wait about 30 minutes, then try again.");
+    await page.goto("/login?error=rate_limited&retry=45");
+    await expect(page.getByTestId("form-error")).toContainText("Please wait 45 seconds, then try again.");
+  });
+
   test("'Log out everywhere' from a tab whose session already ended says so instead of claiming it worked", async ({ browser }) => {
     const { cookie } = await signUp();
     const context = await browser.newContext();

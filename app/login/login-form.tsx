@@ -51,7 +51,7 @@ export function LoginForm({ initialLogin, initialError, passwordCleared }: Login
 
   return (
     <form className="form" method="post" action="/api/login" noValidate onSubmit={onSubmit} aria-busy={pending}>
-      <FormError code={error.code} details={details} shownInline={owner !== undefined} />
+      <FormError code={error.code} retryAfter={error.retryAfter} details={details} shownInline={owner !== undefined} />
       <Field
         {...fieldProps("login")}
         type="text"

@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import { AuthShell } from "@/app/ui/auth-shell";
-import { cleanCode, firstParam, LOGIN_FIELDS, parseFieldsParam } from "@/app/ui/messages";
+import { cleanCode, firstParam, LOGIN_FIELDS, parseFieldsParam, retryParam } from "@/app/ui/messages";
 import { formDraft } from "../../lib/next/session";
 import { LoginForm } from "./login-form";
 
@@ -29,7 +29,7 @@ export default async function LoginPage({ searchParams }: { searchParams: Search
         </>
       }
     >
-      <LoginForm initialLogin={draft?.values.login ?? ""} passwordCleared={draft?.passwordCleared ?? false} initialError={{ code, fields }} />
+      <LoginForm initialLogin={draft?.values.login ?? ""} passwordCleared={draft?.passwordCleared ?? false} initialError={{ code, fields, retryAfter: retryParam(firstParam(query.retry)) }} />
     </AuthShell>
   );
 }

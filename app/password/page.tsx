@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import { connection } from "next/server";
 import { AuthShell } from "@/app/ui/auth-shell";
-import { cleanCode, firstParam, parseFieldsParam, PASSWORD_FIELDS } from "@/app/ui/messages";
+import { cleanCode, firstParam, parseFieldsParam, retryParam, PASSWORD_FIELDS } from "@/app/ui/messages";
 import { currentUser, storeCapabilities } from "../../lib/next/session";
 import { PasswordForm } from "./password-form";
 
@@ -34,7 +34,7 @@ export default async function PasswordPage({ searchParams }: { searchParams: Sea
       }
       footer={<a href="/welcome">Back to your account</a>}
     >
-      <PasswordForm username={user.username} initialError={{ code, fields }} />
+      <PasswordForm username={user.username} initialError={{ code, fields, retryAfter: retryParam(firstParam(query.retry)) }} />
     </AuthShell>
   );
 }

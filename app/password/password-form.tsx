@@ -41,7 +41,7 @@ export function PasswordForm({ username, initialError }: { username: string; ini
 
   return (
     <form className="form" method="post" action="/api/password" noValidate onSubmit={onSubmit} aria-busy={pending}>
-      <FormError code={shown.code} details={details} shownInline={owner !== undefined} />
+      <FormError code={shown.code} retryAfter={shown.retryAfter} details={details} shownInline={owner !== undefined} />
       {/* For password managers: whose password this is (no name, so it is never sent). */}
       <input type="text" autoComplete="username" value={username} readOnly hidden />
       <Field

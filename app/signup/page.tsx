@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Metadata } from "next";
 import { AuthShell } from "@/app/ui/auth-shell";
-import { cleanCode, firstParam, parseFieldsParam, SIGNUP_FIELDS } from "@/app/ui/messages";
+import { cleanCode, firstParam, parseFieldsParam, retryParam, SIGNUP_FIELDS } from "@/app/ui/messages";
 import { captchaPassHeld, formDraft } from "../../lib/next/session";
 import { SignupForm } from "./signup-form";
 
@@ -38,7 +38,7 @@ export default async function SignupPage({ searchParams }: { searchParams: Searc
     >
       <SignupForm
         initialValues={{ username, email }}
-        initialError={{ code, fields }}
+        initialError={{ code, fields, retryAfter: retryParam(firstParam(query.retry)) }}
         captchaNonce={randomUUID().slice(0, 8)}
         passwordCleared={draft?.passwordCleared ?? false}
         captchaSolved={code !== null && (await captchaPassHeld())}

@@ -90,7 +90,7 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
           </p>
         </noscript>
       )}
-      <FormError code={error.code} details={details} shownInline={owner !== undefined} />
+      <FormError code={error.code} retryAfter={error.retryAfter} details={details} shownInline={owner !== undefined} />
       <Field
         {...fieldProps("username")}
         type="text"

@@ -1,6 +1,7 @@
 import { NETWORK_ERROR, UNEXPECTED_RESPONSE, type FieldErrors } from "./messages";
 
-export type ApiFailure = { code: string; fields: FieldErrors };
+/** `retryAfter`: the seconds a refusal asked to wait (Retry-After), when it said. */
+export type ApiFailure = { code: string; fields: FieldErrors; retryAfter?: number };
 export type ApiResult = { ok: true; status: number } | ({ ok: false; status: number } & ApiFailure);
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -36,5 +37,6 @@ export async function postJson(url: string, body: unknown): Promise<ApiResult> {
   if (response.ok) return { ok: true, status: response.status };
   // Proxies and crashed handlers answer with HTML, so a parse failure is expected, not exceptional.
   const parsed: unknown = await response.json().catch(() => null);
-  return { ok: false, status: response.status, ...readFailure(parsed) };
+  const wait = Number(response.headers.get("retry-after"));
+  return { ok: false, status: response.status, ...readFailure(parsed), ...(wait > 0 ? { retryAfter: wait } : {}) };
 }

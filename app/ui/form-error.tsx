@@ -2,6 +2,8 @@ import { errorText } from "./messages";
 
 type FormErrorProps = {
   code: string | null;
+  /** Seconds to wait, when the refusal said (Retry-After). */
+  retryAfter?: number;
   /** Read to screen readers only: the per-field problems, which sighted people see inline. */
   details?: string[];
   /** The code's message sits under its field, so here it is only announced, not shown twice. */
@@ -12,10 +14,10 @@ type FormErrorProps = {
  * The live region is always rendered: assistive tech only announces changes
  * inside a region that already existed, not a region that appears with its text.
  */
-export function FormError({ code, details = [], shownInline = false }: FormErrorProps) {
+export function FormError({ code, retryAfter, details = [], shownInline = false }: FormErrorProps) {
   return (
     <div className="form-error-region" aria-live="polite" aria-atomic="true">
-      {code && shownInline ? <p className="visually-hidden">{errorText(code)}</p> : null}
+      {code && shownInline ? <p className="visually-hidden">{errorText(code, retryAfter)}</p> : null}
       {code && !shownInline ? (
         <div className="form-error" data-testid="form-error" data-code={code}>
           <svg className="form-error__icon" viewBox="0 0 20 20" aria-hidden="true" focusable="false">
@@ -25,7 +27,7 @@ export function FormError({ code, details = [], shownInline = false }: FormError
             />
           </svg>
           <p className="form-error__text">
-            {errorText(code)}
+            {errorText(code, retryAfter)}
             {details.length > 0 ? <span className="visually-hidden"> {details.join(" ")}</span> : null}
           </p>
         </div>

@@ -4,7 +4,7 @@ import { useRef, useState, type FormEvent } from "react";
 import { postJson, type ApiFailure } from "./api";
 import { errorText, fieldErrorText, ownerField, type FieldErrors } from "./messages";
 
-export type FormErrorState = { code: string | null; fields: FieldErrors };
+export type FormErrorState = { code: string | null; fields: FieldErrors; retryAfter?: number };
 
 /**
  * Submits a form as JSON with fetch and lands on `success` (/welcome) on success; on failure it
@@ -61,7 +61,7 @@ export function useJsonForm(
     }
     inFlight.current = false;
     setPending(false);
-    setError({ code: result.code, fields: result.fields });
+    setError({ code: result.code, fields: result.fields, retryAfter: result.retryAfter });
     onFailure(result);
   }
 

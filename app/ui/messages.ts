@@ -23,7 +23,7 @@ const ERROR_TEXT: Record<string, string> = {
   cross_origin: "This request came from another site, so we blocked it. Reload this page and try again.",
   payload_too_large: "That was more data than we accept. Please shorten your entries.",
   unsupported_media_type: "Your browser sent the form in a format we don't accept. Reload the page and try again.",
-  rate_limited: "Too many attempts. Please wait a minute, then try again.",
+  rate_limited: "Too many attempts. Please wait a little, then try again.",
   pow_invalid: "Your browser's security check did not go through. It has started a new one; please submit again.",
   pow_failed: "Your browser could not finish its security check. Reload the page and try again.",
   javascript_required:
@@ -44,8 +44,22 @@ function own<T>(table: Record<string, T>, key: string): T | undefined {
   return Object.hasOwn(table, key) ? table[key] : undefined;
 }
 
-export function errorText(code: string): string {
+/** How long to wait, in words: "about 3 minutes", "30 seconds". */
+export function waitText(seconds: number): string {
+  if (seconds < 90) return `${Math.max(1, Math.ceil(seconds))} seconds`;
+  const minutes = Math.ceil(seconds / 60);
+  return minutes < 90 ? `about ${minutes} minutes` : `about ${Math.ceil(minutes / 60)} hours`;
+}
+
+/** `retryAfter`: the seconds the refusal asked to wait, for the codes that come with one. */
+export function errorText(code: string, retryAfter?: number): string {
+  if (code === "rate_limited" && retryAfter) return `Too many attempts. Please wait ${waitText(retryAfter)}, then try again.`;
   return own(ERROR_TEXT, code) ?? `Something went wrong (${code}). Please try again.`;
+}
+
+/** The wait a page's URL carries after a refused plain form post (`retry=<seconds>`). */
+export function retryParam(raw: string): number | undefined {
+  return /^\d{1,6}$/.test(raw) && Number(raw) > 0 ? Number(raw) : undefined;
 }
 
 /** Top-level codes about one field: shown under that field instead of in the banner. */

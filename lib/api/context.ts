@@ -88,9 +88,10 @@ export async function keepDraft(ctx: RequestContext, form: DraftForm, body: Reco
  * Where a failed form post goes back to: the form's page with the error code and the failing
  * fields' codes only. What the person typed waits in the session (keepDraft).
  */
-export function formFailure(page: string, code: ErrorCode, fields?: FieldErrors): Response {
+export function formFailure(page: string, code: ErrorCode, fields?: FieldErrors, retryAfter?: string): Response {
   const query = new URLSearchParams({ error: code });
   if (fields) query.set("fields", fieldList(fields));
+  if (retryAfter && /^\d{1,6}$/.test(retryAfter)) query.set("retry", retryAfter);
   return seeOther(`${page}?${query}`);
 }
 

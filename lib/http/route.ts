@@ -61,7 +61,8 @@ async function backToForm(response: Response, page: string): Promise<Response> {
   if (response.status < 400 || !response.headers.get("content-type")?.startsWith("application/json")) return response;
   const { error } = (await response.clone().json()) as { error?: { code?: string; fields?: FieldErrors } };
   if (!error?.code || error.code === "cross_origin") return response;
-  const back = formFailure(page, error.code as ErrorCode, error.fields);
+  // The page cannot read the 303's Retry-After, so the wait also goes in its URL (`retry=<s>`).
+  const back = formFailure(page, error.code as ErrorCode, error.fields, response.headers.get("retry-after") ?? undefined);
   for (const [name, value] of response.headers) {
     if (name !== "content-type" && name !== "content-length" && name !== "set-cookie") back.headers.set(name, value);
   }
