@@ -102,6 +102,31 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await expect(page).toHaveURL(/\/welcome$/);
   });
 
+  test("with the sign-up page open in two tabs, the first tab's right answer is named as replaced, not as a typo", async ({ context }) => {
+    const first = await context.newPage();
+    const firstCaptcha = watchCaptcha(first);
+    await first.goto("/signup");
+    const answer = await firstCaptcha.answer();
+    const second = await context.newPage();
+    const secondCaptcha = watchCaptcha(second);
+    await second.goto("/signup");
+    const newer = await secondCaptcha.answer();
+    // Two draws with the same text happen once in 12^5.
+    expect(newer).not.toBe(answer);
+    const user = newUser();
+    await fillAccount(first, user);
+    await first.getByLabel("Captcha", { exact: true }).fill(answer);
+    await first.getByRole("button", { name: "Create account" }).click();
+    await expect(first.getByTestId("error-captcha")).toHaveAttribute("data-code", "replaced");
+    await expect(first.getByTestId("error-captcha")).toContainText("another tab or window");
+    // The first tab now shows a new image of its own; its answer signs up.
+    await expect.poll(() => firstCaptcha.count()).toBeGreaterThan(1);
+    await first.getByLabel("Password", { exact: true }).fill(user.password);
+    await first.getByLabel("Captcha", { exact: true }).fill(await firstCaptcha.answer());
+    await first.getByRole("button", { name: "Create account" }).click();
+    await expect(first).toHaveURL(/\/welcome$/);
+  });
+
   test("on a narrow phone screen the captcha scales with the form and keeps its shape", async ({ page }) => {
     await page.setViewportSize({ width: 320, height: 700 });
     await page.goto("/signup");

@@ -1,7 +1,8 @@
 import { z } from "zod";
 
 /** Field error codes of the contract. */
-export type FieldCode = "too_short" | "too_long" | "invalid_format" | "required";
+/** `replaced`: a captcha answer that was right for an earlier image of the session, which a newer one replaced. */
+export type FieldCode = "too_short" | "too_long" | "invalid_format" | "required" | "replaced";
 export type FieldErrors = Record<string, FieldCode>;
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]+$/;

@@ -102,6 +102,8 @@ export function fieldErrorText(field: string, code: string): string {
       return limits.format ?? "That doesn't look right.";
     case "incorrect":
       return `That is not ${limits.noun}.`;
+    case "replaced":
+      return "Those were the characters of an earlier image: this site was opened in another tab or window, which asked for a new one. We've shown a new image here; please type its characters.";
     default:
       return "Please check this field.";
   }

@@ -223,6 +223,23 @@ for (const [label, storeEnv] of STORES) {
       assert.equal(formPost.headers.get("location"), "/login?error=session_ended");
     });
 
+    it("an answer to the captcha another tab replaced is captcha_invalid, its field saying it was replaced", async () => {
+      const a = app(createServices(parseConfig(env(await storeEnv()))));
+      const first = await a.call(getCaptcha);
+      const second = await a.call(getCaptcha, { cookie: cookieOf(first) });
+      const cookie = cookieOf(second) ?? cookieOf(first);
+      const answers = [first, second].map((r) => r.headers.get("x-captcha-answer"));
+      const r = await a.call(register, { ...json({ ...user(), captcha: answers[0], altcha: await proof(a) }), cookie });
+      // Two draws with the same text (one in 12^5) would make the first answer the right one.
+      if (answers[0] === answers[1]) return assert.equal(r.status, 201);
+      assert.equal(r.status, 400);
+      assert.deepEqual(((await r.json()) as { error: { code: string; fields?: unknown } }).error, {
+        code: "captcha_invalid",
+        message: "The captcha answer is wrong. Load a new captcha and try again.",
+        fields: { captcha: "replaced" },
+      });
+    });
+
     it("a wrong current password changes nothing", async () => {
       const a = app(createServices(parseConfig(env(await storeEnv()))));
       const u = await signUp(a);

@@ -62,6 +62,8 @@ export async function register(ctx: RequestContext): Promise<Response> {
     if (!(await takePass(session, services.captchas))) return fail("captcha_missing");
   } else {
     const checked = await checkCaptcha(session, services.captchas, captcha, {});
+    // An answer to a replaced captcha is still a wrong one (the contract's code); its field says why.
+    if (checked === "captcha_replaced") return fail("captcha_invalid", { captcha: "replaced" });
     if (checked !== "ok") return fail(checked);
     solved = true;
   }

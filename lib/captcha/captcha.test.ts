@@ -42,19 +42,30 @@ describe("captcha", () => {
     assert.equal(await checkCaptcha(new Session(store, token, options), captchas, ` ${answer.toLowerCase()} `, {}), "ok");
   });
 
-  it("a new captcha replaces the pending one", async () => {
+  it("a new captcha replaces the pending one; an answer to the replaced one is named as such, and counts for nothing", async () => {
     const store = createMemoryStore();
     const captchas = memoryLedger();
+    const drawn = (answer: string) => ({ ttlMs: 60_000, draw: () => ({ answer, svg: "<svg/>" }) });
     const s = new Session(store, undefined, options);
-    const first = await issueCaptcha(s, captchas, { ttlMs: 60_000 });
+    await issueCaptcha(s, captchas, drawn("AAAAA"));
     const token = ((await s.commit()) as { value: string }).value;
-    const again = new Session(store, token, options);
-    const second = await issueCaptcha(again, captchas, { ttlMs: 60_000 });
-    await again.commit();
-    if (first.answer !== second.answer) {
-      assert.equal(await checkCaptcha(new Session(store, token, options), captchas, first.answer, {}), "captcha_invalid");
-    } else {
-      assert.equal(await checkCaptcha(new Session(store, token, options), captchas, second.answer, {}), "ok");
+    // Another tab of the same browser asks for a captcha: the first one no longer counts.
+    const tab = new Session(store, token, options);
+    await issueCaptcha(tab, captchas, drawn("CCCCC"));
+    await tab.commit();
+    assert.equal(await checkCaptcha(new Session(store, token, options), captchas, "aaaaa", {}), "captcha_replaced");
+    // Both were spent by that attempt: the pending one, and the replaced one it answered.
+    assert.equal(await checkCaptcha(new Session(store, token, options), captchas, "CCCCC", {}), "captcha_missing");
+
+    // A wrong answer to both is just wrong; the right answer to the newest is right.
+    for (const [answer, outcome] of [["EEEEE", "captcha_invalid"], ["HHHHH", "ok"]] as const) {
+      const a = new Session(store, token, options);
+      await issueCaptcha(a, captchas, drawn("MMMMM"));
+      await a.commit();
+      const b = new Session(store, token, options);
+      await issueCaptcha(b, captchas, drawn("HHHHH"));
+      await b.commit();
+      assert.equal(await checkCaptcha(new Session(store, token, options), captchas, answer, {}), outcome);
     }
   });
 

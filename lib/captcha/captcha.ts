@@ -9,6 +9,12 @@ interface PendingRef {
   id: string;
   expiresAt: number;
   usedAt?: number;
+  /**
+   * The session's earlier captchas that this one replaced while they were still live (another
+   * tab of the site asked for a new one), newest first: they no longer count, but an answer to
+   * one of them is named as such rather than as a wrong answer.
+   */
+  replaced?: string[];
 }
 
 export type CaptchaCheck =
@@ -17,7 +23,12 @@ export type CaptchaCheck =
   | "session_unknown"
   | "captcha_missing"
   | "captcha_expired"
-  | "captcha_invalid";
+  | "captcha_invalid"
+  /** Wrong for the pending captcha, right for one it replaced: the image another tab showed. */
+  | "captcha_replaced";
+
+/** How many replaced captchas a session remembers. */
+const REPLACED_KEPT = 2;
 
 export interface CaptchaOptions {
   ttlMs: number;
@@ -46,7 +57,10 @@ export async function issueCaptcha(
   // The session's read (a round trip on a server-side store) overlaps the ledger's write.
   session.prefetch();
   await ledger.put(id, { answerHash: answerHash(id, answer), expiresAt }, options.ttlMs);
-  await session.set(SESSION_KEY, { id, expiresAt } satisfies PendingRef);
+  const earlier = await session.get<PendingRef>(SESSION_KEY);
+  const live = earlier && typeof earlier.id === "string" && earlier.usedAt === undefined && earlier.expiresAt > now;
+  const replaced = live ? [earlier.id, ...(Array.isArray(earlier.replaced) ? earlier.replaced : [])].slice(0, REPLACED_KEPT) : [];
+  await session.set(SESSION_KEY, { id, expiresAt, ...(replaced.length ? { replaced } : {}) } satisfies PendingRef);
   return drawn;
 }
 
@@ -67,16 +81,26 @@ export async function checkCaptcha(
 
   const now = (options.now ?? Date.now)();
   const record = await ledger.take(pending.id);
-  const outcome: CaptchaCheck = !record
+  let outcome: CaptchaCheck = !record
     ? "captcha_missing"
     : record.expiresAt <= now
       ? "captcha_expired"
       : sameDigest(answerHash(pending.id, answer), record.answerHash)
         ? "ok"
         : "captcha_invalid";
+  // Wrong for this captcha: was it right for one this one replaced? Those are taken too, so each
+  // still answers once; none of them counts as solved.
+  if (outcome === "captcha_invalid" && Array.isArray(pending.replaced) && (await answersReplaced(ledger, pending.replaced, answer, now))) {
+    outcome = "captcha_replaced";
+  }
   // A failed attempt leaves a marker rather than nothing, so the session lives on and a retry
   // reads "missing", not "no session"; a solved one leaves nothing behind.
   if (outcome === "ok") await session.unset(SESSION_KEY);
-  else await session.set(SESSION_KEY, { ...pending, usedAt: now } satisfies PendingRef);
+  else await session.set(SESSION_KEY, { id: pending.id, expiresAt: pending.expiresAt, usedAt: now } satisfies PendingRef);
   return outcome;
+}
+
+async function answersReplaced(ledger: CaptchaLedger, ids: unknown[], answer: string, now: number): Promise<boolean> {
+  const records = await Promise.all(ids.filter((id): id is string => typeof id === "string").slice(0, REPLACED_KEPT).map(async (id) => ({ id, record: await ledger.take(id) })));
+  return records.some(({ id, record }) => record !== null && record.expiresAt > now && sameDigest(answerHash(id, answer), record.answerHash));
 }
