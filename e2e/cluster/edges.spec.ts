@@ -66,6 +66,11 @@ test(`what Next would answer outside the contract, the production server answers
       expect(broken.status, path).toBe(404);
       expect(((await broken.json()) as { error: { code: string } }).error.code).toBe("not_found");
     }
+    // The same behind dot segments, which Next resolves (fetch would resolve them first, so a socket).
+    const dotted = await raw(base, ["GET /%2e%2e/api/%ff HTTP/1.1"]);
+    expect(dotted.status).toBe(404);
+    expect(dotted.body).toContain('"code":"not_found"');
+    expect(dotted.headers).toContain("x-frame-options: deny");
     // An absolute-form target naming another host is this site's own page, never a redirect there.
     const absolute = await raw(base, ["GET http://evil.example/signup HTTP/1.1"]);
     expect(absolute.status).toBe(200);
