@@ -222,6 +222,31 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
     expect(page.url()).not.toContain("someone");
     await expect(page.getByLabel("Username or email")).toHaveValue("someone@example.test");
     await expect(page.getByText(/password you typed was not kept/)).toBeVisible();
+    // The person must act on the password: that is where the page starts.
+    await expect(page.getByLabel("Password")).toBeFocused();
+    await context.close();
+  });
+
+  test("the login and sign-up pages say who is already logged in, with the way to the account", async ({ browser }) => {
+    const { cookie, user } = await signUp();
+    const context = await browser.newContext();
+    await context.addCookies([{ name: COOKIE, value: cookie.split("=")[1]!, url: BASE }]);
+    const page = await context.newPage();
+    for (const path of ["/login", "/signup"]) {
+      await page.goto(path);
+      await expect(page.getByTestId("logged-in-note")).toContainText(`already logged in as ${user.username}`);
+      await expect(page.getByTestId("logged-in-note").getByRole("link", { name: "Go to your account" })).toHaveAttribute("href", "/welcome");
+    }
+    const anonymous = await browser.newPage();
+    await anonymous.goto("/login");
+    await expect(anonymous.getByTestId("logged-in-note")).toHaveCount(0);
+    // The site has an icon, named by every page.
+    const icon = await anonymous.locator('link[rel="icon"]').first().getAttribute("href");
+    expect(icon).toBeTruthy();
+    const served = await fetch(new URL(icon!, BASE));
+    expect(served.status).toBe(200);
+    expect(served.headers.get("content-type")).toContain("image/svg+xml");
+    await anonymous.close();
     await context.close();
   });
 

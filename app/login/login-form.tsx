@@ -28,6 +28,11 @@ type LoginFormProps = {
   passwordCleared: boolean;
 };
 
+/** Where the person must act: a named field, or the password after a refused login. */
+function problemField(code: string | null, fields: FormErrorState["fields"]): LoginField | null {
+  return firstProblem(LOGIN_FIELDS, code, fields) ?? (code === "invalid_credentials" ? "password" : null);
+}
+
 export function LoginForm({ initialLogin, initialError, passwordCleared }: LoginFormProps) {
   const focusField = useErrorFocus();
   const { error, pending, onSubmit } = useJsonForm("/api/login", initialError, (failure) => {
@@ -36,7 +41,7 @@ export function LoginForm({ initialLogin, initialError, passwordCleared }: Login
       // The password is the likelier typo, and leaving a rejected one in place invites resubmitting it.
       password.value = "";
     }
-    focusField(firstProblem(LOGIN_FIELDS, failure.code, failure.fields));
+    focusField(problemField(failure.code, failure.fields));
   }, undefined, { confirm: cookieCameBack });
 
   const { owner, errorFor, details } = fieldErrors(LOGIN_FIELDS, LABELS, error);
@@ -47,7 +52,7 @@ export function LoginForm({ initialLogin, initialError, passwordCleared }: Login
     error: errorFor(name),
   });
   // Without JavaScript the page arrives with errors already shown; start where the person must act.
-  const initialFocus = firstProblem(LOGIN_FIELDS, initialError.code, initialError.fields);
+  const initialFocus = problemField(initialError.code, initialError.fields);
 
   return (
     <form className="form" method="post" action="/api/login" noValidate onSubmit={onSubmit} aria-busy={pending}>

@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import { AuthShell } from "@/app/ui/auth-shell";
+import { LoggedInNote } from "@/app/ui/logged-in-note";
 import { cleanCode, firstParam, LOGIN_FIELDS, parseFieldsParam, retryParam } from "@/app/ui/messages";
 import { formDraft } from "../../lib/next/session";
 import { LoginForm } from "./login-form";
@@ -29,6 +30,7 @@ export default async function LoginPage({ searchParams }: { searchParams: Search
         </>
       }
     >
+      <LoggedInNote />
       <LoginForm initialLogin={draft?.values.login ?? ""} passwordCleared={draft?.passwordCleared ?? false} initialError={{ code, fields, retryAfter: retryParam(firstParam(query.retry)) }} />
     </AuthShell>
   );

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Metadata } from "next";
 import { AuthShell } from "@/app/ui/auth-shell";
+import { LoggedInNote } from "@/app/ui/logged-in-note";
 import { cleanCode, firstParam, parseFieldsParam, retryParam, SIGNUP_FIELDS } from "@/app/ui/messages";
 import { captchaPassHeld, formDraft } from "../../lib/next/session";
 import { SignupForm } from "./signup-form";
@@ -36,6 +37,7 @@ export default async function SignupPage({ searchParams }: { searchParams: Searc
         </>
       }
     >
+      <LoggedInNote />
       <SignupForm
         initialValues={{ username, email }}
         initialError={{ code, fields, retryAfter: retryParam(firstParam(query.retry)) }}
