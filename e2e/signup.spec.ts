@@ -127,6 +127,14 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await expect(first).toHaveURL(/\/welcome$/);
   });
 
+  test("a captcha refused by the rate limit says what happened and what else to do, even before the page is live", async ({ page }) => {
+    await page.route("**/api/captcha**", (route) =>
+      route.fulfill({ status: 429, headers: { "content-type": "application/json", "retry-after": "60" }, body: JSON.stringify({ error: { code: "rate_limited", message: "Too many requests." } }) }),
+    );
+    await page.goto("/signup");
+    await expect(page.getByRole("status").filter({ hasText: "The captcha image did not load" })).toContainText("Can't read it");
+  });
+
   test("on a narrow phone screen the captcha scales with the form and keeps its shape", async ({ page }) => {
     await page.setViewportSize({ width: 320, height: 700 });
     await page.goto("/signup");

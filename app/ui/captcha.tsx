@@ -1,6 +1,6 @@
 "use client";
 
-import { useEffect, useState, useSyncExternalStore } from "react";
+import { useEffect, useRef, useState, useSyncExternalStore } from "react";
 
 export const CAPTCHA_ALT =
   "Captcha image: type the characters you see. Use the New captcha button for a different one, or the Can't read it button to sign up without the image.";
@@ -30,6 +30,13 @@ type CaptchaProps = {
 export function Captcha({ nonce, onRefresh, noJsAction }: CaptchaProps) {
   const hydrated = useHydrated();
   const [failedNonce, setFailedNonce] = useState<string | null>(null);
+  const image = useRef<HTMLImageElement>(null);
+
+  useEffect(() => {
+    // An image that failed before React took over the page fired its error with no one listening.
+    const img = image.current;
+    if (img?.complete && img.naturalWidth === 0) setFailedNonce(nonce);
+  }, [nonce]);
 
   useEffect(() => {
     // A page restored from the back/forward cache still shows a captcha the server has since consumed.
@@ -51,6 +58,7 @@ export function Captcha({ nonce, onRefresh, noJsAction }: CaptchaProps) {
           width={240}
           height={80}
           alt={CAPTCHA_ALT}
+          ref={image}
           onError={() => setFailedNonce(nonce)}
         />
         {hydrated ? (
@@ -67,7 +75,8 @@ export function Captcha({ nonce, onRefresh, noJsAction }: CaptchaProps) {
       </div>
       {failedNonce === nonce ? (
         <p className="captcha__failed" role="status">
-          The captcha image did not load. Use New captcha to try again.
+          The captcha image did not load: too many new captchas were asked for from your network, or the connection
+          failed. Wait a minute, then use New captcha; or use Can&apos;t read it to sign up without the image.
         </p>
       ) : null}
     </div>
