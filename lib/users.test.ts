@@ -81,6 +81,11 @@ describe("users (PostgreSQL)", () => {
     assert.equal((await authenticate(testDb(), `Cat.${id}@example.test`, "correct-horse", COST))?.username, `cat_${id}`);
     assert.equal(await authenticate(testDb(), `cat_${id}`, "wrong-horse", COST), null);
     assert.equal(await authenticate(testDb(), `nobody_${id}`, "correct-horse", COST), null);
+    // Only ASCII folds: a Kelvin sign (U+212A) lower-cases to "k", yet names no account.
+    await createUser(testDb(), { username: `kim_${id}`, email: `kim.${id}@example.test`, password: "correct-horse" }, COST);
+    assert.equal(await authenticate(testDb(), `\u212Aim_${id}`, "correct-horse", COST), null);
+    assert.equal(await authenticate(testDb(), `\u212Aim.${id}@example.test`, "correct-horse", COST), null);
+    assert.equal((await authenticate(testDb(), `KIM_${id}`, "correct-horse", COST))?.username, `kim_${id}`);
   });
 
   it("a hash below the current cost is upgraded at the next login", async () => {

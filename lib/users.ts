@@ -90,9 +90,15 @@ export interface Account {
 
 type UserRow = { id: string; username: string; email: string; password_hash: string };
 
+/**
+ * The account a login names. Names and addresses are ASCII, and only ASCII is folded to lower
+ * case: `toLowerCase` would also turn the Kelvin sign (U+212A) into `k`, so a look-alike name
+ * would log in as the account it imitates.
+ */
 export async function findAccount(db: Db, login: string): Promise<Account> {
   const normalised = login.includes("@") ? login.toLowerCase() : usernameKey(login);
   const column = login.includes("@") ? "email" : "username_key";
+  if (!/^[\x21-\x7e]+$/.test(login)) return { user: null, key: `unknown:${normalised}` };
   const { rows } = await dbCall(() => sql(db).query<UserRow>(`SELECT id, username, email, password_hash FROM users WHERE ${column} = $1`, [normalised]));
   const row = rows[0];
   const user = row ? { id: row.id, username: row.username, email: row.email, passwordHash: row.password_hash } : null;
