@@ -10,14 +10,13 @@
  * request's URL from them.
  */
 import { createServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import next from "next";
 import { FORWARDED_HEADER, PEER_HEADER, PROTO_HEADER } from "./lib/http/client-ip";
 import { gate, SECURITY_HEADERS } from "./lib/http/gate";
-import { config, ConfigError, type Config } from "./lib/env";
+import { config, ConfigError, listenProblem, type Config } from "./lib/env";
 
 const dev = process.argv.includes("--dev");
-const port = Number(process.env.PORT ?? 3000);
-const hostname = process.env.HOSTNAME ?? "127.0.0.1";
 
 // A wrong setting stops the server with its sentences, as `npm start` prints them, not a stack trace.
 let settings: Config;
@@ -28,7 +27,7 @@ try {
   for (const problem of error.problems) console.error(`[holdfast] ${problem}`);
   process.exit(1);
 }
-const { trustProxy } = settings;
+const { trustProxy, port, hostname, instanceName } = settings;
 const metrics = settings.metricsToken !== undefined;
 
 const app = next({ dev, hostname, port });
@@ -37,13 +36,14 @@ const handle = app.getRequestHandler();
 /** An answer the gate gave, written as it is (its body is a short string). */
 async function send(res: ServerResponse, response: Response): Promise<void> {
   for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.headers.set(name, value);
-  if (settings.instanceName) response.headers.set("x-holdfast-instance", settings.instanceName);
   res.writeHead(response.status, Object.fromEntries(response.headers));
   res.end(await response.text());
 }
 
-await app.prepare();
 const server = createServer((req, res) => {
+  // Set before anything answers, so every response carries it: the gate's, and Next's pages,
+  // redirects, 404s and static files (Next adds to the headers already set, never drops them).
+  if (instanceName) res.setHeader("x-holdfast-instance", instanceName);
   // What Next would answer outside the contract (see lib/http/gate.ts) is answered here.
   const verdict = gate(req.method ?? "GET", req.url ?? "/", { metrics });
   if (!verdict.pass) return void send(res, verdict.response);
@@ -56,10 +56,27 @@ const server = createServer((req, res) => {
     delete req.headers["x-forwarded-proto"];
     delete req.headers["x-forwarded-host"];
   }
-  void handle(req, res);
+  // A request that arrives while Next still prepares waits for it.
+  void prepared.then(() => handle(req, res));
 });
 server.keepAliveTimeout = 65_000;
-server.listen(port, hostname, () => console.log(`[holdfast] serving on http://${hostname}:${port}`));
+
+// The address is taken before Next prepares, so a port in use or a wrong HOSTNAME is said at
+// once, in one sentence, rather than as a stack trace after Next spent seconds starting.
+const prepared = new Promise<void>((resolve) => {
+  const refused = (error: NodeJS.ErrnoException) => {
+    console.error(`[holdfast] ${listenProblem(error.code, { port, hostname })}`);
+    process.exit(1);
+  };
+  server.once("error", refused);
+  server.listen(port, hostname, () => {
+    server.off("error", refused);
+    resolve();
+  });
+}).then(() => app.prepare());
+await prepared;
+const bound = server.address() as AddressInfo;
+console.log(`[holdfast] serving on http://${bound.family === "IPv6" ? `[${bound.address}]` : bound.address}:${bound.port}`);
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ConfigError, DEV_SECRET_PREFIX, parseConfig } from "./env";
+import { ConfigError, DEV_SECRET_PREFIX, listenProblem, parseConfig } from "./env";
 
 const base = { SESSION_SECRET: "s".repeat(32), DATABASE_URL: "postgres://localhost/x" };
 
@@ -141,5 +141,35 @@ describe("REDIS_WAIT_REPLICAS", () => {
     const rest = { ...base, SESSION_STORE: "redis", UPSTASH_REDIS_REST_URL: "https://x.upstash.io", UPSTASH_REDIS_REST_TOKEN: "t", REDIS_WAIT_REPLICAS: "1" };
     assert.match(refusal(rest), /^REDIS_WAIT_REPLICAS=1 needs SESSION_STORE=redis over REDIS_URL or REDIS_CLUSTER_NODES .*: unset it\.$/);
     assert.match(refusal({ ...cluster, SESSION_STORE: "cached", REDIS_WAIT_REPLICAS: "1" }), /REDIS_WAIT_REPLICAS=1 needs SESSION_STORE=redis/);
+  });
+});
+
+describe("PORT and HOSTNAME: where the server listens", () => {
+  it("default to 3000 on 127.0.0.1, and an empty one counts as unset (never a random port, never every interface)", () => {
+    assert.deepEqual([parseConfig(base).port, parseConfig(base).hostname], [3000, "127.0.0.1"]);
+    const empty = parseConfig({ ...base, PORT: "", HOSTNAME: "" });
+    assert.deepEqual([empty.port, empty.hostname], [3000, "127.0.0.1"]);
+    const set = parseConfig({ ...base, PORT: "8080", HOSTNAME: "0.0.0.0" });
+    assert.deepEqual([set.port, set.hostname], [8080, "0.0.0.0"]);
+    // The machine's own name, as many containers set HOSTNAME, and IPv6 addresses are kept.
+    for (const hostname of ["a1b2c3d4e5f6", "web-1.internal", "::1", "::"]) assert.equal(parseConfig({ ...base, HOSTNAME: hostname }).hostname, hostname);
+  });
+
+  it("a port that is not digits from 1 to 65535, or a HOSTNAME that is no host, is one sentence with the fix", () => {
+    for (const bad of ["abc", "0", "65536", "0x50", "80.0", "1e3", " 80", "-1"]) {
+      assert.match(refusal({ ...base, PORT: bad }), /^PORT is not valid: use a whole number from 1 to 65535 \(the port the server listens on; 3000 is the default\)\.$/, bad);
+    }
+    for (const bad of ["http://0.0.0.0", "a b", "127.0.0.1/8", "host\n"]) {
+      assert.match(refusal({ ...base, HOSTNAME: bad }), /^HOSTNAME is not valid: use the host name or IP address to listen on, such as 127\.0\.0\.1 .* or 0\.0\.0\.0 \(every interface\)\.$/, bad);
+    }
+  });
+
+  it("a listen error is one sentence naming the port or host and what to do", () => {
+    const at = { port: 3000, hostname: "127.0.0.1" };
+    assert.equal(listenProblem("EADDRINUSE", at), "Port 3000 on 127.0.0.1 is already in use by another process: stop that process, or set PORT to a free port.");
+    assert.match(listenProblem("EACCES", { port: 80, hostname: "0.0.0.0" }), /^Port 80 on 0\.0\.0\.0 may not be opened by this user .*: set PORT to 1024 or above/);
+    assert.match(listenProblem("EADDRNOTAVAIL", { port: 3000, hostname: "10.9.9.9" }), /^HOSTNAME=10\.9\.9\.9 is not an address of this machine: set HOSTNAME to one of its addresses/);
+    assert.match(listenProblem("ENOTFOUND", { port: 3000, hostname: "nowhere.invalid" }), /^HOSTNAME=nowhere\.invalid does not resolve to an address: /);
+    assert.equal(listenProblem("EWHATEVER", { port: 3000, hostname: "::1" }), "The server cannot listen on [::1]:3000 (EWHATEVER): check PORT and HOSTNAME.");
   });
 });

@@ -18,6 +18,9 @@ export class ConfigError extends Error {
 
 /** Prefix of the secret `npm run dev` generates; production refuses it. */
 export const DEV_SECRET_PREFIX = "dev-insecure-";
+/** The refusal of SESSION_STORE=memory in production, which the doctor names as its memory-store check. */
+export const MEMORY_IN_PRODUCTION =
+  "SESSION_STORE=memory is refused in production: each process would keep its own sessions, so a request served by another process would lose the captcha and the login; use cookie, database or redis.";
 /** Argon2id memory in MiB: OWASP's recommended minimum (with t = 2, p = 1). */
 export const SECURE_PASSWORD_HASH_COST = 19;
 
@@ -44,6 +47,12 @@ const whole = (min: number, max: number, fallback: number) => digits(min, max).d
 const seconds = (fallback: number) => whole(1, 31_536_000, fallback);
 
 const schema = z.object({
+  PORT: whole(1, 65_535, 3000),
+  // Many containers set HOSTNAME to the machine's name; a non-empty one is honoured as given.
+  HOSTNAME: z
+    .string()
+    .regex(/^[A-Za-z0-9._:%-]{1,253}$/)
+    .default("127.0.0.1"),
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   SESSION_STORE: z.enum(["cookie", "database", "redis", "cached", "memory"]).default("cookie"),
   SESSION_SECRET: z.string().optional(),
@@ -112,6 +121,8 @@ const schema = z.object({
 });
 
 const FIX: Record<string, string> = {
+  PORT: "use a whole number from 1 to 65535 (the port the server listens on; 3000 is the default)",
+  HOSTNAME: "use the host name or IP address to listen on, such as 127.0.0.1 (this machine only, the default) or 0.0.0.0 (every interface)",
   NODE_ENV: "use development, production or test",
   SESSION_STORE: "use one of cookie, database, redis, cached or memory",
   DATABASE_URL: "use a postgres:// URL, or leave it unset to use the embedded database",
@@ -148,6 +159,9 @@ const FIX: Record<string, string> = {
 export type StoreName = z.infer<typeof schema>["SESSION_STORE"];
 
 export interface Config {
+  /** Where the server listens (PORT, HOSTNAME). */
+  port: number;
+  hostname: string;
   production: boolean;
   store: StoreName;
   secrets: string[];
@@ -230,9 +244,7 @@ export function parseConfig(env: Env): Config {
   }
 
   if (e.SESSION_STORE === "memory" && production) {
-    problems.push(
-      "SESSION_STORE=memory is refused in production: each process would keep its own sessions, so a request served by another process would lose the captcha and the login; use cookie, database or redis.",
-    );
+    problems.push(MEMORY_IN_PRODUCTION);
   } else if (e.SESSION_STORE === "memory") {
     warnings.push("SESSION_STORE=memory keeps sessions in this process only; it is for tests and a single `npm run dev`.");
   }
@@ -308,6 +320,8 @@ export function parseConfig(env: Env): Config {
   if (problems.length) throw new ConfigError(problems);
 
   return {
+    port: e.PORT,
+    hostname: e.HOSTNAME,
     production,
     store: e.SESSION_STORE,
     secrets,
@@ -389,4 +403,26 @@ function clusterNodes(value: string, problems: string[]): string[] | undefined {
     if (port < 1 || port > 65535) problems.push(`REDIS_CLUSTER_NODES entry "${entry}" has port ${match[2]}: use a port from 1 to 65535.`);
   }
   return problems.length === before ? entries : undefined;
+}
+
+/**
+ * Why the server could not listen where PORT and HOSTNAME say (the error's code, such as
+ * EADDRINUSE), as one sentence naming the port or host and the fix.
+ */
+export function listenProblem(code: string | undefined, { port, hostname }: { port: number; hostname: string }): string {
+  const address = `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+  switch (code) {
+    case "EADDRINUSE":
+      return `Port ${port} on ${hostname} is already in use by another process: stop that process, or set PORT to a free port.`;
+    case "EACCES":
+      return `Port ${port} on ${hostname} may not be opened by this user (ports below 1024 need privileges): set PORT to 1024 or above, such as 3000, and let a proxy serve ports 80 and 443.`;
+    case "EADDRNOTAVAIL":
+      return `HOSTNAME=${hostname} is not an address of this machine: set HOSTNAME to one of its addresses, to 0.0.0.0 for every interface, or leave it unset for 127.0.0.1.`;
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+    case "EAI_NONAME":
+      return `HOSTNAME=${hostname} does not resolve to an address: set HOSTNAME to an IP address of this machine, to 0.0.0.0 for every interface, or leave it unset for 127.0.0.1.`;
+    default:
+      return `The server cannot listen on ${address} (${code ?? "no error code"}): check PORT and HOSTNAME.`;
+  }
 }

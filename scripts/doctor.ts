@@ -4,21 +4,25 @@
  * problem with its fix. With METRICS_TOKEN set it also reads every instance's signals (through
  * --url, asking until each instance has answered, or from each --metrics-url) and names the
  * cause of what stands out. With nothing configured it checks what `npm run dev` runs with: the
- * embedded database and the generated development secret.
+ * embedded database and the generated development secret. Exits 0 when it finds nothing, 1 when it
+ * finds problems, and 2 when an option is wrong (said in one sentence).
  */
 import { diagnose, type Finding } from "../lib/doctor/diagnose";
+import { doctorOptions, UsageError, type DoctorOptions } from "../lib/doctor/options";
 import { doctorSignals } from "../lib/doctor/signals-collect";
 import { gather } from "../lib/doctor/gather";
 import { zeroConfig } from "../lib/zero-config";
 
-const args = process.argv.slice(2);
-const value = (name: string) => {
-  const i = args.indexOf(name);
-  return i === -1 ? undefined : args[i + 1];
-};
-const url = value("--url")?.replace(/\/$/, "");
-const instances = value("--instances") ? Number(value("--instances")) : undefined;
-const metricsUrls = args.flatMap((a, i) => (a === "--metrics-url" && args[i + 1] ? [args[i + 1]!.replace(/\/$/, "")] : []));
+let options: DoctorOptions;
+try {
+  options = doctorOptions(process.argv.slice(2));
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error;
+  // 2, as for any command used wrongly: 1 means the doctor ran and found problems.
+  console.error(`doctor: ${error.message}`);
+  process.exit(2);
+}
+const { url, instances, metricsUrls } = options;
 
 const { env, embedded } = await zeroConfig(process.env, (line) => console.log(`doctor: ${line}`));
 let findings: Finding[];

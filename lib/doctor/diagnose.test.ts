@@ -10,7 +10,7 @@ import { migrate } from "../migrate";
 import { shippedMigrations } from "../migrations";
 import { parseConfig, type Env } from "../env";
 import { diagnose, type Facts } from "./diagnose";
-import { databaseConnections, gather, sessionCookie } from "./gather";
+import { databaseConnections, gather, noAnswerCause, sessionCookie } from "./gather";
 
 const base: Env = { SESSION_SECRET: "s".repeat(40), DATABASE_URL: "postgres://localhost:1/x" };
 const config = (env: Env = {}) => parseConfig({ ...base, ...env });
@@ -99,6 +99,53 @@ describe("doctor", () => {
     assert.equal(finding?.check, "site-unhealthy");
     assert.match(finding!.problem, /database_not_migrated/);
     assert.match(finding!.fix, /npm run db:migrate/);
+  });
+
+  it("--url where nothing listens: the site could not be reached (connection refused), not that it cannot reach its store", async () => {
+    const closed = createServer().listen(0, "127.0.0.1");
+    await once(closed, "listening");
+    const { port } = closed.address() as AddressInfo;
+    closed.close();
+    await once(closed, "close");
+    const url = `http://127.0.0.1:${port}`;
+    const facts = await gather({ ...base, DATABASE_URL: required("DATABASE_URL") }, { url });
+    assert.deepEqual(diagnose(facts), [
+      {
+        check: "site-unreachable",
+        problem: `${url} could not be reached: the connection was refused, so nothing listens at that host and port.`,
+        fix: "Start the site (`npm start`, or `npm run dev`), or correct --url to the host and port it serves on (its PORT and HOSTNAME).",
+      },
+    ]);
+  });
+
+  it("--url whose host name does not resolve, or that never answers, says so with the fix for that cause", async () => {
+    const facts = await gather({ ...base, DATABASE_URL: required("DATABASE_URL") }, { url: "http://holdfast.invalid" });
+    const [finding, ...rest] = diagnose(facts);
+    assert.deepEqual(rest, []);
+    assert.equal(finding?.check, "site-unreachable");
+    assert.equal(finding.problem, "http://holdfast.invalid could not be reached: its host name does not resolve.");
+    assert.match(finding.fix, /^Correct the host name in --url/);
+    assert.equal(noAnswerCause(new Error("timed out")), "timeout");
+    const silent = { instanceSkewMs: {}, captchaAnswerExposed: false, forwardedHeadersSeen: false, trustProxy: false, healthOk: true, noAnswer: { count: 6, of: 6, cause: "timeout" as const } };
+    assert.match(diagnose({ url: "http://10.0.0.5:3000", site: silent })[0]!.problem, /could not be reached: no answer came within 4 seconds\.$/);
+    // Some requests answered: an instance behind the address is down, and the answers are judged as usual.
+    const some = diagnose({ url: "http://lb", site: { ...silent, healthOk: false, noAnswer: { count: 2, of: 6, cause: "refused" } } });
+    assert.deepEqual(some.map((f) => f.check), ["site-unreachable", "site-unhealthy"]);
+    assert.match(some[0]!.problem, /^2 of 6 requests to http:\/\/lb\/api\/health got no answer \(the connection was refused/);
+  });
+
+  it("NODE_ENV=production with SESSION_STORE=memory is the memory-store check, with a fix that is one", async () => {
+    const facts = await gather({ ...base, NODE_ENV: "production", SESSION_STORE: "memory" });
+    assert.deepEqual(
+      diagnose(facts),
+      [
+        {
+          check: "memory-store",
+          problem: "SESSION_STORE=memory with NODE_ENV=production: each process keeps its own sessions, so a captcha issued by one is unknown to the next.",
+          fix: "Use SESSION_STORE=cookie, database or redis.",
+        },
+      ],
+    );
   });
 
   it("cookie domain that does not match the host", () => {

@@ -1,4 +1,4 @@
-import type { Config } from "../env";
+import { MEMORY_IN_PRODUCTION, type Config } from "../env";
 
 /**
  * `npm run doctor`: the causes of "wrong captcha sometimes" and its cousins, each named with
@@ -33,7 +33,10 @@ export interface Facts {
     captchaAnswerExposed: boolean;
     forwardedHeadersSeen: boolean;
     trustProxy: boolean;
+    /** Whether every /api/health that answered said 200 (requests with no answer are in noAnswer). */
     healthOk: boolean;
+    /** Requests to /api/health that got no HTTP answer at all, of how many sent, and why the first did not. */
+    noAnswer?: { count: number; of: number; cause: NoAnswerCause };
     /** The error code of a failing /api/health (database_not_migrated, session_store_unavailable). */
     healthCode?: string;
     /** The session cookie as GET /api/captcha set it: what a browser at `url` is asked to keep. */
@@ -48,6 +51,31 @@ export interface Facts {
   databaseConnections?: { max: number; reserved: number; pooler: boolean };
 }
 
+/** How long the doctor waits for each answer (a round trip, a request to the site). */
+export const WAIT_MS = 4_000;
+
+/** Why a request to the site got no answer: connection refused, a name that does not resolve, a timeout, or else. */
+export type NoAnswerCause = "refused" | "dns" | "timeout" | "other";
+
+const NO_ANSWER: Record<NoAnswerCause, { why: string; fix: string }> = {
+  refused: {
+    why: "the connection was refused, so nothing listens at that host and port",
+    fix: "Start the site (`npm start`, or `npm run dev`), or correct --url to the host and port it serves on (its PORT and HOSTNAME).",
+  },
+  dns: {
+    why: "its host name does not resolve",
+    fix: "Correct the host name in --url, or give the site's IP address.",
+  },
+  timeout: {
+    why: `no answer came within ${WAIT_MS / 1000} seconds`,
+    fix: "Check that the site runs and that no firewall or proxy between here and --url holds the connection, then run the doctor again.",
+  },
+  other: {
+    why: "the connection failed",
+    fix: "Check that the site runs and that --url is the address it serves on.",
+  },
+};
+
 export const MAX_SKEW_MS = 2_000;
 
 function domainMatches(host: string, domain: string): boolean {
@@ -56,12 +84,20 @@ function domainMatches(host: string, domain: string): boolean {
   return h === d || h.endsWith(`.${d}`);
 }
 
+const MEMORY_PROBLEM = (why: string) => `SESSION_STORE=memory with ${why}: each process keeps its own sessions, so a captcha issued by one is unknown to the next.`;
+const MEMORY_FIX = "Use SESSION_STORE=cookie, database or redis.";
+
 export function diagnose(facts: Facts): Finding[] {
   const findings: Finding[] = [];
   const add = (check: string, problem: string, fix: string) => findings.push({ check, problem, fix });
   const { config, site } = facts;
 
   for (const sentence of facts.configErrors ?? []) {
+    // The configuration refuses it for the very reason this check exists: named as this check.
+    if (sentence === MEMORY_IN_PRODUCTION) {
+      add("memory-store", MEMORY_PROBLEM("NODE_ENV=production"), MEMORY_FIX);
+      continue;
+    }
     // Each sentence already says its fix after the colon.
     const [problem, ...fix] = sentence.split(": ");
     add(/^SESSION_SECRET/.test(sentence) ? "secret" : "config", `${problem}.`, fix.join(": ").replace(/\.$/, "") + ".");
@@ -78,11 +114,11 @@ export function diagnose(facts: Facts): Finding[] {
 
   const instancesSeen = Object.keys(site?.instanceSkewMs ?? {}).length;
   const memory = config?.store === "memory" || site?.store === "memory";
-  if (memory && (config?.production || (facts.instancesPlanned ?? 1) > 1 || instancesSeen > 1)) {
+  if (memory && !findings.some((f) => f.check === "memory-store") && (config?.production || (facts.instancesPlanned ?? 1) > 1 || instancesSeen > 1)) {
     add(
       "memory-store",
-      `SESSION_STORE=memory with ${instancesSeen > 1 ? `${instancesSeen} instances answering` : config?.production ? "NODE_ENV=production" : `${facts.instancesPlanned} instances planned`}: each process keeps its own sessions, so a captcha issued by one is unknown to the next.`,
-      "Use SESSION_STORE=cookie, database or redis.",
+      MEMORY_PROBLEM(instancesSeen > 1 ? `${instancesSeen} instances answering` : config?.production ? "NODE_ENV=production" : `${facts.instancesPlanned} instances planned`),
+      MEMORY_FIX,
     );
   }
 
@@ -106,6 +142,16 @@ export function diagnose(facts: Facts): Finding[] {
 
   if (facts.reach && !facts.reach.store) add("store-unreachable", `The ${config?.store ?? "session"} store did not answer a round trip.`, "Check REDIS_URL / UPSTASH_REDIS_REST_* or DATABASE_URL, and that the service runs.");
   if (facts.reach && !facts.reach.database) add("database-unreachable", "The database did not answer a round trip.", "Check DATABASE_URL and that PostgreSQL runs and accepts connections.");
+  const missed = site?.noAnswer;
+  if (missed && missed.count === missed.of) {
+    add("site-unreachable", `${facts.url} could not be reached: ${NO_ANSWER[missed.cause].why}.`, NO_ANSWER[missed.cause].fix);
+  } else if (missed) {
+    add(
+      "site-unreachable",
+      `${missed.count} of ${missed.of} requests to ${facts.url}/api/health got no answer (${NO_ANSWER[missed.cause].why}): an instance behind it may be down or overloaded.`,
+      "Read the log of each instance behind --url, and check that every one of them runs.",
+    );
+  }
   if (site && !site.healthOk) {
     if (site.healthCode === "database_not_migrated") {
       add("site-unhealthy", `${facts.url}/api/health answers 503 database_not_migrated: the site's database lacks migrations its build ships.`, "Run `npm run db:migrate` with the site's DATABASE_URL.");

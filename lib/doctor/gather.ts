@@ -2,9 +2,9 @@ import pg from "pg";
 import { ConfigError, parseConfig, type Env } from "../env";
 import { unappliedMigrations } from "../migrate";
 import { createServices } from "../services";
-import type { Facts } from "./diagnose";
+import { WAIT_MS, type Facts, type NoAnswerCause } from "./diagnose";
 
-const TIMEOUT_MS = 4_000;
+const TIMEOUT_MS = WAIT_MS;
 
 function within<T>(promise: Promise<T>): Promise<T> {
   return Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("timed out")), TIMEOUT_MS).unref())]);
@@ -84,11 +84,14 @@ export async function gather(env: Env, options: { url?: string; instances?: numb
   if (options.url) {
     const site: NonNullable<Facts["site"]> = { instanceSkewMs: {}, captchaAnswerExposed: false, forwardedHeadersSeen: false, trustProxy: false, healthOk: true };
     // Enough requests for round-robin to visit every instance a few times.
-    for (let i = 0; i < Math.max(6, (options.instances ?? 3) * 3); i++) {
+    const attempts = Math.max(6, (options.instances ?? 3) * 3);
+    for (let i = 0; i < attempts; i++) {
       const before = Date.now();
-      const response: Response | null = await within(fetch(`${options.url}/api/health`)).catch(() => null);
+      let failure: unknown;
+      const response: Response | null = await within(fetch(`${options.url}/api/health`)).catch((error: unknown) => ((failure = error), null));
       if (!response) {
-        site.healthOk = false;
+        site.noAnswer ??= { count: 0, of: attempts, cause: noAnswerCause(failure) };
+        site.noAnswer.count++;
         continue;
       }
       const midpoint = (before + Date.now()) / 2;
@@ -107,6 +110,17 @@ export async function gather(env: Env, options: { url?: string; instances?: numb
     facts.site = site;
   }
   return facts;
+}
+
+/** Why a request got no HTTP answer at all, from fetch's error (its cause carries the socket's code). */
+export function noAnswerCause(error: unknown): NoAnswerCause {
+  const cause = (error as { cause?: { code?: unknown; errors?: { code?: unknown }[] } } | undefined)?.cause;
+  // A name with several addresses (localhost: ::1 and 127.0.0.1) fails with one error per address.
+  const code = String(cause?.code ?? cause?.errors?.[0]?.code ?? "");
+  if (code === "ECONNREFUSED") return "refused";
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME") return "dns";
+  if (code === "UND_ERR_CONNECT_TIMEOUT" || code === "ETIMEDOUT" || (error instanceof Error && error.message === "timed out")) return "timeout";
+  return "other";
 }
 
 /**

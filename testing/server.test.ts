@@ -1,0 +1,125 @@
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
+import { describe, it } from "node:test";
+import { tracked } from "./children";
+import { required } from "./services";
+import { freePort } from "./stack";
+
+/**
+ * server.ts as `npm start` and `npm run dev` run it: where it listens (PORT, HOSTNAME), what it
+ * says when it cannot, and X-Holdfast-Instance on every response. No build is needed: a wrong
+ * setting or a taken port stops it before Next prepares, and the headers are read from Next in
+ * development mode (the production build is checked the same way by the e2e suites).
+ */
+const env = (extra: Record<string, string>): NodeJS.ProcessEnv => {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(PORT|HOSTNAME|INSTANCE_NAME|NODE_ENV)$/.test(key)));
+  return { ...clean, SESSION_SECRET: "s".repeat(40), DATABASE_URL: required("DATABASE_URL"), NODE_ENV: "production", ...extra };
+};
+const serverTs = (args: string[], extra: Record<string, string>) =>
+  spawnSync(process.execPath, ["--import", "tsx", "server.ts", ...args], { env: env(extra), encoding: "utf8", timeout: 60_000 });
+
+/** One `[holdfast] …` line per sentence, and nothing that looks like a stack trace. */
+function sentencesOnly(stderr: string): string[] {
+  assert.doesNotMatch(stderr, /^\s+at /m, stderr);
+  const lines = stderr.split("\n").filter(Boolean);
+  for (const line of lines) assert.match(line, /^\[holdfast\] [^\n]+\.$/, stderr);
+  return lines;
+}
+
+describe("server.ts: where it listens", () => {
+  it("a wrong PORT or HOSTNAME stops it with one sentence each and exit code 1", () => {
+    for (const [port, hostname] of [["abc", "http://0.0.0.0"], ["0", "a b"], ["65536", "127.0.0.1/8"], ["3000.5", "-"]] as const) {
+      const run = serverTs([], { PORT: port, HOSTNAME: hostname });
+      assert.equal(run.status, 1, run.stderr);
+      // Refused before Next was even created.
+      assert.equal(run.stdout, "");
+      const lines = sentencesOnly(run.stderr);
+      assert.equal(lines.length, hostname === "-" ? 1 : 2, run.stderr);
+      assert.match(lines[0]!, /^\[holdfast\] PORT is not valid: use a whole number from 1 to 65535/);
+      if (lines[1]) assert.match(lines[1], /^\[holdfast\] HOSTNAME is not valid: use the host name or IP address to listen on/);
+    }
+  });
+
+  it("npm start and npm run dev say the same sentence for a wrong PORT, before starting anything", () => {
+    for (const mode of ["start", "dev"]) {
+      const run = spawnSync(process.execPath, ["--import", "tsx", "scripts/launch.ts", mode], { env: env({ PORT: "abc" }), encoding: "utf8", timeout: 60_000 });
+      assert.equal(run.status, 1, run.stdout + run.stderr);
+      assert.deepEqual(sentencesOnly(run.stderr), ["[holdfast] PORT is not valid: use a whole number from 1 to 65535 (the port the server listens on; 3000 is the default)."]);
+    }
+  });
+
+  it("a port already in use: one sentence naming it and the fix, and exit code 1", async () => {
+    const taken = createServer().listen(0, "127.0.0.1");
+    await once(taken, "listening");
+    try {
+      const { port } = taken.address() as AddressInfo;
+      const run = serverTs([], { PORT: String(port), HOSTNAME: "127.0.0.1" });
+      assert.equal(run.status, 1, run.stderr);
+      assert.deepEqual(sentencesOnly(run.stderr), [`[holdfast] Port ${port} on 127.0.0.1 is already in use by another process: stop that process, or set PORT to a free port.`]);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it("a HOSTNAME that is no address of this machine: one sentence naming it, and exit code 1", () => {
+    const run = serverTs([], { PORT: "3999", HOSTNAME: "192.0.2.1" });
+    assert.equal(run.status, 1, run.stderr);
+    assert.deepEqual(sentencesOnly(run.stderr), ["[holdfast] HOSTNAME=192.0.2.1 is not an address of this machine: set HOSTNAME to one of its addresses, to 0.0.0.0 for every interface, or leave it unset for 127.0.0.1."]);
+  });
+});
+
+describe("server.ts in development mode", () => {
+  it("an empty HOSTNAME listens on 127.0.0.1 only, and every response names its instance", { timeout: 300_000 }, async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const dev = tracked(
+      spawn(process.execPath, ["--import", "tsx", "server.ts", "--dev"], {
+        env: env({ NODE_ENV: "development", PORT: String(port), HOSTNAME: "", INSTANCE_NAME: "i7", NEXT_TELEMETRY_DISABLED: "1" }),
+        stdio: ["ignore", "pipe", "pipe"],
+      }),
+    );
+    let output = "";
+    dev.stdout!.on("data", (c) => (output += c));
+    dev.stderr!.on("data", (c) => (output += c));
+    try {
+      const deadline = Date.now() + 120_000;
+      while (!/serving on/.test(output) && dev.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      // The address the socket is bound to, as the server reads it back: not every interface.
+      assert.match(output, new RegExp(`\\[holdfast\\] serving on http://127\\.0\\.0\\.1:${port}\\n`), output);
+
+      const instance = async (path: string, init?: RequestInit) => {
+        const response = await fetch(`${base}${path}`, { redirect: "manual", ...init, signal: AbortSignal.timeout(120_000) });
+        const body = await response.text();
+        return { status: response.status, instance: response.headers.get("x-holdfast-instance"), body };
+      };
+      const signup = await instance("/signup");
+      assert.deepEqual({ ...signup, body: undefined }, { status: 200, instance: "i7", body: undefined });
+      const chunk = /\/_next\/static\/[^"]+\.js/.exec(signup.body)?.[0];
+      assert.ok(chunk, "the sign-up page names a script of its own");
+      const answers: Record<string, { status: number; instance: string | null }> = {};
+      for (const path of ["/login", "/welcome", "/api/ping", "/api/nope", "/no-such-page", "/pow-worker.js", chunk, "/api/%ff"]) {
+        const { status, instance: name } = await instance(path);
+        answers[path] = { status, instance: name };
+      }
+      const head = await instance("/signup", { method: "HEAD" });
+      answers["HEAD /signup"] = { status: head.status, instance: head.instance };
+      assert.deepEqual(answers, {
+        "/login": { status: 200, instance: "i7" },
+        "/welcome": { status: 307, instance: "i7" },
+        "/api/ping": { status: 200, instance: "i7" },
+        "/api/nope": { status: 404, instance: "i7" },
+        "/no-such-page": { status: 404, instance: "i7" },
+        "/pow-worker.js": { status: 200, instance: "i7" },
+        [chunk]: { status: 200, instance: "i7" },
+        "/api/%ff": { status: 404, instance: "i7" },
+        "HEAD /signup": { status: 200, instance: "i7" },
+      });
+    } finally {
+      dev.kill("SIGTERM");
+      if (dev.exitCode === null) await once(dev, "exit");
+    }
+  });
+});
