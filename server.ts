@@ -80,8 +80,13 @@ console.log(`[holdfast] serving on http://${bound.family === "IPv6" ? `[${bound.
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
-    // Development keeps its hot-reload sockets open, which close() would wait for.
-    if (dev) process.exit(0);
+    if (dev) {
+      // Development keeps its hot-reload sockets open, which close() would wait for; Next's own
+      // shutdown (its bundler's cache, its lock) gets 3 s.
+      server.closeAllConnections();
+      void Promise.race([app.close(), new Promise((resolve) => setTimeout(resolve, 3_000))]).finally(() => process.exit(0));
+      return;
+    }
     server.close(() => process.exit(0));
     server.closeIdleConnections();
   });

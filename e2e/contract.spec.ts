@@ -328,8 +328,8 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
     await page.getByLabel("Username or email").fill(user.username);
     await page.getByLabel("Password").fill(user.password);
     await page.getByRole("button", { name: "Log in" }).click();
-    await expect(page.getByTestId("form-error")).toHaveAttribute("data-code", "no_session");
-    await expect(page.getByTestId("form-error")).toContainText("enable cookies");
+    await expect(page.getByTestId("form-error")).toHaveAttribute("data-code", "login_not_kept");
+    await expect(page.getByTestId("form-error")).toContainText("Allow cookies for this site");
     await expect(page).toHaveURL(/\/login$/);
     await context.close();
   });

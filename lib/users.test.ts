@@ -109,6 +109,18 @@ describe("users (PostgreSQL)", () => {
     assert.equal(await authenticate(testDb(), `fay_${id}`, "old-pass-word", COST), null);
   });
 
+  it("two logins that both upgrade the same hash both log in: the second finds the first's upgrade and still matches it", async () => {
+    const id = unique();
+    await createUser(testDb(), { username: `gus_${id}`, email: `gus.${id}@example.test`, password: "pass-word-9" }, 2);
+    const first = await findAccount(testDb(), `gus_${id}`);
+    const second = await findAccount(testDb(), `gus_${id}`);
+    const a = await checkPassword(testDb(), first, "pass-word-9", COST);
+    assert.ok(a);
+    const b = await checkPassword(testDb(), second, "pass-word-9", COST);
+    assert.ok(b, "the slower login is not refused because the faster one upgraded the hash");
+    assert.equal(b.passwordHash, a.passwordHash);
+  });
+
   it("an scrypt hash from before Argon2id still logs in, and is rehashed as Argon2id", async () => {
     const id = unique();
     await createUser(testDb(), { username: `eve_${id}`, email: `eve.${id}@example.test`, password: "pass-word-1" }, COST);

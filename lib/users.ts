@@ -122,8 +122,15 @@ export async function checkPassword(db: Db, { user }: Account, password: string,
   if (!user || !ok) return null;
   let passwordHash = user.passwordHash;
   if (needsRehash) {
-    passwordHash = await hashPassword(password, hashCost);
-    if (!(await replaceHash(db, user.id, user.passwordHash, passwordHash))) return null;
+    const upgraded = await hashPassword(password, hashCost);
+    if (await replaceHash(db, user.id, user.passwordHash, upgraded)) passwordHash = upgraded;
+    else {
+      // Another request replaced the hash meanwhile: a concurrent login's upgrade (the password
+      // still matches what won) or a password change (it does not).
+      const current = await storedHash(db, user.id);
+      if (current === null || !(await verifyPassword(password, current, hashCost)).ok) return null;
+      passwordHash = current;
+    }
   }
   return { user: { id: user.id, username: user.username, email: user.email }, passwordHash };
 }
@@ -138,10 +145,19 @@ async function replaceHash(db: Db, userId: string, old: string, passwordHash: st
   return count === 1;
 }
 
-/** Whether the user's password is still the one behind `passwordHash`. */
-export async function passwordUnchanged(db: Db, userId: string, passwordHash: string): Promise<boolean> {
-  const { rows } = await dbCall(() => sql(db).query<{ same: boolean }>("SELECT password_hash = $2 AS same FROM users WHERE id = $1", [userId, passwordHash]));
-  return rows[0]?.same === true;
+async function storedHash(db: Db, userId: string): Promise<string | null> {
+  const { rows } = await dbCall(() => sql(db).query<{ password_hash: string }>("SELECT password_hash FROM users WHERE id = $1", [userId]));
+  return rows[0]?.password_hash ?? null;
+}
+
+/**
+ * Whether `password`, which matched `passwordHash`, is still the user's password: the same hash,
+ * or (after another login upgraded it) a newer one it still matches.
+ */
+export async function passwordUnchanged(db: Db, userId: string, passwordHash: string, password: string, hashCost: number): Promise<boolean> {
+  const current = await storedHash(db, userId);
+  if (current === passwordHash) return true;
+  return current !== null && (await verifyPassword(password, current, hashCost)).ok;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -159,5 +175,12 @@ export async function findUser(db: Db, id: string): Promise<PublicUser | null> {
 export async function changePassword(db: Db, userId: string, current: string, next: string, hashCost: number): Promise<boolean> {
   const user = await dbCall(() => db.user.findUnique({ where: { id: userId }, select: { passwordHash: true } }));
   if (!user || !(await verifyPassword(current, user.passwordHash, hashCost)).ok) return false;
-  return replaceHash(db, userId, user.passwordHash, await hashPassword(next, hashCost));
+  const replacement = await hashPassword(next, hashCost);
+  if (await replaceHash(db, userId, user.passwordHash, replacement)) return true;
+  // Another request replaced the hash meanwhile. The same change sent twice (a double submit) is
+  // done; a login's upgrade of the same password may be replaced once more; anything else won.
+  const now = await storedHash(db, userId);
+  if (now === null) return false;
+  if ((await verifyPassword(next, now, hashCost)).ok) return true;
+  return (await verifyPassword(current, now, hashCost)).ok && replaceHash(db, userId, now, replacement);
 }

@@ -64,10 +64,11 @@ describe("server.ts: where it listens", () => {
     }
   });
 
-  it("a HOSTNAME that is no address of this machine: one sentence naming it, and exit code 1", () => {
-    const run = serverTs([], { PORT: "3999", HOSTNAME: "192.0.2.1" });
+  it("a HOSTNAME that names no address: one sentence naming it, and exit code 1", () => {
+    // `.invalid` never resolves (RFC 2606), on any machine, online or not.
+    const run = serverTs([], { PORT: "3999", HOSTNAME: "holdfast-test.invalid" });
     assert.equal(run.status, 1, run.stderr);
-    assert.deepEqual(sentencesOnly(run.stderr), ["[holdfast] HOSTNAME=192.0.2.1 is not an address of this machine: set HOSTNAME to one of its addresses, to 0.0.0.0 for every interface, or leave it unset for 127.0.0.1."]);
+    assert.deepEqual(sentencesOnly(run.stderr), ["[holdfast] HOSTNAME=holdfast-test.invalid does not resolve to an address: set HOSTNAME to an IP address of this machine, to 0.0.0.0 for every interface, or leave it unset for 127.0.0.1."]);
   });
 });
 

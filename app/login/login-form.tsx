@@ -4,19 +4,19 @@ import type { ApiFailure } from "@/app/ui/api";
 import { Field, fieldInput } from "@/app/ui/field";
 import { FormError } from "@/app/ui/form-error";
 import { fieldErrors, firstProblem, useJsonForm, type FormErrorState } from "@/app/ui/form-state";
-import { LOGIN_FIELDS } from "@/app/ui/messages";
+import { LOGIN_FIELDS, LOGIN_NOT_KEPT } from "@/app/ui/messages";
 import { useErrorFocus } from "@/app/ui/use-error-focus";
 
 type LoginField = (typeof LOGIN_FIELDS)[number];
 
 /**
  * A login succeeds on the server whether or not the browser keeps its cookie; one that blocks
- * cookies would land on /welcome, be sent back here, and see nothing. So the cookie is asked
- * about first, and its absence named.
+ * cookies would land on /welcome, be sent back here, and see nothing. So the login is checked
+ * first, and a login this browser did not keep is named as such.
  */
 async function cookieCameBack(): Promise<ApiFailure | null> {
   const me = await fetch("/api/me", { credentials: "same-origin" }).catch(() => null);
-  return me?.status === 401 ? { code: "no_session", fields: {} } : null;
+  return me?.status === 401 ? { code: LOGIN_NOT_KEPT, fields: {} } : null;
 }
 
 const LABELS: Record<LoginField, string> = { login: "Username or email", password: "Password" };

@@ -4,6 +4,8 @@
 /** Codes the UI itself produces when there is no usable API answer. */
 export const NETWORK_ERROR = "network_error";
 export const UNEXPECTED_RESPONSE = "unexpected_response";
+/** The login succeeded, and right after it this browser was not logged in (its cookie was not kept). */
+export const LOGIN_NOT_KEPT = "login_not_kept";
 
 const ERROR_TEXT: Record<string, string> = {
   invalid_input: "Some details are missing or not valid. Please check them and try again.",
@@ -34,6 +36,8 @@ const ERROR_TEXT: Record<string, string> = {
   internal_error: "Something went wrong on our side. Please try again.",
   [NETWORK_ERROR]: "We couldn't reach Holdfast. Check your connection and try again.",
   [UNEXPECTED_RESPONSE]: "Something went wrong on our side. Please try again.",
+  [LOGIN_NOT_KEPT]:
+    "Your password was right, but this browser did not keep the login: the session cookie did not come back. Allow cookies for this site, then log in again.",
 };
 
 /**

@@ -22,18 +22,19 @@ export function LogoutButtons({ canEndOtherSessions, initialError = null }: { ca
     inFlight.current = true;
     setPending(true);
     setErrorCode(null);
+    // Ending the other sessions needs this one to say whose they are: one that already ended (in
+    // another tab, or by timing out) cannot, and the logout's 204 would not tell.
+    if (everywhere && (await fetch("/api/me", { credentials: "same-origin" }).catch(() => null))?.status === 401) {
+      // eslint-disable-next-line @next/next/no-location-assign-relative-destination -- the full load is the point
+      window.location.assign("/login?error=session_ended");
+      return;
+    }
     // Same field and value as the no-JS form, so the server reads one shape.
     const result = await postJson("/api/logout", everywhere ? { everywhere: "1" } : {});
     if (result.ok) {
       // A full load, so no page keeps showing the account that just logged out.
       // eslint-disable-next-line @next/next/no-location-assign-relative-destination -- the full load is the point
       window.location.assign("/login");
-      return;
-    }
-    if (result.code === "session_ended") {
-      // Nothing here is logged in any more: the login page says what happened and what to do.
-      // eslint-disable-next-line @next/next/no-location-assign-relative-destination -- the full load is the point
-      window.location.assign("/login?error=session_ended");
       return;
     }
     inFlight.current = false;

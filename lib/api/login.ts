@@ -43,7 +43,7 @@ export async function login(ctx: RequestContext): Promise<Response> {
   // login never happened (its session is not sent). Unchanged, and any change comes later, so
   // its revocation finds this session.
   ctx.afterCommit(async () => {
-    if (await passwordUnchanged(services.db, user.id, verified.passwordHash)) return null;
+    if (await passwordUnchanged(services.db, user.id, verified.passwordHash, input.value.password, services.config.passwordHashCost)) return null;
     return form ? formFailure("/login", "invalid_credentials") : failure(ctx, "invalid_credentials");
   });
   return form ? seeOther("/welcome") : Response.json({ user });

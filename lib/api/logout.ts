@@ -12,10 +12,11 @@ export async function logout(ctx: RequestContext): Promise<Response> {
   if (!input.ok) return failure(ctx, "invalid_input", input.fields);
 
   // Ending the other sessions needs to know whose they are: a session that already ended (in
-  // another tab, or by timing out) cannot say, and a 204 would tell the person it worked.
+  // another tab, or by timing out) cannot say. JSON keeps the contract's 204 (the welcome page
+  // asks /api/me first); a form lands on a login page that says the others were not ended.
   const ended = input.value.everywhere && !(await session.userId());
   if (input.value.everywhere) await session.revokeOtherSessions();
   await session.destroy();
-  if (ended) return parsed.form ? seeOther("/login?error=session_ended") : failure(ctx, "session_ended");
-  return parsed.form ? seeOther("/login") : new Response(null, { status: 204 });
+  if (!parsed.form) return new Response(null, { status: 204 });
+  return seeOther(ended ? "/login?error=session_ended" : "/login");
 }

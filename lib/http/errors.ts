@@ -15,10 +15,6 @@ const ERRORS = {
   pow_invalid: [400, "The proof of work is missing its challenge, wrong, expired or already used. Fetch a new challenge from /api/challenge and solve it."],
   unauthenticated: [401, "You are not logged in."],
   invalid_credentials: [401, "The login or the password is wrong."],
-  session_ended: [
-    401,
-    "This session had already ended (logged out, expired or revoked), so the user it belonged to is unknown and their other sessions were not ended. Log in, then log out everywhere.",
-  ],
   cross_origin: [403, "This request came from another site and was refused."],
   not_found: [404, "There is no such endpoint."],
   method_not_allowed: [405, "This endpoint does not serve that method; the Allow header lists the ones it serves."],

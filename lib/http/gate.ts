@@ -1,7 +1,7 @@
 import { methodNotAllowed, notFound } from "./errors";
 
 /**
- * What the production server (server.ts) answers itself, before Next sees a request, because
+ * What the app's server (server.ts, in production and in development) answers itself, before Next sees a request, because
  * Next would answer it outside the contract:
  *
  * - a method Next's route handlers cannot take (TRACE, TRACK, CONNECT, WebDAV's PROPFIND and

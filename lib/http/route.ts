@@ -36,6 +36,13 @@ function served(response: Response, s: Services): Response {
   return response;
 }
 
+/** The value a response's Set-Cookie gives the session cookie, if it sets one. */
+function sessionCookieValue(response: Response, name: string): string | undefined {
+  const set = response.headers.getSetCookie().find((cookie) => cookie.startsWith(`${name}=`));
+  const value = set?.slice(name.length + 1).split(";")[0];
+  return value || undefined;
+}
+
 export interface RouteOptions {
   /**
    * The page whose plain form posts this endpoint takes. Such a post that fails lands back on it
@@ -87,7 +94,10 @@ function answer(services: () => Services, endpoint: (ctx: RequestContext) => Pro
       for (const check of checks) {
         const instead = await check();
         if (!instead) continue;
-        // The committed session's cookie never reaches the client; its own is cleared.
+        // The committed session's cookie never reaches the client, and the session is removed
+        // where the store keeps it; the client's own cookie is cleared.
+        const committed = sessionCookieValue(response, s.sessions.cookie.name);
+        if (committed) await s.store.delete(committed);
         response = instead;
         const clear = s.sessions.cookieHeader({ kind: "clear" }, req);
         if (clear) response.headers.append("set-cookie", clear);
