@@ -15,7 +15,11 @@ import { freePort } from "./stack";
  * development mode (the production build is checked the same way by the e2e suites).
  */
 const env = (extra: Record<string, string>): NodeJS.ProcessEnv => {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(PORT|HOSTNAME|INSTANCE_NAME|NODE_ENV)$/.test(key)));
+  // Only what each case sets: not the test stack's stores (npm test exports REDIS_URL and a
+  // cluster's nodes together, which the configuration refuses as a pair), nor its rate limits.
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !/^(PORT|HOSTNAME|INSTANCE_NAME|NODE_ENV|SESSION_STORE|REDIS_.*|UPSTASH_.*|CAPTCHA_TEST_MODE|TRUST_PROXY|RATE_LIMIT_.*)$/.test(key)),
+  );
   return { ...clean, SESSION_SECRET: "s".repeat(40), DATABASE_URL: required("DATABASE_URL"), NODE_ENV: "production", ...extra };
 };
 const serverTs = (args: string[], extra: Record<string, string>) =>
