@@ -14,9 +14,12 @@ import type { AddressInfo } from "node:net";
 import next from "next";
 import { FORWARDED_HEADER, PEER_HEADER, PROTO_HEADER } from "./lib/http/client-ip";
 import { gate, SECURITY_HEADERS } from "./lib/http/gate";
-import { config, ConfigError, listenProblem, type Config } from "./lib/env";
+import { config, ConfigError, listenProblem, loadEnvFiles, type Config } from "./lib/env";
 
 const dev = process.argv.includes("--dev");
+
+// The .env files Next loads for the app, loaded here first, so this server reads what the app reads.
+loadEnvFiles(dev);
 
 // A wrong setting stops the server with its sentences, as `npm start` prints them, not a stack trace.
 let settings: Config;

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { describe, it } from "node:test";
-import { ConfigError, DEV_SECRET_PREFIX, listenProblem, parseConfig } from "./env";
+import { ConfigError, DEV_SECRET_PREFIX, listenProblem, loadEnvFiles, parseConfig } from "./env";
 
 const base = { SESSION_SECRET: "s".repeat(32), DATABASE_URL: "postgres://localhost/x" };
 
@@ -15,6 +18,21 @@ function refusal(env: Record<string, string>): string {
 }
 
 describe("configuration", () => {
+  it("reads the .env files Next reads for the app; a variable already in the environment wins", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "holdfast-dotenv-"));
+    try {
+      writeFileSync(path.join(dir, ".env"), "HOLDFAST_DOTENV_A=from-file\nHOLDFAST_DOTENV_B=from-file\n");
+      process.env.HOLDFAST_DOTENV_B = "from-environment";
+      loadEnvFiles(true, dir);
+      assert.equal(process.env.HOLDFAST_DOTENV_A, "from-file");
+      assert.equal(process.env.HOLDFAST_DOTENV_B, "from-environment");
+    } finally {
+      delete process.env.HOLDFAST_DOTENV_A;
+      delete process.env.HOLDFAST_DOTENV_B;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("defaults: cookie store, 5-minute captcha, secure cookie decided per request", () => {
     const c = parseConfig(base);
     assert.equal(c.store, "cookie");

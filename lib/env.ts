@@ -1,9 +1,20 @@
+import nextEnv from "@next/env";
 import { z } from "zod";
 
 /**
  * The only module that reads process.env. Everything else receives a parsed Config.
  * A wrong setting is a ConfigError whose message is one sentence naming the variable and the fix.
  */
+
+/**
+ * Loads the `.env` files Next loads for the app (`.env`, `.env.local`, `.env.development` or
+ * `.env.production` and their `.local`), with Next's own loader, into process.env, so that the
+ * launcher, server.ts, the doctor and the app all read the same settings. A variable already set
+ * in the environment wins over every file. Call it once, before `config()` or `parseConfig`.
+ */
+export function loadEnvFiles(dev: boolean, dir = process.cwd()): void {
+  nextEnv.loadEnvConfig(dir, dev, { info: () => {}, error: (...args: unknown[]) => console.error("[holdfast]", ...args) });
+}
 
 export class ConfigError extends Error {
   override name = "ConfigError";

@@ -11,6 +11,7 @@ import { diagnose, type Finding } from "../lib/doctor/diagnose";
 import { doctorOptions, UsageError, type DoctorOptions } from "../lib/doctor/options";
 import { doctorSignals } from "../lib/doctor/signals-collect";
 import { gather } from "../lib/doctor/gather";
+import { loadEnvFiles } from "../lib/env";
 import { zeroConfig } from "../lib/zero-config";
 
 let options: DoctorOptions;
@@ -24,6 +25,8 @@ try {
 }
 const { url, instances, metricsUrls } = options;
 
+// The settings the app would run with, .env files included.
+loadEnvFiles(process.env.NODE_ENV !== "production");
 const { env, embedded } = await zeroConfig(process.env, (line) => console.log(`doctor: ${line}`));
 let findings: Finding[];
 try {

@@ -8,7 +8,7 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { ConfigError, parseConfig } from "../lib/env";
+import { ConfigError, loadEnvFiles, parseConfig } from "../lib/env";
 import { migrate, unappliedMigrations } from "../lib/migrate";
 import { notMigratedSentence } from "../lib/migrations";
 import { zeroConfig, type ZeroConfig } from "../lib/zero-config";
@@ -21,6 +21,7 @@ let started: ZeroConfig | undefined;
 class StartRefused extends Error {}
 
 async function main() {
+  loadEnvFiles(mode === "dev");
   started = await zeroConfig({ NEXT_TELEMETRY_DISABLED: "1", ...process.env, NODE_ENV: mode === "start" ? "production" : "development" }, log);
   const { env, embedded } = started;
   // Fail here, with the configuration's own sentences, rather than at the first request.

@@ -3,6 +3,9 @@ import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { describe, it } from "node:test";
 import { tracked } from "./children";
 import { required } from "./services";
@@ -52,6 +55,19 @@ describe("server.ts: where it listens", () => {
       const run = spawnSync(process.execPath, ["--import", "tsx", "scripts/launch.ts", mode], { env: env({ PORT: "abc" }), encoding: "utf8", timeout: 60_000 });
       assert.equal(run.status, 1, run.stdout + run.stderr);
       assert.deepEqual(sentencesOnly(run.stderr), ["[holdfast] PORT is not valid: use a whole number from 1 to 65535 (the port the server listens on; 3000 is the default)."]);
+    }
+  });
+
+  it("reads the .env files Next reads for the app: a PORT in .env.production.local is checked as one in the environment", () => {
+    // Started from a folder of its own, whose .env file says PORT=abc; nothing in the environment does.
+    const dir = mkdtempSync(path.join(tmpdir(), "holdfast-dotenv-"));
+    try {
+      writeFileSync(path.join(dir, ".env.production.local"), "PORT=abc\n");
+      const run = spawnSync(process.execPath, ["--import", import.meta.resolve("tsx"), path.resolve("server.ts")], { cwd: dir, env: env({}), encoding: "utf8", timeout: 60_000 });
+      assert.equal(run.status, 1, run.stderr);
+      assert.deepEqual(sentencesOnly(run.stderr), ["[holdfast] PORT is not valid: use a whole number from 1 to 65535 (the port the server listens on; 3000 is the default)."]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
