@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
-import net from "node:net";
 import { proof } from "../testing/pow";
+import { rawRequest } from "../testing/raw-http";
 import { fillAccount, newUser, STORE, watchCaptcha } from "./helpers";
 
 /**
@@ -119,17 +119,8 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
 
   test("logout as curl -X POST sends it (no body, no length, no type): 204, and the session is gone", async () => {
     const { cookie } = await signUp();
-    const { host, port } = new URL(BASE);
-    const head = await new Promise<string>((resolve, reject) => {
-      const socket = net.connect(Number(port), host.split(":")[0]!, () => {
-        socket.write(`POST /api/logout HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: curl/8\r\nAccept: */*\r\nCookie: ${cookie}\r\nConnection: close\r\n\r\n`);
-      });
-      let text = "";
-      socket.on("data", (chunk) => (text += chunk.toString("latin1")));
-      socket.on("end", () => resolve(text));
-      socket.on("error", reject);
-    });
-    expect(head).toMatch(/^HTTP\/1\.1 204/);
+    const answer = await rawRequest(BASE, ["POST /api/logout HTTP/1.1", "User-Agent: curl/8", "Accept: */*", `Cookie: ${cookie}`]);
+    expect(answer.status).toBe(204);
     expect((await fetch(`${BASE}/api/me`, { headers: { cookie } })).status).toBe(STORE === "cookie" ? 200 : 401);
   });
 

@@ -173,10 +173,10 @@ export async function findUser(db: Db, id: string): Promise<PublicUser | null> {
  * wrong, or stopped being current while it was checked (another change won).
  */
 export async function changePassword(db: Db, userId: string, current: string, next: string, hashCost: number): Promise<boolean> {
-  const user = await dbCall(() => db.user.findUnique({ where: { id: userId }, select: { passwordHash: true } }));
-  if (!user || !(await verifyPassword(current, user.passwordHash, hashCost)).ok) return false;
+  const stored = await storedHash(db, userId);
+  if (stored === null || !(await verifyPassword(current, stored, hashCost)).ok) return false;
   const replacement = await hashPassword(next, hashCost);
-  if (await replaceHash(db, userId, user.passwordHash, replacement)) return true;
+  if (await replaceHash(db, userId, stored, replacement)) return true;
   // Another request replaced the hash meanwhile. The same change sent twice (a double submit) is
   // done; a login's upgrade of the same password may be replaced once more; anything else won.
   const now = await storedHash(db, userId);

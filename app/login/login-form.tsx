@@ -1,6 +1,6 @@
 "use client";
 
-import type { ApiFailure } from "@/app/ui/api";
+import { loggedOutHere, type ApiFailure } from "@/app/ui/api";
 import { Field, fieldInput } from "@/app/ui/field";
 import { FormError } from "@/app/ui/form-error";
 import { fieldErrors, firstProblem, useJsonForm, type FormErrorState } from "@/app/ui/form-state";
@@ -15,8 +15,7 @@ type LoginField = (typeof LOGIN_FIELDS)[number];
  * first, and a login this browser did not keep is named as such.
  */
 async function cookieCameBack(): Promise<ApiFailure | null> {
-  const me = await fetch("/api/me", { credentials: "same-origin" }).catch(() => null);
-  return me?.status === 401 ? { code: LOGIN_NOT_KEPT, fields: {} } : null;
+  return (await loggedOutHere()) ? { code: LOGIN_NOT_KEPT, fields: {} } : null;
 }
 
 const LABELS: Record<LoginField, string> = { login: "Username or email", password: "Password" };

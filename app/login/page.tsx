@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import { AuthShell } from "@/app/ui/auth-shell";
 import { LoggedInNote } from "@/app/ui/logged-in-note";
-import { cleanCode, firstParam, LOGIN_FIELDS, parseFieldsParam, retryParam } from "@/app/ui/messages";
+import { cleanCode, firstParam, formErrorFromQuery, LOGIN_FIELDS } from "@/app/ui/messages";
 import { formDraft } from "../../lib/next/session";
 import { LoginForm } from "./login-form";
 
@@ -15,8 +15,8 @@ export async function generateMetadata({ searchParams }: { searchParams: SearchP
 
 export default async function LoginPage({ searchParams }: { searchParams: SearchParams }) {
   const query = await searchParams;
-  const code = cleanCode(firstParam(query.error));
-  const fields = code === "invalid_input" ? parseFieldsParam(firstParam(query.fields), LOGIN_FIELDS) : {};
+  const initialError = formErrorFromQuery(query, LOGIN_FIELDS);
+  const { code } = initialError;
   // What was typed before a plain form post comes back from the session, never from the URL.
   const draft = code ? await formDraft("login") : null;
 
@@ -31,7 +31,7 @@ export default async function LoginPage({ searchParams }: { searchParams: Search
       }
     >
       <LoggedInNote />
-      <LoginForm initialLogin={draft?.values.login ?? ""} passwordCleared={draft?.passwordCleared ?? false} initialError={{ code, fields, retryAfter: retryParam(firstParam(query.retry)) }} />
+      <LoginForm initialLogin={draft?.values.login ?? ""} passwordCleared={draft?.passwordCleared ?? false} initialError={initialError} />
     </AuthShell>
   );
 }

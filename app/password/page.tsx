@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import { connection } from "next/server";
 import { AuthShell } from "@/app/ui/auth-shell";
-import { cleanCode, firstParam, parseFieldsParam, retryParam, PASSWORD_FIELDS } from "@/app/ui/messages";
+import { cleanCode, firstParam, formErrorFromQuery, PASSWORD_FIELDS } from "@/app/ui/messages";
 import { currentUser, storeCapabilities } from "../../lib/next/session";
 import { PasswordForm } from "./password-form";
 
@@ -21,8 +21,6 @@ export default async function PasswordPage({ searchParams }: { searchParams: Sea
   if (!user) redirect("/login");
   const { revocable } = storeCapabilities();
   const query = await searchParams;
-  const code = cleanCode(firstParam(query.error));
-  const fields = code === "invalid_input" ? parseFieldsParam(firstParam(query.fields), PASSWORD_FIELDS) : {};
 
   return (
     <AuthShell
@@ -34,7 +32,7 @@ export default async function PasswordPage({ searchParams }: { searchParams: Sea
       }
       footer={<a href="/welcome">Back to your account</a>}
     >
-      <PasswordForm username={user.username} initialError={{ code, fields, retryAfter: retryParam(firstParam(query.retry)) }} />
+      <PasswordForm username={user.username} initialError={formErrorFromQuery(query, PASSWORD_FIELDS)} />
     </AuthShell>
   );
 }

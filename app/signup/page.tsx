@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Metadata } from "next";
 import { AuthShell } from "@/app/ui/auth-shell";
 import { LoggedInNote } from "@/app/ui/logged-in-note";
-import { cleanCode, firstParam, parseFieldsParam, retryParam, SIGNUP_FIELDS } from "@/app/ui/messages";
+import { cleanCode, firstParam, formErrorFromQuery, SIGNUP_FIELDS } from "@/app/ui/messages";
 import { captchaPassHeld, formDraft } from "../../lib/next/session";
 import { SignupForm } from "./signup-form";
 
@@ -16,12 +16,10 @@ export async function generateMetadata({ searchParams }: { searchParams: SearchP
 
 export default async function SignupPage({ searchParams }: { searchParams: SearchParams }) {
   const query = await searchParams;
-  const rawCode = cleanCode(firstParam(query.error));
+  const refused = formErrorFromQuery(query, SIGNUP_FIELDS);
   // A plain form post carries no proof of work: the server's `altcha.required` means no JavaScript.
-  const noJavaScript = rawCode === "invalid_input" && /(^|,)altcha\.required(,|$)/.test(firstParam(query.fields));
-  const code = noJavaScript ? "javascript_required" : rawCode;
-  // Field details only make sense alongside the error they belong to.
-  const fields = rawCode === "invalid_input" ? parseFieldsParam(firstParam(query.fields), SIGNUP_FIELDS) : {};
+  const noJavaScript = refused.code === "invalid_input" && /(^|,)altcha\.required(,|$)/.test(firstParam(query.fields));
+  const code = noJavaScript ? "javascript_required" : refused.code;
   // What was typed before a plain form post comes back from the session, never from the URL.
   const draft = code || firstParam(query.captcha) === "new" ? await formDraft("signup") : null;
   const username = draft?.values.username ?? "";
@@ -40,7 +38,7 @@ export default async function SignupPage({ searchParams }: { searchParams: Searc
       <LoggedInNote />
       <SignupForm
         initialValues={{ username, email }}
-        initialError={{ code, fields, retryAfter: retryParam(firstParam(query.retry)) }}
+        initialError={{ ...refused, code }}
         captchaNonce={randomUUID().slice(0, 8)}
         passwordCleared={draft?.passwordCleared ?? false}
         captchaSolved={code !== null && (await captchaPassHeld())}

@@ -21,6 +21,12 @@ function readFailure(body: unknown): ApiFailure {
   return { code: error.code, fields };
 }
 
+/** Whether this browser is logged out here, as GET /api/me says (a network failure says nothing: false). */
+export async function loggedOutHere(): Promise<boolean> {
+  const me = await fetch("/api/me", { credentials: "same-origin" }).catch(() => null);
+  return me?.status === 401;
+}
+
 /** POSTs JSON the way the API expects; never throws, so callers only branch on the result. */
 export async function postJson(url: string, body: unknown): Promise<ApiResult> {
   let response: Response;

@@ -62,8 +62,19 @@ export function errorText(code: string, retryAfter?: number): string {
 }
 
 /** The wait a page's URL carries after a refused plain form post (`retry=<seconds>`). */
-export function retryParam(raw: string): number | undefined {
+function retryParam(raw: string): number | undefined {
   return /^\d{1,6}$/.test(raw) && Number(raw) > 0 ? Number(raw) : undefined;
+}
+
+/**
+ * What a page's URL says about the plain form post that was refused: `error=<code>`, with
+ * `fields=<field>.<code>,…` of this form's fields (only alongside invalid_input, the error they
+ * belong to) and `retry=<seconds>`.
+ */
+export function formErrorFromQuery(query: Record<string, string | string[] | undefined>, known: readonly string[]): { code: string | null; fields: FieldErrors; retryAfter?: number } {
+  const code = cleanCode(firstParam(query.error));
+  const fields = code === "invalid_input" ? parseFieldsParam(firstParam(query.fields), known) : {};
+  return { code, fields, retryAfter: retryParam(firstParam(query.retry)) };
 }
 
 /** Top-level codes about one field: shown under that field instead of in the banner. */
@@ -126,7 +137,7 @@ export function firstParam(value: string | string[] | undefined): string {
 }
 
 /** Reads `fields=<field>.<code>,<field>.<code>` from the no-JS redirect, keeping only known fields. */
-export function parseFieldsParam(raw: string, known: readonly string[]): FieldErrors {
+function parseFieldsParam(raw: string, known: readonly string[]): FieldErrors {
   const out: FieldErrors = {};
   for (const pair of raw.split(",")) {
     const dot = pair.indexOf(".");

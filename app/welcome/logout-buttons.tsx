@@ -1,7 +1,7 @@
 "use client";
 
 import { useRef, useState, type FormEvent } from "react";
-import { postJson } from "@/app/ui/api";
+import { loggedOutHere, postJson } from "@/app/ui/api";
 import { FormError } from "@/app/ui/form-error";
 
 /**
@@ -24,7 +24,7 @@ export function LogoutButtons({ canEndOtherSessions, initialError = null }: { ca
     setErrorCode(null);
     // Ending the other sessions needs this one to say whose they are: one that already ended (in
     // another tab, or by timing out) cannot, and the logout's 204 would not tell.
-    if (everywhere && (await fetch("/api/me", { credentials: "same-origin" }).catch(() => null))?.status === 401) {
+    if (everywhere && (await loggedOutHere())) {
       // eslint-disable-next-line @next/next/no-location-assign-relative-destination -- the full load is the point
       window.location.assign("/login?error=session_ended");
       return;

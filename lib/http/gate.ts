@@ -54,6 +54,8 @@ function isApi(path: string): boolean {
 }
 
 function resolved(path: string): string {
+  // Most paths hold no dot segment (spelt `.` or `%2e`), backslash or doubled slash: nothing to resolve.
+  if (!/[.%\\]|\/\//.test(path)) return path;
   try {
     // Appended, not resolved against a base: `//api/x` is a path here, not a host.
     return new URL(`http://gate.invalid${path}`).pathname;

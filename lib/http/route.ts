@@ -31,6 +31,13 @@ function internalError(error: unknown): Response {
   return errorResponse("internal_error");
 }
 
+/** What `Sessions.handle` adds to its answers, for the ones given in their place: never cached, varies by cookie. */
+function perSession(response: Response): Response {
+  response.headers.set("cache-control", "no-store");
+  response.headers.append("vary", "Cookie");
+  return response;
+}
+
 function served(response: Response, s: Services): Response {
   if (s.config.instanceName) response.headers.set("x-holdfast-instance", s.config.instanceName);
   return response;
@@ -101,14 +108,11 @@ function answer(services: () => Services, endpoint: (ctx: RequestContext) => Pro
         response = instead;
         const clear = s.sessions.cookieHeader({ kind: "clear" }, req);
         if (clear) response.headers.append("set-cookie", clear);
-        response.headers.set("cache-control", "no-store");
-        response.headers.append("vary", "Cookie");
+        perSession(response);
         break;
       }
     } catch (error) {
-      response = internalError(error);
-      response.headers.set("cache-control", "no-store");
-      response.headers.append("vary", "Cookie");
+      response = perSession(internalError(error));
     }
     return served(response, s);
   };
