@@ -9,7 +9,7 @@ const config = [
   ...nextCoreWebVitals,
   ...nextTypeScript,
   {
-    ignores: ["**/node_modules/**", "**/.next/**", "**/next-env.d.ts", "packages/*/dist/**", ".holdfast/**", "artifacts/**", "prisma/generated/**", "next-env.d.ts", "test-results/**", "bench/results/**"],
+    ignores: ["**/node_modules/**", "**/.next/**", "**/next-env.d.ts", "packages/*/dist/**", "dist/**", ".holdfast/**", "artifacts/**", "prisma/generated/**", "next-env.d.ts", "test-results/**", "bench/results/**"],
   },
   {
     linterOptions: { reportUnusedDisableDirectives: "error" },

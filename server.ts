@@ -59,6 +59,10 @@ const server = createServer((req, res) => {
     delete req.headers["x-forwarded-proto"];
     delete req.headers["x-forwarded-host"];
   }
+  // The app has no server actions. Next would still look one up for any POST that names one,
+  // answer 400 or 409, and log an error with the client's text in it, so any client could fill
+  // the log: without the header the request is what it is, a POST to a page.
+  delete req.headers["next-action"];
   // A request that arrives while Next still prepares waits for it.
   void prepared.then(() => handle(req, res));
 });

@@ -77,6 +77,26 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
     }
   });
 
+  test("HEAD on the captcha and the challenge issues nothing: the captcha a person is reading still counts", async () => {
+    const captcha = await fetch(`${BASE}/api/captcha`);
+    const cookie = cookieFrom(captcha)!;
+    for (const path of ["/api/captcha", "/api/challenge"]) {
+      const head = await fetch(`${BASE}${path}`, { method: "HEAD", headers: { cookie } });
+      expect(head.status, path).toBe(200);
+      expect(head.headers.get("content-type"), path).toContain(path === "/api/captcha" ? "image/svg+xml" : "application/json");
+      expect(head.headers.get("cache-control"), path).toBe("no-store");
+      expect(head.headers.getSetCookie(), path).toEqual([]);
+      expect(head.headers.get("x-captcha-answer"), path).toBeNull();
+    }
+    // Had HEAD drawn a new captcha, this answer would be `captcha_invalid` ("replaced").
+    const response = await fetch(`${BASE}/api/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json", cookie },
+      body: JSON.stringify({ ...newUser(), captcha: captcha.headers.get("x-captcha-answer"), altcha: await proof(BASE) }),
+    });
+    expect(response.status).toBe(201);
+  });
+
   test("no page can be framed by another site, and no response is sniffed as another type", async () => {
     for (const path of ["/signup", "/login", "/welcome", "/api/captcha", "/api/me"]) {
       const response = await fetch(`${BASE}${path}`, { redirect: "manual" });
@@ -124,14 +144,19 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
     expect((await fetch(`${BASE}/api/me`, { headers: { cookie } })).status).toBe(STORE === "cookie" ? 200 : 401);
   });
 
-  test("logout with {} and with an empty form: 204 (or 303 for the form)", async () => {
+  test("logout with {}, with an empty form, and with no body under any content type: 204 (or 303 for the form)", async () => {
     for (const init of [
       { body: "{}", headers: { "content-type": "application/json" } },
       { body: "", headers: { "content-type": "application/x-www-form-urlencoded" } },
+      // No body, whatever the type says: what fetch(url, { method: "POST", headers: { "Content-Type":
+      // "application/json" } }) sends, and what fetch with body "" sends (text/plain).
+      { body: undefined, headers: { "content-type": "application/json" } },
+      { body: "", headers: { "content-type": "text/plain;charset=UTF-8" } },
     ]) {
       const { cookie } = await signUp();
       const logout = await fetch(`${BASE}/api/logout`, { method: "POST", body: init.body, headers: { ...init.headers, cookie }, redirect: "manual" });
       expect([204, 303], JSON.stringify(init)).toContain(logout.status);
+      expect(logout.headers.getSetCookie()[0], JSON.stringify(init)).toMatch(/Max-Age=0/);
       if (STORE !== "cookie") expect((await fetch(`${BASE}/api/me`, { headers: { cookie } })).status).toBe(401);
     }
   });

@@ -7,7 +7,8 @@ import pg from "pg";
 import { startPgBouncer, type PgBouncer } from "../testing/pgbouncer";
 import { required } from "../testing/services";
 import { createDb, type Db } from "./db";
-import { migrate, MIGRATION_LOCK_KEY, MIGRATIONS_DIR } from "./migrate";
+import { databaseProblem, migrate, MIGRATION_LOCK_KEY, MIGRATIONS_DIR, unappliedMigrations } from "./migrate";
+import { freePort } from "../testing/stack";
 import { shippedMigrations } from "./migrations";
 
 const NAME = "holdfast_migrate_test";
@@ -132,3 +133,42 @@ describe("migrations through PgBouncer in transaction mode", () => {
     assert.equal(await heldLocks(), 0);
   });
 });
+
+describe("a database a command cannot use is one sentence with its fix, never the password", () => {
+  const sentence = async (databaseUrl: string) => {
+    const error = await unappliedMigrations(databaseUrl).then(
+      () => assert.fail(`${databaseUrl} was usable`),
+      (e: unknown) => e,
+    );
+    return databaseProblem(error, databaseUrl);
+  };
+  const at = (change: (url: URL) => void) => {
+    const url = new URL(required("DATABASE_URL"));
+    change(url);
+    return url.toString();
+  };
+
+  it("nothing listening at the port", async () => {
+    const port = await freePort();
+    const problem = await sentence(at((u) => ((u.port = String(port)), (u.password = "pw-never-shown"))));
+    assert.match(problem ?? "", /^The database at DATABASE_URL \(.*\) cannot be reached: start PostgreSQL there/);
+    assert.ok(problem!.includes(`:${port}/`), problem!);
+    assert.doesNotMatch(problem!, /pw-never-shown/);
+  });
+
+  it("a database that does not exist", async () => {
+    const problem = await sentence(at((u) => (u.pathname = "/holdfast_no_such_database")));
+    assert.match(problem ?? "", /^The database "holdfast_no_such_database" does not exist at DATABASE_URL .*createdb holdfast_no_such_database/);
+  });
+
+  it("a role the server refuses", async () => {
+    const problem = await sentence(at((u) => ((u.username = "holdfast_no_such_role"), (u.password = "pw-never-shown"))));
+    assert.match(problem ?? "", /^The database at DATABASE_URL \(.*\) refused the login: correct the user and password in DATABASE_URL/);
+    assert.doesNotMatch(problem!, /pw-never-shown|holdfast_no_such_role/);
+  });
+
+  it("any other error is not named as one of these", () => {
+    assert.equal(databaseProblem(new Error("syntax error at or near"), required("DATABASE_URL")), null);
+  });
+});
+

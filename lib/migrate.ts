@@ -2,6 +2,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
+import { isConnectionError } from "./db";
 import { APPLIED_MIGRATIONS_SQL, MIGRATIONS_DIR, MIGRATIONS_TABLE_EXISTS_SQL, pendingMigrations, shippedMigrations } from "./migrations";
 
 export { MIGRATIONS_DIR };
@@ -105,4 +106,38 @@ async function locked<T>(client: pg.Client, work: () => Promise<T>): Promise<T> 
     await client.query("ROLLBACK").catch(() => {});
     throw error;
   }
+}
+
+/** Where a database URL points, without its user or password: `host:port/name`. */
+export function databaseWhere(databaseUrl: string): string {
+  try {
+    const url = new URL(databaseUrl);
+    return `${url.hostname}:${url.port || "5432"}${url.pathname || "/"}`;
+  } catch {
+    return "(an unreadable URL)";
+  }
+}
+
+/**
+ * One sentence, with the fix, for a database that a command cannot use: unreachable, refusing
+ * the login, or missing. Null for any other error. Names the host, port and database, never the
+ * user or password.
+ */
+export function databaseProblem(error: unknown, databaseUrl: string): string | null {
+  const where = databaseWhere(databaseUrl);
+  const code = (error as { code?: unknown }).code;
+  if (code === "28P01" || code === "28000") {
+    return `The database at DATABASE_URL (${where}) refused the login: correct the user and password in DATABASE_URL, or grant that role access.`;
+  }
+  if (code === "3D000") {
+    const name = where.split("/").slice(1).join("/");
+    return `The database "${name}" does not exist at DATABASE_URL (${where}): create it (createdb ${name}), or correct the database name in DATABASE_URL.`;
+  }
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") {
+    return `DATABASE_URL names a host that does not resolve (${where}): correct the host in DATABASE_URL.`;
+  }
+  if (isConnectionError(error) || /connection timeout/i.test((error as { message?: unknown }).message as string)) {
+    return `The database at DATABASE_URL (${where}) cannot be reached: start PostgreSQL there, or correct the host and port in DATABASE_URL.`;
+  }
+  return null;
 }

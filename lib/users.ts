@@ -84,9 +84,16 @@ async function insertUser(db: Db, input: { username: string }, key: string, emai
 /** What a login names: the user, if any, and the key its per-account rate limit counts under. */
 export interface Account {
   user: (PublicUser & { passwordHash: string }) | null;
-  /** The user's id, or the normalised login when no user has it (unknown accounts are limited too). */
+  /** What the per-account login limit counts: the login as typed, normalised (see loginKey). */
   key: string;
 }
+
+/**
+ * The per-account login limit's key for a login as typed: `u:<username key>` or `e:<email>`,
+ * whether an account has it or not. Never the user's id: a username and its email counting
+ * together would link them, since a limit reached by one name would show on the other.
+ */
+export const loginKey = (login: string) => (login.includes("@") ? `e:${login.toLowerCase()}` : `u:${usernameKey(login)}`);
 
 type UserRow = { id: string; username: string; email: string; password_hash: string };
 
@@ -98,11 +105,11 @@ type UserRow = { id: string; username: string; email: string; password_hash: str
 export async function findAccount(db: Db, login: string): Promise<Account> {
   const normalised = login.includes("@") ? login.toLowerCase() : usernameKey(login);
   const column = login.includes("@") ? "email" : "username_key";
-  if (!/^[\x21-\x7e]+$/.test(login)) return { user: null, key: `unknown:${normalised}` };
+  if (!/^[\x21-\x7e]+$/.test(login)) return { user: null, key: loginKey(login) };
   const { rows } = await dbCall(() => sql(db).query<UserRow>(`SELECT id, username, email, password_hash FROM users WHERE ${column} = $1`, [normalised]));
   const row = rows[0];
   const user = row ? { id: row.id, username: row.username, email: row.email, passwordHash: row.password_hash } : null;
-  return { user, key: user ? user.id : `unknown:${normalised}` };
+  return { user, key: loginKey(login) };
 }
 
 /** A user whose password matched, with the hash it matched (or the one it was upgraded to). */

@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { ConfigError, loadEnvFiles, parseConfig } from "../lib/env";
-import { migrate, unappliedMigrations } from "../lib/migrate";
+import { databaseProblem, migrate, unappliedMigrations } from "../lib/migrate";
 import { notMigratedSentence } from "../lib/migrations";
 import { zeroConfig, type ZeroConfig } from "../lib/zero-config";
 
@@ -26,12 +26,18 @@ async function main() {
   const { env, embedded } = started;
   // Fail here, with the configuration's own sentences, rather than at the first request.
   const config = parseConfig(env);
-  if (embedded) {
-    const { applied } = await migrate(config.databaseUrl);
-    if (applied.length) log(`applied migrations: ${applied.join(", ")}`);
-  } else {
-    const pending = await unappliedMigrations(config.databaseUrl);
-    if (pending.length) throw new StartRefused(notMigratedSentence(pending));
+  try {
+    if (embedded) {
+      const { applied } = await migrate(config.databaseUrl);
+      if (applied.length) log(`applied migrations: ${applied.join(", ")}`);
+    } else {
+      const pending = await unappliedMigrations(config.databaseUrl);
+      if (pending.length) throw new StartRefused(notMigratedSentence(pending));
+    }
+  } catch (error) {
+    // An unreachable or refusing database is one sentence with its fix, not a driver's stack trace.
+    const problem = databaseProblem(error, config.databaseUrl);
+    throw problem ? new StartRefused(problem) : error;
   }
   if (mode === "start" && !existsSync("dist/server.mjs")) throw new StartRefused("No build found (dist/server.mjs): run `npm run build` first.");
   // Both run server.ts (Next's handler, plus the socket's address for rate limits and the gate):

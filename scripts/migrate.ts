@@ -1,6 +1,6 @@
 /** `npm run db:migrate`: applies the shipped migrations to DATABASE_URL, or to the embedded database when it is unset. */
 import { loadEnvFiles } from "../lib/env";
-import { migrate } from "../lib/migrate";
+import { databaseProblem, migrate } from "../lib/migrate";
 import { zeroConfig } from "../lib/zero-config";
 
 // DATABASE_URL may be in a .env file, as the app would read it.
@@ -10,6 +10,14 @@ try {
   const { applied, alreadyApplied } = await migrate(env.DATABASE_URL!);
   for (const name of applied) console.log(`applied ${name}`);
   console.log(`${applied.length} applied, ${alreadyApplied.length} already applied`);
+} catch (error) {
+  // An unreachable or refusing database is one sentence with its fix, not a driver's stack trace.
+  const problem = databaseProblem(error, env.DATABASE_URL!);
+  if (!problem) throw error;
+  console.error(`[holdfast] ${problem}`);
+  await embedded?.stop();
+  // Explicitly: the embedded database's exit hook would end the process with 0 otherwise.
+  process.exit(1);
 } finally {
   await embedded?.stop();
 }

@@ -3,7 +3,8 @@ import { redirect } from "next/navigation";
 import { connection } from "next/server";
 import { AuthShell } from "@/app/ui/auth-shell";
 import { cleanCode, firstParam, formErrorFromQuery, PASSWORD_FIELDS } from "@/app/ui/messages";
-import { currentUser, storeCapabilities } from "../../lib/next/session";
+import { currentUser, storeCapabilities, UNAVAILABLE } from "../../lib/next/session";
+import { SessionUnavailable } from "@/app/ui/session-unavailable";
 import { PasswordForm } from "./password-form";
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
@@ -18,6 +19,7 @@ export default async function PasswordPage({ searchParams }: { searchParams: Sea
   // Who is signed in is only known per request; never prerender or cache this page.
   await connection();
   const user = await currentUser();
+  if (user === UNAVAILABLE) return <SessionUnavailable title="Change your password" />;
   if (!user) redirect("/login");
   const { revocable } = storeCapabilities();
   const query = await searchParams;

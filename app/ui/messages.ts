@@ -4,6 +4,8 @@
 /** Codes the UI itself produces when there is no usable API answer. */
 export const NETWORK_ERROR = "network_error";
 export const UNEXPECTED_RESPONSE = "unexpected_response";
+/** A page that needs the login could not read the session: its store cannot be reached right now. */
+export const SESSION_UNREADABLE = "session_unreadable";
 /** The login succeeded, and right after it this browser was not logged in (its cookie was not kept). */
 export const LOGIN_NOT_KEPT = "login_not_kept";
 
@@ -36,6 +38,8 @@ const ERROR_TEXT: Record<string, string> = {
   internal_error: "Something went wrong on our side. Please try again.",
   [NETWORK_ERROR]: "We couldn't reach Holdfast. Check your connection and try again.",
   [UNEXPECTED_RESPONSE]: "Something went wrong on our side. Please try again.",
+  [SESSION_UNREADABLE]:
+    "Our sign-in service is unavailable for a moment, so this page cannot check your login. Nothing was changed: reload the page shortly.",
   [LOGIN_NOT_KEPT]:
     "Your password was right, but this browser did not keep the login: the session cookie did not come back. Allow cookies for this site, then log in again.",
 };

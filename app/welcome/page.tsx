@@ -1,7 +1,8 @@
 import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import { connection } from "next/server";
-import { currentUser, storeCapabilities } from "../../lib/next/session";
+import { currentUser, storeCapabilities, UNAVAILABLE } from "../../lib/next/session";
+import { SessionUnavailable } from "@/app/ui/session-unavailable";
 import { AuthShell } from "@/app/ui/auth-shell";
 import { cleanCode, firstParam } from "@/app/ui/messages";
 import { LogoutButtons } from "./logout-buttons";
@@ -15,6 +16,7 @@ export default async function WelcomePage({ searchParams }: { searchParams: Sear
   // Who is signed in is only known per request; never prerender or cache this page.
   await connection();
   const user = await currentUser();
+  if (user === UNAVAILABLE) return <SessionUnavailable title="Your account" />;
   if (!user) redirect("/login");
   const { revocable } = storeCapabilities();
   const query = await searchParams;

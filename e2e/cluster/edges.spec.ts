@@ -1,5 +1,7 @@
 import { expect, test } from "@playwright/test";
 import { spawn } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import { createCookieStore } from "@holdfast/session/stores/cookie";
 import pg from "pg";
 import { startCluster } from "../../testing/cluster";
 import { rawRequest as raw } from "../../testing/raw-http";
@@ -101,6 +103,23 @@ test(`a database that was never migrated: health 503 database_not_migrated, no 5
       const login = await fetch(`${base}/api/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ login: "someone", password: "password-1" }) });
       expect(login.status).toBe(503);
       expect(((await login.json()) as { error: { code: string } }).error.code).toBe("database_not_migrated");
+
+      // The pages, asked with a session cookie, never answer a 500 either. Where that session has
+      // to be read from the missing tables (a logged-in seal's user, a database session), a page
+      // that needs the login says it cannot check it, rather than sending the person to log in.
+      const now = Date.now();
+      const sealed = async () =>
+        createCookieStore({ secrets: env.SESSION_SECRET!.split(","), cookieName: "holdfast_session", ttlSeconds: 3600 }).create({ data: {}, userId: randomUUID(), createdAt: now, lastActiveAt: now }, now + 3_600_000);
+      const cookie = `holdfast_session=${STORE === "cookie" ? await sealed() : randomBytes(32).toString("base64url")}`;
+      const readsTheDatabase = ["cookie", "database", "cached-tcp"].includes(STORE);
+      for (const path of ["/signup", "/login", "/welcome", "/password"]) {
+        const page = await fetch(`${base}${path}`, { headers: { cookie }, redirect: "manual" });
+        expect(page.status, path).toBeLessThan(500);
+        if (readsTheDatabase && (path === "/welcome" || path === "/password")) {
+          expect(page.status, path).toBe(200);
+          expect(await page.text(), path).toContain('data-testid="session-unavailable"');
+        }
+      }
     });
 
     // `npm start` on an external database that lacks migrations refuses, with the sentence and the fix.

@@ -1,5 +1,5 @@
 import type { RateLimitName } from "../env";
-import { clientIp } from "../http/client-ip";
+import { clientIp, rateLimitAddress } from "../http/client-ip";
 import { errorResponse, MEMORY_SESSION_UNKNOWN, type ErrorCode } from "../http/errors";
 import type { Session } from "@holdfast/session";
 import type { Services } from "../services";
@@ -33,9 +33,9 @@ export async function limited(ctx: RequestContext, name: RateLimitName, key: str
   return errorResponse("rate_limited", { headers: { "retry-after": String(Math.max(1, Math.ceil(verdict.retryAfterMs / 1000))) } });
 }
 
-/** The client address the rate limits count by. */
+/** The client the per-address rate limits count by: its address, or an IPv6 address's /64. */
 export function client(ctx: RequestContext): string {
-  return clientIp(ctx.req, ctx.services.config.proxyHops);
+  return rateLimitAddress(clientIp(ctx.req, ctx.services.config.proxyHops));
 }
 
 /** A 303 for plain form posts, so the browser lands on a page rather than on JSON. */

@@ -210,6 +210,20 @@ for (const [label, storeEnv] of STORES) {
       assert.equal((await a.call(me, { cookie: cookieOf(changed) })).status, 200);
     });
 
+    it("logout with no body under a content type (JSON, text) ends the session like one with none", async () => {
+      const a = app(createServices(parseConfig(env(await storeEnv()))));
+      for (const type of ["application/json", "text/plain;charset=UTF-8"]) {
+        const u = await signUp(a);
+        const out = await a.call(logout, { method: "POST", body: "", headers: { "content-type": type }, cookie: u.cookie });
+        assert.equal(out.status, 204, type);
+        assert.match(out.headers.getSetCookie()[0] ?? "", /Max-Age=0/, type);
+        if (a.services.store.revocable) assert.equal((await a.call(me, { cookie: u.cookie })).status, 401, type);
+      }
+      // A body that is there still has to be JSON or a form.
+      const text = await a.call(logout, { method: "POST", body: "everywhere=1", headers: { "content-type": "text/plain" } });
+      assert.equal(text.status, 415);
+    });
+
     it("log out everywhere from a session that already ended: the form says so, and nothing it cannot name is ended", async () => {
       const a = app(createServices(parseConfig(env(await storeEnv()))));
       const u = await signUp(a);
@@ -319,13 +333,35 @@ describe("the cached store outlives Redis: every endpoint serves from the databa
 });
 
 describe("login limits and hostile logins", () => {
-  it("the per-account limit counts the account, whether named by username or email", async () => {
+  it("the per-account limit counts each name of an account apart, so it never links a username to its email", async () => {
     const a = app(createServices(parseConfig(env({ SESSION_STORE: "database", RATE_LIMIT_MULTIPLIER: "1", RATE_LIMIT_LOGIN_ACCOUNT: "3/1m", RATE_LIMIT_LOGIN: "1000/1m" }))));
     const u = await signUp(a);
-    for (let i = 0; i < 3; i++) assert.equal((await a.call(login, json({ login: u.username, password: "wrong-password" }))).status, 401);
-    const byEmail = await a.call(login, json({ login: u.email.toUpperCase(), password: u.password }));
-    assert.equal(byEmail.status, 429);
-    assert.match(byEmail.headers.get("retry-after") ?? "", /^\d+$/);
+    for (let i = 0; i < 3; i++) assert.equal((await a.call(login, json({ login: u.username.toUpperCase(), password: "wrong-password" }))).status, 401);
+    // The name is limited, in any case, the right password included.
+    const byName = await a.call(login, json({ login: u.username, password: u.password }));
+    assert.equal(byName.status, 429);
+    assert.match(byName.headers.get("retry-after") ?? "", /^\d+$/);
+    // Its email answers as any other address would: a limit reached by the name does not show on
+    // it, or a prober who knows the name could find its email among candidates.
+    assert.equal((await a.call(login, json({ login: u.email.toUpperCase(), password: "wrong-password" }))).status, 401);
+    assert.equal((await a.call(login, json({ login: `other_${u.email}`, password: "wrong-password" }))).status, 401);
+  });
+
+  it("the per-address limits count an IPv6 client by its /64 and an IPv4-mapped one as IPv4", async () => {
+    const a = app(createServices(parseConfig(env({ SESSION_STORE: "cookie", RATE_LIMIT_MULTIPLIER: "1", RATE_LIMIT_LOGIN: "2/1m" }))));
+    const network = `2001:db8:${randomBytes(2).toString("hex")}:${randomBytes(2).toString("hex")}`;
+    const from = (peer: string) => a.call(login, { ...json({ login: `nobody_${randomBytes(4).toString("hex")}`, password: "wrong-password" }), headers: { [PEER_HEADER]: peer } });
+    assert.equal((await from(`${network}::1`)).status, 401);
+    assert.equal((await from(`${network}:ffff:1:2:3`)).status, 401);
+    // A third address of the same network is the same client.
+    assert.equal((await from(`${network}::9`)).status, 429);
+    // The next network is another client.
+    assert.equal((await from(`${network.slice(0, -1)}${(parseInt(network.slice(-1), 16) ^ 1).toString(16)}::1`)).status, 401);
+
+    const v4 = `10.${randomBytes(3).join(".")}`;
+    assert.equal((await from(v4)).status, 401);
+    assert.equal((await from(`::ffff:${v4}`)).status, 401);
+    assert.equal((await from(v4)).status, 429);
   });
 
   it("control characters in a login are invalid input, never a database error", async () => {
@@ -400,7 +436,7 @@ describe("plain form posts always land back on their page", () => {
     });
   }
 
-  it("a password change counts against the login limits: the account's budget is shared", async () => {
+  it("a password change counts against the login limits of both the account's names", async () => {
     const a = app(createServices(parseConfig(env({ SESSION_STORE: "database", RATE_LIMIT_MULTIPLIER: "1", RATE_LIMIT_LOGIN_ACCOUNT: "3/1m", RATE_LIMIT_LOGIN: "1000/1m" }))));
     const u = await signUp(a);
     const change = () => a.call(password, { ...json({ currentPassword: "wrong-password", newPassword: "another-password" }), cookie: u.cookie });
@@ -408,8 +444,17 @@ describe("plain form posts always land back on their page", () => {
     const limitedChange = await change();
     assert.equal(limitedChange.status, 429);
     assert.match(limitedChange.headers.get("retry-after") ?? "", /^\d+$/);
-    // The account's logins share the budget, the right password included.
+    // Logins by either name share those budgets, the right password included.
     assert.equal((await a.call(login, json({ login: u.username, password: u.password }))).status, 429);
+    assert.equal((await a.call(login, json({ login: u.email, password: u.password }))).status, 429);
+  });
+
+  it("a password change is refused once either of the account's names is limited", async () => {
+    const a = app(createServices(parseConfig(env({ SESSION_STORE: "database", RATE_LIMIT_MULTIPLIER: "1", RATE_LIMIT_LOGIN_ACCOUNT: "3/1m", RATE_LIMIT_LOGIN: "1000/1m" }))));
+    const u = await signUp(a);
+    for (let i = 0; i < 3; i++) assert.equal((await a.call(login, json({ login: u.email, password: "wrong-password" }))).status, 401);
+    const change = await a.call(password, { ...json({ currentPassword: u.password, newPassword: "another-password" }), cookie: u.cookie });
+    assert.equal(change.status, 429);
   });
 
   it("C1 control characters and lone surrogates are invalid_format, like C0 and DEL", async () => {

@@ -27,7 +27,7 @@ export async function login(ctx: RequestContext): Promise<Response> {
   // A login reads the session to carry it over; the read overlaps the account's lookup and hash.
   session.prefetch();
   const account = await findAccount(services.db, input.value.login);
-  // Per account as well (by user, whether named by username or email), so guessing one
+  // Per account name as well (the username or the email, each its own count), so guessing one
   // account's password from many addresses is slow too.
   const byAccount = await limited(ctx, "loginAccount", account.key);
   if (byAccount) return byAccount;

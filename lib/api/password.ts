@@ -1,7 +1,8 @@
 import { isSameOrigin, readBody } from "../http/request";
-import { changePassword } from "../users";
+import { changePassword, findUser, loginKey, type PublicUser } from "../users";
 import type { ErrorCode } from "../http/errors";
 import { passwordChangeInput, validate, type FieldErrors } from "../validation";
+import { USER_KEY } from "./me";
 import { client, failure, formFailure, limited, seeOther, type RequestContext } from "./context";
 
 /**
@@ -12,7 +13,7 @@ export async function password(ctx: RequestContext): Promise<Response> {
   const { req, session, services } = ctx;
   if (!isSameOrigin(req, services.config.trustProxy)) return failure(ctx, "cross_origin");
   // The current password is checked as a login checks it, so it counts as a login attempt: per
-  // address, and against the account's own budget, the one its logins share.
+  // address, and against the budgets the account's logins spend, by username and by email.
   const byAddress = await limited(ctx, "login", client(ctx));
   if (byAddress) return byAddress;
   const parsed = await readBody(req);
@@ -23,8 +24,11 @@ export async function password(ctx: RequestContext): Promise<Response> {
   if (!input.ok) return fail("invalid_input", input.fields);
   const userId = await session.userId();
   if (!userId) return fail("unauthenticated");
-  const byAccount = await limited(ctx, "loginAccount", userId);
-  if (byAccount) return byAccount;
+  const kept = await session.get<PublicUser>(USER_KEY);
+  const user = kept?.id === userId ? kept : await findUser(services.db, userId);
+  if (!user) return fail("unauthenticated");
+  const [byName, byEmail] = await Promise.all([user.username, user.email].map((login) => limited(ctx, "loginAccount", loginKey(login))));
+  if (byName ?? byEmail) return (byName ?? byEmail)!;
   const changed = await changePassword(services.db, userId, input.value.currentPassword, input.value.newPassword, services.config.passwordHashCost);
   if (!changed) return fail("invalid_credentials");
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { clientIp, PEER_HEADER } from "./client-ip";
+import { clientIp, PEER_HEADER, rateLimitAddress } from "./client-ip";
 
 const req = (headers: Record<string, string>) => new Request("http://x/", { headers });
 
@@ -26,5 +26,25 @@ describe("client address", () => {
   it("a missing or malformed header falls back to the peer", () => {
     assert.equal(clientIp(req({ [PEER_HEADER]: "127.0.0.1" }), 1), "127.0.0.1");
     assert.equal(clientIp(req({ [PEER_HEADER]: "127.0.0.1", "x-forwarded-for": "not-an-ip" }), 1), "127.0.0.1");
+  });
+});
+
+describe("the address the rate limits count", () => {
+  it("IPv4 as it is, also when it arrives IPv4-mapped on an IPv6 socket", () => {
+    assert.equal(rateLimitAddress("203.0.113.9"), "203.0.113.9");
+    assert.equal(rateLimitAddress("::ffff:203.0.113.9"), "203.0.113.9");
+    assert.equal(rateLimitAddress("::FFFF:203.0.113.9"), "203.0.113.9");
+  });
+
+  it("IPv6 by its /64: every address of one network is one client, the next network another", () => {
+    const one = ["2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:0DB8:0001:0002:0:0:0:9", "2001:db8:1:2::5%eth0"].map(rateLimitAddress);
+    assert.deepEqual(new Set(one), new Set(["2001:db8:1:2::/64"]));
+    assert.equal(rateLimitAddress("2001:db8:1:3::1"), "2001:db8:1:3::/64");
+    assert.equal(rateLimitAddress("::1"), "::/64");
+  });
+
+  it("anything that is not an address is counted as it is", () => {
+    assert.equal(rateLimitAddress("unknown"), "unknown");
+    assert.equal(rateLimitAddress(""), "");
   });
 });

@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import ipaddr from "ipaddr.js";
 
 /** Set by server.ts from the socket, overwriting whatever a client sent. */
 export const PEER_HEADER = "x-holdfast-peer";
@@ -19,4 +20,19 @@ export function clientIp(req: Request, proxyHops: number): string {
   const hops = (req.headers.get("x-forwarded-for") ?? "").split(",").map((h) => h.trim());
   const client = hops[hops.length - proxyHops];
   return client && isIP(client) !== 0 ? client : peer;
+}
+
+/**
+ * What the per-address rate limits count: an IPv4 address as it is (an IPv4-mapped IPv6 one,
+ * `::ffff:203.0.113.9`, as that IPv4 address), and an IPv6 address by its /64 network. A single
+ * subscriber, even a single phone, is given a whole /64, so counting each of its addresses
+ * apart would hand one client 2^64 budgets; a /64 holds one household or device, never
+ * strangers, so a shared budget cannot lock someone else out.
+ */
+export function rateLimitAddress(address: string): string {
+  if (!ipaddr.isValid(address)) return address;
+  const parsed = ipaddr.process(address);
+  if (parsed.kind() === "ipv4") return parsed.toString();
+  const network = new ipaddr.IPv6([...(parsed as ipaddr.IPv6).parts.slice(0, 4), 0, 0, 0, 0]);
+  return `${network.toString()}/64`;
 }

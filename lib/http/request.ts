@@ -69,21 +69,29 @@ async function readLimited(req: Request): Promise<string | null> {
 
 /**
  * Parses a JSON object or a url-encoded form, in the contract's order: size, media type, syntax,
- * shape. With `optional`, a request with no content type and an empty body is an empty object:
- * Next hands every POST a body stream, empty or not, so emptiness is read, not assumed.
+ * shape. With `optional`, an empty body is an empty object, whatever its content type: Next
+ * hands every POST a body stream, empty or not, so emptiness is read, not assumed.
  */
 export async function readBody(req: Request, options: { optional?: boolean } = {}): Promise<BodyResult> {
   const type = mediaType(req);
   const form = type === "application/x-www-form-urlencoded";
   if (Number(req.headers.get("content-length") ?? "0") > MAX_BODY_BYTES) return { ok: false, code: "payload_too_large", form };
-  if (options.optional && type === "") {
+  if (options.optional) {
+    // No body, whatever Content-Type says (`fetch` with a JSON content type and no body sends
+    // exactly that), is the empty object; only a body that is there must be JSON or a form.
     const text = await readLimited(req);
     if (text === null) return { ok: false, code: "payload_too_large", form };
-    return text.trim() === "" ? { ok: true, body: {}, form } : { ok: false, code: "unsupported_media_type", form };
+    if (text.trim() === "") return { ok: true, body: {}, form };
+    if (!form && type !== "application/json") return { ok: false, code: "unsupported_media_type", form };
+    return parseBody(text, form);
   }
   if (!form && type !== "application/json") return { ok: false, code: "unsupported_media_type", form };
   const text = await readLimited(req);
   if (text === null) return { ok: false, code: "payload_too_large", form };
+  return parseBody(text, form);
+}
+
+function parseBody(text: string, form: boolean): BodyResult {
   if (form) return { ok: true, body: Object.fromEntries(new URLSearchParams(text)), form };
   let parsed: unknown;
   try {

@@ -136,19 +136,19 @@ type Method = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS";
  * ones, HEAD as GET without a body, OPTIONS as 204 with `Allow`, and the rest as the
  * contract's 405 `method_not_allowed` with `Allow`.
  */
-export function endpoint(served: { GET?: Handler; POST?: Handler }): Record<Method, Handler> {
+export function endpoint(served: { GET?: Handler; POST?: Handler; HEAD?: Handler }): Record<Method, Handler> {
   const allow = [...(served.GET ? ["GET", "HEAD"] : []), ...(served.POST ? ["POST"] : []), "OPTIONS"].join(", ");
   const refuse: Handler = async () => methodNotAllowed(allow);
   const get = served.GET;
   const table: Record<Method, Handler> = {
     GET: get ?? refuse,
-    HEAD: get
+    HEAD: served.HEAD ?? (get
       ? async (req) => {
           const response = await get(req);
           await response.body?.cancel();
           return new Response(null, { status: response.status, headers: response.headers });
         }
-      : refuse,
+      : refuse),
     POST: served.POST ?? refuse,
     PUT: refuse,
     PATCH: refuse,
@@ -158,6 +158,15 @@ export function endpoint(served: { GET?: Handler; POST?: Handler }): Record<Meth
   // Every answer is counted once, by route, status and code, in the process's signals.
   return Object.fromEntries(Object.entries(table).map(([method, handler]) => [method, withOutcomeSignals(handler)])) as Record<Method, Handler>;
 }
+
+/**
+ * HEAD for an endpoint whose GET issues something (a captcha, a proof-of-work challenge): the
+ * GET's status and content type, and nothing done. HEAD is safe (RFC 9110): a link checker or a
+ * prefetch must not replace the captcha a person is reading, set a cookie, write a record or
+ * spend the address's rate limit.
+ */
+export const headWithoutIssuing = (contentType: string): Handler => async () =>
+  new Response(null, { status: 200, headers: { "content-type": contentType, "cache-control": "no-store" } });
 
 /** Any path under /api that names no endpoint: the contract's JSON, not Next's HTML page. */
 export const unknownEndpoint: Handler = withOutcomeSignals(async () => notFound());

@@ -5,6 +5,7 @@ import { hasPass } from "../captcha/pass";
 import { config } from "../env";
 import { healthRoute as health, sessionRoute as route, type RouteOptions } from "../http/route";
 import { createServices, type Services } from "../services";
+import { isNotMigrated } from "../migrations";
 import { findUser, type PublicUser } from "../users";
 
 /**
@@ -25,24 +26,37 @@ export const healthRoute = health(getServices);
 
 const pages = nextSessions(() => getServices().sessions);
 
-/** Reads from the request's session; no cookie, or a store that cannot be reached, gives `fallback`. */
-async function fromSession<T>(fallback: T, read: (session: ReadonlySession, services: Services) => Promise<T>): Promise<T> {
+/** A session that could not be read: its store (or the database) cannot be reached, or lacks a migration. */
+export const UNAVAILABLE = "unavailable";
+
+/**
+ * Reads from the request's session; no cookie gives `fallback`, and a session that cannot be read
+ * `onUnavailable`: a page never answers a 500 for the store's sake, and says so where it matters.
+ */
+async function fromSession<T, U = T>(fallback: T, read: (session: ReadonlySession, services: Services) => Promise<T>, onUnavailable: T | U = fallback): Promise<T | U> {
   const session = await pages.read();
   if (!session.hasCookie) return fallback;
   try {
     return await read(session, getServices());
   } catch (error) {
-    if (error instanceof StoreUnavailableError) return fallback;
+    if (error instanceof StoreUnavailableError || isNotMigrated(error)) return onUnavailable;
     throw error;
   }
 }
 
-/** The logged-in user for a server component. */
-export function currentUser(): Promise<PublicUser | null> {
-  return fromSession(null, async (session, s) => {
-    const userId = await session.userId();
-    return userId ? await findUser(s.db, userId) : null;
-  });
+/**
+ * The logged-in user for a server component, or UNAVAILABLE when the session cannot be read now:
+ * a logged-in person is then told so, not sent to the login page as if logged out.
+ */
+export function currentUser(): Promise<PublicUser | null | typeof UNAVAILABLE> {
+  return fromSession<PublicUser | null, typeof UNAVAILABLE>(
+    null,
+    async (session, s) => {
+      const userId = await session.userId();
+      return userId ? await findUser(s.db, userId) : null;
+    },
+    UNAVAILABLE,
+  );
 }
 
 /** What the person typed into a form before a failed plain post (never a password). */

@@ -174,6 +174,9 @@ function otherEndpointCases(): Case[] {
     ["broken percent-encoding after an endpoint", "/api/captcha%ff", {}, { status: 404, codes: ["not_found"] }],
     ["PROPFIND login", "/api/login", { method: "PROPFIND" }, { status: 405, codes: ["method_not_allowed"] }],
     ["encoded traversal", "/api/%2e%2e/%2e%2e/etc/passwd", {}, { status: [400, 404] }],
+    // The app has no server actions: naming one is a plain POST to the page (and no error logged).
+    ["a server action named on a page", "/signup", { method: "POST", headers: { "next-action": "A".repeat(42), "content-type": "text/plain;charset=UTF-8" }, body: "[]" }, { status: 200 }],
+    ["a server action named on a missing page", "/nope", { method: "POST", headers: { "next-action": "7f".repeat(21), "content-type": "text/plain;charset=UTF-8" }, body: "[]" }, { status: 404 }],
   ];
   for (const [label, path, init, want] of get) cases.push({ label, path, init, want });
   return cases;

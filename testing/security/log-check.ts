@@ -29,3 +29,22 @@ export function findLeaks(logFiles: string[], secrets: string[]): string[] {
   }
   return leaks;
 }
+
+/**
+ * Lines of the server logs that report an error with a stack trace (`    at …`, or Next's
+ * "at ignore-listed frames"): a hostile request must never make the server log one, or any client
+ * could fill the log. Each as "<file>: <the error's first line>", once per distinct line.
+ */
+export function findStackTraces(logFiles: string[]): string[] {
+  const found = new Set<string>();
+  for (const file of logFiles.filter((f) => existsSync(f))) {
+    const lines = readFileSync(file, "utf8").split("\n");
+    lines.forEach((line, i) => {
+      if (!/^\s+at \S/.test(line)) return;
+      let start = i;
+      while (start > 0 && /^\s+at \S|^Read more:/.test(lines[start - 1]!)) start--;
+      found.add(`${path.relative(process.cwd(), file)}: ${(lines[start - 1] ?? line).slice(0, 200)}`);
+    });
+  }
+  return [...found];
+}

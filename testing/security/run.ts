@@ -10,7 +10,7 @@ import path from "node:path";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "../../lib/embedded-postgres";
 import { startStack } from "../stack";
 import { E2E_STORES } from "../stores";
-import { findLeaks } from "./log-check";
+import { findLeaks, findStackTraces } from "./log-check";
 import { PART_SETTINGS, runStoreSecurity } from "./store-run";
 
 const MAX_PRINTED_FAILURES = 40;
@@ -26,7 +26,9 @@ function logCheckCanary(): boolean {
     const file = path.join(dir, "canary.log");
     writeFileSync(file, "[holdfast] request failed: token=Xk3_canary_value_0123456789 answer ACDEF. CAPTCHA_TEST_MODE is on\n");
     const found = findLeaks([file], ["Xk3_canary_value_0123456789", "ACDEF", "CAPTC", "absent-secret-value"]);
-    return found.length === 2;
+    if (findStackTraces([file]).length !== 0) return false;
+    writeFileSync(file, 'Error: Failed to find Server Action "AAAA".\nRead more: https://nextjs.org/docs/messages/failed-to-find-server-action\n    at ignore-listed frames\n');
+    return found.length === 2 && findStackTraces([file]).length === 1;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -44,7 +46,7 @@ async function main(): Promise<number> {
     return 1;
   }
   if (!logCheckCanary()) {
-    console.error("security: the log check did not find a planted secret; it cannot be trusted.");
+    console.error("security: the log check did not find a planted secret or stack trace; it cannot be trusted.");
     return 1;
   }
   // startStack recreates the `holdfast_test` database; a private Postgres keeps that away from a concurrent `npm test`.

@@ -4,7 +4,7 @@ import pg from "pg";
 import { startCluster, type Cluster } from "../cluster";
 import type { Stack } from "../stack";
 import type { StoreConfig } from "../stores";
-import { findLeaks } from "./log-check";
+import { findLeaks, findStackTraces } from "./log-check";
 import { runSecuritySuite, type SecurityReport } from "./suite";
 
 /**
@@ -90,6 +90,8 @@ export async function runStoreSecurity(stack: Stack, store: StoreConfig, log: (l
   const logs = files(logRoot);
   const leaks = findLeaks(logs, report.secrets);
   for (const leak of leaks) report.failures.push(`log leak: ${leak}`);
-  log(`log check: ${report.secrets.length} secrets searched in ${logs.length} log files (${path.relative(process.cwd(), logRoot)}), ${leaks.length} found`);
+  const traces = findStackTraces(logs);
+  for (const trace of traces) report.failures.push(`stack trace in a server log: ${trace}`);
+  log(`log check: ${report.secrets.length} secrets searched in ${logs.length} log files (${path.relative(process.cwd(), logRoot)}), ${leaks.length} found; stack traces: ${traces.length}`);
   return report;
 }

@@ -1,17 +1,18 @@
 import type { CookieChange } from "./session.js";
 
-/** A Cookie header longer than this is ignored rather than parsed. */
-export const MAX_COOKIE_HEADER_BYTES = 8 * 1024;
-
 export interface CookieSettings {
   name: string;
   secure: boolean;
   domain: string | undefined;
 }
 
-/** The value of one cookie in a Cookie header; an empty value counts as no cookie. */
+/**
+ * The value of one cookie in a Cookie header; an empty value counts as no cookie. A long header
+ * is read as any other (the server in front already bounds its size): ignoring one would treat a
+ * browser that carries many other cookies as logged out, and its logout would end nothing.
+ */
 export function readCookie(header: string | null, name: string): string | undefined {
-  if (!header || header.length > MAX_COOKIE_HEADER_BYTES) return undefined;
+  if (!header) return undefined;
   for (const part of header.split(";")) {
     const eq = part.indexOf("=");
     if (eq === -1 || part.slice(0, eq).trim() !== name) continue;

@@ -6,7 +6,7 @@
 export { Session, type CookieChange, type SessionOptions, type SessionState } from "./session.js";
 export { createSessions, type SecureRule, type Sessions, type SessionsOptions } from "./sessions.js";
 export { SessionTooLargeError, StoreUnavailableError, type SessionData, type SessionRecord, type SessionStore } from "./store.js";
-export { cookieFor, MAX_COOKIE_HEADER_BYTES, readCookie, setCookieHeader, type CookieSettings } from "./cookie-header.js";
+export { cookieFor, readCookie, setCookieHeader, type CookieSettings } from "./cookie-header.js";
 export { hashToken, newToken, sameDigest } from "./token.js";
 export { consoleLogger, silentLogger, type Logger } from "./logger.js";
 export { observeStore, type ObservedCall, type StoreCall } from "./observe.js";
