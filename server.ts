@@ -7,12 +7,12 @@
  * address for the rate limits. Here the socket's address is recorded in a header no client can
  * set, and so is whether proxy headers arrived. Without TRUST_PROXY the X-Forwarded-Proto and
  * X-Forwarded-Host a client sent are removed before Next sees them, since Next builds the
- * request's URL from them.
+ * request's URL from them; with it, each keeps only the value our proxies vouch for.
  */
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import next from "next";
-import { FORWARDED_HEADER, PEER_HEADER, PROTO_HEADER } from "./lib/http/client-ip";
+import { FORWARDED_HEADER, PEER_HEADER, PROTO_HEADER, trustedForwardedValue } from "./lib/http/client-ip";
 import { gate, SECURITY_HEADERS } from "./lib/http/gate";
 import { config, ConfigError, listenProblem, loadEnvFiles, type Config } from "./lib/env";
 
@@ -30,7 +30,7 @@ try {
   for (const problem of error.problems) console.error(`[holdfast] ${problem}`);
   process.exit(1);
 }
-const { trustProxy, port, hostname, instanceName } = settings;
+const { trustProxy, proxyHops, port, hostname, instanceName } = settings;
 const metrics = settings.metricsToken !== undefined;
 
 const app = next({ dev, hostname, port });
@@ -55,9 +55,11 @@ const server = createServer((req, res) => {
   req.headers[PEER_HEADER] = req.socket.remoteAddress ?? "";
   req.headers[FORWARDED_HEADER] = forwarded ? "1" : "0";
   req.headers[PROTO_HEADER] = "encrypted" in req.socket && req.socket.encrypted ? "https" : "http";
-  if (!trustProxy) {
-    delete req.headers["x-forwarded-proto"];
-    delete req.headers["x-forwarded-host"];
+  for (const name of ["x-forwarded-proto", "x-forwarded-host"]) {
+    const value = req.headers[name];
+    if (!trustProxy) delete req.headers[name];
+    // Several values (a proxy that appends): only the one our proxies vouch for, for Next too.
+    else if (typeof value === "string") req.headers[name] = trustedForwardedValue(value, proxyHops);
   }
   // The app has no server actions. Next would still look one up for any POST that names one,
   // answer 400 or 409, and log an error with the client's text in it, so any client could fill

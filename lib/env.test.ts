@@ -136,6 +136,22 @@ describe("configuration", () => {
     assert.equal(parseConfig({ ...base, POW_MAX_NUMBER: "5000" }).powMaxNumber.normal, 5000);
   });
 
+  it("the proof of work without the image may not cost less than the one with it", () => {
+    assert.match(refusal({ ...base, POW_MAX_NUMBER: "3000", POW_MAX_NUMBER_ACCESSIBLE: "2000" }), /POW_MAX_NUMBER_ACCESSIBLE \(2000\) is below POW_MAX_NUMBER \(3000\).*at least 3000/);
+    // Against the default of the other: 8000000 without the image.
+    assert.match(refusal({ ...base, POW_MAX_NUMBER: "9000000" }), /POW_MAX_NUMBER_ACCESSIBLE \(8000000, the default\) is below POW_MAX_NUMBER \(9000000\)/);
+    assert.equal(parseConfig({ ...base, POW_MAX_NUMBER: "3000", POW_MAX_NUMBER_ACCESSIBLE: "3000" }).powMaxNumber.accessible, 3000);
+    assert.equal(parseConfig({ ...base, POW_MAX_NUMBER: "8000000" }).powMaxNumber.normal, 8000000);
+  });
+
+  it("a __Host- or __Secure- cookie name is always Secure, and refused where browsers would drop it", () => {
+    assert.equal(parseConfig({ ...base, SESSION_COOKIE_NAME: "__Host-session" }).cookie.secure, "always");
+    assert.equal(parseConfig({ ...base, SESSION_COOKIE_NAME: "__Secure-session", SESSION_COOKIE_DOMAIN: "example.com" }).cookie.secure, "always");
+    assert.equal(parseConfig({ ...base, SESSION_COOKIE_NAME: "Host-session" }).cookie.secure, "auto");
+    assert.match(refusal({ ...base, SESSION_COOKIE_NAME: "__Secure-s", SESSION_COOKIE_SECURE: "false" }), /SESSION_COOKIE_NAME=__Secure-s starts with __Secure-, which browsers keep only with Secure/);
+    assert.match(refusal({ ...base, SESSION_COOKIE_NAME: "__host-s", SESSION_COOKIE_DOMAIN: "example.com" }), /starts with __Host-, which browsers keep only without Domain/);
+  });
+
   it("captcha test mode is announced as a warning", () => {
     assert.match(parseConfig({ ...base, CAPTCHA_TEST_MODE: "1" }).warnings.join(" "), /X-Captcha-Answer/);
   });

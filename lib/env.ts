@@ -1,5 +1,6 @@
 import nextEnv from "@next/env";
 import { z } from "zod";
+import { POW_MAX_NUMBER } from "./pow/costs";
 
 /**
  * The only module that reads process.env. Everything else receives a parsed Config.
@@ -159,7 +160,7 @@ const FIX: Record<string, string> = {
   RATE_LIMIT_REGISTER_ACCESSIBLE: "use <requests>/<period> with a period in s, m or h, such as 5/1h",
   RATE_LIMIT_LOGIN: "use <requests>/<period> with a period in s, m or h, such as 30/5m",
   RATE_LIMIT_LOGIN_ACCOUNT: "use <requests>/<period> with a period in s, m or h, such as 10/5m",
-  RATE_LIMIT_MULTIPLIER: "use a number greater than 0 (a load test sets it high)",
+  RATE_LIMIT_MULTIPLIER: "use a number from 0.001 to 1000000, in digits with at most 6 decimals, such as 0.5 or 100 (a load test sets it high)",
   INSTANCE_NAME: "use 1 to 64 characters of A-Z, a-z, 0-9, _ . -",
   POW_MAX_NUMBER: "use a whole number from 1 to 100000000 (the proof of work's counter range; 2000000 is the default)",
   POW_MAX_NUMBER_ACCESSIBLE: "use a whole number from 1 to 100000000 (the no-image path's counter range; 8000000 is the default)",
@@ -325,6 +326,29 @@ export function parseConfig(env: Env): Config {
   } else if (e.POW_OPTIONAL) {
     warnings.push("POW_OPTIONAL is on: a registration without a proof of work is accepted. Benchmarks only; never on a public site.");
   }
+  // Browsers keep a __Secure- or __Host- cookie only with Secure (and a __Host- one only without
+  // Domain): refused where that cannot hold, and always Secure otherwise, even over http.
+  const cookiePrefix = /^__(Host|Secure)-/i.exec(e.SESSION_COOKIE_NAME)?.[0];
+  if (cookiePrefix && e.SESSION_COOKIE_SECURE === "false") {
+    problems.push(
+      `SESSION_COOKIE_NAME=${e.SESSION_COOKIE_NAME} starts with ${cookiePrefix}, which browsers keep only with Secure, and SESSION_COOKIE_SECURE=false drops it: unset SESSION_COOKIE_SECURE, or choose a name without the prefix.`,
+    );
+  }
+  if (cookiePrefix && /^__Host-$/i.test(cookiePrefix) && e.SESSION_COOKIE_DOMAIN) {
+    problems.push(
+      `SESSION_COOKIE_NAME=${e.SESSION_COOKIE_NAME} starts with __Host-, which browsers keep only without Domain, and SESSION_COOKIE_DOMAIN is set: unset SESSION_COOKIE_DOMAIN, or use the __Secure- prefix to share the cookie with subdomains.`,
+    );
+  }
+
+  // The path without the image must cost a bot at least what the one with it does.
+  const powBase = e.CAPTCHA_TEST_MODE ? { normal: POW_MAX_NUMBER.test, accessible: POW_MAX_NUMBER.test } : POW_MAX_NUMBER;
+  const powNormal = e.POW_MAX_NUMBER ?? powBase.normal;
+  const powAccessible = e.POW_MAX_NUMBER_ACCESSIBLE ?? powBase.accessible;
+  if (powAccessible < powNormal) {
+    problems.push(
+      `POW_MAX_NUMBER_ACCESSIBLE (${powAccessible}${e.POW_MAX_NUMBER_ACCESSIBLE === undefined ? ", the default" : ""}) is below POW_MAX_NUMBER (${powNormal}), so registering without the captcha would cost a bot less work than with it: set POW_MAX_NUMBER_ACCESSIBLE to at least ${powNormal}.`,
+    );
+  }
   if (e.CAPTCHA_TEST_MODE) {
     warnings.push("CAPTCHA_TEST_MODE is on: every captcha response reveals its answer in X-Captcha-Answer. Never enable it on a public site.");
   }
@@ -342,7 +366,7 @@ export function parseConfig(env: Env): Config {
     redisWaitReplicas: e.REDIS_WAIT_REPLICAS,
     cookie: {
       name: e.SESSION_COOKIE_NAME,
-      secure: e.SESSION_COOKIE_SECURE === "auto" ? "auto" : e.SESSION_COOKIE_SECURE === "true" ? "always" : "never",
+      secure: cookiePrefix || e.SESSION_COOKIE_SECURE === "true" ? "always" : e.SESSION_COOKIE_SECURE === "auto" ? "auto" : "never",
       domain: e.SESSION_COOKIE_DOMAIN,
     },
     idleTimeoutMs: e.SESSION_IDLE_TIMEOUT_SECONDS * 1000,

@@ -50,6 +50,14 @@ test(`X-Forwarded-* counts only with TRUST_PROXY (${STORE} store)`, async () => 
     expect(forwarded.status).toBe(204);
     const plain = await fetch(`${base}/api/captcha`);
     expect(sessionCookie(plain)).not.toMatch(/Secure/i);
+    // A proxy that appends: the client's https ahead of our proxy's http counts for nothing
+    // (a Secure cookie over http would be dropped), and the other way round our proxy's https counts.
+    const appended = await fetch(`${base}/api/captcha`, { headers: { "x-forwarded-proto": "https, http" } });
+    expect(sessionCookie(appended)).not.toMatch(/Secure/i);
+    const overHttps = await fetch(`${base}/api/captcha`, { headers: { "x-forwarded-proto": "http, https" } });
+    expect(sessionCookie(overHttps)).toMatch(/; Secure/i);
+    const own = await fetch(`${base}/api/logout`, { method: "POST", headers: { "x-forwarded-proto": "https, http", "x-forwarded-host": "evil.example, 127.0.0.1", origin: "https://evil.example" } });
+    expect(own.status).toBe(403);
   });
 });
 

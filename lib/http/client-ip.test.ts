@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { clientIp, PEER_HEADER, rateLimitAddress } from "./client-ip";
+import { clientIp, PEER_HEADER, rateLimitAddress, trustedForwardedValue } from "./client-ip";
 
 const req = (headers: Record<string, string>) => new Request("http://x/", { headers });
 
@@ -46,5 +46,21 @@ describe("the address the rate limits count", () => {
   it("anything that is not an address is counted as it is", () => {
     assert.equal(rateLimitAddress("unknown"), "unknown");
     assert.equal(rateLimitAddress(""), "");
+  });
+});
+
+describe("the forwarded scheme and host our proxies vouch for", () => {
+  it("one value is taken as it is", () => {
+    assert.equal(trustedForwardedValue("https", 1), "https");
+    assert.equal(trustedForwardedValue(" example.com ", 2), "example.com");
+  });
+
+  it("of several, the one our N-th proxy from the right appended, never the client's", () => {
+    // The client wrote https; our proxy, reached over http, appended http.
+    assert.equal(trustedForwardedValue("https, http", 1), "http");
+    assert.equal(trustedForwardedValue("https,http", 1), "http");
+    assert.equal(trustedForwardedValue("http, https, http", 2), "https");
+    // Fewer values than proxies: the first there is.
+    assert.equal(trustedForwardedValue("https, http", 5), "https");
   });
 });

@@ -23,6 +23,19 @@ export function clientIp(req: Request, proxyHops: number): string {
 }
 
 /**
+ * The one value of a comma-separated X-Forwarded-Proto or X-Forwarded-Host that our proxies
+ * vouch for, with TRUST_PROXY=N: the N-th from the right, as for X-Forwarded-For (a proxy that
+ * appends puts its own value last, after whatever the client sent); the first when there are
+ * fewer. A client's `X-Forwarded-Proto: https` ahead of our proxy's `http` must not make the
+ * cookie Secure over http, where the browser would drop it.
+ */
+export function trustedForwardedValue(value: string, proxyHops: number): string {
+  if (!value.includes(",")) return value.trim();
+  const values = value.split(",").map((v) => v.trim());
+  return values[Math.max(0, values.length - proxyHops)]!;
+}
+
+/**
  * What the per-address rate limits count: an IPv4 address as it is (an IPv4-mapped IPv6 one,
  * `::ffff:203.0.113.9`, as that IPv4 address), and an IPv6 address by its /64 network. A single
  * subscriber, even a single phone, is given a whole /64, so counting each of its addresses

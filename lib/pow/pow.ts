@@ -2,6 +2,7 @@ import { createHash, createHmac, randomInt, timingSafeEqual } from "node:crypto"
 import { createChallenge, type Challenge } from "altcha-lib";
 import { deriveKey } from "altcha-lib/algorithms/sha";
 import type { CaptchaLedger } from "../captcha/ledger";
+import { POW_MAX_NUMBER } from "./costs";
 
 /**
  * Proof of work in ALTCHA's published format (v2, the `altcha-lib` default), single-use
@@ -37,13 +38,7 @@ export type PowCheck = { verdict: "ok"; level: PowLevel } | { verdict: "pow_inva
  * browser still managed 0.8 M counters/s, i.e. ≈ 1.25 s at the median. crypto.subtle would
  * manage 0.03–0.1 M/s, which is why the worker hashes in plain JavaScript.
  */
-export const POW_MAX_NUMBER = {
-  normal: 2_000_000,
-  /** Four times the work, for those who cannot read the captcha image; the policy is the caller's. */
-  accessible: 8_000_000,
-  /** CAPTCHA_TEST_MODE: still required, at a cost no test notices. */
-  test: 1_000,
-} as const;
+export { POW_MAX_NUMBER };
 
 /** Long enough to fill in the form after the (background) solve; the client fetches anew before it runs out. */
 export const POW_TTL_MS = 10 * 60_000;
