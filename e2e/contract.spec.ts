@@ -97,6 +97,21 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
     expect(response.status).toBe(201);
   });
 
+  test("through the proxy too: a body above its own 1 MiB limit and TRACE get the contract's answers", async () => {
+    const huge = "a".repeat(1_100_000);
+    const json = await fetch(`${BASE}/api/register`, { method: "POST", headers: { "content-type": "application/json" }, body: huge });
+    expect(json.status).toBe(413);
+    expect((await errorOf(json)).code).toBe("payload_too_large");
+    expect(json.headers.get("x-frame-options")).toBe("DENY");
+    const form = await fetch(`${BASE}/api/login`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `login=${huge}`, redirect: "manual" });
+    expect(form.status).toBe(303);
+    expect(form.headers.get("location")).toBe("/login?error=payload_too_large");
+    const trace = await rawRequest(BASE, ["TRACE /api/me HTTP/1.1"]);
+    expect(trace.status).toBe(405);
+    expect(trace.headers).toContain("allow: get, head, options");
+    expect(trace.body).toContain('"code":"method_not_allowed"');
+  });
+
   test("no page can be framed by another site, and no response is sniffed as another type", async () => {
     for (const path of ["/signup", "/login", "/welcome", "/api/captcha", "/api/me"]) {
       const response = await fetch(`${BASE}${path}`, { redirect: "manual" });
