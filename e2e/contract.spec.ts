@@ -365,6 +365,55 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
     await context.close();
   });
 
+  test("without JavaScript too, a login whose cookie the browser refuses says so", async ({ browser }) => {
+    const { user } = await signUp();
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    // The login's 303 reaches the browser without its cookie.
+    await page.route("**/api/login", async (route) => {
+      const response = await route.fetch({ maxRedirects: 0 });
+      expect(response.status()).toBe(303);
+      await route.fulfill({ status: 303, headers: { location: response.headers()["location"]! } });
+    });
+    await page.goto("/login");
+    await page.getByLabel("Username or email").fill(user.username);
+    await page.getByLabel("Password").fill(user.password);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await expect(page).toHaveURL(/\/login\?error=login_not_kept$/);
+    await expect(page.getByTestId("form-error")).toHaveAttribute("data-code", "login_not_kept");
+    await context.close();
+  });
+
+  test("a page that needs the login, reached with a session that ended, says so and comes back after the login", async ({ browser }) => {
+    const { user } = await signUp();
+    for (const javaScriptEnabled of [true, false]) {
+      const context = await browser.newContext({ javaScriptEnabled });
+      // A cookie naming no live session: timed out, or ended from another device.
+      await context.addCookies([{ name: COOKIE, value: "ended-session-token-000000000000000000000000", url: BASE }]);
+      const page = await context.newPage();
+      await page.goto("/password");
+      await expect(page).toHaveURL(/\/login\?next=%2Fpassword&error=session_expired$/);
+      await expect(page.getByTestId("form-error")).toHaveAttribute("data-code", "session_expired");
+      await page.getByLabel("Username or email").fill(user.username);
+      await page.getByLabel("Password").fill(user.password);
+      await page.getByRole("button", { name: "Log in" }).click();
+      await expect(page, `JavaScript ${javaScriptEnabled ? "on" : "off"}`).toHaveURL(/\/password(\?from=login)?$/);
+      await expect(page.getByRole("heading", { name: "Change your password" })).toBeVisible();
+      await context.close();
+    }
+    // With no session at all there is nothing to explain; a login link from elsewhere can only
+    // ever return to one of the site's own pages.
+    const plain = await fetch(`${BASE}/welcome`, { redirect: "manual" });
+    expect(plain.headers.get("location")).toBe("/login");
+    const away = await fetch(`${BASE}/api/login`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ login: user.username, password: user.password, next: "https://elsewhere.example/" }).toString(),
+      redirect: "manual",
+    });
+    expect(away.headers.get("location")).toBe("/welcome?from=login");
+  });
+
   test("a rate limit says how long to wait, from Retry-After, with and without JavaScript", async ({ page }) => {
     await page.route("**/api/login", (route) =>
       route.fulfill({ status: 429, headers: { "content-type": "application/json", "retry-after": "170" }, body: JSON.stringify({ error: { code: "rate_limited", message: "Too many requests." } }) }),

@@ -102,7 +102,15 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await expect(page).toHaveURL(/\/welcome$/);
   });
 
-  test("with the sign-up page open in two tabs, the first tab's right answer is named as replaced, not as a typo", async ({ context }) => {
+  test("a form sent before the page's scripts had loaded is said to be that, not a browser without JavaScript", async ({ page }) => {
+    // Where a plain post without the proof of work lands; this browser runs JavaScript.
+    await page.goto("/signup?error=invalid_input&fields=altcha.required");
+    await expect(page.getByTestId("form-error")).toHaveAttribute("data-code", "sent_before_ready");
+    await expect(page.getByTestId("form-error")).toContainText("before this page had finished loading");
+    await expect(page.getByText(/needs JavaScript/)).toHaveCount(0);
+  });
+
+  test("with the sign-up page open in two tabs, a right answer in either tab is named as replaced, not as a typo", async ({ context }) => {
     const first = await context.newPage();
     const firstCaptcha = watchCaptcha(first);
     await first.goto("/signup");
@@ -119,8 +127,17 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await first.getByRole("button", { name: "Create account" }).click();
     await expect(first.getByTestId("error-captcha")).toHaveAttribute("data-code", "replaced");
     await expect(first.getByTestId("error-captcha")).toContainText("another tab or window");
-    // The first tab now shows a new image of its own; its answer signs up.
+    // The first tab now shows a new image of its own.
     await expect.poll(() => firstCaptcha.count()).toBeGreaterThan(1);
+    // The second tab's image was spent by that attempt: its right answer is named as such too.
+    await fillAccount(second, newUser());
+    await second.getByLabel("Captcha", { exact: true }).fill(newer);
+    await second.getByRole("button", { name: "Create account" }).click();
+    await expect(second.getByTestId("error-captcha")).toHaveAttribute("data-code", "replaced");
+    // The second tab's new image replaced the first tab's; a new one there, and its answer signs up.
+    const seen = await firstCaptcha.count();
+    await first.getByRole("button", { name: "New captcha" }).click();
+    await expect.poll(() => firstCaptcha.count()).toBeGreaterThan(seen);
     await first.getByLabel("Password", { exact: true }).fill(user.password);
     await first.getByLabel("Captcha", { exact: true }).fill(await firstCaptcha.answer());
     await first.getByRole("button", { name: "Create account" }).click();

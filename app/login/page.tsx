@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import { AuthShell } from "@/app/ui/auth-shell";
 import { LoggedInNote } from "@/app/ui/logged-in-note";
 import { cleanCode, firstParam, formErrorFromQuery, LOGIN_FIELDS } from "@/app/ui/messages";
+import { afterLogin } from "../../lib/api/context";
 import { formDraft } from "../../lib/next/session";
 import { LoginForm } from "./login-form";
 
@@ -31,7 +32,12 @@ export default async function LoginPage({ searchParams }: { searchParams: Search
       }
     >
       <LoggedInNote />
-      <LoginForm initialLogin={draft?.values.login ?? ""} passwordCleared={draft?.passwordCleared ?? false} initialError={initialError} />
+      <LoginForm
+        initialLogin={draft?.values.login ?? ""}
+        passwordCleared={draft?.passwordCleared ?? false}
+        initialError={initialError}
+        next={afterLogin(firstParam(query.next))}
+      />
     </AuthShell>
   );
 }

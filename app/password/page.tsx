@@ -3,7 +3,7 @@ import { redirect } from "next/navigation";
 import { connection } from "next/server";
 import { AuthShell } from "@/app/ui/auth-shell";
 import { cleanCode, firstParam, formErrorFromQuery, PASSWORD_FIELDS } from "@/app/ui/messages";
-import { currentUser, storeCapabilities, UNAVAILABLE } from "../../lib/next/session";
+import { currentUser, loginRedirect, storeCapabilities, UNAVAILABLE } from "../../lib/next/session";
 import { SessionUnavailable } from "@/app/ui/session-unavailable";
 import { PasswordForm } from "./password-form";
 
@@ -20,7 +20,7 @@ export default async function PasswordPage({ searchParams }: { searchParams: Sea
   await connection();
   const user = await currentUser();
   if (user === UNAVAILABLE) return <SessionUnavailable title="Change your password" />;
-  if (!user) redirect("/login");
+  if (!user) redirect(await loginRedirect("/password", firstParam((await searchParams).from)));
   const { revocable } = storeCapabilities();
   const query = await searchParams;
 

@@ -1,5 +1,6 @@
 "use client";
 
+import { useRouter } from "next/navigation";
 import { Field, fieldInput } from "@/app/ui/field";
 import { FormError } from "@/app/ui/form-error";
 import { fieldErrors, firstProblem, useJsonForm, type FormErrorState } from "@/app/ui/form-state";
@@ -7,6 +8,9 @@ import { PASSWORD_FIELDS } from "@/app/ui/messages";
 import { useErrorFocus } from "@/app/ui/use-error-focus";
 
 type PasswordField = (typeof PASSWORD_FIELDS)[number];
+
+/** Where a change sent from a session that has ended goes: the login page, which comes back here. */
+const LOGIN_AGAIN = "/login?next=%2Fpassword&error=session_expired";
 
 const LABELS: Record<PasswordField, string> = { currentPassword: "Current password", newPassword: "New password" };
 
@@ -17,10 +21,14 @@ function placed(error: FormErrorState): FormErrorState {
 
 export function PasswordForm({ username, initialError }: { username: string; initialError: FormErrorState }) {
   const focusField = useErrorFocus();
+  const router = useRouter();
   const { error, pending, onSubmit } = useJsonForm(
     "/api/password",
     initialError,
     (failure) => {
+      // The session ended meanwhile (timed out, or ended elsewhere): the login page says so, and
+      // comes back here after the login.
+      if (failure.code === "unauthenticated") return router.push(LOGIN_AGAIN);
       // Neither password is kept after a failure: a rejected one invites resubmitting it.
       for (const name of PASSWORD_FIELDS) {
         const input = fieldInput(name);

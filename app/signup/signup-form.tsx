@@ -5,7 +5,7 @@ import { Captcha, useHydrated } from "@/app/ui/captcha";
 import { Field, fieldInput } from "@/app/ui/field";
 import { FormError } from "@/app/ui/form-error";
 import { fieldErrors, firstProblem, useJsonForm, type FormErrorState } from "@/app/ui/form-state";
-import { SIGNUP_FIELDS } from "@/app/ui/messages";
+import { SENT_BEFORE_READY, SIGNUP_FIELDS } from "@/app/ui/messages";
 import { useErrorFocus } from "@/app/ui/use-error-focus";
 import { useProofOfWork } from "@/app/ui/use-proof-of-work";
 
@@ -90,7 +90,14 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
           </p>
         </noscript>
       )}
-      <FormError code={error.code} retryAfter={error.retryAfter} details={details} shownInline={owner !== undefined} />
+      <FormError
+        // The post came without the proof of work, yet this page runs JavaScript: it was sent before
+        // the page had finished loading (a slow connection), which is what the person is told.
+        code={hydrated && error.code === "javascript_required" ? SENT_BEFORE_READY : error.code}
+        retryAfter={error.retryAfter}
+        details={details}
+        shownInline={owner !== undefined}
+      />
       <Field
         {...fieldProps("username")}
         type="text"

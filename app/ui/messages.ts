@@ -6,6 +6,8 @@ export const NETWORK_ERROR = "network_error";
 export const UNEXPECTED_RESPONSE = "unexpected_response";
 /** A page that needs the login could not read the session: its store cannot be reached right now. */
 export const SESSION_UNREADABLE = "session_unreadable";
+/** A sign-up form was sent as a plain post before the page's JavaScript had loaded (a slow connection). */
+export const SENT_BEFORE_READY = "sent_before_ready";
 /** The login succeeded, and right after it this browser was not logged in (its cookie was not kept). */
 export const LOGIN_NOT_KEPT = "login_not_kept";
 
@@ -22,6 +24,7 @@ const ERROR_TEXT: Record<string, string> = {
   email_taken: "An account with that email already exists. Try logging in instead.",
   invalid_credentials: "That username or email and password do not match an account.",
   unauthenticated: "You are not logged in. Please log in again.",
+  session_expired: "Your session has ended: it timed out, or it was ended from another browser or device. Please log in again.",
   session_ended:
     "Your session in this browser had already ended, so your sessions on other browsers and devices were not ended. Log in, then choose Log out everywhere.",
   cross_origin: "This request came from another site, so we blocked it. Reload this page and try again.",
@@ -40,6 +43,8 @@ const ERROR_TEXT: Record<string, string> = {
   [UNEXPECTED_RESPONSE]: "Something went wrong on our side. Please try again.",
   [SESSION_UNREADABLE]:
     "Our sign-in service is unavailable for a moment, so this page cannot check your login. Nothing was changed: reload the page shortly.",
+  [SENT_BEFORE_READY]:
+    "The form was sent before this page had finished loading, so its security check had not run. Nothing was created: type your password and the captcha again, then create your account.",
   [LOGIN_NOT_KEPT]:
     "Your password was right, but this browser did not keep the login: the session cookie did not come back. Allow cookies for this site, then log in again.",
 };
@@ -122,7 +127,7 @@ export function fieldErrorText(field: string, code: string): string {
     case "incorrect":
       return `That is not ${limits.noun}.`;
     case "replaced":
-      return "Those were the characters of an earlier image: this site was opened in another tab or window, which asked for a new one. We've shown a new image here; please type its characters.";
+      return "Those were the right characters, but that image no longer counted: this site is open in another tab or window, and an image or an attempt there replaces the one here. We've shown a new image here; please type its characters.";
     default:
       return "Please check this field.";
   }

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import { connection } from "next/server";
-import { currentUser, storeCapabilities, UNAVAILABLE } from "../../lib/next/session";
+import { currentUser, loginRedirect, storeCapabilities, UNAVAILABLE } from "../../lib/next/session";
 import { SessionUnavailable } from "@/app/ui/session-unavailable";
 import { AuthShell } from "@/app/ui/auth-shell";
 import { cleanCode, firstParam } from "@/app/ui/messages";
@@ -17,7 +17,7 @@ export default async function WelcomePage({ searchParams }: { searchParams: Sear
   await connection();
   const user = await currentUser();
   if (user === UNAVAILABLE) return <SessionUnavailable title="Your account" />;
-  if (!user) redirect("/login");
+  if (!user) redirect(await loginRedirect("/welcome", firstParam((await searchParams).from)));
   const { revocable } = storeCapabilities();
   const query = await searchParams;
   const passwordChanged = query.password === "changed";

@@ -38,6 +38,15 @@ export function client(ctx: RequestContext): string {
   return rateLimitAddress(clientIp(ctx.req, ctx.services.config.proxyHops));
 }
 
+/** The pages a login returns to (`next`), so a login link can never send anyone elsewhere. */
+export const AFTER_LOGIN = ["/welcome", "/password"] as const;
+export type AfterLogin = (typeof AFTER_LOGIN)[number];
+
+/** The page a login asked to return to, when it is one of ours; /welcome otherwise. */
+export function afterLogin(next: unknown): AfterLogin {
+  return AFTER_LOGIN.find((page) => page === next) ?? "/welcome";
+}
+
 /** A 303 for plain form posts, so the browser lands on a page rather than on JSON. */
 export function seeOther(location: string): Response {
   return new Response(null, { status: 303, headers: { location } });

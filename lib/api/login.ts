@@ -2,7 +2,7 @@ import { isSameOrigin, readBody } from "../http/request";
 import { checkPassword, findAccount, passwordUnchanged } from "../users";
 import { loginInput, validate, type FieldErrors } from "../validation";
 import { USER_KEY } from "./me";
-import { client, draftKey, failure, formFailure, keepDraft, limited, seeOther, type RequestContext } from "./context";
+import { afterLogin, client, draftKey, failure, formFailure, keepDraft, limited, seeOther, type RequestContext } from "./context";
 
 const LOGIN_DRAFT_FIELDS = ["login"] as const;
 
@@ -46,5 +46,7 @@ export async function login(ctx: RequestContext): Promise<Response> {
     if (await passwordUnchanged(services.db, user.id, verified.passwordHash, input.value.password, services.config.passwordHashCost)) return null;
     return form ? formFailure("/login", "invalid_credentials") : failure(ctx, "invalid_credentials");
   });
-  return form ? seeOther("/welcome") : Response.json({ user });
+  // `from=login`: should this browser have refused the cookie, the page it lands on sends it
+  // back to the login page saying so, rather than to an empty login form.
+  return form ? seeOther(`${afterLogin(body.next)}?from=login`) : Response.json({ user });
 }

@@ -69,6 +69,31 @@ describe("captcha", () => {
     }
   });
 
+  it("two tabs: one tab's attempt spends the other's captcha, whose right answer then reads as replaced, never solved", async () => {
+    const store = createMemoryStore();
+    const captchas = memoryLedger();
+    const drawn = (answer: string) => ({ ttlMs: 60_000, draw: () => ({ answer, svg: "<svg/>" }) });
+    const s = new Session(store, undefined, options);
+    await issueCaptcha(s, captchas, drawn("AAAAA"));
+    const token = ((await s.commit()) as { value: string }).value;
+    const step = async (run: (session: Session) => Promise<unknown>) => {
+      const session = new Session(store, token, options);
+      const result = await run(session);
+      await session.commit();
+      return result;
+    };
+    // Tab 2 opens (BBBBB replaces AAAAA); tab 1 answers its AAAAA, which spends BBBBB too, and
+    // tab 1 shows a new image (CCCCC).
+    await step((t) => issueCaptcha(t, captchas, drawn("BBBBB")));
+    assert.equal(await step((t) => checkCaptcha(t, captchas, "AAAAA", {})), "captcha_replaced");
+    await step((t) => issueCaptcha(t, captchas, drawn("CCCCC")));
+    // Tab 2's right answer to the image it shows is named as such: not a typing mistake, not solved.
+    assert.equal(await step((t) => checkCaptcha(t, captchas, "BBBBB", {})), "captcha_replaced");
+    // And it answers once: the next attempt (with a new image) finds it gone.
+    await step((t) => issueCaptcha(t, captchas, drawn("DDDDD")));
+    assert.equal(await step((t) => checkCaptcha(t, captchas, "BBBBB", {})), "captcha_invalid");
+  });
+
   it("a session with no captcha issued is captcha_missing", async () => {
     const store = createMemoryStore();
     const captchas = memoryLedger();

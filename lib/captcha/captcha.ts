@@ -11,11 +11,21 @@ interface PendingRef {
   usedAt?: number;
   /**
    * The session's earlier captchas that this one replaced while they were still live (another
-   * tab of the site asked for a new one), newest first: they no longer count, but an answer to
-   * one of them is named as such rather than as a wrong answer.
+   * tab of the site asked for a new one), or that an attempt for another image spent (see
+   * spentKey), by ledger key, newest first: they no longer count, but an answer to one of them
+   * is named as such rather than as a wrong answer.
    */
   replaced?: string[];
 }
+
+/**
+ * The ledger key of a captcha that an attempt for another image spent (the site open in two
+ * tabs: one tab's answer spends the captcha the other shows). Its record is put back under this
+ * key, which no pending reference can name, so it can only ever make a later right answer to it
+ * read "replaced" (never solve anything; a replayed cookie still finds the captcha itself gone).
+ */
+const spentKey = (id: string) => `~${id}`;
+const idOfKey = (key: string) => (key.startsWith("~") ? key.slice(1) : key);
 
 export type CaptchaCheck =
   | "ok"
@@ -59,7 +69,9 @@ export async function issueCaptcha(
   await ledger.put(id, { answerHash: answerHash(id, answer), expiresAt }, options.ttlMs);
   const earlier = await session.get<PendingRef>(SESSION_KEY);
   const live = earlier && typeof earlier.id === "string" && earlier.usedAt === undefined && earlier.expiresAt > now;
-  const replaced = live ? [earlier.id, ...(Array.isArray(earlier.replaced) ? earlier.replaced : [])].slice(0, REPLACED_KEPT) : [];
+  // The earlier one, if still live, and what it remembered (a spent one's too).
+  const remembered = earlier && Array.isArray(earlier.replaced) ? earlier.replaced.filter((key): key is string => typeof key === "string") : [];
+  const replaced = [...(live ? [earlier.id] : []), ...remembered].slice(0, REPLACED_KEPT);
   await session.set(SESSION_KEY, { id, expiresAt, ...(replaced.length ? { replaced } : {}) } satisfies PendingRef);
   return drawn;
 }
@@ -95,12 +107,20 @@ export async function checkCaptcha(
   }
   // A failed attempt leaves a marker rather than nothing, so the session lives on and a retry
   // reads "missing", not "no session"; a solved one leaves nothing behind.
-  if (outcome === "ok") await session.unset(SESSION_KEY);
-  else await session.set(SESSION_KEY, { id: pending.id, expiresAt: pending.expiresAt, usedAt: now } satisfies PendingRef);
+  if (outcome === "ok") {
+    await session.unset(SESSION_KEY);
+    return outcome;
+  }
+  // An answer that did not match the captcha it spent may have been meant for another image of
+  // this session (another tab): the spent one is remembered, so its own right answer, sent from
+  // the tab that shows it, is named "replaced", not a typing mistake.
+  const spent = record && record.expiresAt > now && (outcome === "captcha_invalid" || outcome === "captcha_replaced");
+  if (spent) await ledger.put(spentKey(pending.id), record, record.expiresAt - now);
+  await session.set(SESSION_KEY, { id: pending.id, expiresAt: pending.expiresAt, usedAt: now, ...(spent ? { replaced: [spentKey(pending.id)] } : {}) } satisfies PendingRef);
   return outcome;
 }
 
-async function answersReplaced(ledger: CaptchaLedger, ids: unknown[], answer: string, now: number): Promise<boolean> {
-  const records = await Promise.all(ids.filter((id): id is string => typeof id === "string").slice(0, REPLACED_KEPT).map(async (id) => ({ id, record: await ledger.take(id) })));
+async function answersReplaced(ledger: CaptchaLedger, keys: unknown[], answer: string, now: number): Promise<boolean> {
+  const records = await Promise.all(keys.filter((key): key is string => typeof key === "string").slice(0, REPLACED_KEPT).map(async (key) => ({ id: idOfKey(key), record: await ledger.take(key) })));
   return records.some(({ id, record }) => record !== null && record.expiresAt > now && sameDigest(answerHash(id, answer), record.answerHash));
 }

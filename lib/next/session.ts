@@ -1,6 +1,6 @@
 import { StoreUnavailableError } from "@holdfast/session";
 import { nextSessions, type ReadonlySession } from "@holdfast/session/next";
-import { draftKey, type DraftForm, type FormDraft, type RequestContext } from "../api/context";
+import { draftKey, type AfterLogin, type DraftForm, type FormDraft, type RequestContext } from "../api/context";
 import { hasPass } from "../captcha/pass";
 import { config } from "../env";
 import { healthRoute as health, sessionRoute as route, type RouteOptions } from "../http/route";
@@ -25,6 +25,10 @@ export const sessionRoute = (endpoint: (ctx: RequestContext) => Promise<Response
 export const healthRoute = health(getServices);
 
 const pages = nextSessions(() => getServices().sessions);
+
+/** The login page's codes (app/ui/messages.ts) for why it was sent there. */
+const LOGIN_NOT_KEPT_CODE = "login_not_kept";
+const SESSION_ENDED_CODE = "session_expired";
 
 /** A session that could not be read: its store (or the database) cannot be reached, or lacks a migration. */
 export const UNAVAILABLE = "unavailable";
@@ -57,6 +61,20 @@ export function currentUser(): Promise<PublicUser | null | typeof UNAVAILABLE> {
     },
     UNAVAILABLE,
   );
+}
+
+/**
+ * Where a page that needs the login sends a person without one: the login page, which returns
+ * them to `page` afterwards, and says why when they had a session that ended (timed out, or ended
+ * from another device), or when they had just logged in and this browser did not keep it.
+ */
+export async function loginRedirect(page: AfterLogin, from: string | undefined): Promise<string> {
+  const session = await pages.read();
+  const query = new URLSearchParams(page === "/welcome" ? {} : { next: page });
+  if (from === "login") query.set("error", LOGIN_NOT_KEPT_CODE);
+  else if (session.hasCookie && (await session.state().catch(() => "live")) === "unknown") query.set("error", SESSION_ENDED_CODE);
+  const search = query.toString();
+  return search ? `/login?${search}` : "/login";
 }
 
 /** What the person typed into a form before a failed plain post (never a password). */

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { readCookie } from "./cookie-header.js";
+import { createSessions } from "./sessions.js";
+import { createMemoryStore } from "./stores/memory.js";
 
 describe("readCookie", () => {
   it("finds the named cookie among others, and takes an empty value as none", () => {
@@ -15,5 +17,28 @@ describe("readCookie", () => {
     assert.ok(others.length > 12 * 1024);
     assert.equal(readCookie(`${others}; holdfast_session=tok`, "holdfast_session"), "tok");
     assert.equal(readCookie(`holdfast_session=tok; ${others}`, "holdfast_session"), "tok");
+  });
+});
+
+describe("the cookie outlives the session it names", () => {
+  it("a request after the idle timeout still carries the cookie, and is told the session ended, not that no cookie came", async () => {
+    let now = 1_000_000;
+    const sessions = createSessions({ store: createMemoryStore(), cookie: { name: "sid", secure: false }, idleTimeoutMs: 30_000, absoluteTimeoutMs: 60_000, now: () => now });
+    const started = await sessions.handle(new Request("http://x/"), async (session) => {
+      await session.set("captcha", "pending");
+      return new Response(null);
+    });
+    const header = started.headers.get("set-cookie") ?? "";
+    // The idle and the absolute timeout past the write, in seconds: longer than the session lives.
+    assert.match(header, /; Max-Age=90(;|$)/);
+    const cookie = header.split(";")[0]!;
+
+    now += 31_000;
+    let state: string | undefined;
+    await sessions.handle(new Request("http://x/", { headers: { cookie } }), async (session) => {
+      state = await session.state();
+      return new Response(null);
+    });
+    assert.equal(state, "unknown");
   });
 });

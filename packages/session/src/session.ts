@@ -11,8 +11,18 @@ export type SessionState =
 /** What the response must do with the cookie. The binding module turns it into a Set-Cookie header. */
 export type CookieChange =
   | { kind: "keep" }
-  | { kind: "set"; value: string; expiresAt: number }
+  /**
+   * `expiresAt`: when the session ends on the server (idle or absolute timeout). `keepUntil`: how
+   * long the browser keeps the cookie, which is longer (the idle and the absolute timeout past
+   * this write), so that a request after the session ended still carries its cookie and is told
+   * the session ended (`unknown`), not that no cookie came (`absent`, which reads as cookies
+   * being blocked).
+   */
+  | { kind: "set"; value: string; expiresAt: number; keepUntil: number }
   | { kind: "clear" };
+
+/** Browsers keep a cookie at most this long (Chrome caps Max-Age at 400 days). */
+const MAX_COOKIE_LIFETIME_MS = 400 * 24 * 60 * 60_000;
 
 export interface SessionOptions {
   idleTimeoutMs: number;
@@ -197,7 +207,7 @@ export class Session {
     const record: SessionRecord = { data: this.#data, userId: this.#userId, createdAt: now, lastActiveAt: now };
     const expiresAt = this.#expiresAt(record);
     const value = replacing ? await this.#store.rotate!(replacing, record, expiresAt) : await this.#store.create(record, expiresAt);
-    return { kind: "set", value, expiresAt };
+    return { kind: "set", value, expiresAt, keepUntil: this.#keepUntil(now) };
   }
 
   async #update(now: number): Promise<CookieChange> {
@@ -206,7 +216,11 @@ export class Session {
     const value = await this.#store.update(this.#token!, record, expiresAt);
     // Destroyed by a concurrent request (a logout elsewhere): never bring it back.
     if (value === null) return { kind: "clear" };
-    return { kind: "set", value, expiresAt };
+    return { kind: "set", value, expiresAt, keepUntil: this.#keepUntil(now) };
+  }
+
+  #keepUntil(now: number): number {
+    return now + Math.min(this.#idleMs + this.#absoluteMs, MAX_COOKIE_LIFETIME_MS);
   }
 
   #expiresAt(record: SessionRecord): number {
