@@ -7,7 +7,7 @@ import pg from "pg";
 import { startPgBouncer, type PgBouncer } from "../testing/pgbouncer";
 import { required } from "../testing/services";
 import { createDb, type Db } from "./db";
-import { databaseProblem, migrate, MIGRATION_LOCK_KEY, MIGRATIONS_DIR, unappliedMigrations } from "./migrate";
+import { databaseProblem, databaseSentence, migrate, MIGRATION_LOCK_KEY, MIGRATIONS_DIR, unappliedMigrations } from "./migrate";
 import { freePort } from "../testing/stack";
 import { shippedMigrations } from "./migrations";
 
@@ -140,7 +140,8 @@ describe("a database a command cannot use is one sentence with its fix, never th
       () => assert.fail(`${databaseUrl} was usable`),
       (e: unknown) => e,
     );
-    return databaseProblem(error, databaseUrl);
+    const problem = databaseProblem(error, databaseUrl);
+    return problem && databaseSentence(problem);
   };
   const at = (change: (url: URL) => void) => {
     const url = new URL(required("DATABASE_URL"));

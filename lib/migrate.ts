@@ -118,26 +118,35 @@ export function databaseWhere(databaseUrl: string): string {
   }
 }
 
+/** Why a database cannot be used, and the fix: `${problem}: ${fix}.` is its one sentence. */
+export interface DatabaseProblem {
+  problem: string;
+  fix: string;
+}
+
+/** The one sentence a command prints for a database it cannot use. */
+export const databaseSentence = ({ problem, fix }: DatabaseProblem) => `${problem}: ${fix}.`;
+
 /**
- * One sentence, with the fix, for a database that a command cannot use: unreachable, refusing
- * the login, or missing. Null for any other error. Names the host, port and database, never the
- * user or password.
+ * What makes a database unusable to a command, with the fix: unreachable, refusing the login, or
+ * missing. Null for any other error. Names the host, port and database, never the user or
+ * password.
  */
-export function databaseProblem(error: unknown, databaseUrl: string): string | null {
+export function databaseProblem(error: unknown, databaseUrl: string): DatabaseProblem | null {
   const where = databaseWhere(databaseUrl);
   const code = (error as { code?: unknown }).code;
   if (code === "28P01" || code === "28000") {
-    return `The database at DATABASE_URL (${where}) refused the login: correct the user and password in DATABASE_URL, or grant that role access.`;
+    return { problem: `The database at DATABASE_URL (${where}) refused the login`, fix: "correct the user and password in DATABASE_URL, or grant that role access" };
   }
   if (code === "3D000") {
     const name = where.split("/").slice(1).join("/");
-    return `The database "${name}" does not exist at DATABASE_URL (${where}): create it (createdb ${name}), or correct the database name in DATABASE_URL.`;
+    return { problem: `The database "${name}" does not exist at DATABASE_URL (${where})`, fix: `create it (createdb ${name}), or correct the database name in DATABASE_URL` };
   }
   if (code === "ENOTFOUND" || code === "EAI_AGAIN") {
-    return `DATABASE_URL names a host that does not resolve (${where}): correct the host in DATABASE_URL.`;
+    return { problem: `DATABASE_URL names a host that does not resolve (${where})`, fix: "correct the host in DATABASE_URL" };
   }
   if (isConnectionError(error) || /connection timeout/i.test((error as { message?: unknown }).message as string)) {
-    return `The database at DATABASE_URL (${where}) cannot be reached: start PostgreSQL there, or correct the host and port in DATABASE_URL.`;
+    return { problem: `The database at DATABASE_URL (${where}) cannot be reached`, fix: "start PostgreSQL there, or correct the host and port in DATABASE_URL" };
   }
   return null;
 }

@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { ConfigError, loadEnvFiles, parseConfig } from "../lib/env";
-import { databaseProblem, migrate, unappliedMigrations } from "../lib/migrate";
+import { databaseProblem, databaseSentence, migrate, unappliedMigrations } from "../lib/migrate";
 import { notMigratedSentence } from "../lib/migrations";
 import { zeroConfig, type ZeroConfig } from "../lib/zero-config";
 
@@ -37,7 +37,7 @@ async function main() {
   } catch (error) {
     // An unreachable or refusing database is one sentence with its fix, not a driver's stack trace.
     const problem = databaseProblem(error, config.databaseUrl);
-    throw problem ? new StartRefused(problem) : error;
+    throw problem ? new StartRefused(databaseSentence(problem)) : error;
   }
   if (mode === "start" && !existsSync("dist/server.mjs")) throw new StartRefused("No build found (dist/server.mjs): run `npm run build` first.");
   // Both run server.ts (Next's handler, plus the socket's address for rate limits and the gate):

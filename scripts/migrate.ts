@@ -1,6 +1,6 @@
 /** `npm run db:migrate`: applies the shipped migrations to DATABASE_URL, or to the embedded database when it is unset. */
 import { loadEnvFiles } from "../lib/env";
-import { databaseProblem, migrate } from "../lib/migrate";
+import { databaseProblem, databaseSentence, migrate } from "../lib/migrate";
 import { zeroConfig } from "../lib/zero-config";
 
 // DATABASE_URL may be in a .env file, as the app would read it.
@@ -14,7 +14,7 @@ try {
   // An unreachable or refusing database is one sentence with its fix, not a driver's stack trace.
   const problem = databaseProblem(error, env.DATABASE_URL!);
   if (!problem) throw error;
-  console.error(`[holdfast] ${problem}`);
+  console.error(`[holdfast] ${databaseSentence(problem)}`);
   await embedded?.stop();
   // Explicitly: the embedded database's exit hook would end the process with 0 otherwise.
   process.exit(1);

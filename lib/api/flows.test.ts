@@ -307,6 +307,39 @@ describe("fail closed: a stopped Redis gives 503 session_store_unavailable, quic
   }
 });
 
+describe("a Redis that is full and refuses writes (maxmemory, noeviction) is an unavailable store, never a 500", () => {
+  it("over TCP: 503 session_store_unavailable, and the refusal's own words in the log", async () => {
+    const redis = await startRedisServer();
+    cleanups.push(redis.stop);
+    const a = app(createServices(parseConfig(env({ SESSION_STORE: "redis", REDIS_URL: redis.url }))));
+    const { cookie } = await signUp(a);
+    // Full: one large value over a small maxmemory, and nothing may be evicted.
+    const { createClient } = await import("redis");
+    const admin = createClient({ url: redis.url });
+    await admin.connect();
+    await admin.set("ballast", "x".repeat(2_000_000));
+    await admin.configSet({ maxmemory: "1mb", "maxmemory-policy": "noeviction" });
+    await admin.quit();
+
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (...parts: unknown[]) => void warnings.push(parts.join(" "));
+    try {
+      for (const [name, run] of [
+        ["captcha", () => a.call(getCaptcha, { cookie })],
+        ["challenge", () => a.call(challenge)],
+      ] as const) {
+        const r = await run();
+        assert.equal(r.status, 503, `${name}: ${r.status}`);
+        assert.equal(((await r.json()) as { error: { code: string } }).error.code, "session_store_unavailable");
+      }
+    } finally {
+      console.warn = warn;
+    }
+    assert.ok(warnings.some((w) => /refused a command: OOM/.test(w)), warnings.join("\n"));
+  });
+});
+
 after(() => {
   const names = [...new Set(Object.values(roundTrips).flatMap((r) => Object.keys(r)))];
   console.log(`\nsession store round trips per request, captcha records included (counting wrapper)\n${["store", ...names].join(" | ")}`);

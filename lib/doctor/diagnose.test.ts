@@ -4,7 +4,9 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
 import pg from "pg";
+import { createClient } from "redis";
 import { startPgBouncer } from "../../testing/pgbouncer";
+import { startRedisServer } from "../../testing/stack";
 import { required } from "../../testing/services";
 import { migrate } from "../migrate";
 import { shippedMigrations } from "../migrations";
@@ -169,6 +171,14 @@ describe("doctor", () => {
   it("store or database unreachable, measured by a real round trip", async () => {
     const dead = await gather({ ...base, SESSION_STORE: "redis", REDIS_URL: "redis://127.0.0.1:1" });
     assert.deepEqual(checks(dead).sort(), ["database-unreachable", "store-unreachable"]);
+    // Each named with the fix for its own cause.
+    const findings = diagnose(dead);
+    assert.match(findings.find((f) => f.check === "store-unreachable")!.fix, /^Check REDIS_URL,/);
+    assert.match(findings.find((f) => f.check === "database-unreachable")!.problem, /^The database at DATABASE_URL \(.*\) cannot be reached\.$/);
+    const missing = new URL(required("DATABASE_URL"));
+    missing.pathname = "/holdfast_doctor_no_such_database";
+    const absent = diagnose(await gather({ ...base, DATABASE_URL: missing.toString() })).find((f) => f.check === "database-unreachable");
+    assert.match(absent?.fix ?? "", /^Create it \(createdb holdfast_doctor_no_such_database\)/);
     const alive = await gather({ ...base, DATABASE_URL: required("DATABASE_URL"), SESSION_STORE: "redis", REDIS_URL: required("REDIS_URL") });
     assert.deepEqual(checks(alive), []);
   });
@@ -213,10 +223,45 @@ describe("doctor", () => {
     }
   });
 
+  it("a Redis that evicts keys when full, or that is nearly full without evicting, read from the Redis itself", async () => {
+    const redis = await startRedisServer();
+    try {
+      const env = { ...base, DATABASE_URL: required("DATABASE_URL"), SESSION_STORE: "redis", REDIS_URL: redis.url };
+      // No limit: nothing to evict, nothing to say.
+      assert.deepEqual(checks(await gather(env)), []);
+      const admin = createClient({ url: redis.url });
+      await admin.connect();
+      await admin.configSet({ maxmemory: "64mb", "maxmemory-policy": "allkeys-lru" });
+      const evicting = diagnose(await gather(env));
+      assert.deepEqual(evicting.map((f) => f.check), ["redis-eviction"]);
+      assert.match(evicting[0]!.problem, /maxmemory 64\.0 MB, maxmemory-policy allkeys-lru/);
+      assert.match(evicting[0]!.fix, /maxmemory-policy noeviction/);
+      // Not evicting, and nearly full: sign-ups will meet 503s.
+      await admin.set("ballast", "x".repeat(2_000_000));
+      await admin.configSet({ maxmemory: "2500kb", "maxmemory-policy": "noeviction" });
+      assert.deepEqual(checks(await gather(env)), ["redis-full"]);
+      await admin.quit();
+    } finally {
+      await redis.stop();
+    }
+  });
+
   it("TRUST_PROXY unset behind a proxy", () => {
     const site = { instanceSkewMs: {}, captchaAnswerExposed: false, forwardedHeadersSeen: true, trustProxy: false, healthOk: true };
     assert.deepEqual(checks({ config: config(), site }), ["trust-proxy"]);
     assert.deepEqual(checks({ config: config(), site: { ...site, trustProxy: true } }), []);
+  });
+
+  it("TRUST_PROXY set on some instances only, or set where the doctor reached an instance with no proxy in front", () => {
+    const site = { instanceSkewMs: {}, captchaAnswerExposed: false, forwardedHeadersSeen: true, trustProxy: false, healthOk: true };
+    const mixed = diagnose({ config: config(), url: "http://lb", site: { ...site, trustProxyBy: { i1: true, i2: false } } });
+    assert.deepEqual(mixed.map((f) => f.check), ["trust-proxy-mixed"]);
+    assert.match(mixed[0]!.problem, /set on i1, unset on i2/);
+    const direct = diagnose({ config: config(), url: "http://10.0.0.5:3000", site: { ...site, forwardedHeadersSeen: false, trustProxy: true, trustProxyBy: { i1: true } } });
+    assert.deepEqual(direct.map((f) => f.check), ["trust-proxy-direct"]);
+    assert.match(direct[0]!.problem, /http:\/\/10\.0\.0\.5:3000 answered with no proxy in front/);
+    // Through the proxy, with every instance trusting it: nothing to say.
+    assert.deepEqual(checks({ config: config(), url: "http://lb", site: { ...site, trustProxy: true, trustProxyBy: { i1: true, i2: true } } }), []);
   });
 
   it("more connections than the database allows: the numbers and the pool size that fits, unless a pooler answers", () => {

@@ -25,6 +25,10 @@ export interface Facts {
   url?: string;
   /** Whether the store and the database answered a round trip. */
   reach?: { store: boolean; database: boolean };
+  /** A Redis over TCP's memory limit (0: none), its policy when full, its use, and the keys it evicted so far. */
+  redisMemory?: { maxBytes: number; usedBytes: number; policy: string; evictedKeys: number };
+  /** Why the database did not answer, and the fix (lib/migrate.ts's databaseProblem), when known. */
+  databaseProblem?: { problem: string; fix: string };
   /** What the running site said about itself. */
   site?: {
     /** Instance name → its clock minus ours, in ms (round-trip midpoint). */
@@ -33,6 +37,8 @@ export interface Facts {
     captchaAnswerExposed: boolean;
     forwardedHeadersSeen: boolean;
     trustProxy: boolean;
+    /** Instance name → whether it trusts proxy headers (TRUST_PROXY), as each one's /api/health said. */
+    trustProxyBy?: Record<string, boolean>;
     /** Whether every /api/health that answered said 200 (requests with no answer are in noAnswer). */
     healthOk: boolean;
     /** Requests to /api/health that got no HTTP answer at all, of how many sent, and why the first did not. */
@@ -140,8 +146,40 @@ export function diagnose(facts: Facts): Finding[] {
     add("captcha-test-mode", "CAPTCHA_TEST_MODE is on: every captcha response carries its answer in X-Captcha-Answer, so bots solve it for free.", "Unset CAPTCHA_TEST_MODE outside automated tests.");
   }
 
-  if (facts.reach && !facts.reach.store) add("store-unreachable", `The ${config?.store ?? "session"} store did not answer a round trip.`, "Check REDIS_URL / UPSTASH_REDIS_REST_* or DATABASE_URL, and that the service runs.");
-  if (facts.reach && !facts.reach.database) add("database-unreachable", "The database did not answer a round trip.", "Check DATABASE_URL and that PostgreSQL runs and accepts connections.");
+  if (facts.reach && !facts.reach.store) {
+    const where =
+      config?.store === "database"
+        ? "DATABASE_URL"
+        : config?.redis?.transport === "rest"
+          ? "UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN"
+          : config?.redis?.transport === "cluster"
+            ? "REDIS_CLUSTER_NODES"
+            : "REDIS_URL";
+    add("store-unreachable", `The ${config?.store ?? "session"} store did not answer a round trip.`, `Check ${where}, and that the service runs and accepts connections.`);
+  }
+  if (facts.reach && !facts.reach.database) {
+    const known = facts.databaseProblem;
+    if (known) add("database-unreachable", `${known.problem}.`, `${known.fix.replace(/^./, (c) => c.toUpperCase())}.`);
+    else add("database-unreachable", "The database did not answer a round trip.", "Check DATABASE_URL and that PostgreSQL runs and accepts connections.");
+  }
+  const redisMemory = facts.redisMemory;
+  if (redisMemory && redisMemory.maxBytes > 0) {
+    const mb = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MB`;
+    if (redisMemory.policy !== "noeviction") {
+      const evicted = redisMemory.evictedKeys > 0 ? `, and it has evicted ${redisMemory.evictedKeys} keys so far` : "";
+      add(
+        "redis-eviction",
+        `Redis evicts keys when full (maxmemory ${mb(redisMemory.maxBytes)}, maxmemory-policy ${redisMemory.policy}${evicted}): sessions, captchas and proofs of work then vanish, and people are told sometimes that their session ended or their check failed.`,
+        "Set maxmemory-policy noeviction, so a full Redis refuses writes (503) instead of dropping sessions, and give maxmemory room for every live session; or use SESSION_STORE=cached, whose sessions are kept in Postgres.",
+      );
+    } else if (redisMemory.usedBytes >= 0.9 * redisMemory.maxBytes) {
+      add(
+        "redis-full",
+        `Redis holds ${mb(redisMemory.usedBytes)} of its ${mb(redisMemory.maxBytes)} maxmemory (maxmemory-policy noeviction): once full it refuses writes, and sign-ups and logins answer 503.`,
+        "Raise maxmemory, or shorten SESSION_IDLE_TIMEOUT_SECONDS so fewer sessions are kept.",
+      );
+    }
+  }
   const missed = site?.noAnswer;
   if (missed && missed.count === missed.of) {
     add("site-unreachable", `${facts.url} could not be reached: ${NO_ANSWER[missed.cause].why}.`, NO_ANSWER[missed.cause].fix);
@@ -189,8 +227,27 @@ export function diagnose(facts: Facts): Finding[] {
     }
   }
 
-  if (site?.forwardedHeadersSeen && !site.trustProxy) {
-    add("trust-proxy", "Requests arrive through a proxy (X-Forwarded-* headers) but TRUST_PROXY is unset: the app sees http and the proxy's address, so Secure cookies and per-client rate limits go wrong.", "Set TRUST_PROXY=1 when the proxy is yours and overwrites X-Forwarded-For.");
+  const trusting = Object.entries(site?.trustProxyBy ?? {});
+  const mixed = trusting.some(([, on]) => on) && trusting.some(([, on]) => !on);
+  if (mixed) {
+    const which = (on: boolean) => trusting.filter(([, t]) => t === on).map(([name]) => name).join(", ");
+    add(
+      "trust-proxy-mixed",
+      `TRUST_PROXY differs between instances (set on ${which(true)}, unset on ${which(false)}): they disagree on the client's address and scheme, so rate limits and Secure cookies depend on which instance answers.`,
+      "Set the same TRUST_PROXY on every instance.",
+    );
+  } else if (site?.forwardedHeadersSeen && !site.trustProxy) {
+    add(
+      "trust-proxy",
+      "Requests arrive through a proxy (X-Forwarded-* headers) but TRUST_PROXY is unset: the app sees http and the proxy's address, so Secure cookies and per-client rate limits go wrong.",
+      "Set TRUST_PROXY=1 when the proxy is yours and appends to (or overwrites) X-Forwarded-For; 2 to 5 for that many proxies in a row.",
+    );
+  } else if (site && site.trustProxy && !site.forwardedHeadersSeen && trusting.length > 0) {
+    add(
+      "trust-proxy-direct",
+      `TRUST_PROXY is set, yet ${facts.url} answered with no proxy in front (no X-Forwarded-For arrived): whoever reaches an instance this way chooses the address its rate limits count by, and the scheme its cookies follow.`,
+      "Let only your proxy reach the instances (listen on a private address, HOSTNAME, or firewall them), and run the doctor against the proxy's URL; or unset TRUST_PROXY where no proxy stands in front.",
+    );
   }
   return findings;
 }

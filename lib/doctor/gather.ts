@@ -1,6 +1,7 @@
 import pg from "pg";
+import { createClient } from "redis";
 import { ConfigError, parseConfig, type Env } from "../env";
-import { unappliedMigrations } from "../migrate";
+import { databaseProblem, unappliedMigrations } from "../migrate";
 import { createServices } from "../services";
 import { WAIT_MS, type Facts, type NoAnswerCause } from "./diagnose";
 
@@ -43,6 +44,20 @@ export async function databaseConnections(url: string): Promise<NonNullable<Fact
   }
 }
 
+/** How a Redis over TCP handles a full memory: its limit, its policy, its use, and what it evicted so far. */
+async function redisMemory(url: string): Promise<NonNullable<Facts["redisMemory"]>> {
+  const client = createClient({ url, socket: { connectTimeout: TIMEOUT_MS, reconnectStrategy: false } });
+  client.on("error", () => {});
+  await client.connect();
+  try {
+    const info = `${await client.info("memory")}\n${await client.info("stats")}`;
+    const field = (name: string) => new RegExp(`^${name}:(.*)$`, "m").exec(info)?.[1]?.trim() ?? "";
+    return { maxBytes: Number(field("maxmemory")) || 0, usedBytes: Number(field("used_memory")) || 0, policy: field("maxmemory_policy"), evictedKeys: Number(field("evicted_keys")) || 0 };
+  } finally {
+    await client.quit().catch(() => {});
+  }
+}
+
 interface HealthBody {
   store?: string;
   /** INSTANCE_NAME, or the process's opaque id. */
@@ -69,6 +84,15 @@ export async function gather(env: Env, options: { url?: string; instances?: numb
         store: await reachable(() => services.store.ping()),
         database: await reachable(() => services.db.$queryRaw`SELECT 1`),
       };
+      const redis = facts.config.redis;
+      if (facts.reach.store && redis?.transport === "tcp") facts.redisMemory = await within(redisMemory(redis.url)).catch(() => undefined);
+      if (!facts.reach.database) {
+        // Why, in one sentence with its fix, from a plain connection's error.
+        facts.databaseProblem = await within(unappliedMigrations(facts.config.databaseUrl)).then(
+          () => undefined,
+          (error: unknown) => databaseProblem(error, facts.config!.databaseUrl) ?? undefined,
+        );
+      }
       if (facts.reach.database) {
         facts.pendingMigrations = await within(unappliedMigrations(facts.config.databaseUrl));
         facts.databaseConnections = await within(databaseConnections(facts.config.databaseUrl)).catch(() => undefined);
@@ -82,7 +106,7 @@ export async function gather(env: Env, options: { url?: string; instances?: numb
   }
 
   if (options.url) {
-    const site: NonNullable<Facts["site"]> = { instanceSkewMs: {}, captchaAnswerExposed: false, forwardedHeadersSeen: false, trustProxy: false, healthOk: true };
+    const site: NonNullable<Facts["site"]> = { instanceSkewMs: {}, captchaAnswerExposed: false, forwardedHeadersSeen: false, trustProxy: false, trustProxyBy: {}, healthOk: true };
     // Enough requests for round-robin to visit every instance a few times.
     const attempts = Math.max(6, (options.instances ?? 3) * 3);
     for (let i = 0; i < attempts; i++) {
@@ -100,8 +124,10 @@ export async function gather(env: Env, options: { url?: string; instances?: numb
       if (response.status !== 200 && typeof body.error?.code === "string") site.healthCode ??= body.error.code;
       site.store = body.store ?? site.store;
       site.forwardedHeadersSeen ||= body.proxy?.forwardedHeadersSeen === true;
-      site.trustProxy = body.proxy?.trustProxy === true;
       const name = response.headers.get("x-holdfast-instance") ?? (typeof body.instance === "string" ? body.instance : "the site");
+      if (typeof body.proxy?.trustProxy === "boolean") site.trustProxyBy![name] = body.proxy.trustProxy;
+      // Trusted only when every instance that said trusts.
+      site.trustProxy = Object.values(site.trustProxyBy!).length > 0 && Object.values(site.trustProxyBy!).every(Boolean);
       if (typeof body.time === "number") site.instanceSkewMs[name] = body.time - midpoint;
     }
     const captcha = await within(fetch(`${options.url}/api/captcha`)).catch(() => null);

@@ -52,6 +52,15 @@ describe("doctor: signals per instance", () => {
     );
   });
 
+  it("one double submit or one replayed form on an instance is no pattern, whatever its share", async () => {
+    const v = await judge(
+      { instance: "i1", signUps: { ok: 10 } },
+      { instance: "i2", signUps: { ok: 10, session_unknown: 1 } },
+      { instance: "i3", signUps: { ok: 10, captcha_missing: 2 } },
+    );
+    assert.deepEqual(checks(v), []);
+  });
+
   it("an instance pointed at another Redis: named by its store fingerprint, though the others fail on its sessions too", async () => {
     // i3 holds a third of the sessions, so POSTs that reach i1 and i2 fail on a third; i3 fails on two thirds.
     const v = await judge(

@@ -31,6 +31,8 @@ export interface SignalsVerdict {
 export const MIN_SIGN_UPS = 10;
 /** A share of sign-ups from which a code is a problem. */
 export const HIGH_SHARE = 0.05;
+/** And a count: one double submit or one replayed form is no pattern, whatever its share. */
+export const MIN_FAILURES = 3;
 /**
  * How many times the next instance's share one instance's must be to stand out on its share
  * alone. Not higher: with n instances and one odd one, the odd one fails on about (n-1)/n of
@@ -205,7 +207,7 @@ function outsideLargestGroup(instances: InstanceSignals[]): InstanceSignals[] | 
  */
 function judgeCode(code: SignUpCode, instances: InstanceSignals[]): Finding | undefined {
   const eligible = instances.filter((s) => total(s) >= MIN_SIGN_UPS);
-  if (!eligible.some((s) => share(s, code) >= HIGH_SHARE)) return undefined;
+  if (!eligible.some((s) => share(s, code) >= HIGH_SHARE && (s.signUps[code] ?? 0) >= MIN_FAILURES)) return undefined;
   const byShare = [...eligible].sort((a, b) => share(b, code) - share(a, code));
   let odd = code === "no_session" ? undefined : outsideLargestGroup(instances)?.filter((s) => eligible.includes(s));
   const others = eligible.filter((s) => !odd?.includes(s));

@@ -8,9 +8,11 @@ import { REDIS_COMMAND_TIMEOUT_MS, withTimeout, type RedisTransport } from "./tr
  * one set of connections per process, reused by every request.
  */
 
-// Error replies that say Redis cannot serve right now (a cluster between a primary's death and
-// its replica's promotion, a replica loading) rather than that the command was wrong.
-const NOT_SERVING = /^(CLUSTERDOWN|TRYAGAIN|MASTERDOWN|LOADING|READONLY)\b/;
+// Error replies that say Redis cannot serve right now rather than that the command was wrong: a
+// cluster between a primary's death and its replica's promotion, a replica loading, a Redis out
+// of memory under `maxmemory-policy noeviction` (OOM), one that cannot persist and refuses writes
+// (MISCONF), one busy with a script (BUSY).
+const NOT_SERVING = /^(CLUSTERDOWN|TRYAGAIN|MASTERDOWN|LOADING|READONLY|OOM|MISCONF|BUSY|NOREPLICAS)\b/;
 
 export interface TcpTransportOptions {
   /** Where "Redis is unreachable" is reported, at most once every 10 s. */
@@ -30,13 +32,15 @@ function transport(
   logger: Logger,
 ): RedisTransport {
   let lastLogged = 0;
-  client.on("error", (error: Error) => {
-    // The client retries by itself; one line every 10 s is enough to say Redis is away.
+  // One line every 10 s is enough to say Redis is away or refusing.
+  const warn = (line: string) => {
     if (Date.now() - lastLogged > 10_000) {
       lastLogged = Date.now();
-      logger.warn(`redis (${kind}): ${error.message}`);
+      logger.warn(line);
     }
-  });
+  };
+  // The client retries by itself.
+  client.on("error", (error: Error) => warn(`redis (${kind}): ${error.message}`));
   let connecting: Promise<unknown> | undefined;
   return {
     kind,
@@ -49,6 +53,9 @@ function transport(
         // An error reply is Redis answering; one that says it cannot serve now, or no answer in
         // time, means the store is unavailable.
         if (error instanceof ErrorReply && !NOT_SERVING.test(error.message)) throw error;
+        // Redis's own first line (OOM command not allowed when used memory > 'maxmemory'): it
+        // names the cause and holds no key or value.
+        if (error instanceof ErrorReply) warn(`redis (${kind}) refused a command: ${error.message.split("\n")[0]}`);
         throw new StoreUnavailableError("redis", { cause: error });
       }
     },
