@@ -14,7 +14,7 @@ import type { AddressInfo } from "node:net";
 import next from "next";
 import { FORWARDED_HEADER, PEER_HEADER, PROTO_HEADER, trustedForwardedValue } from "./lib/http/client-ip";
 import { gate, SECURITY_HEADERS } from "./lib/http/gate";
-import { config, ConfigError, listenProblem, loadEnvFiles, type Config } from "./lib/env";
+import { config, ConfigError, keepNextEnvAcrossReloads, listenProblem, loadEnvFiles, type Config } from "./lib/env";
 
 const dev = process.argv.includes("--dev");
 
@@ -84,6 +84,7 @@ const prepared = new Promise<void>((resolve) => {
   });
 }).then(() => app.prepare());
 await prepared;
+if (dev) keepNextEnvAcrossReloads();
 const bound = server.address() as AddressInfo;
 console.log(`[holdfast] serving on http://${bound.family === "IPv6" ? `[${bound.address}]` : bound.address}:${bound.port}`);
 

@@ -17,6 +17,17 @@ export function loadEnvFiles(dev: boolean, dir = process.cwd()): void {
   nextEnv.loadEnvConfig(dir, dev, { info: () => {}, error: (...args: unknown[]) => console.error("[holdfast]", ...args) });
 }
 
+/**
+ * In development Next reads the .env files again when one changes, first resetting process.env
+ * to what it held when they were first read (loadEnvFiles, before Next started). What Next set on
+ * itself since (`__NEXT_DEV_SERVER`) is kept across that reset, or every request after an edit of
+ * `.env.local` fails as if in production without a build. Call once Next is prepared.
+ */
+export function keepNextEnvAcrossReloads(): void {
+  const own = Object.entries(process.env).filter(([name]) => name.startsWith("__NEXT") && name !== "__NEXT_PROCESSED_ENV");
+  nextEnv.updateInitialEnv(Object.fromEntries(own));
+}
+
 export class ConfigError extends Error {
   override name = "ConfigError";
   /** Every problem found, one sentence each; the message lists them one per line. */

@@ -151,6 +151,11 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     rmSync(dir, { recursive: true, force: true });
   };
 
+  // A port something else holds (a proxy left over from an earlier run, say) would pass the
+  // readiness check below with the wrong server behind it: refused up front.
+  if (options.port !== undefined && (await waitForPort(options.port, 0).then(() => true, () => false))) {
+    throw new ClusterRefused(`port ${options.port} is already in use by another process: stop it (an nginx left from an earlier run, say), or choose another --port.`);
+  }
   try {
     for (let i = 1; i <= count; i++) {
       const port = await freePort();
@@ -173,6 +178,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     nginx = tracked(spawn("nginx", ["-c", path.join(dir, "nginx.conf"), "-p", dir], { stdio: ["ignore", "ignore", "pipe"] }));
     nginx.stderr!.pipe(createWriteStream(path.join(logDir, "nginx.log")));
     await waitForPort(port, 10_000);
+    // Listening, and still running: the port answered for this nginx, not for another.
+    await new Promise((r) => setTimeout(r, 200));
+    if (nginx.exitCode !== null) throw new Error(`nginx stopped right after starting: see ${path.join(logDir, "nginx.log")}`);
     return {
       url: `http://127.0.0.1:${port}`,
       instances,

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { chromium } from "@playwright/test";
 import { rawRequest } from "./raw-http";
 import { freePort } from "./stack";
@@ -83,6 +85,24 @@ describe("npm run dev, as the README's first command starts it", () => {
         }),
       );
       assert.ok(statuses.includes(429), `7 captchas, each with an X-Forwarded-For of its own, and none refused: ${statuses.join(" ")}`);
+
+      // An edit of .env.local while it runs (Next reads the files again) leaves it serving.
+      // A variable nothing reads, added to whatever the checkout's file holds, and taken out again.
+      const file = path.resolve(".env.local");
+      const before = existsSync(file) ? readFileSync(file, "utf8") : null;
+      try {
+        writeFileSync(file, `${before ?? ""}\nHOLDFAST_ENV_RELOAD_PROBE=1\n`);
+        const reloaded = Date.now() + 60_000;
+        while (!/Reload env: \.env\.local/.test(output) && Date.now() < reloaded) await new Promise((r) => setTimeout(r, 250));
+        assert.match(output, /Reload env: \.env\.local/);
+        for (const route of ["/api/health", "/signup"]) {
+          const after = await fetch(`${base}${route}`);
+          assert.equal(after.status, 200, `${route} after an edit of .env.local: ${after.status}\n${output.slice(-2000)}`);
+        }
+      } finally {
+        if (before === null) rmSync(file, { force: true });
+        else writeFileSync(file, before);
+      }
     } finally {
       await browser.close();
       if (dev.pid) process.kill(-dev.pid, "SIGTERM");

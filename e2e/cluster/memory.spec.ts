@@ -1,4 +1,6 @@
 import { expect, test } from "@playwright/test";
+import { once } from "node:events";
+import { createServer, type AddressInfo } from "node:net";
 import { diagnose } from "../../lib/doctor/diagnose";
 import { gather } from "../../lib/doctor/gather";
 import { ClusterRefused, startCluster } from "../../testing/cluster";
@@ -13,6 +15,17 @@ const MEMORY = { ...env, SESSION_STORE: "memory", NODE_ENV: "development", TRUST
 
 test("the harness refuses several instances with the memory store", async () => {
   await expect(startCluster({ env: MEMORY, instances: 2 })).rejects.toThrow(ClusterRefused);
+});
+
+test("the harness refuses a port that something else already listens on, rather than reporting it ready", async () => {
+  const taken = createServer().listen(0, "127.0.0.1");
+  await once(taken, "listening");
+  try {
+    const { port } = taken.address() as AddressInfo;
+    await expect(startCluster({ env, instances: 1, port })).rejects.toThrow(new RegExp(`port ${port} is already in use`));
+  } finally {
+    taken.close();
+  }
 });
 
 test("two memory instances behind the proxy: the next request is session_unknown naming the cause, never captcha_invalid", async () => {
