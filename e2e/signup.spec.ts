@@ -44,6 +44,23 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await context.close();
   });
 
+  test("a mistyped email is fixed without solving the captcha again: the server never spent it", async ({ page }) => {
+    const captcha = watchCaptcha(page);
+    const user = newUser();
+    await page.goto("/signup");
+    await fillAccount(page, { ...user, email: "not-an-email" });
+    const answer = await captcha.answer();
+    await page.getByLabel("Captcha", { exact: true }).fill(answer);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByTestId("error-email")).toBeVisible();
+    // The same image, and the answer still typed in.
+    expect(captcha.count()).toBe(1);
+    await expect(page.getByLabel("Captcha", { exact: true })).toHaveValue(answer);
+    await page.getByLabel("Email").fill(user.email);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page).toHaveURL(/\/welcome$/);
+  });
+
   test("a person who cannot read the image signs up by role and accessible name alone", async ({ page }) => {
     const user = newUser();
     await page.goto("/signup");

@@ -20,6 +20,11 @@ const LABELS: Record<SignupField, string> = {
 
 /** Codes after which the server keeps the solved captcha as a pass for the next attempt. */
 const PASS_CODES = new Set(["username_taken", "email_taken"]);
+/**
+ * Codes the server answers before it looks at the captcha (lib/api/register.ts's order), so the
+ * image and the typed answer still count: a person who fixes a field solves nothing again.
+ */
+const CAPTCHA_UNSPENT = new Set(["invalid_input", "invalid_json", "payload_too_large", "unsupported_media_type", "rate_limited", "pow_invalid", "pow_failed"]);
 
 type SignupFormProps = {
   initialValues: { username: string; email: string };
@@ -55,8 +60,8 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
       // attempt that spent such a pass leaves none, whatever its outcome (a second taken name).
       const keep = PASS_CODES.has(failure.code) && !withoutImage && !solved;
       setSolved(keep);
-      // Otherwise the server spent the captcha on this attempt, right or wrong.
-      if (!keep) refreshCaptcha();
+      // Otherwise the server spent the captcha on this attempt, right or wrong, unless it never got that far.
+      if (!keep && !CAPTCHA_UNSPENT.has(failure.code)) refreshCaptcha();
       focusField(firstProblem(SIGNUP_FIELDS, failure.code, failure.fields) ?? (withoutImage || keep ? "username" : "captcha"));
     },
     async (values) => {
