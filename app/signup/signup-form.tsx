@@ -150,7 +150,6 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
         <button
           type="button"
           className="button button--link"
-          aria-pressed={withoutImage}
           onClick={() => setWithoutImage((on) => !on)}
         >
           {withoutImage ? "Use the image instead" : "Can't read it? Sign up without the image"}
