@@ -65,6 +65,11 @@ function transport(
 
 /** One Redis at a redis:// (or rediss://) URL. */
 export function tcpTransport(url: string, options: TcpTransportOptions = {}): RedisTransport {
+  // node-redis takes a missing URL as localhost:6379: a REDIS_URL left unset would quietly use
+  // whatever Redis runs there.
+  if (typeof url !== "string" || !/^rediss?:\/\//.test(url)) {
+    throw new Error("@holdfast/session tcpTransport: a redis:// or rediss:// URL is required (is REDIS_URL set?)");
+  }
   // RESP2 gives the same reply shapes as Upstash's REST API. Without a connection a command
   // fails at once instead of queueing until Redis returns.
   const client = createClient({ url, RESP: 2, disableOfflineQueue: true, socket });

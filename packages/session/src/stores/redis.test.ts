@@ -209,3 +209,11 @@ describe("redis store: waitForReplicas on a real primary and replica", () => {
     }
   });
 });
+
+describe("tcpTransport", () => {
+  it("refuses a missing or non-Redis URL, rather than quietly using a Redis on localhost", () => {
+    for (const url of [undefined, "", "localhost:6379", "http://127.0.0.1:6379"]) {
+      assert.throws(() => tcpTransport(url as unknown as string), /a redis:\/\/ or rediss:\/\/ URL is required/, String(url));
+    }
+  });
+});
