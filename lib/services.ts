@@ -13,7 +13,7 @@ import { postgresLedger } from "./captcha/ledgers/postgres";
 import { redisLedger } from "./captcha/ledgers/redis";
 import { closeDb, getDb, sql, type Db } from "./db";
 import type { Config } from "./env";
-import { isHttps } from "./http/request";
+import { isHttps, siteOrigin } from "./http/request";
 import { log } from "./log";
 import { databaseLimiter } from "./ratelimit/database";
 import { memoryLimiter, type RateLimiter } from "./ratelimit/limiter";
@@ -113,8 +113,32 @@ export function sessionsOver(config: Config, store: SessionStore): Sessions {
   });
 }
 
+/** Hosts a browser treats as a secure context over plain http, where it keeps a Secure cookie. */
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d+)?$/i;
+
 function secureRule(config: Config): boolean | ((request: { headers: Headers; url?: string }) => boolean) {
-  if (config.cookie.secure === "always") return true;
   if (config.cookie.secure === "never") return false;
+  if (config.cookie.secure === "always") {
+    // Always Secure, and a request that came over plain http to a real host: that browser drops
+    // the cookie and the person reads "cookies blocked". Said in the log, once per process.
+    let said = false;
+    return (request) => {
+      if (!said && !isHttps(request, config.trustProxy)) {
+        let host: string;
+        try {
+          host = new URL(siteOrigin(request, config.trustProxy)).host.slice(0, 100);
+        } catch {
+          host = "this site";
+        }
+        if (!LOOPBACK.test(host)) {
+          said = true;
+          log.warn(
+            `a request to ${host} came over http, and the session cookie is always Secure (SESSION_COOKIE_SECURE=true or a __Secure-/__Host- name): browsers drop it there, so every captcha check says no_session. Serve the site over https, or set TRUST_PROXY if a proxy terminates TLS.`,
+          );
+        }
+      }
+      return true;
+    };
+  }
   return (request) => isHttps(request, config.trustProxy);
 }
