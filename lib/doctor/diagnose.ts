@@ -82,6 +82,22 @@ const NO_ANSWER: Record<NoAnswerCause, { why: string; fix: string }> = {
   },
 };
 
+/** Why a request got no HTTP answer at all, from fetch's error (its cause carries the socket's code). */
+export function noAnswerCause(error: unknown): NoAnswerCause {
+  const cause = (error as { cause?: { code?: unknown; errors?: { code?: unknown }[] } } | undefined)?.cause;
+  // A name with several addresses (localhost: ::1 and 127.0.0.1) fails with one error per address.
+  const code = String(cause?.code ?? cause?.errors?.[0]?.code ?? "");
+  if (code === "ECONNREFUSED") return "refused";
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME") return "dns";
+  if (code === "UND_ERR_CONNECT_TIMEOUT" || code === "ETIMEDOUT" || (error instanceof Error && error.message === "timed out")) return "timeout";
+  return "other";
+}
+
+/** Why a request got no answer, in words: "the connection was refused, so nothing listens…". */
+export function noAnswerWhy(error: unknown): string {
+  return NO_ANSWER[noAnswerCause(error)].why;
+}
+
 export const MAX_SKEW_MS = 2_000;
 
 function domainMatches(host: string, domain: string): boolean {

@@ -3,7 +3,9 @@ import { createClient } from "redis";
 import { ConfigError, parseConfig, type Env } from "../env";
 import { databaseProblem, unappliedMigrations } from "../migrate";
 import { createServices } from "../services";
-import { WAIT_MS, type Facts, type NoAnswerCause } from "./diagnose";
+import { noAnswerCause, WAIT_MS, type Facts } from "./diagnose";
+
+export { noAnswerCause };
 
 const TIMEOUT_MS = WAIT_MS;
 
@@ -138,16 +140,6 @@ export async function gather(env: Env, options: { url?: string; instances?: numb
   return facts;
 }
 
-/** Why a request got no HTTP answer at all, from fetch's error (its cause carries the socket's code). */
-export function noAnswerCause(error: unknown): NoAnswerCause {
-  const cause = (error as { cause?: { code?: unknown; errors?: { code?: unknown }[] } } | undefined)?.cause;
-  // A name with several addresses (localhost: ::1 and 127.0.0.1) fails with one error per address.
-  const code = String(cause?.code ?? cause?.errors?.[0]?.code ?? "");
-  if (code === "ECONNREFUSED") return "refused";
-  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME") return "dns";
-  if (code === "UND_ERR_CONNECT_TIMEOUT" || code === "ETIMEDOUT" || (error instanceof Error && error.message === "timed out")) return "timeout";
-  return "other";
-}
 
 /**
  * The attributes a browser weighs of the session cookie among a response's Set-Cookie lines: the

@@ -62,10 +62,11 @@ describe("doctor: collecting signals", () => {
   });
 
   it("an unreachable site is a finding, not a crash", async () => {
-    const down = (async () => Promise.reject(new TypeError("fetch failed"))) as typeof fetch;
+    // What undici throws when nothing listens there.
+    const down = (async () => Promise.reject(Object.assign(new TypeError("fetch failed"), { cause: { code: "ECONNREFUSED" } }))) as typeof fetch;
     const report = await doctorSignals({ urls: ["http://lb"], token: TOKEN, fetch: down, maxAttempts: 3 });
     assert.deepEqual(report.findings.map((f) => f.check), ["signals-unreachable"]);
-    assert.equal(report.summary, `http://lb${METRICS_PATH} did not answer (TypeError).`);
+    assert.equal(report.summary, `http://lb${METRICS_PATH} did not answer: the connection was refused, so nothing listens at that host and port.`);
   });
 
   it("collects and judges in one call: the sentence names the odd instance", async () => {

@@ -1,4 +1,4 @@
-import type { Finding } from "./diagnose";
+import { noAnswerWhy, type Finding } from "./diagnose";
 import { judgeSignals, summarizeSignals, type InstanceSignals, type SignalsVerdict } from "./signals";
 import { parsePrometheusText, type Sample } from "./signals-text";
 
@@ -59,7 +59,7 @@ export async function collectSignals(options: CollectOptions): Promise<Collected
     try {
       response = await doFetch(url, { headers: { authorization: `Bearer ${options.token}` }, signal: AbortSignal.timeout(options.timeoutMs ?? 4_000) });
     } catch (error) {
-      problem("signals-unreachable", `${url} did not answer (${(error as { name?: string })?.name ?? "error"}).`, "Check that the site runs and that this machine can reach it.");
+      problem("signals-unreachable", `${url} did not answer: ${noAnswerWhy(error)}.`, "Check that the site runs and that this machine can reach it.");
       return false;
     }
     const who = response.headers.get("x-holdfast-instance");
