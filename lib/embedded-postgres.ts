@@ -61,9 +61,11 @@ export async function startEmbeddedPostgres(dataRoot: string, firstPort: number,
   const databaseDir = path.resolve(dataRoot, "postgres");
   let port = firstPort;
   for (; port < firstPort + PORTS_TRIED && (await portOpen(port)); port++) {
-    // Already running for this checkout (another of its processes started it): share it.
+    // Already running for this checkout (another of its processes started it): share it. Passed
+    // over only when it is known to keep other data; a server that cannot say yet (starting up,
+    // busy) is taken to be this checkout's, as a second server on the same data could not start.
     const dir = await dataDirectoryAt(port);
-    if (dir !== null && canonical(dir) === canonical(databaseDir)) return { url: urlAt(port), port, stop: async () => {} };
+    if (dir === null || canonical(dir) === canonical(databaseDir)) return { url: urlAt(port), port, stop: async () => {} };
   }
   if (port === firstPort + PORTS_TRIED) throw new Error(`ports ${firstPort} to ${port - 1} are all taken by other servers: set DATABASE_URL, or free one of them`);
   const url = urlAt(port);

@@ -123,10 +123,10 @@ function secureRule(config: Config): boolean | ((request: { headers: Headers; ur
     // the cookie and the person reads "cookies blocked". Said in the log, once per process.
     let said = false;
     return (request) => {
-      if (!said && !isHttps(request, config.trustProxy)) {
+      if (!said && !isHttps(request, config.proxyHops)) {
         let host: string;
         try {
-          host = new URL(siteOrigin(request, config.trustProxy)).host.slice(0, 100);
+          host = new URL(siteOrigin(request, config.proxyHops)).host.slice(0, 100);
         } catch {
           host = "this site";
         }
@@ -140,5 +140,5 @@ function secureRule(config: Config): boolean | ((request: { headers: Headers; ur
       return true;
     };
   }
-  return (request) => isHttps(request, config.trustProxy);
+  return (request) => isHttps(request, config.proxyHops);
 }

@@ -71,10 +71,10 @@ ${upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=30s;`
   # forms still lands back on its page, as the app would send it.
   map "$request_method $content_type $uri" $too_large_form_page {
     default "";
-    "~^POST application/x-www-form-urlencoded\\S* /api/(register|signup/draft)/?$" /signup;
-    "~^POST application/x-www-form-urlencoded\\S* /api/login/?$" /login;
-    "~^POST application/x-www-form-urlencoded\\S* /api/logout/?$" /welcome;
-    "~^POST application/x-www-form-urlencoded\\S* /api/password/?$" /password;
+    "~*^POST application/x-www-form-urlencoded.* /api/(register|signup/draft)/?$" /signup;
+    "~*^POST application/x-www-form-urlencoded.* /api/login/?$" /login;
+    "~*^POST application/x-www-form-urlencoded.* /api/logout/?$" /welcome;
+    "~*^POST application/x-www-form-urlencoded.* /api/password/?$" /password;
   }
   server {
     listen 127.0.0.1:${port};

@@ -24,7 +24,7 @@ const ERROR_TEXT: Record<string, string> = {
   email_taken: "An account with that email already exists. Try logging in instead.",
   invalid_credentials: "That username or email and password do not match an account.",
   unauthenticated: "You are not logged in. Please log in again.",
-  session_expired: "Your session has ended: it timed out, or it was ended from another browser or device. Please log in again.",
+  session_expired: "Your session on this browser has ended (it timed out, or was ended from elsewhere), so please log in.",
   session_ended:
     "Your session in this browser had already ended, so your sessions on other browsers and devices were not ended. Log in, then choose Log out everywhere.",
   cross_origin: "This request came from another site, so we blocked it. Reload this page and try again.",

@@ -97,10 +97,12 @@ export async function keepDraft(ctx: RequestContext, form: DraftForm, body: Reco
  * Where a failed form post goes back to: the form's page with the error code and the failing
  * fields' codes only. What the person typed waits in the session (keepDraft).
  */
-export function formFailure(page: string, code: ErrorCode, fields?: FieldErrors, retryAfter?: string): Response {
+export function formFailure(page: string, code: ErrorCode, fields?: FieldErrors, retryAfter?: string, next?: AfterLogin): Response {
   const query = new URLSearchParams({ error: code });
   if (fields) query.set("fields", fieldList(fields));
   if (retryAfter && /^\d{1,6}$/.test(retryAfter)) query.set("retry", retryAfter);
+  // The page a login returns to, kept across a refused try (the default needs no mention).
+  if (next && next !== "/welcome") query.set("next", next);
   return seeOther(`${page}?${query}`);
 }
 

@@ -9,17 +9,18 @@ const LOGIN_DRAFT_FIELDS = ["login"] as const;
 /** POST /api/login: a new session token for every successful login. */
 export async function login(ctx: RequestContext): Promise<Response> {
   const { req, session, services } = ctx;
-  if (!isSameOrigin(req, services.config.trustProxy)) return failure(ctx, "cross_origin");
+  if (!isSameOrigin(req, services.config.proxyHops)) return failure(ctx, "cross_origin");
   const byAddress = await limited(ctx, "login", client(ctx));
   if (byAddress) return byAddress;
   const parsed = await readBody(req);
   if (!parsed.ok) return failure(ctx, parsed.code, parsed.fields);
   const { body, form } = parsed;
 
-  const fail = async (code: "invalid_input" | "invalid_credentials", fields?: FieldErrors) => {
+  const next = afterLogin(body.next);
+  const fail = async (code: "invalid_input" | "invalid_credentials" | "rate_limited", fields?: FieldErrors, retryAfter?: string) => {
     if (!form) return failure(ctx, code, fields);
     await keepDraft(ctx, "login", body, LOGIN_DRAFT_FIELDS);
-    return formFailure("/login", code, fields);
+    return formFailure("/login", code, fields, retryAfter, next);
   };
 
   const input = validate(loginInput, body);
@@ -30,6 +31,13 @@ export async function login(ctx: RequestContext): Promise<Response> {
   // Per account name as well (the username or the email, each its own count), so guessing one
   // account's password from many addresses is slow too.
   const byAccount = await limited(ctx, "loginAccount", account.key);
+  if (byAccount && form) {
+    // Back to the login page, keeping the page it returns to; the 303 keeps Retry-After too.
+    const wait = byAccount.headers.get("retry-after") ?? undefined;
+    const back = await fail("rate_limited", undefined, wait);
+    if (wait) back.headers.set("retry-after", wait);
+    return back;
+  }
   if (byAccount) return byAccount;
   const verified = await checkPassword(services.db, account, input.value.password, services.config.passwordHashCost);
   if (!verified) return fail("invalid_credentials");
@@ -44,9 +52,9 @@ export async function login(ctx: RequestContext): Promise<Response> {
   // its revocation finds this session.
   ctx.afterCommit(async () => {
     if (await passwordUnchanged(services.db, user.id, verified.passwordHash, input.value.password, services.config.passwordHashCost)) return null;
-    return form ? formFailure("/login", "invalid_credentials") : failure(ctx, "invalid_credentials");
+    return form ? formFailure("/login", "invalid_credentials", undefined, undefined, next) : failure(ctx, "invalid_credentials");
   });
   // `from=login`: should this browser have refused the cookie, the page it lands on sends it
   // back to the login page saying so, rather than to an empty login form.
-  return form ? seeOther(`${afterLogin(body.next)}?from=login`) : Response.json({ user });
+  return form ? seeOther(`${next}?from=login`) : Response.json({ user });
 }

@@ -5,7 +5,7 @@ import { failure, seeOther, type RequestContext } from "./context";
 /** POST /api/logout: the session is destroyed on the server; `everywhere` also ends the user's other sessions. */
 export async function logout(ctx: RequestContext): Promise<Response> {
   const { req, session, services } = ctx;
-  if (!isSameOrigin(req, services.config.trustProxy)) return failure(ctx, "cross_origin");
+  if (!isSameOrigin(req, services.config.proxyHops)) return failure(ctx, "cross_origin");
   const parsed = await readBody(req, { optional: true });
   if (!parsed.ok) return failure(ctx, parsed.code, parsed.fields);
   const input = validate(logoutInput, parsed.body);

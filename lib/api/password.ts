@@ -11,7 +11,7 @@ import { client, failure, formFailure, limited, seeOther, type RequestContext } 
  */
 export async function password(ctx: RequestContext): Promise<Response> {
   const { req, session, services } = ctx;
-  if (!isSameOrigin(req, services.config.trustProxy)) return failure(ctx, "cross_origin");
+  if (!isSameOrigin(req, services.config.proxyHops)) return failure(ctx, "cross_origin");
   // The current password is checked as a login checks it, so it counts as a login attempt: per
   // address, and against the budgets the account's logins spend, by username and by email.
   const byAddress = await limited(ctx, "login", client(ctx));

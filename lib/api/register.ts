@@ -20,7 +20,7 @@ export const SIGNUP_DRAFT_FIELDS = ["username", "email"] as const;
  */
 export async function register(ctx: RequestContext): Promise<Response> {
   const { req, session, services } = ctx;
-  if (!isSameOrigin(req, services.config.trustProxy)) return failure(ctx, "cross_origin");
+  if (!isSameOrigin(req, services.config.proxyHops)) return failure(ctx, "cross_origin");
   const refused = await limited(ctx, "register", client(ctx));
   if (refused) return refused;
   const parsed = await readBody(req);

@@ -9,7 +9,7 @@ import { SIGNUP_DRAFT_FIELDS } from "./register";
  */
 export async function saveSignupDraft(ctx: RequestContext): Promise<Response> {
   const { req, services } = ctx;
-  if (!isSameOrigin(req, services.config.trustProxy)) return failure(ctx, "cross_origin");
+  if (!isSameOrigin(req, services.config.proxyHops)) return failure(ctx, "cross_origin");
   const refused = await limited(ctx, "captcha", client(ctx));
   if (refused) return refused;
   const parsed = await readBody(req);

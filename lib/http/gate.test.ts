@@ -79,6 +79,22 @@ describe("the server's gate", () => {
     }
   });
 
+  it("a page takes GET and HEAD only: a POST (a server action named by header or multipart field) is a plain 405 before Next", async () => {
+    for (const method of ["POST", "PUT", "PATCH", "DELETE"]) {
+      for (const target of ["/signup", "/", "/no-such-page", "/%2e%2e/signup"]) {
+        const verdict = gate(method, target, { metrics: false });
+        assert.equal(verdict.pass, false, `${method} ${target}`);
+        if (!verdict.pass) {
+          assert.equal(verdict.response.status, 405);
+          assert.equal(verdict.response.headers.get("allow"), "GET, HEAD");
+        }
+      }
+    }
+    for (const method of ["GET", "HEAD", "OPTIONS"]) assert.equal(gate(method, "/signup", { metrics: false }).pass, true);
+    // Next's own endpoints (its development tools post to them) are Next's business.
+    assert.equal(gate("POST", "/__nextjs_original-stack-frames", { metrics: false }).pass, true);
+  });
+
   it("holds every endpoint's Allow as its route module answers OPTIONS", async () => {
     const root = path.resolve("app/api");
     const found: Record<string, string> = {};

@@ -11,6 +11,9 @@ import { methodNotAllowed, notFound } from "./errors";
  * - a path under /api whose percent-encoding is broken (`/api/%ff`, or `/%2e%2e/api/%ff`, which
  *   Next resolves to it): Next answers a bare 500; it names no endpoint, so it gets the
  *   contract's 404.
+ * - a POST (or PUT, PATCH, DELETE) to a page: this app has no server actions, yet Next would look
+ *   one up (from a Next-Action header or a multipart field), answer 400 or 409 and log an error
+ *   quoting the client; it gets a plain 405 with `Allow: GET, HEAD`.
  * - a request target in absolute form (`GET http://elsewhere.example/signup`): Next redirects to
  *   the host it names. HTTP/1.1 lets a server take such a target as its own path (RFC 9112,
  *   3.2.2), so that is what it becomes; any other form is a 400.
@@ -87,8 +90,14 @@ export function gate(method: string, target: string, options: { metrics: boolean
       return { pass: false, response: notFound() };
     }
   }
+  const pageRefused = () => ({ pass: false as const, response: new Response("Method Not Allowed\n", { status: 405, headers: { "content-type": "text/plain", allow: "GET, HEAD" } }) });
+  // Pages take GET and HEAD only: this app has no server actions, and Next would look one up for
+  // a POST that names one (a Next-Action header, or a multipart field), answer 400 or 409 and log
+  // an error with the client's text in it. Forms post to /api.
+  const nextOwn = path.startsWith("/_next/") || path.startsWith("/__nextjs"); // its assets, and its development tools' own endpoints
+  if (!api && !nextOwn && method !== "GET" && method !== "HEAD" && method !== "OPTIONS") return pageRefused();
   if (HANDLED.has(method)) return { pass: true, url };
-  if (!api) return { pass: false, response: new Response("Method Not Allowed\n", { status: 405, headers: { "content-type": "text/plain", allow: "GET, HEAD" } }) };
+  if (!api) return pageRefused();
   const trimmed = path.length > 1 ? path.replace(/\/+$/, "") : path;
   const allow = ENDPOINT_METHODS[trimmed] ?? (options.metrics && trimmed === METRICS_PATH ? "GET, HEAD" : undefined);
   return { pass: false, response: allow ? methodNotAllowed(allow) : notFound() };

@@ -1,6 +1,6 @@
 import type { FieldErrors } from "../validation";
 import type { ErrorCode } from "./errors";
-import { PROTO_HEADER } from "./client-ip";
+import { PROTO_HEADER, trustedForwardedValue } from "./client-ip";
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
@@ -8,12 +8,16 @@ export type Body = Record<string, unknown>;
 export type BodyResult = { ok: true; body: Body; form: boolean } | { ok: false; code: ErrorCode; form: boolean; fields?: FieldErrors };
 
 /**
- * The origin this site is served at, as the browser sees it. Without TRUST_PROXY no
- * X-Forwarded-* header counts: the scheme is the socket's, as server.ts recorded it, since
- * Next builds `req.url` from a client-sent X-Forwarded-Proto.
+ * The origin this site is served at, as the browser sees it. Without TRUST_PROXY (`proxyHops`
+ * 0) no X-Forwarded-* header counts: the scheme is the socket's, as server.ts recorded it, since
+ * Next builds `req.url` from a client-sent X-Forwarded-Proto. With it, of several values the one
+ * the N-th proxy from the right vouches for (server.ts already keeps only that one).
  */
-export function siteOrigin(req: { headers: Headers; url?: string }, trustProxy: boolean): string {
-  const forwarded = (name: string) => (trustProxy ? req.headers.get(name)?.split(",")[0]?.trim() : undefined);
+export function siteOrigin(req: { headers: Headers; url?: string }, proxyHops: number): string {
+  const forwarded = (name: string) => {
+    const value = proxyHops > 0 ? req.headers.get(name) : null;
+    return value ? trustedForwardedValue(value, proxyHops) : undefined;
+  };
   const url = req.url === undefined ? undefined : new URL(req.url);
   const proto = forwarded("x-forwarded-proto") ?? req.headers.get(PROTO_HEADER) ?? url?.protocol.replace(":", "") ?? "http";
   const host = forwarded("x-forwarded-host") ?? req.headers.get("host") ?? url?.host ?? "";
@@ -21,17 +25,17 @@ export function siteOrigin(req: { headers: Headers; url?: string }, trustProxy: 
 }
 
 /** Whether the request arrived over https, as far as this server can tell. */
-export function isHttps(req: { headers: Headers; url?: string }, trustProxy: boolean): boolean {
-  return siteOrigin(req, trustProxy).startsWith("https://");
+export function isHttps(req: { headers: Headers; url?: string }, proxyHops: number): boolean {
+  return siteOrigin(req, proxyHops).startsWith("https://");
 }
 
 /**
  * CSRF defence for state-changing requests. Origin decides when present; otherwise
  * Sec-Fetch-Site; a request with neither comes from no browser, so it cannot be a CSRF.
  */
-export function isSameOrigin(req: Request, trustProxy: boolean): boolean {
+export function isSameOrigin(req: Request, proxyHops: number): boolean {
   const origin = req.headers.get("origin");
-  if (origin !== null) return origin === siteOrigin(req, trustProxy);
+  if (origin !== null) return origin === siteOrigin(req, proxyHops);
   const site = req.headers.get("sec-fetch-site");
   if (site !== null) return site === "same-origin" || site === "none";
   return true;
@@ -77,8 +81,10 @@ export async function readBody(req: Request, options: { optional?: boolean } = {
   const form = type === "application/x-www-form-urlencoded";
   if (Number(req.headers.get("content-length") ?? "0") > MAX_BODY_BYTES) return { ok: false, code: "payload_too_large", form };
   if (options.optional) {
-    // No body, whatever Content-Type says (`fetch` with a JSON content type and no body sends
-    // exactly that), is the empty object; only a body that is there must be JSON or a form.
+    // No body is the empty object, also under a type that would have described one: JSON (what
+    // `fetch` sends with that header and no body), a form, or text (fetch's type for body ""). A
+    // body that is there must be JSON or a form; other types stay 415 as the contract says.
+    if (type !== "" && type !== "application/json" && type !== "text/plain" && !form) return { ok: false, code: "unsupported_media_type", form };
     const text = await readLimited(req);
     if (text === null) return { ok: false, code: "payload_too_large", form };
     if (text.trim() === "") return { ok: true, body: {}, form };

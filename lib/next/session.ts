@@ -71,8 +71,10 @@ export function currentUser(): Promise<PublicUser | null | typeof UNAVAILABLE> {
 export async function loginRedirect(page: AfterLogin, from: string | undefined): Promise<string> {
   const session = await pages.read();
   const query = new URLSearchParams(page === "/welcome" ? {} : { next: page });
-  if (from === "login") query.set("error", LOGIN_NOT_KEPT_CODE);
-  else if (session.hasCookie && (await session.state().catch(() => "live")) === "unknown") query.set("error", SESSION_ENDED_CODE);
+  // A session that ended explains itself first: `from=login` stays in a tab's URL, so a reload
+  // there after a timeout is no refused cookie.
+  if (session.hasCookie && (await session.state().catch(() => "live")) === "unknown") query.set("error", SESSION_ENDED_CODE);
+  else if (from === "login") query.set("error", LOGIN_NOT_KEPT_CODE);
   const search = query.toString();
   return search ? `/login?${search}` : "/login";
 }

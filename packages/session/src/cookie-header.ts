@@ -29,7 +29,7 @@ export function cookieFor(
   now = Date.now(),
 ): { name: string; value: string; maxAge: number; path: "/"; httpOnly: true; sameSite: "lax"; domain?: string; secure: boolean } | null {
   if (change.kind === "keep") return null;
-  const maxAge = change.kind === "set" ? Math.max(0, Math.floor((change.keepUntil - now) / 1000)) : 0;
+  const maxAge = change.kind === "set" ? Math.max(0, Math.floor(((change.keepUntil ?? change.expiresAt) - now) / 1000)) : 0;
   return {
     name: settings.name,
     value: change.kind === "set" ? change.value : "",

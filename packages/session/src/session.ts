@@ -18,7 +18,7 @@ export type CookieChange =
    * the session ended (`unknown`), not that no cookie came (`absent`, which reads as cookies
    * being blocked).
    */
-  | { kind: "set"; value: string; expiresAt: number; keepUntil: number }
+  | { kind: "set"; value: string; expiresAt: number; keepUntil?: number }
   | { kind: "clear" };
 
 /** Browsers keep a cookie at most this long (Chrome caps Max-Age at 400 days). */
