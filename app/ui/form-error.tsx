@@ -17,7 +17,8 @@ type FormErrorProps = {
 export function FormError({ code, retryAfter, details = [], shownInline = false }: FormErrorProps) {
   return (
     <div className="form-error-region" aria-live="polite" aria-atomic="true">
-      {code && shownInline ? <p className="visually-hidden">{errorText(code, retryAfter)}</p> : null}
+      {/* Announced: what the fields say, when they say it (a replaced captcha is no typing mistake). */}
+      {code && shownInline ? <p className="visually-hidden">{details.length > 0 ? details.join(" ") : errorText(code, retryAfter)}</p> : null}
       {code && !shownInline ? (
         <div className="form-error" data-testid="form-error" data-code={code}>
           <svg className="form-error__icon" viewBox="0 0 20 20" aria-hidden="true" focusable="false">

@@ -34,7 +34,7 @@ const ERROR_TEXT: Record<string, string> = {
   pow_invalid: "Your browser's security check did not go through. It has started a new one; please submit again.",
   pow_failed: "Your browser could not finish its security check. Reload the page and try again.",
   javascript_required:
-    "Creating an account needs JavaScript: your browser computes a short security check that makes mass sign-ups costly for bots. Turn on JavaScript for this site and try again. Logging in works without it.",
+    "Creating an account needs JavaScript, and this form arrived without the short security check it computes: if JavaScript is off for this site, turn it on; if the page was still loading, wait a moment. Then try again. Logging in works without it.",
   session_store_unavailable: "Our sign-in service is unavailable for a moment, so nothing was saved. Please try again shortly.",
   server_busy: "Many people are signing up right now. Please try again in a moment.",
   database_not_migrated: "Our sign-in service is unavailable for a moment, so nothing was saved. Please try again shortly.",
