@@ -20,7 +20,11 @@ export default async function PasswordPage({ searchParams }: { searchParams: Sea
   await connection();
   const user = await currentUser();
   if (user === UNAVAILABLE) return <SessionUnavailable title="Change your password" />;
-  if (!user) redirect(await loginRedirect("/password", firstParam((await searchParams).from)));
+  const from = firstParam((await searchParams).from);
+  if (!user) redirect(await loginRedirect("/password", from));
+  // Logged in: the mark of a plain login post has done its work; a reload or a bookmark of the
+  // page should not carry it (it would read as a refused cookie once logged out).
+  if (from === "login") redirect("/password");
   const { revocable } = storeCapabilities();
   const query = await searchParams;
 

@@ -17,7 +17,11 @@ export default async function WelcomePage({ searchParams }: { searchParams: Sear
   await connection();
   const user = await currentUser();
   if (user === UNAVAILABLE) return <SessionUnavailable title="Your account" />;
-  if (!user) redirect(await loginRedirect("/welcome", firstParam((await searchParams).from)));
+  const from = firstParam((await searchParams).from);
+  if (!user) redirect(await loginRedirect("/welcome", from));
+  // Logged in: the mark of a plain login post has done its work; a reload or a bookmark of the
+  // page should not carry it (it would read as a refused cookie once logged out).
+  if (from === "login") redirect("/welcome");
   const { revocable } = storeCapabilities();
   const query = await searchParams;
   const passwordChanged = query.password === "changed";
