@@ -36,6 +36,9 @@ export function useJsonForm(
     setPending(true);
     // Emptying the live region first makes a repeated identical error be announced again.
     setError({ code: null, fields: {} });
+    // The address may still name an earlier refusal (from a plain post, or a redirect here); once
+    // this form answers for itself, a reload must not bring that one back.
+    forgetRefusalInAddress();
 
     const prepared = prepare ? await prepare(values) : { ok: true as const, values };
     if (!prepared.ok) {
@@ -85,4 +88,12 @@ export function fieldErrors<F extends string>(names: readonly F[], labels: Recor
 
 export function firstProblem<F extends string>(names: readonly F[], code: string | null, fields: FieldErrors): F | null {
   return names.find((name) => fields[name]) ?? ownerField(code, names) ?? null;
+}
+
+/** Drops `error`, `fields` and `retry` from the page's address, keeping everything else (`next`). */
+function forgetRefusalInAddress(): void {
+  const url = new URL(window.location.href);
+  if (!["error", "fields", "retry"].some((name) => url.searchParams.has(name))) return;
+  for (const name of ["error", "fields", "retry"]) url.searchParams.delete(name);
+  window.history.replaceState(window.history.state, "", url);
 }
