@@ -483,7 +483,8 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
       // The promise held: the first browser's session is over too.
       const check = await second.newPage();
       await check.goto("/welcome");
-      await expect(check).toHaveURL(/\/login$/);
+      // Sent to log in, and told why: its session was ended from elsewhere.
+      await expect(check).toHaveURL(/\/login\?error=session_expired$/);
     }
     await second.close();
     await other.close();
