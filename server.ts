@@ -61,10 +61,6 @@ const server = createServer((req, res) => {
     // Several values (a proxy that appends): only the one our proxies vouch for, for Next too.
     else if (typeof value === "string") req.headers[name] = trustedForwardedValue(value, proxyHops);
   }
-  // The app has no server actions. Next would still look one up for any POST that names one,
-  // answer 400 or 409, and log an error with the client's text in it, so any client could fill
-  // the log: without the header the request is what it is, a POST to a page.
-  delete req.headers["next-action"];
   // A request that arrives while Next still prepares waits for it.
   void prepared.then(() => handle(req, res));
 });

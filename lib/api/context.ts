@@ -103,7 +103,9 @@ export function formFailure(page: string, code: ErrorCode, fields?: FieldErrors,
   if (retryAfter && /^\d{1,6}$/.test(retryAfter)) query.set("retry", retryAfter);
   // The page a login returns to, kept across a refused try (the default needs no mention).
   if (next && next !== "/welcome") query.set("next", next);
-  return seeOther(`${page}?${query}`);
+  const back = seeOther(`${page}?${query}`);
+  if (query.has("retry")) back.headers.set("retry-after", retryAfter!);
+  return back;
 }
 
 export function fieldList(fields: FieldErrors): string {

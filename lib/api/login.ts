@@ -31,14 +31,8 @@ export async function login(ctx: RequestContext): Promise<Response> {
   // Per account name as well (the username or the email, each its own count), so guessing one
   // account's password from many addresses is slow too.
   const byAccount = await limited(ctx, "loginAccount", account.key);
-  if (byAccount && form) {
-    // Back to the login page, keeping the page it returns to; the 303 keeps Retry-After too.
-    const wait = byAccount.headers.get("retry-after") ?? undefined;
-    const back = await fail("rate_limited", undefined, wait);
-    if (wait) back.headers.set("retry-after", wait);
-    return back;
-  }
-  if (byAccount) return byAccount;
+  // A plain form post goes back to the login page here, not through the route's, so it keeps `next`.
+  if (byAccount) return form ? fail("rate_limited", undefined, byAccount.headers.get("retry-after") ?? undefined) : byAccount;
   const verified = await checkPassword(services.db, account, input.value.password, services.config.passwordHashCost);
   if (!verified) return fail("invalid_credentials");
   const { user } = verified;

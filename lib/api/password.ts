@@ -28,7 +28,8 @@ export async function password(ctx: RequestContext): Promise<Response> {
   const user = kept?.id === userId ? kept : await findUser(services.db, userId);
   if (!user) return fail("unauthenticated");
   const [byName, byEmail] = await Promise.all([user.username, user.email].map((login) => limited(ctx, "loginAccount", loginKey(login))));
-  if (byName ?? byEmail) return (byName ?? byEmail)!;
+  const byAccount = byName ?? byEmail;
+  if (byAccount) return byAccount;
   const changed = await changePassword(services.db, userId, input.value.currentPassword, input.value.newPassword, services.config.passwordHashCost);
   if (!changed) return fail("invalid_credentials");
 

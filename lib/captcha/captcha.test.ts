@@ -8,6 +8,29 @@ import { CAPTCHA_ALPHABET, CAPTCHA_LENGTH, captchaText } from "./text";
 
 const options = { idleTimeoutMs: 3_600_000, absoluteTimeoutMs: 7_200_000 };
 
+/**
+ * One browser's session with a first captcha (answer `first`) issued; each later request (from
+ * any of its tabs) opens the session from its cookie, issues or checks a captcha, and commits.
+ */
+async function oneBrowser(first: string) {
+  const store = createMemoryStore();
+  const captchas = memoryLedger();
+  const drawn = (answer: string) => ({ ttlMs: 60_000, draw: () => ({ answer, svg: "<svg/>" }) });
+  const s = new Session(store, undefined, options);
+  await issueCaptcha(s, captchas, drawn(first));
+  const token = ((await s.commit()) as { value: string }).value;
+  const request = async <T>(run: (session: Session) => Promise<T>): Promise<T> => {
+    const session = new Session(store, token, options);
+    const result = await run(session);
+    await session.commit();
+    return result;
+  };
+  return {
+    issue: (answer: string) => request((session) => issueCaptcha(session, captchas, drawn(answer))),
+    check: (answer: string) => request((session) => checkCaptcha(session, captchas, answer, {})),
+  };
+}
+
 describe("captcha", () => {
   it("text comes from the look-alike-free alphabet, with every symbol in use", () => {
     const seen = new Set<string>();
@@ -43,55 +66,33 @@ describe("captcha", () => {
   });
 
   it("a new captcha replaces the pending one; an answer to the replaced one is named as such, and counts for nothing", async () => {
-    const store = createMemoryStore();
-    const captchas = memoryLedger();
-    const drawn = (answer: string) => ({ ttlMs: 60_000, draw: () => ({ answer, svg: "<svg/>" }) });
-    const s = new Session(store, undefined, options);
-    await issueCaptcha(s, captchas, drawn("AAAAA"));
-    const token = ((await s.commit()) as { value: string }).value;
+    const { issue, check } = await oneBrowser("AAAAA");
     // Another tab of the same browser asks for a captcha: the first one no longer counts.
-    const tab = new Session(store, token, options);
-    await issueCaptcha(tab, captchas, drawn("CCCCC"));
-    await tab.commit();
-    assert.equal(await checkCaptcha(new Session(store, token, options), captchas, "aaaaa", {}), "captcha_replaced");
+    await issue("CCCCC");
+    assert.equal(await check("aaaaa"), "captcha_replaced");
     // Both were spent by that attempt: the pending one, and the replaced one it answered.
-    assert.equal(await checkCaptcha(new Session(store, token, options), captchas, "CCCCC", {}), "captcha_missing");
+    assert.equal(await check("CCCCC"), "captcha_missing");
 
     // A wrong answer to both is just wrong; the right answer to the newest is right.
     for (const [answer, outcome] of [["EEEEE", "captcha_invalid"], ["HHHHH", "ok"]] as const) {
-      const a = new Session(store, token, options);
-      await issueCaptcha(a, captchas, drawn("MMMMM"));
-      await a.commit();
-      const b = new Session(store, token, options);
-      await issueCaptcha(b, captchas, drawn("HHHHH"));
-      await b.commit();
-      assert.equal(await checkCaptcha(new Session(store, token, options), captchas, answer, {}), outcome);
+      await issue("MMMMM");
+      await issue("HHHHH");
+      assert.equal(await check(answer), outcome);
     }
   });
 
   it("two tabs: one tab's attempt spends the other's captcha, whose right answer then reads as replaced, never solved", async () => {
-    const store = createMemoryStore();
-    const captchas = memoryLedger();
-    const drawn = (answer: string) => ({ ttlMs: 60_000, draw: () => ({ answer, svg: "<svg/>" }) });
-    const s = new Session(store, undefined, options);
-    await issueCaptcha(s, captchas, drawn("AAAAA"));
-    const token = ((await s.commit()) as { value: string }).value;
-    const step = async (run: (session: Session) => Promise<unknown>) => {
-      const session = new Session(store, token, options);
-      const result = await run(session);
-      await session.commit();
-      return result;
-    };
+    const { issue, check } = await oneBrowser("AAAAA");
     // Tab 2 opens (BBBBB replaces AAAAA); tab 1 answers its AAAAA, which spends BBBBB too, and
     // tab 1 shows a new image (CCCCC).
-    await step((t) => issueCaptcha(t, captchas, drawn("BBBBB")));
-    assert.equal(await step((t) => checkCaptcha(t, captchas, "AAAAA", {})), "captcha_replaced");
-    await step((t) => issueCaptcha(t, captchas, drawn("CCCCC")));
+    await issue("BBBBB");
+    assert.equal(await check("AAAAA"), "captcha_replaced");
+    await issue("CCCCC");
     // Tab 2's right answer to the image it shows is named as such: not a typing mistake, not solved.
-    assert.equal(await step((t) => checkCaptcha(t, captchas, "BBBBB", {})), "captcha_replaced");
+    assert.equal(await check("BBBBB"), "captcha_replaced");
     // And it answers once: the next attempt (with a new image) finds it gone.
-    await step((t) => issueCaptcha(t, captchas, drawn("DDDDD")));
-    assert.equal(await step((t) => checkCaptcha(t, captchas, "BBBBB", {})), "captcha_invalid");
+    await issue("DDDDD");
+    assert.equal(await check("BBBBB"), "captcha_invalid");
   });
 
   it("a session with no captcha issued is captcha_missing", async () => {

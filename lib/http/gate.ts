@@ -21,6 +21,8 @@ import { methodNotAllowed, notFound } from "./errors";
 
 /** The methods Next's route handlers take. */
 const HANDLED = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+/** The methods a page takes. */
+const PAGE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** Each endpoint's `Allow`, as its route module's `endpoint()` builds it (a test holds the two together). */
 export const ENDPOINT_METHODS: Readonly<Record<string, string>> = {
@@ -90,14 +92,16 @@ export function gate(method: string, target: string, options: { metrics: boolean
       return { pass: false, response: notFound() };
     }
   }
-  const pageRefused = () => ({ pass: false as const, response: new Response("Method Not Allowed\n", { status: 405, headers: { "content-type": "text/plain", allow: "GET, HEAD" } }) });
-  // Pages take GET and HEAD only: this app has no server actions, and Next would look one up for
-  // a POST that names one (a Next-Action header, or a multipart field), answer 400 or 409 and log
-  // an error with the client's text in it. Forms post to /api.
-  const nextOwn = path.startsWith("/_next/") || path.startsWith("/__nextjs"); // its assets, and its development tools' own endpoints
-  if (!api && !nextOwn && method !== "GET" && method !== "HEAD" && method !== "OPTIONS") return pageRefused();
+  if (!api) {
+    // Pages take GET and HEAD only: this app has no server actions, and Next would look one up
+    // for a POST that names one (a Next-Action header, or a multipart field), answer 400 or 409
+    // and log an error with the client's text in it. Forms post to /api. Next's own paths (its
+    // assets, its development tools' endpoints) take what Next takes.
+    const nextOwn = path.startsWith("/_next/") || path.startsWith("/__nextjs");
+    if ((nextOwn ? HANDLED : PAGE_METHODS).has(method)) return { pass: true, url };
+    return { pass: false, response: new Response("Method Not Allowed\n", { status: 405, headers: { "content-type": "text/plain", allow: "GET, HEAD" } }) };
+  }
   if (HANDLED.has(method)) return { pass: true, url };
-  if (!api) return pageRefused();
   const trimmed = path.length > 1 ? path.replace(/\/+$/, "") : path;
   const allow = ENDPOINT_METHODS[trimmed] ?? (options.metrics && trimmed === METRICS_PATH ? "GET, HEAD" : undefined);
   return { pass: false, response: allow ? methodNotAllowed(allow) : notFound() };
