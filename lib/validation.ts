@@ -7,6 +7,9 @@ export type FieldErrors = Record<string, FieldCode>;
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
 
+/** RFC 5321's limit on the part of an address before the @. */
+const MAX_LOCAL_PART = 64;
+
 // Control characters (C0 with NUL above all, which Postgres refuses in text, DEL and C1) are
 // never part of a valid field.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
@@ -31,6 +34,7 @@ export const registerInput = z.object({
     .refine((v) => !hasControl(v))
     .trim()
     .pipe(z.email())
+    .refine((e) => e.lastIndexOf("@") <= MAX_LOCAL_PART)
     .transform((e) => e.toLowerCase()),
   password: text(8, 128),
   // Optional here: a session holding a pass, or a proof at the accessible level, stands in for it

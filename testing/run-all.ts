@@ -64,7 +64,7 @@ function testFiles(dir: string): string[] {
 
 async function unit(stack: Stack) {
   const tap = path.join(ARTIFACTS, "unit.tap");
-  const files = [...testFiles("lib"), ...testFiles("testing"), ...testFiles("packages")].sort();
+  const files = [...testFiles("app"), ...testFiles("lib"), ...testFiles("testing"), ...testFiles("packages")].sort();
   log(`unit and integration tests: ${files.length} files`);
   await run(
     process.execPath,

@@ -160,5 +160,7 @@ function parseFieldsParam(raw: string, known: readonly string[]): FieldErrors {
 
 /** Error codes arrive in the URL, so anything odd is dropped rather than echoed. */
 export function cleanCode(raw: string): string | null {
-  return /^[a-z_]{1,40}$/.test(raw) ? raw : null;
+  // Only a code this UI has words for: a link may put anything in `error=`, and a page must never
+  // show text that a stranger chose ("Something went wrong (call_support_now)").
+  return /^[a-z_]{1,40}$/.test(raw) && own(ERROR_TEXT, raw) !== undefined ? raw : null;
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { PROTO_HEADER } from "./client-ip";
-import { isSameOrigin, siteOrigin } from "./request";
+import { isSameOrigin, readBody, siteOrigin } from "./request";
 
 const req = (headers: Record<string, string>) => ({ headers: new Headers({ host: "site.test", [PROTO_HEADER]: "http", ...headers }), url: "http://site.test/api/login" });
 
@@ -21,5 +21,28 @@ describe("the site's origin", () => {
     const post = (origin: string) => new Request("http://site.test/api/login", { method: "POST", headers: { host: "site.test", [PROTO_HEADER]: "http", origin, "x-forwarded-host": "evil.example, site.test", "x-forwarded-proto": "https, http" } });
     assert.equal(isSameOrigin(post("https://evil.example"), 1), false);
     assert.equal(isSameOrigin(post("http://site.test"), 1), true);
+  });
+});
+
+describe("a JSON body's text", () => {
+  const post = (body: number[] | Buffer | string, type = "application/json") =>
+    new Request("http://site.test/api/login", { method: "POST", headers: { "content-type": type }, body: typeof body === "string" ? body : new Blob([Buffer.from(body)]) });
+  const utf16le = (text: string) => Buffer.from(`\ufeff${text}`, "utf16le");
+
+  it("is read past a byte order mark, and in the charset the Content-Type declares", async () => {
+    assert.deepEqual(await readBody(post(`\ufeff{"login":"é"}`)), { ok: true, body: { login: "é" }, form: false });
+    assert.deepEqual(await readBody(post(utf16le('{"login":"é"}'), "application/json; charset=utf-16le")), { ok: true, body: { login: "é" }, form: false });
+    assert.deepEqual(await readBody(post([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xe9, 0x22, 0x7d], "application/json; charset=ISO-8859-1")), { ok: true, body: { a: "é" }, form: false });
+  });
+
+  it("bytes that are not text in its charset are invalid_json, never a U+FFFD in a field; an unknown charset is 415", async () => {
+    const latin1 = [0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xe9, 0x22, 0x7d];
+    assert.deepEqual(await readBody(post(latin1)), { ok: false, code: "invalid_json", form: false });
+    assert.deepEqual(await readBody(post("{}", "application/json; charset=no-such-charset")), { ok: false, code: "unsupported_media_type", form: false });
+  });
+
+  it("an optional body of JSON whitespace alone is empty, and a lone non-text byte is not", async () => {
+    assert.deepEqual(await readBody(post(" \r\n\t"), { optional: true }), { ok: true, body: {}, form: false });
+    assert.deepEqual(await readBody(post([0xa0]), { optional: true }), { ok: false, code: "invalid_json", form: false });
   });
 });

@@ -45,16 +45,31 @@ function mediaType(req: Request): string {
   return (req.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
 }
 
+/**
+ * How a JSON body's bytes become text: the `charset` its Content-Type declares (JSON is UTF-8,
+ * RFC 8259 §8.1, but a client may say otherwise), strictly, so a byte that is not text is an
+ * error and never a silent U+FFFD in a password. A leading byte order mark is dropped (§8.1
+ * allows ignoring one). Null for a charset no decoder knows.
+ */
+function jsonDecoder(req: Request): TextDecoder | null {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(req.headers.get("content-type") ?? "")?.[1] ?? "utf-8";
+  try {
+    return new TextDecoder(charset, { fatal: true });
+  } catch {
+    return null;
+  }
+}
+
 /** A plain HTML form post (url-encoded), as a browser without JavaScript sends one. */
 export function isFormPost(req: Request): boolean {
   return req.method === "POST" && mediaType(req) === "application/x-www-form-urlencoded";
 }
 
 /** Reads at most MAX_BODY_BYTES without trusting Content-Length alone. */
-async function readLimited(req: Request): Promise<string | null> {
+async function readLimited(req: Request): Promise<Buffer | null> {
   const declared = Number(req.headers.get("content-length") ?? "0");
   if (declared > MAX_BODY_BYTES) return null;
-  if (!req.body) return "";
+  if (!req.body) return Buffer.alloc(0);
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -68,7 +83,7 @@ async function readLimited(req: Request): Promise<string | null> {
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
 }
 
 /**
@@ -85,23 +100,25 @@ export async function readBody(req: Request, options: { optional?: boolean } = {
     // `fetch` sends with that header and no body), a form, or text (fetch's type for body ""). A
     // body that is there must be JSON or a form; other types stay 415 as the contract says.
     if (type !== "" && type !== "application/json" && type !== "text/plain" && !form) return { ok: false, code: "unsupported_media_type", form };
-    const text = await readLimited(req);
-    if (text === null) return { ok: false, code: "payload_too_large", form };
-    if (text.trim() === "") return { ok: true, body: {}, form };
+    const bytes = await readLimited(req);
+    if (bytes === null) return { ok: false, code: "payload_too_large", form };
+    if (/^[\t\n\r ]*$/.test(bytes.toString("latin1"))) return { ok: true, body: {}, form };
     if (!form && type !== "application/json") return { ok: false, code: "unsupported_media_type", form };
-    return parseBody(text, form);
+    return parseBody(req, bytes, form);
   }
   if (!form && type !== "application/json") return { ok: false, code: "unsupported_media_type", form };
-  const text = await readLimited(req);
-  if (text === null) return { ok: false, code: "payload_too_large", form };
-  return parseBody(text, form);
+  const bytes = await readLimited(req);
+  if (bytes === null) return { ok: false, code: "payload_too_large", form };
+  return parseBody(req, bytes, form);
 }
 
-function parseBody(text: string, form: boolean): BodyResult {
-  if (form) return { ok: true, body: Object.fromEntries(new URLSearchParams(text)), form };
+function parseBody(req: Request, bytes: Buffer, form: boolean): BodyResult {
+  if (form) return { ok: true, body: Object.fromEntries(new URLSearchParams(bytes.toString("utf8"))), form };
+  const decoder = jsonDecoder(req);
+  if (!decoder) return { ok: false, code: "unsupported_media_type", form };
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(decoder.decode(bytes));
   } catch {
     return { ok: false, code: "invalid_json", form };
   }
