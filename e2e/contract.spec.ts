@@ -110,6 +110,11 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
     expect(trace.status).toBe(405);
     expect(trace.headers).toContain("allow: get, head, options");
     expect(trace.body).toContain('"code":"method_not_allowed"');
+    // HTTP/1.0 needs no Host header; the proxy still hands the app one, so the app answers.
+    const old = await rawRequest(BASE, ["GET /api/me HTTP/1.0"], { host: false });
+    expect(old.status).toBe(401);
+    expect(old.body).toContain('"code":"unauthenticated"');
+    expect(old.headers).toContain("x-frame-options: deny");
   });
 
   test("no page can be framed by another site, and no response is sniffed as another type", async () => {

@@ -76,6 +76,11 @@ ${upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=30s;`
     "~*^POST application/x-www-form-urlencoded.* /api/logout/?$" /welcome;
     "~*^POST application/x-www-form-urlencoded.* /api/password/?$" /password;
   }
+  # An HTTP/1.0 request may come with no Host; the app's server (HTTP/1.1 upstream) needs one.
+  map $http_host $proxied_host {
+    "" $server_addr:$server_port;
+    default $http_host;
+  }
   server {
     listen 127.0.0.1:${port};
     client_max_body_size 1m;
@@ -86,10 +91,10 @@ ${upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=30s;`
     absolute_redirect off;
     proxy_http_version 1.1;
     proxy_set_header Connection "";
-    proxy_set_header Host $http_host;
+    proxy_set_header Host $proxied_host;
     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
     proxy_set_header X-Forwarded-Proto $scheme;
-    proxy_set_header X-Forwarded-Host $http_host;
+    proxy_set_header X-Forwarded-Host $proxied_host;
     # A refused connection (a dead instance) is retried on the next one; a request already sent is not.
     proxy_next_upstream error timeout;
     proxy_connect_timeout 2s;

@@ -9,14 +9,14 @@ export interface RawAnswer {
 
 /**
  * One request written straight onto a socket, for what fetch will not send: `TRACE`, WebDAV's
- * methods, a request target in absolute form. `lines` are the request line and any headers;
- * `Host` and `Connection: close` are added.
+ * methods, a request target in absolute form, an HTTP/1.0 request with no Host. `lines` are the
+ * request line and any headers; `Host` (unless `host: false`) and `Connection: close` are added.
  */
-export function rawRequest(base: string, lines: string[]): Promise<RawAnswer> {
+export function rawRequest(base: string, lines: string[], options: { host?: boolean } = {}): Promise<RawAnswer> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const socket = net.connect({ host: hostname, port: Number(port) }, () => socket.write(`${[...lines, `Host: ${hostname}:${port}`, "Connection: close"].join("\r\n")}\r\n\r\n`));
+    const socket = net.connect({ host: hostname, port: Number(port) }, () => socket.write(`${[...lines, ...(options.host === false ? [] : [`Host: ${hostname}:${port}`]), "Connection: close"].join("\r\n")}\r\n\r\n`));
     socket.setTimeout(20_000, () => socket.destroy(new Error("no answer in 20 s")));
     socket.on("data", (c: Buffer) => chunks.push(c));
     socket.on("error", reject);
