@@ -136,6 +136,14 @@ describe("configuration", () => {
     assert.equal(parseConfig({ ...base, POW_MAX_NUMBER: "5000" }).powMaxNumber.normal, 5000);
   });
 
+  it("a session no one has logged in to idles out after 30 minutes, never before its captcha does, never after the idle timeout", () => {
+    assert.equal(parseConfig(base).anonymousIdleTimeoutMs, 1_800_000);
+    assert.equal(parseConfig({ ...base, SESSION_ANONYMOUS_IDLE_TIMEOUT_SECONDS: "900" }).anonymousIdleTimeoutMs, 900_000);
+    assert.equal(parseConfig({ ...base, SESSION_ANONYMOUS_IDLE_TIMEOUT_SECONDS: "60", CAPTCHA_TTL_SECONDS: "300" }).anonymousIdleTimeoutMs, 300_000);
+    assert.equal(parseConfig({ ...base, SESSION_IDLE_TIMEOUT_SECONDS: "600" }).anonymousIdleTimeoutMs, 600_000);
+    assert.match(refusal({ ...base, SESSION_ANONYMOUS_IDLE_TIMEOUT_SECONDS: "0" }), /SESSION_ANONYMOUS_IDLE_TIMEOUT_SECONDS.*from 1 to 31536000/);
+  });
+
   it("the proof of work without the image may not cost less than the one with it", () => {
     assert.match(refusal({ ...base, POW_MAX_NUMBER: "3000", POW_MAX_NUMBER_ACCESSIBLE: "2000" }), /POW_MAX_NUMBER_ACCESSIBLE \(2000\) is below POW_MAX_NUMBER \(3000\).*at least 3000/);
     // Against the default of the other: 8000000 without the image.

@@ -110,6 +110,7 @@ const schema = z.object({
     .optional(),
   SESSION_IDLE_TIMEOUT_SECONDS: seconds(86_400),
   SESSION_ABSOLUTE_TIMEOUT_SECONDS: seconds(604_800),
+  SESSION_ANONYMOUS_IDLE_TIMEOUT_SECONDS: seconds(1_800),
   CAPTCHA_TTL_SECONDS: seconds(300),
   CAPTCHA_TEST_MODE: flag,
   TRUST_PROXY: z
@@ -160,6 +161,7 @@ const FIX: Record<string, string> = {
   SESSION_COOKIE_DOMAIN: "use a bare host name such as example.com, or leave it unset",
   SESSION_IDLE_TIMEOUT_SECONDS: "use a whole number of seconds from 1 to 31536000 (a year)",
   SESSION_ABSOLUTE_TIMEOUT_SECONDS: "use a whole number of seconds from 1 to 31536000 (a year)",
+  SESSION_ANONYMOUS_IDLE_TIMEOUT_SECONDS: "use a whole number of seconds from 1 to 31536000 (a year)",
   CAPTCHA_TTL_SECONDS: "use a whole number of seconds from 1 to 31536000 (a year)",
   CAPTCHA_TEST_MODE: "use 1 to enable it or leave it unset",
   TRUST_PROXY: "use 1 when one reverse proxy you control sets X-Forwarded-For and X-Forwarded-Proto (2 to 5 for that many proxies in a row), or leave it unset",
@@ -200,6 +202,8 @@ export interface Config {
   redisWaitReplicas: number;
   cookie: { name: string; secure: "auto" | "always" | "never"; domain: string | undefined };
   idleTimeoutMs: number;
+  /** The idle timeout of a session no one has logged in to: at least the captcha's lifetime, at most idleTimeoutMs. */
+  anonymousIdleTimeoutMs: number;
   absoluteTimeoutMs: number;
   captchaTtlMs: number;
   captchaTestMode: boolean;
@@ -381,6 +385,7 @@ export function parseConfig(env: Env): Config {
       domain: e.SESSION_COOKIE_DOMAIN,
     },
     idleTimeoutMs: e.SESSION_IDLE_TIMEOUT_SECONDS * 1000,
+    anonymousIdleTimeoutMs: Math.min(e.SESSION_IDLE_TIMEOUT_SECONDS, Math.max(e.SESSION_ANONYMOUS_IDLE_TIMEOUT_SECONDS, e.CAPTCHA_TTL_SECONDS)) * 1000,
     absoluteTimeoutMs: e.SESSION_ABSOLUTE_TIMEOUT_SECONDS * 1000,
     captchaTtlMs: e.CAPTCHA_TTL_SECONDS * 1000,
     captchaTestMode: e.CAPTCHA_TEST_MODE,

@@ -109,6 +109,7 @@ export function sessionsOver(config: Config, store: SessionStore): Sessions {
     store,
     cookie: { name: config.cookie.name, domain: config.cookie.domain, secure: secureRule(config) },
     idleTimeoutMs: config.idleTimeoutMs,
+    anonymousIdleTimeoutMs: config.anonymousIdleTimeoutMs,
     absoluteTimeoutMs: config.absoluteTimeoutMs,
   });
 }

@@ -9,6 +9,7 @@ import { PEER_HEADER } from "../http/client-ip";
 import { healthRoute, sessionRoute, type Handler } from "../http/route";
 import { powSettings } from "../pow/pow";
 import { solveInNode, type ChallengeJson } from "../pow/solve";
+import type { SessionRecord } from "@holdfast/session";
 import { countingStore } from "@holdfast/session/testing";
 import { countingLedger, type RoundTrip } from "../../testing/counting-ledger";
 import { createServices, sessionsOver, type Services } from "../services";
@@ -255,6 +256,23 @@ for (const [label, storeEnv] of STORES) {
         message: "The captcha answer is wrong. Load a new captcha and try again.",
         fields: { captcha: "replaced" },
       });
+    });
+
+    it("the store keeps a visitor's session 30 minutes idle, and a logged-in one the full idle timeout", async () => {
+      const services = createServices(parseConfig(env(await storeEnv())));
+      const kept: [string, number][] = [];
+      const inner = services.store;
+      const spied = {
+        ...inner,
+        create: (record: SessionRecord, expiresAt: number) => (kept.push(["create", expiresAt - Date.now()]), inner.create(record, expiresAt)),
+        update: (token: string, record: SessionRecord, expiresAt: number) => (kept.push(["update", expiresAt - Date.now()]), inner.update(token, record, expiresAt)),
+        ...(inner.rotate && { rotate: (old: string, record: SessionRecord, expiresAt: number) => (kept.push(["rotate", expiresAt - Date.now()]), inner.rotate!(old, record, expiresAt)) }),
+      };
+      const a = app({ ...services, store: spied });
+      await signUp(a);
+      const near = (ms: number, target: number) => Math.abs(ms - target) < 60_000;
+      assert.ok(near(kept[0]![1], 1_800_000), `the captcha's session: ${JSON.stringify(kept)}`);
+      assert.ok(near(kept.at(-1)![1], 86_400_000), `the registered session: ${JSON.stringify(kept)}`);
     });
 
     it("a wrong current password changes nothing", async () => {

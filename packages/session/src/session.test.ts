@@ -86,3 +86,45 @@ describe("Session.prefetch", () => {
     assert.equal(await session.state(), "absent");
   });
 });
+
+describe("the idle timeout of a session no one has logged in to", () => {
+  const timed = { idleTimeoutMs: 3_600_000, anonymousIdleTimeoutMs: 600_000, absoluteTimeoutMs: 7_200_000 };
+
+  it("is the shorter one until a login, which gives the session the full idle timeout", async () => {
+    let now = 1_000_000;
+    const store = createMemoryStore();
+    const visitor = new Session(store, undefined, { ...timed, now: () => now });
+    await visitor.set("captcha", "pending");
+    const issued = (await visitor.commit()) as { kind: "set"; value: string; expiresAt: number };
+    assert.equal(issued.expiresAt, now + 600_000, "the store is told to keep it the anonymous idle timeout");
+
+    now += 599_000;
+    const back = new Session(store, issued.value, { ...timed, now: () => now });
+    assert.equal(await back.get("captcha"), "pending");
+    await back.logIn("user-1");
+    const loggedIn = (await back.commit()) as { kind: "set"; value: string; expiresAt: number };
+    assert.equal(loggedIn.expiresAt, now + 3_600_000);
+
+    now += 3_000_000;
+    assert.equal(await new Session(store, loggedIn.value, { ...timed, now: () => now }).state(), "live", "a logged-in session outlives the anonymous timeout");
+  });
+
+  it("ends an anonymous session unused that long, even in a store that would keep it", async () => {
+    let now = 1_000_000;
+    const store = createMemoryStore();
+    const visitor = new Session(store, undefined, { ...timed, now: () => now });
+    await visitor.set("draft", { username: "someone" });
+    const { value } = (await visitor.commit()) as { value: string };
+    now += 600_000;
+    assert.equal(await new Session(store, value, { ...timed, now: () => now }).state(), "unknown");
+  });
+
+  it("is never longer than the idle timeout, and defaults to it", async () => {
+    const now = 1_000_000;
+    for (const [anonymousIdleTimeoutMs, expected] of [[undefined, 3_600_000], [9_000_000, 3_600_000]] as const) {
+      const s = new Session(createMemoryStore(), undefined, { ...timed, anonymousIdleTimeoutMs, now: () => now });
+      await s.set("a", 1);
+      assert.equal(((await s.commit()) as { expiresAt: number }).expiresAt, now + expected);
+    }
+  });
+});

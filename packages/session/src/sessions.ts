@@ -20,6 +20,13 @@ export interface SessionsOptions {
   };
   /** A session unused this long is gone. Default 30 minutes. */
   idleTimeoutMs?: number;
+  /**
+   * The same for a session no one has logged in to (it holds only what a visitor left: a captcha,
+   * a form's draft), at most `idleTimeoutMs`. Default `idleTimeoutMs`. A server-side store keeps
+   * every such session this long, so a short one bounds what a stream of cookie-less requests
+   * can make it hold.
+   */
+  anonymousIdleTimeoutMs?: number;
   /** A session older than this is gone however active. Default 7 days. */
   absoluteTimeoutMs?: number;
   /** Clock for tests. */
@@ -68,9 +75,13 @@ export function createSessions(options: SessionsOptions): Sessions {
   if (!(idleTimeoutMs > 0 && absoluteTimeoutMs >= idleTimeoutMs)) {
     throw new Error("@holdfast/session: idleTimeoutMs must be positive and at most absoluteTimeoutMs");
   }
+  const anonymousIdleTimeoutMs = options.anonymousIdleTimeoutMs ?? idleTimeoutMs;
+  if (!(anonymousIdleTimeoutMs > 0 && anonymousIdleTimeoutMs <= idleTimeoutMs)) {
+    throw new Error("@holdfast/session: anonymousIdleTimeoutMs must be positive and at most idleTimeoutMs");
+  }
   const rule = options.cookie?.secure ?? schemeIsHttps;
   const secure = (request: { headers: Headers; url?: string }) => (typeof rule === "function" ? rule(request) : rule);
-  const open = (token: string | undefined) => new Session(options.store, token, { idleTimeoutMs, absoluteTimeoutMs, now: options.now });
+  const open = (token: string | undefined) => new Session(options.store, token, { idleTimeoutMs, anonymousIdleTimeoutMs, absoluteTimeoutMs, now: options.now });
   const cookieHeader = (change: CookieChange, request: { headers: Headers; url?: string }) =>
     setCookieHeader(change, { name, domain: options.cookie?.domain, secure: secure(request) }, (options.now ?? Date.now)());
 
