@@ -1,4 +1,4 @@
-import { issueCaptcha } from "../captcha/captcha";
+import { captchaKeys, issueCaptcha } from "../captcha/captcha";
 import { captchaPool } from "../captcha/pool";
 import { client, limited, type RequestContext } from "./context";
 
@@ -8,7 +8,7 @@ export async function getCaptcha(ctx: RequestContext): Promise<Response> {
   if (refused) return refused;
   const { session, services } = ctx;
   const { config, captchas } = services;
-  const { svg, answer } = await issueCaptcha(session, captchas, { ttlMs: config.captchaTtlMs, draw: () => captchaPool(config.captchaPoolSize).take() });
+  const { svg, answer } = await issueCaptcha(session, captchas, { ttlMs: config.captchaTtlMs, keys: captchaKeys(config.secrets), draw: () => captchaPool(config.captchaPoolSize).take() });
   const headers: Record<string, string> = { "content-type": "image/svg+xml; charset=utf-8" };
   if (config.captchaTestMode) headers["x-captcha-answer"] = answer;
   return new Response(svg, { status: 200, headers });

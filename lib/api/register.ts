@@ -1,4 +1,4 @@
-import { checkCaptcha } from "../captcha/captcha";
+import { captchaKeys, checkCaptcha } from "../captcha/captcha";
 import { grantPass, hasPass, takePass } from "../captcha/pass";
 import { errorResponse, MEMORY_POW_UNKNOWN, type ErrorCode } from "../http/errors";
 import { isSameOrigin, readBody } from "../http/request";
@@ -61,7 +61,7 @@ export async function register(ctx: RequestContext): Promise<Response> {
     if ((await session.state()) !== "live") return fail("session_unknown");
     if (!(await takePass(session, services.captchas))) return fail("captcha_missing");
   } else {
-    const checked = await checkCaptcha(session, services.captchas, captcha, {});
+    const checked = await checkCaptcha(session, services.captchas, captcha, { keys: captchaKeys(services.config.secrets) });
     // An answer to a replaced captcha is still a wrong one (the contract's code); its field says why.
     if (checked === "captcha_replaced") return fail("captcha_invalid", { captcha: "replaced" });
     if (checked !== "ok") return fail(checked);

@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import { Session } from "@holdfast/session";
 import { createMemoryStore } from "@holdfast/session/stores/memory";
 import { memoryLedger } from "./ledgers/memory";
 import { checkCaptcha, issueCaptcha } from "./captcha";
 import { CAPTCHA_ALPHABET, CAPTCHA_LENGTH, captchaText } from "./text";
+
+const KEYS = ["captcha-test-key"];
 
 const options = { idleTimeoutMs: 3_600_000, absoluteTimeoutMs: 7_200_000 };
 
@@ -15,7 +18,7 @@ const options = { idleTimeoutMs: 3_600_000, absoluteTimeoutMs: 7_200_000 };
 async function oneBrowser(first: string) {
   const store = createMemoryStore();
   const captchas = memoryLedger();
-  const drawn = (answer: string) => ({ ttlMs: 60_000, draw: () => ({ answer, svg: "<svg/>" }) });
+  const drawn = (answer: string) => ({ ttlMs: 60_000, keys: KEYS, draw: () => ({ answer, svg: "<svg/>" }) });
   const s = new Session(store, undefined, options);
   await issueCaptcha(s, captchas, drawn(first));
   const token = ((await s.commit()) as { value: string }).value;
@@ -27,7 +30,7 @@ async function oneBrowser(first: string) {
   };
   return {
     issue: (answer: string) => request((session) => issueCaptcha(session, captchas, drawn(answer))),
-    check: (answer: string) => request((session) => checkCaptcha(session, captchas, answer, {})),
+    check: (answer: string) => request((session) => checkCaptcha(session, captchas, answer, { keys: KEYS })),
   };
 }
 
@@ -48,21 +51,21 @@ describe("captcha", () => {
   it("a request without a cookie is no_session; a cookie that matches nothing is session_unknown", async () => {
     const store = createMemoryStore();
     const captchas = memoryLedger();
-    assert.equal(await checkCaptcha(new Session(store, undefined, options), captchas, "X", {}), "no_session");
-    assert.equal(await checkCaptcha(new Session(store, "nope", options), captchas, "X", {}), "session_unknown");
+    assert.equal(await checkCaptcha(new Session(store, undefined, options), captchas, "X", { keys: KEYS }), "no_session");
+    assert.equal(await checkCaptcha(new Session(store, "nope", options), captchas, "X", { keys: KEYS }), "session_unknown");
   });
 
   it("answers compare without regard to case or surrounding spaces, once", async () => {
     const store = createMemoryStore();
     const captchas = memoryLedger();
     const s = new Session(store, undefined, options);
-    const { answer, svg } = await issueCaptcha(s, captchas, { ttlMs: 60_000 });
+    const { answer, svg } = await issueCaptcha(s, captchas, { ttlMs: 60_000, keys: KEYS });
     assert.match(svg, /^<svg/);
     assert.ok(!svg.includes(answer), "the answer is not in the image as text");
     const change = await s.commit();
     assert.equal(change.kind, "set");
     const token = (change as { value: string }).value;
-    assert.equal(await checkCaptcha(new Session(store, token, options), captchas, ` ${answer.toLowerCase()} `, {}), "ok");
+    assert.equal(await checkCaptcha(new Session(store, token, options), captchas, ` ${answer.toLowerCase()} `, { keys: KEYS }), "ok");
   });
 
   it("a new captcha replaces the pending one; an answer to the replaced one is named as such, and counts for nothing", async () => {
@@ -95,12 +98,36 @@ describe("captcha", () => {
     assert.equal(await check("BBBBB"), "captcha_invalid");
   });
 
+  it("the ledger keeps an answer under a key from SESSION_SECRET: what it holds reveals nothing without it, and a rotated secret still checks", async () => {
+    const store = createMemoryStore();
+    const inner = memoryLedger();
+    const kept: { id: string; answerHash: string }[] = [];
+    const captchas = { ...inner, put: (id: string, c: { answerHash: string; expiresAt: number }, ttl: number) => (kept.push({ id, answerHash: c.answerHash }), inner.put(id, c, ttl)) };
+    const issue = async (keys: string[]) => {
+      const s = new Session(store, undefined, options);
+      const { answer } = await issueCaptcha(s, captchas, { ttlMs: 60_000, keys, draw: () => ({ answer: "ACEHM", svg: "<svg/>" }) });
+      return { answer, token: ((await s.commit()) as { value: string }).value };
+    };
+    const old = await issue(["old-key"]);
+    const bare = createHash("sha256").update(`${kept[0]!.id}:ACEHM`).digest("hex");
+    assert.notEqual(kept[0]!.answerHash, bare, "not a bare hash that every possible answer can be tried against");
+    assert.equal(await checkCaptcha(new Session(store, old.token, options), captchas, old.answer, { keys: ["new-key", "old-key"] }), "ok", "issued before a rotation, checked after it");
+    const other = await issue(["old-key"]);
+    assert.equal(await checkCaptcha(new Session(store, other.token, options), captchas, other.answer, { keys: ["another-key"] }), "captcha_invalid", "a key it was not kept under never matches");
+    // A record kept as a bare hash (issued before answers were keyed) still checks, once.
+    const legacy = await issue(KEYS);
+    const id = kept.at(-1)!.id;
+    await inner.take(id);
+    await inner.put(id, { answerHash: createHash("sha256").update(`${id}:ACEHM`).digest("hex"), expiresAt: Date.now() + 60_000 }, 60_000);
+    assert.equal(await checkCaptcha(new Session(store, legacy.token, options), captchas, "acehm", { keys: KEYS }), "ok");
+  });
+
   it("a session with no captcha issued is captcha_missing", async () => {
     const store = createMemoryStore();
     const captchas = memoryLedger();
     const s = new Session(store, undefined, options);
     await s.set("other", 1);
     const token = ((await s.commit()) as { value: string }).value;
-    assert.equal(await checkCaptcha(new Session(store, token, options), captchas, "ACDEF", {}), "captcha_missing");
+    assert.equal(await checkCaptcha(new Session(store, token, options), captchas, "ACDEF", { keys: KEYS }), "captcha_missing");
   });
 });

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import { sameDigest, type Session } from "@holdfast/session";
 import { drawCaptcha, type DrawnCaptcha } from "./draw";
 import type { CaptchaLedger } from "./ledger";
@@ -42,6 +42,8 @@ const REPLACED_KEPT = 2;
 
 export interface CaptchaOptions {
   ttlMs: number;
+  /** The keys of the answers' HMACs (captchaKeys): the first issues, every one checks. */
+  keys: readonly string[];
   now?: () => number;
   /** Where the answer and picture come from: drawn here unless given (see pool.ts). */
   draw?: () => DrawnCaptcha;
@@ -49,8 +51,38 @@ export interface CaptchaOptions {
 
 const SESSION_KEY = "captcha";
 
-function answerHash(id: string, answer: string): string {
-  return createHash("sha256").update(`${id}:${normalizeAnswer(answer)}`).digest("hex");
+const derivedKeys = new Map<string, string>();
+
+/**
+ * The keys under which the ledger keeps answers, one per secret of SESSION_SECRET's list (the
+ * first issues, all check, so a rotation keeps the captchas already on screen). Keyed, not a bare
+ * hash: there are few enough answers that anyone who reads the ledger (a backup, a replica, a
+ * Redis left open) would recover every pending one from a plain SHA-256 at once.
+ */
+export function captchaKeys(sessionSecrets: readonly string[]): string[] {
+  return sessionSecrets.map((secret) => {
+    let key = derivedKeys.get(secret);
+    if (key === undefined) {
+      key = createHmac("sha256", secret).update("holdfast captcha answer key v1").digest("hex");
+      derivedKeys.set(secret, key);
+    }
+    return key;
+  });
+}
+
+function answerHash(key: string, id: string, answer: string): string {
+  return createHmac("sha256", key).update(`${id}:${normalizeAnswer(answer)}`).digest("hex");
+}
+
+/**
+ * Whether an answer matches a record under any of the keys. Also under the bare SHA-256 that
+ * records had before they were keyed: a person who loaded the page before that deploy finishes
+ * the form (such a record lives CAPTCHA_TTL_SECONDS at most, and checking one reveals nothing).
+ */
+function answerMatches(keys: readonly string[], id: string, answer: string, recorded: string): boolean {
+  let match = false;
+  for (const key of keys) match = sameDigest(answerHash(key, id, answer), recorded) || match;
+  return sameDigest(createHash("sha256").update(`${id}:${normalizeAnswer(answer)}`).digest("hex"), recorded) || match;
 }
 
 /** Issues a captcha bound to the session, replacing any earlier one. */
@@ -66,7 +98,9 @@ export async function issueCaptcha(
   const expiresAt = now + options.ttlMs;
   // The session's read (a round trip on a server-side store) overlaps the ledger's write.
   session.prefetch();
-  await ledger.put(id, { answerHash: answerHash(id, answer), expiresAt }, options.ttlMs);
+  const key = options.keys[0];
+  if (key === undefined) throw new Error("issueCaptcha: no key to keep the answer under");
+  await ledger.put(id, { answerHash: answerHash(key, id, answer), expiresAt }, options.ttlMs);
   const earlier = await session.get<PendingRef>(SESSION_KEY);
   const live = earlier && typeof earlier.id === "string" && earlier.usedAt === undefined && earlier.expiresAt > now;
   // The earlier one, if still live, and what it remembered (a spent one's too).
@@ -84,7 +118,7 @@ export async function checkCaptcha(
   session: Session,
   ledger: CaptchaLedger,
   answer: string,
-  options: Pick<CaptchaOptions, "now">,
+  options: Pick<CaptchaOptions, "now" | "keys">,
 ): Promise<CaptchaCheck> {
   if (!session.hasCookie) return "no_session";
   if ((await session.state()) !== "live") return "session_unknown";
@@ -97,12 +131,12 @@ export async function checkCaptcha(
     ? "captcha_missing"
     : record.expiresAt <= now
       ? "captcha_expired"
-      : sameDigest(answerHash(pending.id, answer), record.answerHash)
+      : answerMatches(options.keys, pending.id, answer, record.answerHash)
         ? "ok"
         : "captcha_invalid";
   // Wrong for this captcha: was it right for one this one replaced? Those are taken too, so each
   // still answers once; none of them counts as solved.
-  if (outcome === "captcha_invalid" && Array.isArray(pending.replaced) && (await answersReplaced(ledger, pending.replaced, answer, now))) {
+  if (outcome === "captcha_invalid" && Array.isArray(pending.replaced) && (await answersReplaced(ledger, pending.replaced, answer, now, options.keys))) {
     outcome = "captcha_replaced";
   }
   // A failed attempt leaves a marker rather than nothing, so the session lives on and a retry
@@ -120,7 +154,7 @@ export async function checkCaptcha(
   return outcome;
 }
 
-async function answersReplaced(ledger: CaptchaLedger, keys: unknown[], answer: string, now: number): Promise<boolean> {
-  const records = await Promise.all(keys.filter((key): key is string => typeof key === "string").slice(0, REPLACED_KEPT).map(async (key) => ({ id: idOfKey(key), record: await ledger.take(key) })));
-  return records.some(({ id, record }) => record !== null && record.expiresAt > now && sameDigest(answerHash(id, answer), record.answerHash));
+async function answersReplaced(ledger: CaptchaLedger, ledgerKeys: unknown[], answer: string, now: number, keys: readonly string[]): Promise<boolean> {
+  const records = await Promise.all(ledgerKeys.filter((key): key is string => typeof key === "string").slice(0, REPLACED_KEPT).map(async (key) => ({ id: idOfKey(key), record: await ledger.take(key) })));
+  return records.some(({ id, record }) => record !== null && record.expiresAt > now && answerMatches(keys, id, answer, record.answerHash));
 }

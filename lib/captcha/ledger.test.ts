@@ -8,6 +8,8 @@ import { parseConfig } from "../env";
 import { createServices, type Services } from "../services";
 import { checkCaptcha, issueCaptcha } from "./captcha";
 
+const KEYS = ["captcha-test-key"];
+
 /**
  * Single use of a captcha, on the ledger each store configuration of testing/stores.ts gets
  * from the composition root, with that configuration's sessions: a replayed cookie (the same
@@ -48,9 +50,9 @@ for (const entry of STORE_CONFIGS) {
     it("50 concurrent uses of one captcha give exactly one acceptance", async () => {
       const { open, captchas } = setup();
       const s = open();
-      const { answer } = await issueCaptcha(s, captchas, { ttlMs: 300_000, now });
+      const { answer } = await issueCaptcha(s, captchas, { ttlMs: 300_000, now, keys: KEYS });
       const token = tokenOf(await s.commit());
-      const outcomes = await Promise.all(Array.from({ length: 50 }, () => checkCaptcha(open(token), captchas, answer.toLowerCase(), { now })));
+      const outcomes = await Promise.all(Array.from({ length: 50 }, () => checkCaptcha(open(token), captchas, answer.toLowerCase(), { now, keys: KEYS })));
       assert.equal(outcomes.filter((o) => o === "ok").length, 1, `outcomes: ${outcomes.join(",")}`);
       assert.ok(outcomes.every((o) => o === "ok" || o === "captcha_missing"));
     });
@@ -58,19 +60,19 @@ for (const entry of STORE_CONFIGS) {
     it("a captcha is consumed by a wrong answer, and a replayed cookie cannot use it again", async () => {
       const { open, captchas } = setup();
       const s = open();
-      const { answer } = await issueCaptcha(s, captchas, { ttlMs: 300_000, now });
+      const { answer } = await issueCaptcha(s, captchas, { ttlMs: 300_000, now, keys: KEYS });
       const token = tokenOf(await s.commit());
-      assert.equal(await checkCaptcha(open(token), captchas, "WRONG", { now }), "captcha_invalid");
-      assert.equal(await checkCaptcha(open(token), captchas, answer, { now }), "captcha_missing");
+      assert.equal(await checkCaptcha(open(token), captchas, "WRONG", { now, keys: KEYS }), "captcha_invalid");
+      assert.equal(await checkCaptcha(open(token), captchas, answer, { now, keys: KEYS }), "captcha_missing");
     });
 
     it("an expired captcha is refused", async () => {
       const { open, captchas } = setup();
       const s = open();
-      const { answer } = await issueCaptcha(s, captchas, { ttlMs: 1000, now });
+      const { answer } = await issueCaptcha(s, captchas, { ttlMs: 1000, now, keys: KEYS });
       const token = tokenOf(await s.commit());
       clock += 1000;
-      assert.equal(await checkCaptcha(open(token), captchas, answer, { now }), "captcha_expired");
+      assert.equal(await checkCaptcha(open(token), captchas, answer, { now, keys: KEYS }), "captcha_expired");
     });
   });
 }

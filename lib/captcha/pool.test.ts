@@ -10,6 +10,8 @@ import { checkCaptcha, issueCaptcha } from "./captcha";
 import { CaptchaPool } from "./pool";
 import { CAPTCHA_ALPHABET, CAPTCHA_LENGTH } from "./text";
 
+const KEYS = ["captcha-test-key"];
+
 const answerPattern = new RegExp(`^[${CAPTCHA_ALPHABET}]{${CAPTCHA_LENGTH}}$`);
 
 async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
@@ -137,11 +139,11 @@ console.log(pool.take().answer.length);`;
     const store = createMemoryStore();
     const captchas = memoryLedger();
     const session = new Session(store, undefined, { idleTimeoutMs: 3_600_000, absoluteTimeoutMs: 7_200_000 });
-    const { svg, answer } = await issueCaptcha(session, captchas, { ttlMs: 60_000, draw: () => ({ answer: "ACEHM", svg: "<svg/>" }) });
+    const { svg, answer } = await issueCaptcha(session, captchas, { ttlMs: 60_000, keys: KEYS, draw: () => ({ answer: "ACEHM", svg: "<svg/>" }) });
     assert.equal(answer, "ACEHM");
     assert.equal(svg, "<svg/>");
     const token = ((await session.commit()) as { value: string }).value;
     const next = new Session(store, token, { idleTimeoutMs: 3_600_000, absoluteTimeoutMs: 7_200_000 });
-    assert.equal(await checkCaptcha(next, captchas, "acehm", {}), "ok");
+    assert.equal(await checkCaptcha(next, captchas, "acehm", { keys: KEYS }), "ok");
   });
 });
