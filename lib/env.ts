@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
 import nextEnv from "@next/env";
 import { z } from "zod";
 import { POW_MAX_NUMBER } from "./pow/costs";
@@ -11,10 +13,28 @@ import { POW_MAX_NUMBER } from "./pow/costs";
  * Loads the `.env` files Next loads for the app (`.env`, `.env.local`, `.env.development` or
  * `.env.production` and their `.local`), with Next's own loader, into process.env, so that the
  * launcher, server.ts, the doctor and the app all read the same settings. A variable already set
- * in the environment wins over every file. Call it once, before `config()` or `parseConfig`.
+ * in the environment wins over every file; an empty one counts as unset, so a file's value
+ * applies (Next's loader alone would keep the empty one). Call it once, before `config()` or
+ * `parseConfig`. Returns the files read, for a command to say where its settings came from.
  */
-export function loadEnvFiles(dev: boolean, dir = process.cwd()): void {
-  nextEnv.loadEnvConfig(dir, dev, { info: () => {}, error: (...args: unknown[]) => console.error("[holdfast]", ...args) });
+export function loadEnvFiles(dev: boolean, dir = process.cwd()): string[] {
+  for (const [name, value] of Object.entries(process.env)) if (value === "") delete process.env[name];
+  const { loadedEnvFiles } = nextEnv.loadEnvConfig(dir, dev, { info: () => {}, error: (...args: unknown[]) => console.error("[holdfast]", ...args) });
+  return loadedEnvFiles.map((file) => file.path);
+}
+
+/**
+ * What a command (`db:migrate`, `doctor`, `sessions:clear`) says about the .env files it read, so
+ * that settings kept for `npm start` in `.env.production` are never silently missed: read outside
+ * production, the command names them and how to read them. Null when there is nothing to say.
+ */
+export function envFilesNote(files: readonly string[], dev: boolean, command: string, dir = process.cwd()): string | null {
+  const unread = dev ? [".env.production", ".env.production.local"].filter((name) => existsSync(path.join(dir, name))) : [];
+  const read = files.length ? `settings read from ${files.join(", ")}` : "no .env file read";
+  if (unread.length) {
+    return `${read}; not from ${unread.join(" or ")}, which only production reads (as \`npm start\` runs): for the settings \`npm start\` uses, run \`NODE_ENV=production ${command}\`.`;
+  }
+  return files.length ? `${read}.` : null;
 }
 
 /**
@@ -82,6 +102,7 @@ const schema = z.object({
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//)
+    .refine((v) => URL.canParse(v))
     .optional(),
   DATABASE_POOL_SIZE: whole(1, 100, 10),
   REDIS_URL: z
@@ -149,7 +170,7 @@ const FIX: Record<string, string> = {
   HOSTNAME: "use the host name or IP address to listen on, such as 127.0.0.1 (this machine only, the default) or 0.0.0.0 (every interface)",
   NODE_ENV: "use development, production or test",
   SESSION_STORE: "use one of cookie, database, redis, cached or memory",
-  DATABASE_URL: "use a postgres:// URL, or leave it unset to use the embedded database",
+  DATABASE_URL: "use a postgres:// URL (postgres://user:password@host:port/database, the port in digits and special characters of the password percent-encoded), or leave it unset to use the embedded database",
   DATABASE_POOL_SIZE: "use a whole number from 1 to 100 (the most database connections one instance opens; 10 is the default)",
   REDIS_URL: "use a redis:// or rediss:// URL",
   UPSTASH_REDIS_REST_URL: "use the https:// REST URL of your Upstash database",

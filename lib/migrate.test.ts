@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import net from "node:net";
 import { createHash, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -132,6 +133,17 @@ describe("migrations through PgBouncer in transaction mode", () => {
     for (const r of again) assert.deepEqual(r, { applied: [], alreadyApplied: shipped });
     assert.equal(await heldLocks(), 0);
   });
+
+  it("a startup parameter the pooler refuses (options=-c …) is one sentence that names it and the fix", async () => {
+    const url = new URL(bouncer.url);
+    url.searchParams.set("options", "-c statement_timeout=5s");
+    const error = await unappliedMigrations(url.toString()).then(
+      () => assert.fail("PgBouncer took the options parameter"),
+      (e: unknown) => e,
+    );
+    const problem = databaseProblem(error, url.toString());
+    assert.match(problem ? databaseSentence(problem) : "", /refused the startup parameter "options" that DATABASE_URL sends: remove it from DATABASE_URL/);
+  });
 });
 
 describe("a database a command cannot use is one sentence with its fix, never the password", () => {
@@ -166,6 +178,20 @@ describe("a database a command cannot use is one sentence with its fix, never th
     const problem = await sentence(at((u) => ((u.username = "holdfast_no_such_role"), (u.password = "pw-never-shown"))));
     assert.match(problem ?? "", /^The database at DATABASE_URL \(.*\) refused the login: correct the user and password in DATABASE_URL/);
     assert.doesNotMatch(problem!, /pw-never-shown|holdfast_no_such_role/);
+  });
+
+  it("a server that does not accept the SSL that DATABASE_URL asks for", async () => {
+    // What a PostgreSQL server without SSL answers to the SSLRequest: a single "N".
+    const server = net.createServer((socket) => socket.once("data", () => socket.end("N")));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (server.address() as net.AddressInfo).port;
+      const problem = await sentence(`postgres://someone:pw-never-shown@127.0.0.1:${port}/app?sslmode=require`);
+      assert.match(problem ?? "", /^The database at DATABASE_URL \(127\.0\.0\.1:\d+\/app\) does not accept SSL, which DATABASE_URL asks for: remove sslmode/);
+      assert.doesNotMatch(problem!, /pw-never-shown/);
+    } finally {
+      server.close();
+    }
   });
 
   it("any other error is not named as one of these", () => {

@@ -145,7 +145,18 @@ export function databaseProblem(error: unknown, databaseUrl: string): DatabasePr
   if (code === "ENOTFOUND" || code === "EAI_AGAIN") {
     return { problem: `DATABASE_URL names a host that does not resolve (${where})`, fix: "correct the host in DATABASE_URL" };
   }
-  if (isConnectionError(error) || /connection timeout/i.test((error as { message?: unknown }).message as string)) {
+  const message = String((error as { message?: unknown }).message ?? "");
+  const parameter = /unsupported startup parameter:\s*(\S+)/i.exec(message)?.[1];
+  if (parameter) {
+    return {
+      problem: `The server at DATABASE_URL (${where}), a connection pooler such as PgBouncer, refused the startup parameter "${parameter}" that DATABASE_URL sends`,
+      fix: `remove it from DATABASE_URL (set such a setting on the database role instead: ALTER ROLE … SET), or list it in the pooler's ignore_startup_parameters`,
+    };
+  }
+  if (/does not support SSL/i.test(message)) {
+    return { problem: `The database at DATABASE_URL (${where}) does not accept SSL, which DATABASE_URL asks for`, fix: "remove sslmode (or ssl) from DATABASE_URL, or turn SSL on at the server" };
+  }
+  if (isConnectionError(error) || /connection timeout/i.test(message)) {
     return { problem: `The database at DATABASE_URL (${where}) cannot be reached`, fix: "start PostgreSQL there, or correct the host and port in DATABASE_URL" };
   }
   return null;

@@ -35,8 +35,9 @@ export function pendingMigrations(applied: Iterable<string>, dir = MIGRATIONS_DI
 }
 
 /** The sentence an operator reads, with the fix. */
-export function notMigratedSentence(pending: string[]): string {
-  return `The database lacks ${pending.length} migration${pending.length === 1 ? "" : "s"} this build ships (${pending.join(", ")}): run \`npm run db:migrate\` against DATABASE_URL, then start again.`;
+/** `command`: how to migrate with the same settings (production's .env files for `npm start`). */
+export function notMigratedSentence(pending: string[], command = "npm run db:migrate"): string {
+  return `The database lacks ${pending.length} migration${pending.length === 1 ? "" : "s"} this build ships (${pending.join(", ")}): run \`${command}\` against DATABASE_URL, then start again.`;
 }
 
 /** Whether a database error means a table or column this build expects is missing. */

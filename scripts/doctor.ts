@@ -11,7 +11,7 @@ import { diagnose, type Finding } from "../lib/doctor/diagnose";
 import { doctorOptions, UsageError, type DoctorOptions } from "../lib/doctor/options";
 import { doctorSignals } from "../lib/doctor/signals-collect";
 import { gather } from "../lib/doctor/gather";
-import { loadEnvFiles } from "../lib/env";
+import { envFilesNote, loadEnvFiles } from "../lib/env";
 import { zeroConfig } from "../lib/zero-config";
 
 let options: DoctorOptions;
@@ -26,7 +26,9 @@ try {
 const { url, instances, metricsUrls } = options;
 
 // The settings the app would run with, .env files included.
-loadEnvFiles(process.env.NODE_ENV !== "production");
+const dev = process.env.NODE_ENV !== "production";
+const note = envFilesNote(loadEnvFiles(dev), dev, "npm run doctor");
+if (note) console.log(`doctor: ${note}`);
 const { env, embedded } = await zeroConfig(process.env, (line) => console.log(`doctor: ${line}`));
 let findings: Finding[];
 try {

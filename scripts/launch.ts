@@ -8,7 +8,7 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { ConfigError, loadEnvFiles, parseConfig } from "../lib/env";
+import { ConfigError, envFilesNote, loadEnvFiles, parseConfig } from "../lib/env";
 import { databaseProblem, databaseSentence, migrate, unappliedMigrations } from "../lib/migrate";
 import { notMigratedSentence } from "../lib/migrations";
 import { zeroConfig, type ZeroConfig } from "../lib/zero-config";
@@ -21,7 +21,21 @@ let started: ZeroConfig | undefined;
 class StartRefused extends Error {}
 
 async function main() {
-  loadEnvFiles(mode === "dev");
+  // npm start runs production and npm run dev development, whatever NODE_ENV says: a different
+  // one (NODE_ENV=staging npm start) is refused rather than silently replaced.
+  const wanted = mode === "start" ? "production" : "development";
+  const given = process.env.NODE_ENV;
+  if (given && given !== wanted) {
+    throw new StartRefused(`NODE_ENV=${given}, but \`npm ${mode === "start" ? "start" : "run dev"}\` runs ${wanted}: unset NODE_ENV, or set it to ${wanted}.`);
+  }
+  if (mode === "start" && !(existsSync("dist/server.mjs") && existsSync(".next/BUILD_ID"))) {
+    throw new StartRefused(`No complete build found (${existsSync("dist/server.mjs") ? ".next" : "dist/server.mjs"} is missing): run \`npm run build\` first.`);
+  }
+  const files = loadEnvFiles(mode === "dev");
+  if (mode === "start") {
+    const note = envFilesNote(files, false, "npm start");
+    if (note) log(note);
+  }
   started = await zeroConfig({ NEXT_TELEMETRY_DISABLED: "1", ...process.env, NODE_ENV: mode === "start" ? "production" : "development" }, log);
   const { env, embedded } = started;
   // Fail here, with the configuration's own sentences, rather than at the first request.
@@ -32,14 +46,13 @@ async function main() {
       if (applied.length) log(`applied migrations: ${applied.join(", ")}`);
     } else {
       const pending = await unappliedMigrations(config.databaseUrl);
-      if (pending.length) throw new StartRefused(notMigratedSentence(pending));
+      if (pending.length) throw new StartRefused(notMigratedSentence(pending, mode === "start" ? "NODE_ENV=production npm run db:migrate" : undefined));
     }
   } catch (error) {
     // An unreachable or refusing database is one sentence with its fix, not a driver's stack trace.
     const problem = databaseProblem(error, config.databaseUrl);
     throw problem ? new StartRefused(databaseSentence(problem)) : error;
   }
-  if (mode === "start" && !existsSync("dist/server.mjs")) throw new StartRefused("No build found (dist/server.mjs): run `npm run build` first.");
   // Both run server.ts (Next's handler, plus the socket's address for rate limits and the gate):
   // production its compiled build, development its source with Next in development mode.
   const args = mode === "start" ? [path.resolve("dist/server.mjs")] : ["--import", "tsx", path.resolve("server.ts"), "--dev"];

@@ -1,10 +1,12 @@
 /** `npm run db:migrate`: applies the shipped migrations to DATABASE_URL, or to the embedded database when it is unset. */
-import { loadEnvFiles } from "../lib/env";
+import { envFilesNote, loadEnvFiles } from "../lib/env";
 import { databaseProblem, databaseSentence, migrate } from "../lib/migrate";
 import { zeroConfig } from "../lib/zero-config";
 
 // DATABASE_URL may be in a .env file, as the app would read it.
-loadEnvFiles(process.env.NODE_ENV !== "production");
+const dev = process.env.NODE_ENV !== "production";
+const note = envFilesNote(loadEnvFiles(dev), dev, "npm run db:migrate");
+if (note) console.log(`[holdfast] ${note}`);
 const { env, embedded } = await zeroConfig({ ...process.env, SESSION_SECRET: process.env.SESSION_SECRET || "unused-by-migrations" }, (line) => console.log(`[holdfast] ${line}`));
 try {
   const { applied, alreadyApplied } = await migrate(env.DATABASE_URL!);

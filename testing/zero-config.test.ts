@@ -33,6 +33,17 @@ describe("zero configuration", () => {
     const second = run("scripts/doctor.ts");
     assert.equal(second.status, 0, second.stdout + second.stderr);
     assert.match(second.stdout, /doctor: no problems found/);
+
+    // sessions:clear finds the same database, not "DATABASE_URL is not set".
+    const cleared = run("scripts/sessions-clear.ts");
+    assert.equal(cleared.status, 0, cleared.stdout + cleared.stderr);
+    assert.match(cleared.stdout, /embedded PostgreSQL[\s\S]*removed \d+ expired sessions and \d+ expired captchas/);
+  });
+
+  it("npm start with another NODE_ENV is refused in one sentence, not silently run as production", () => {
+    const started = spawnSync(process.execPath, ["--import", "tsx", "scripts/launch.ts", "start"], { env: { ...bare, NODE_ENV: "staging" } as NodeJS.ProcessEnv, encoding: "utf8", timeout: 60_000 });
+    assert.equal(started.status, 1);
+    assert.match(started.stderr, /^\[holdfast\] NODE_ENV=staging, but `npm start` runs production: unset NODE_ENV, or set it to production\.$/m);
   });
 });
 

@@ -134,7 +134,7 @@ test(`a database that was never migrated: health 503 database_not_migrated, no 5
     const port = await freePort();
     const started = await new Promise<{ code: number | null; output: string }>((resolve) => {
       const child = spawn("npx", ["tsx", "scripts/launch.ts", "start"], {
-        env: { ...process.env, ...env, DATABASE_URL: url.toString(), PORT: String(port) },
+        env: { ...process.env, ...env, NODE_ENV: "production", DATABASE_URL: url.toString(), PORT: String(port) },
         stdio: ["ignore", "pipe", "pipe"],
       });
       let output = "";
@@ -147,7 +147,7 @@ test(`a database that was never migrated: health 503 database_not_migrated, no 5
       });
     });
     expect(started.code).toBe(1);
-    expect(started.output).toMatch(/The database lacks \d+ migrations? this build ships .*npm run db:migrate/);
+    expect(started.output).toMatch(/The database lacks \d+ migrations? this build ships .*run `NODE_ENV=production npm run db:migrate` against DATABASE_URL/);
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     await admin.end();
