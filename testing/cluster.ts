@@ -139,6 +139,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const dir = mkdtempSync(path.join(tmpdir(), "holdfast-nginx-"));
   // nginx's workers drop root and must still reach their temp folders.
   chmodSync(dir, 0o755);
+  // Also when something else ends the process first (the embedded database's own Ctrl-C hook exits
+  // before stop() is done): an 'exit' listener runs whatever ended it, and rmSync is synchronous.
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  process.once("exit", removeDir);
   let nginx: ChildProcess | undefined;
 
   const stop = async () => {
@@ -153,7 +157,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           }),
       ),
     );
-    rmSync(dir, { recursive: true, force: true });
+    removeDir();
+    process.removeListener("exit", removeDir);
   };
 
   // A port something else holds (a proxy left over from an earlier run, say) would pass the

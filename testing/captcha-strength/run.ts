@@ -1,7 +1,7 @@
 /**
  * Captcha strength check: runs our own attackers against freshly issued captchas.
  *
- *   tsx lib/captcha/strength/run.ts [--sample N] [--train M] [--skip-baseline] [--skip-ocr] [--json FILE]
+ *   tsx testing/captcha-strength/run.ts [--sample N] [--train M] [--skip-baseline] [--skip-ocr] [--json FILE]
  *
  * Defaults: N = 500 fresh captchas per attacker, M = 20,000 training captchas for the structure
  * attacker. Each attacker is also run against the original svg-captcha output (the baseline),

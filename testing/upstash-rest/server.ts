@@ -9,7 +9,7 @@
  * All requests share one Redis connection, so a blocking command (BLPOP 0, XREAD BLOCK, ...)
  * stalls every other request until it returns.
  *
- * CLI: `tsx scripts/upstash-rest/server.ts`, configured by REDIS_URL (default
+ * CLI: `tsx testing/upstash-rest/server.ts`, configured by REDIS_URL (default
  * redis://127.0.0.1:6379), UPSTASH_REST_PORT (default 8079) and UPSTASH_REST_TOKEN (default
  * "holdfast-dev-token").
  */
