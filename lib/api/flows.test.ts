@@ -425,6 +425,26 @@ describe("login limits and hostile logins", () => {
   });
 });
 
+describe("another site cannot make a visitor's browser replace its captcha", () => {
+  it("GET /api/captcha marked cross-site is 403 cross_origin and issues nothing; same-origin and typed-in requests are served", async () => {
+    const a = app(createServices(parseConfig(env({ SESSION_STORE: "database" }))));
+    const first = await a.call(getCaptcha, { headers: { "sec-fetch-site": "same-origin" } });
+    assert.equal(first.status, 200);
+    const cookie = cookieOf(first)!;
+    a.calls.splice(0);
+    const crossSite = await a.call(getCaptcha, { headers: { "sec-fetch-site": "cross-site" }, cookie });
+    assert.equal(crossSite.status, 403);
+    assert.equal(((await crossSite.json()) as { error: { code: string } }).error.code, "cross_origin");
+    assert.deepEqual(crossSite.headers.getSetCookie(), []);
+    assert.deepEqual(a.calls, [], "no captcha drawn into the ledger, no session touched");
+    // The pending captcha is still the one the page shows.
+    const answer = first.headers.get("x-captcha-answer")!;
+    const r = await a.call(register, { ...json({ ...user(), captcha: answer, altcha: await proof(a) }), cookie });
+    assert.equal(r.status, 201, await r.clone().text());
+    assert.equal((await a.call(getCaptcha, { headers: { "sec-fetch-site": "none" } })).status, 200);
+  });
+});
+
 describe("plain form posts always land back on their page", () => {
   it("a rate-limited form post is a 303 to its page with the code and Retry-After, never JSON", async () => {
     const a = app(createServices(parseConfig(env({ SESSION_STORE: "cookie", RATE_LIMIT_MULTIPLIER: "1", RATE_LIMIT_LOGIN: "1/1m" }))));
