@@ -41,7 +41,7 @@ describe("zero configuration", () => {
   });
 
   it("npm start with another NODE_ENV is refused in one sentence, not silently run as production", () => {
-    const started = spawnSync(process.execPath, ["--import", "tsx", "scripts/launch.ts", "start"], { env: { ...bare, NODE_ENV: "staging" } as NodeJS.ProcessEnv, encoding: "utf8", timeout: 60_000 });
+    const started = spawnSync(process.execPath, ["--import", "tsx", "scripts/launch.ts", "start"], { env: { ...bare, NODE_ENV: "staging" } as unknown as NodeJS.ProcessEnv, encoding: "utf8", timeout: 60_000 });
     assert.equal(started.status, 1);
     assert.match(started.stderr, /^\[holdfast\] NODE_ENV=staging, but `npm start` runs production: unset NODE_ENV, or set it to production\.$/m);
   });

@@ -122,6 +122,20 @@ describe("captcha", () => {
     assert.equal(await checkCaptcha(new Session(store, legacy.token, options), captchas, "acehm", { keys: KEYS }), "ok");
   });
 
+  it("a captcha past its lifetime is captcha_expired even once the ledger has dropped its record (a Redis TTL, the sweep)", async () => {
+    let clock = 1_000_000;
+    const store = createMemoryStore();
+    const inner = memoryLedger();
+    const ids: string[] = [];
+    const captchas = { ...inner, put: (id: string, c: { answerHash: string; expiresAt: number }, ttl: number) => (ids.push(id), inner.put(id, c, ttl)) };
+    const s = new Session(store, undefined, { ...options, now: () => clock });
+    const { answer } = await issueCaptcha(s, captchas, { ttlMs: 60_000, keys: KEYS, now: () => clock });
+    const token = ((await s.commit()) as { value: string }).value;
+    clock += 130_000;
+    await inner.take(ids[0]!);
+    assert.equal(await checkCaptcha(new Session(store, token, { ...options, now: () => clock }), captchas, answer, { keys: KEYS, now: () => clock }), "captcha_expired");
+  });
+
   it("a session with no captcha issued is captcha_missing", async () => {
     const store = createMemoryStore();
     const captchas = memoryLedger();

@@ -127,8 +127,12 @@ export async function checkCaptcha(
 
   const now = (options.now ?? Date.now)();
   const record = await ledger.take(pending.id);
+  // The session knows when its captcha expires; the ledger may have dropped the record by then
+  // (a Redis TTL, the database's sweep), and that must read "expired", not "already used".
   let outcome: CaptchaCheck = !record
-    ? "captcha_missing"
+    ? typeof pending.expiresAt === "number" && pending.expiresAt <= now
+      ? "captcha_expired"
+      : "captcha_missing"
     : record.expiresAt <= now
       ? "captcha_expired"
       : answerMatches(options.keys, pending.id, answer, record.answerHash)
