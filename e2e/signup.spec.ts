@@ -125,7 +125,7 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     // Where a plain post without the proof of work lands; this browser runs JavaScript.
     await page.goto("/signup?error=invalid_input&fields=altcha.required");
     await expect(page.getByTestId("form-error")).toHaveAttribute("data-code", "sent_before_ready");
-    await expect(page.getByTestId("form-error")).toContainText("before this page had finished loading");
+    await expect(page.getByTestId("form-error")).toContainText("before this page's scripts had run");
     await expect(page.getByText(/needs JavaScript/)).toHaveCount(0);
   });
 

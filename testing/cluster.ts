@@ -30,6 +30,8 @@ export interface ClusterOptions {
   instanceEnv?: Record<string, Record<string, string>>;
   /** The app to run: a checkout with its own build (another commit, for a benchmark); this one by default. */
   appDir?: string;
+  /** Ports of servers put in the proxy's pool beside the instances: a test's stand-in for an instance of another build. */
+  extraUpstreams?: number[];
 }
 
 export interface Instance {
@@ -105,6 +107,13 @@ ${upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=30s;`
     error_page 413 = @too_large;
     location / {
       proxy_pass http://app;
+    }
+    # A page asks for its scripts by the build's own file names. In a rolling deploy two builds
+    # serve at once, and one build's instances answer 404 for the other's files: that 404 is
+    # retried on the next instance, so no visitor gets a page whose scripts never load.
+    location /_next/static/ {
+      proxy_pass http://app;
+      proxy_next_upstream error timeout http_404;
     }
     location @app {
       proxy_pass http://app;
@@ -184,7 +193,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     // Each instance starts a Next server; on two busy cores twelve take about a minute together.
     await Promise.all(instances.map((i) => waitForPort(i.port, options.readyTimeoutMs ?? 30_000 + 10_000 * count)));
     const port = options.port ?? (await freePort());
-    writeFileSync(path.join(dir, "nginx.conf"), nginxConfig(dir, port, instances.map((i) => i.port)));
+    writeFileSync(path.join(dir, "nginx.conf"), nginxConfig(dir, port, [...instances.map((i) => i.port), ...(options.extraUpstreams ?? [])]));
     nginx = tracked(spawn("nginx", ["-c", path.join(dir, "nginx.conf"), "-p", dir], { stdio: ["ignore", "ignore", "pipe"] }));
     nginx.stderr!.pipe(createWriteStream(path.join(logDir, "nginx.log")));
     await waitForPort(port, 10_000);

@@ -44,7 +44,7 @@ const ERROR_TEXT: Record<string, string> = {
   [SESSION_UNREADABLE]:
     "Our sign-in service is unavailable for a moment, so this page cannot check your login. Nothing was changed: reload the page shortly.",
   [SENT_BEFORE_READY]:
-    "The form was sent before this page had finished loading, so its security check had not run. Nothing was created: type your password and the captcha again, then create your account.",
+    "The form was sent before this page's scripts had run (it was still loading, or a script failed to load), so its security check had not run. Nothing was created: type your password and the captcha again, then create your account. If this comes back, reload the page.",
   [LOGIN_NOT_KEPT]:
     "Your password was right, but this browser did not keep the login: the session cookie did not come back. Allow cookies for this site, then log in again.",
 };

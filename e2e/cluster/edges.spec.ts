@@ -1,6 +1,7 @@
 import { expect, test } from "@playwright/test";
 import { spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
+import http from "node:http";
 import { createCookieStore } from "@holdfast/session/stores/cookie";
 import pg from "pg";
 import { startCluster } from "../../testing/cluster";
@@ -151,5 +152,26 @@ test(`a database that was never migrated: health 503 database_not_migrated, no 5
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     await admin.end();
+  }
+});
+
+test("a rolling deploy: the proxy retries a script another build's instance does not have, so the page's scripts always load", async () => {
+  // An instance of another build: it knows none of this build's file names.
+  const other = http.createServer((_req, res) => res.writeHead(404, { "content-type": "text/plain" }).end("not found"));
+  await new Promise<void>((resolve) => other.listen(0, "127.0.0.1", resolve));
+  const cluster = await startCluster({ env, instances: 1, extraUpstreams: [(other.address() as import("node:net").AddressInfo).port] });
+  try {
+    const page = await (await fetch(`${cluster.url}/login`)).text().catch(() => "");
+    // The page itself may have come from either upstream; ask until this build's page names its scripts.
+    let html = page;
+    for (let i = 0; i < 4 && !/\/_next\/static\/[^"]+\.js/.test(html); i++) html = await (await fetch(`${cluster.url}/login`)).text();
+    const scripts = [...html.matchAll(/\/_next\/static\/[^"]+\.js/g)].map((m) => m[0]);
+    expect(scripts.length).toBeGreaterThan(0);
+    for (let round = 0; round < 3; round++) {
+      for (const script of scripts) expect((await fetch(`${cluster.url}${script}`)).status, script).toBe(200);
+    }
+  } finally {
+    await cluster.stop();
+    other.close();
   }
 });
