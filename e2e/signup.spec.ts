@@ -21,6 +21,24 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await expect(page.getByText(user.email.toLowerCase())).toBeVisible();
   });
 
+  test("a device whose clock is 15 minutes fast (or slow) still signs up: the proof's expiry is read on the server's clock", async ({ browser }) => {
+    for (const skewMs of [15 * 60_000, -15 * 60_000]) {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.clock.setSystemTime(Date.now() + skewMs);
+      const captcha = watchCaptcha(page);
+      const user = newUser();
+      await page.goto("/signup");
+      await fillAccount(page, user);
+      await page.getByLabel("Captcha", { exact: true }).fill(await captcha.answer());
+      const registered = page.waitForResponse((r) => r.url().endsWith("/api/register"));
+      await page.getByRole("button", { name: "Create account" }).click();
+      expect((await registered).status(), `clock ${skewMs > 0 ? "fast" : "slow"}`).toBe(201);
+      await expect(page).toHaveURL(/\/welcome$/);
+      await context.close();
+    }
+  });
+
   test("without JavaScript a sign-up is refused with a clear reason, never let through without the proof of work", async ({ browser }) => {
     const context = await browser.newContext({ javaScriptEnabled: false });
     const page = await context.newPage();

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { ConfigError, DEV_SECRET_PREFIX, envFilesNote, listenProblem, loadEnvFiles, parseConfig } from "./env";
+import { ConfigError, DEV_SECRET_PREFIX, listenProblem, loadEnvFiles, parseConfig } from "./env";
 
 const base = { SESSION_SECRET: "s".repeat(32), DATABASE_URL: "postgres://localhost/x" };
 
@@ -137,22 +137,6 @@ describe("configuration", () => {
     assert.match(refusal({ ...base, SESSION_IDLE_TIMEOUT_SECONDS: "999999999" }), /SESSION_IDLE_TIMEOUT_SECONDS.*from 1 to 31536000/);
     assert.equal(parseConfig({ ...base, SESSION_IDLE_TIMEOUT_SECONDS: "600" }).idleTimeoutMs, 600_000);
     assert.equal(parseConfig({ ...base, POW_MAX_NUMBER: "5000" }).powMaxNumber.normal, 5000);
-  });
-
-  it("a command run outside production names the .env.production it did not read, and how to read it", () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "holdfast-dotenv-"));
-    try {
-      assert.equal(envFilesNote([], true, "npm run db:migrate", dir), null);
-      assert.equal(envFilesNote([".env"], true, "npm run db:migrate", dir), "settings read from .env.");
-      writeFileSync(path.join(dir, ".env.production"), "DATABASE_URL=postgres://db.internal/app\n");
-      assert.equal(
-        envFilesNote([".env"], true, "npm run db:migrate", dir),
-        "settings read from .env; not from .env.production, which only production reads (as `npm start` runs): for the settings `npm start` uses, run `NODE_ENV=production npm run db:migrate`.",
-      );
-      assert.equal(envFilesNote([".env.production"], false, "npm run db:migrate", dir), "settings read from .env.production.");
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 
   it("a DATABASE_URL that is not a URL (a port in letters) is refused in one sentence, not at the first query", () => {

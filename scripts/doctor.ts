@@ -11,7 +11,8 @@ import { diagnose, type Finding } from "../lib/doctor/diagnose";
 import { doctorOptions, UsageError, type DoctorOptions } from "../lib/doctor/options";
 import { doctorSignals } from "../lib/doctor/signals-collect";
 import { gather } from "../lib/doctor/gather";
-import { envFilesNote, loadEnvFiles } from "../lib/env";
+import { loadEnvFiles } from "../lib/env";
+import { envFilesNote } from "../lib/env-files";
 import { zeroConfig } from "../lib/zero-config";
 
 let options: DoctorOptions;

@@ -8,7 +8,8 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { ConfigError, envFilesNote, loadEnvFiles, parseConfig } from "../lib/env";
+import { ConfigError, loadEnvFiles, parseConfig } from "../lib/env";
+import { envFilesNote } from "../lib/env-files";
 import { databaseProblem, databaseSentence, migrate, unappliedMigrations } from "../lib/migrate";
 import { notMigratedSentence } from "../lib/migrations";
 import { zeroConfig, type ZeroConfig } from "../lib/zero-config";

@@ -1,5 +1,6 @@
 /** `npm run db:migrate`: applies the shipped migrations to DATABASE_URL, or to the embedded database when it is unset. */
-import { envFilesNote, loadEnvFiles } from "../lib/env";
+import { loadEnvFiles } from "../lib/env";
+import { envFilesNote } from "../lib/env-files";
 import { databaseProblem, databaseSentence, migrate } from "../lib/migrate";
 import { zeroConfig } from "../lib/zero-config";
 

@@ -6,7 +6,8 @@
 import { createPostgresStore } from "@holdfast/session/stores/postgres";
 import { postgresLedger } from "../lib/captcha/ledgers/postgres";
 import { closeDb, createDb, sql, type Db } from "../lib/db";
-import { ConfigError, envFilesNote, loadEnvFiles, parseConfig } from "../lib/env";
+import { ConfigError, loadEnvFiles, parseConfig } from "../lib/env";
+import { envFilesNote } from "../lib/env-files";
 import { databaseProblem, databaseSentence } from "../lib/migrate";
 import { zeroConfig } from "../lib/zero-config";
 

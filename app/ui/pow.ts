@@ -36,7 +36,7 @@ export interface PowProof {
   /** The value of the `altcha` field. Single use: the server spends it on any attempt. */
   payload: string;
   level: PowLevel;
-  /** Epoch ms after which the server refuses it. */
+  /** Epoch ms, on this device's clock, after which the server refuses it. */
   expiresAt: number;
   fetchMs: number;
   solveMs: number;
@@ -75,7 +75,7 @@ function defaultConcurrency(): number {
 /** GET the challenge; never throws except on abort. */
 export async function fetchChallenge(
   options: Pick<PowOptions, "level" | "endpoint" | "signal"> = {},
-): Promise<{ ok: true; challenge: PowChallenge } | { ok: false; code: string }> {
+): Promise<{ ok: true; challenge: PowChallenge; serverAheadMs: number } | { ok: false; code: string }> {
   const url = `${options.endpoint ?? DEFAULT_ENDPOINT}${options.level === "accessible" ? "?level=accessible" : ""}`;
   let response: Response;
   try {
@@ -92,7 +92,18 @@ export async function fetchChallenge(
   if (!isRecord(body) || !isRecord(body.parameters) || typeof body.parameters.algorithm !== "string") {
     return { ok: false, code: UNEXPECTED_RESPONSE };
   }
-  return { ok: true, challenge: body as unknown as PowChallenge };
+  return { ok: true, challenge: body as unknown as PowChallenge, serverAheadMs: serverAhead(response) };
+}
+
+/**
+ * How far the server's clock is ahead of this device's (negative: behind), from the answer's
+ * Date header, to the second. A challenge's expiry is the server's time: a device whose clock is
+ * wrong by minutes would otherwise think every challenge stale (and solve new ones forever) or
+ * send expired ones. 0 without a usable Date header.
+ */
+export function serverAhead(response: Pick<Response, "headers">, now = Date.now()): number {
+  const date = Date.parse(response.headers.get("date") ?? "");
+  return Number.isFinite(date) ? date - now : 0;
 }
 
 /**
@@ -171,7 +182,7 @@ export async function proveWork(options: PowOptions = {}): Promise<PowResult> {
     return { ok: false, code: "aborted" };
   }
   if (!fetched.ok) return fetched;
-  const { challenge } = fetched;
+  const { challenge, serverAheadMs } = fetched;
   const t1 = performance.now();
   let solution: PowSolution | null;
   try {
@@ -191,7 +202,8 @@ export async function proveWork(options: PowOptions = {}): Promise<PowResult> {
     proof: {
       payload: encodePayload(challenge, solution),
       level,
-      expiresAt: Number.isFinite(expiresAtSeconds) && expiresAtSeconds > 0 ? expiresAtSeconds * 1000 : Date.now() + 60_000,
+      // On this device's clock.
+      expiresAt: Number.isFinite(expiresAtSeconds) && expiresAtSeconds > 0 ? expiresAtSeconds * 1000 - serverAheadMs : Date.now() + 60_000,
       fetchMs: t1 - t0,
       solveMs: t2 - t1,
       counter: solution.counter,
@@ -304,8 +316,10 @@ export class ProofOfWork {
       }
       this.set({ status: "ready", proof: result.proof, lastSolveMs: result.proof.solveMs });
       // Solve a new one before this one goes stale, so a slow typist still submits a live proof.
+      // A proof that is stale already (a challenge shorter-lived than that) is never refreshed in a
+      // loop: the next submit starts a new solve.
       const refreshIn = result.proof.expiresAt - Date.now() - FRESH_FOR_MS - 5_000;
-      if (this.running) this.refreshTimer = setTimeout(() => this.begin(), Math.max(1_000, refreshIn));
+      if (this.running && refreshIn > 0) this.refreshTimer = setTimeout(() => this.begin(), refreshIn);
     });
   }
 
