@@ -71,7 +71,7 @@ describe("doctor: signals per instance", () => {
     // The fingerprint names i3 first; the shares, judged on their own, say the same.
     assert.equal(
       v.summary,
-      "i3 does not share the session store with the others: its redis store points at another Redis or database, or another REDIS_KEY_PREFIX (its store fingerprint differs). Sign-ups fail on i1 (33%), i2 (34%) and i3 (67%), because what one side began the other cannot find.",
+      "i3 does not share the session store or the database with the others: its redis store points at another Redis, REDIS_KEY_PREFIX or DATABASE_URL, where users and captchas live (its store fingerprint differs). Sign-ups fail on i1 (33%), i2 (34%) and i3 (67%), because what one side began the other cannot find.",
     );
     assert.deepEqual(checks(v), ["signals-store-target", "signals-session-unknown"]);
     assert.match(v.findings[1]!.problem, /^`session_unknown` is 67% of sign-ups on i3 and 33% to 34% elsewhere: i3 does not share the session store/);
@@ -81,7 +81,7 @@ describe("doctor: signals per instance", () => {
       { instance: "i2", signUps: { ok: 100 } },
       { instance: "i3", target: "bbbb1111", signUps: { ok: 50, session_unknown: 50 } },
     );
-    assert.match(rr.summary, /^i3 does not share the session store with the others/);
+    assert.match(rr.summary, /^i3 does not share the session store or the database with the others/);
   });
 
   it("an instance with another store kind is named with both kinds", async () => {
@@ -138,7 +138,7 @@ describe("doctor: signals per instance", () => {
       { instance: "i3", signUps: { session_unknown: 12 } },
     );
     assert.equal(checks(v)[0], "signals-store-target");
-    assert.match(v.summary, /^i2 does not share the session store with the others/);
+    assert.match(v.summary, /^i2 does not share the session store or the database with the others/);
   });
 
   it("two memory instances have different fingerprints by nature: no store-target finding, the memory store is named", async () => {
@@ -181,13 +181,13 @@ describe("doctor: signals per instance", () => {
     assert.deepEqual(checks(one), ["signals-store-failures"]);
     assert.equal(
       one.summary,
-      "Store round trips fail on i3 (12% of 400 round trips, 9 `session_store_unavailable` responses) and 0% elsewhere: i3 cannot reliably reach its session store, while the others reach theirs.",
+      "The session store fails on i3 (12% of 400 round trips failed; 9 responses were `session_store_unavailable`) and 0% of round trips elsewhere: i3 cannot reliably reach its session store, while the others reach theirs.",
     );
     const all = await judge(
       { instance: "i1", signUps: { ok: 50 }, calls: { ok: 90, error: 10 } },
       { instance: "i2", signUps: { ok: 50 }, calls: { ok: 88, error: 12 } },
     );
-    assert.match(all.summary, /^Store round trips fail on every instance: .*: the store itself is failing or overloaded, not one instance's path to it\.$/);
+    assert.match(all.summary, /^The session store fails on every instance: .*: the store itself is failing or overloaded, not one instance's path to it\.$/);
   });
 
   it("one instance whose store round trips are much slower", async () => {

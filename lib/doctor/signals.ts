@@ -103,7 +103,7 @@ const CHECK: Record<SignUpCode, string> = {
   pow_invalid: "signals-pow-invalid",
 };
 
-const SHARED_FIX = "Give every instance the same SESSION_STORE and SESSION_SECRET, and the same REDIS_URL and REDIS_KEY_PREFIX (redis, cached) or DATABASE_URL (cookie, database).";
+const SHARED_FIX = "Give every instance the same SESSION_STORE and SESSION_SECRET, the same DATABASE_URL, and the same REDIS_URL and REDIS_KEY_PREFIX (redis, cached).";
 
 /** Why a code is high on some instances and not on the others. */
 function concentratedCause(code: SignUpCode, high: InstanceSignals[], low: InstanceSignals[]): { cause: string; fix: string } {
@@ -128,7 +128,7 @@ function concentratedCause(code: SignUpCode, high: InstanceSignals[], low: Insta
   if (code === "captcha_missing") {
     return {
       cause: `${runs}${who} ${one ? "does" : "do"} not share the captcha ledger with the others (${one ? "its" : "their"} captchas are kept in another Redis, key prefix or database)`,
-      fix: "Point every instance at the same REDIS_URL and REDIS_KEY_PREFIX (redis, cached) or DATABASE_URL (cookie, database).",
+      fix: "Point every instance at the same DATABASE_URL, and the same REDIS_URL and REDIS_KEY_PREFIX (redis, cached).",
     };
   }
   if (differentStore) return { cause: `${runs}${one ? "it does" : "they do"} not share the session store with the others`, fix: SHARED_FIX };
@@ -249,7 +249,7 @@ function judgeTargets(instances: InstanceSignals[]): Finding | undefined {
     problem:
       shared[0]!.store === "cookie"
         ? `${who} ${one ? "keeps its" : "keep their"} captchas and challenges in another database than the others (${one ? "its" : "their"} DATABASE_URL fingerprint differs).${failures}`
-        : `${who} ${one ? "does" : "do"} not share the session store with the others: ${one ? "its" : "their"} ${shared[0]!.store} store points at another Redis or database, or another REDIS_KEY_PREFIX (${one ? "its" : "their"} store fingerprint differs).${failures}`,
+        : `${who} ${one ? "does" : "do"} not share the session store or the database with the others: ${one ? "its" : "their"} ${shared[0]!.store} store points at another Redis, REDIS_KEY_PREFIX or DATABASE_URL, where users and captchas live (${one ? "its" : "their"} store fingerprint differs).${failures}`,
     fix: SHARED_FIX,
   };
 }
@@ -262,7 +262,7 @@ function judgeStoreFailures(instances: InstanceSignals[]): Finding | undefined {
   if (bad.length === 0) return undefined;
   const good = instances.filter((s) => !bad.includes(s));
   const detail = (s: InstanceSignals) =>
-    `${s.instance} (${pct(failRate(s))} of ${s.storeCalls.count} round trips, ${s.unavailableResponses} \`session_store_unavailable\` response${s.unavailableResponses === 1 ? "" : "s"})`;
+    `${s.instance} (${pct(failRate(s))} of ${s.storeCalls.count} round trips failed; ${s.unavailableResponses} response${s.unavailableResponses === 1 ? " was" : "s were"} \`session_store_unavailable\`)`;
   const goodMax = Math.max(0, ...good.map(failRate));
   const concentrated = good.length > 0 && good.every((s) => s.unavailableResponses === 0) && bad.every((s) => failRate(s) >= FAILURES_STAND_OUT * goodMax);
   if (concentrated) {
@@ -270,13 +270,13 @@ function judgeStoreFailures(instances: InstanceSignals[]): Finding | undefined {
     const one = bad.length === 1;
     return {
       check: "signals-store-failures",
-      problem: `Store round trips fail on ${names(bad.map(detail))} and ${pct(goodMax)} elsewhere: ${who} cannot reliably reach ${one ? "its" : "their"} session store, while the others reach theirs.`,
+      problem: `The session store fails on ${names(bad.map(detail))} and ${pct(goodMax)} of round trips elsewhere: ${who} cannot reliably reach ${one ? "its" : "their"} session store, while the others reach theirs.`,
       fix: `Check ${one ? "that instance's" : "those instances'"} network path to the store, ${one ? "its" : "their"} REDIS_URL or DATABASE_URL, and ${one ? "its" : "their"} connection limits (pool size, pooler).`,
     };
   }
   return {
     check: "signals-store-failures",
-    problem: `Store round trips fail on ${instances.length === 1 ? names(bad.map(detail)) : `every instance: ${names(bad.map(detail))}`}: the store itself is failing or overloaded, not one instance's path to it.`,
+    problem: `The session store fails on ${instances.length === 1 ? names(bad.map(detail)) : `every instance: ${names(bad.map(detail))}`}: the store itself is failing or overloaded, not one instance's path to it.`,
     fix: "Check the store's health, memory and connection limit (maxclients, max_connections) and the network in front of it.",
   };
 }

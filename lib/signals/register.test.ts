@@ -28,4 +28,13 @@ describe("registerSignals", () => {
     assert.notEqual(db("postgres://db:5432/app"), db("postgres://db:5432/app2"));
     assert.notEqual(storeTarget({ store: "memory" }, "i1"), storeTarget({ store: "memory" }, "i2"));
   });
+
+  it("a Redis store's fingerprint covers the database its users live in, and one server spelled two ways is one", () => {
+    const redis = (url: string, databaseUrl = "postgres://db:5432/app") => storeTarget({ store: "redis", redis: { url, prefix: "hf" }, databaseUrl }, "i1");
+    assert.notEqual(redis("redis://cache:6379/5"), redis("redis://cache:6379/5", "postgres://db:5432/other"));
+    assert.notEqual(storeTarget({ store: "cached", redis: { url: "redis://cache/5", prefix: "hf" }, databaseUrl: "postgres://db/app" }, "i1"), storeTarget({ store: "cached", redis: { url: "redis://cache/5", prefix: "hf" }, databaseUrl: "postgres://db-2/app" }, "i1"));
+    assert.equal(redis("redis://localhost/5"), redis("redis://127.0.0.1:6379/5"));
+    assert.equal(redis("redis://cache"), redis("redis://cache:6379/0"));
+    assert.equal(redis("redis://cache/1", "postgresql://db/app"), redis("redis://cache:6379/1", "postgres://db:5432/app"));
+  });
 });

@@ -9,11 +9,22 @@ export interface SignalsConfig {
   redis?: { url?: string; nodes?: string[]; prefix: string };
 }
 
-/** Where a URL points, without its user, password, query or token. */
+const DEFAULT_PORTS: Record<string, string> = { "redis:": "6379", "rediss:": "6379", "postgres:": "5432", "postgresql:": "5432" };
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/**
+ * Where a URL points, without its user, password, query or token, in one spelling: the default
+ * port written out, a loopback name as "loopback", Redis's database 0 as /0 and postgresql: as
+ * postgres:, so instances that reach one server by two spellings are not told apart.
+ */
 function endpointOf(url: string): string {
   try {
     const u = new URL(url);
-    return `${u.protocol}//${u.hostname.toLowerCase()}:${u.port}${u.pathname}`;
+    const protocol = u.protocol === "postgresql:" ? "postgres:" : u.protocol;
+    const host = u.hostname.toLowerCase();
+    const port = u.port || DEFAULT_PORTS[u.protocol] || "";
+    const pathname = protocol.startsWith("redis") && (u.pathname === "" || u.pathname === "/") ? "/0" : u.pathname;
+    return `${protocol}//${LOOPBACK.has(host) ? "loopback" : host}:${port}${pathname}`;
   } catch {
     return "unparsed";
   }
@@ -25,16 +36,17 @@ function redisWhere(redis: NonNullable<SignalsConfig["redis"]>): string {
 }
 
 /**
- * A short fingerprint of the backend this process's sessions and captchas live in: equal on
- * instances that share it, different on one that points at another Redis, key prefix or
- * database. Hashed so that a scrape shows no host names; credentials never enter it.
+ * A short fingerprint of the backends this process's sessions, captchas and users live in: equal
+ * on instances that share them, different on one that points at another Redis, key prefix or
+ * database (with a Redis store too: users, and the cached store's ledger, live in the database).
+ * Hashed so that a scrape shows no host names; credentials never enter it.
  */
 export function storeTarget(config: SignalsConfig, instance: string): string {
   const where =
     config.store === "memory"
       ? `memory ${instance} ${process.pid}`
       : config.store === "redis" || config.store === "cached"
-        ? `redis ${config.redis ? `${redisWhere(config.redis)} ${config.redis.prefix}` : "none"}`
+        ? `redis ${config.redis ? `${redisWhere(config.redis)} ${config.redis.prefix}` : "none"} database ${config.databaseUrl ? endpointOf(config.databaseUrl) : "none"}`
         : `database ${config.databaseUrl ? endpointOf(config.databaseUrl) : "none"}`;
   return createHash("sha256").update(where).digest("hex").slice(0, 8);
 }
