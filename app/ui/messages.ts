@@ -27,7 +27,8 @@ const ERROR_TEXT: Record<string, string> = {
   session_expired: "Your session on this browser has ended (it timed out, or was ended from elsewhere), so please log in.",
   session_ended:
     "Your session in this browser had already ended, so your sessions on other browsers and devices were not ended. Log in, then choose Log out everywhere.",
-  cross_origin: "This request came from another site, so we blocked it. Reload this page and try again.",
+  cross_origin:
+    "The site refused this form as if it came from another site, though it came from this page. Nothing was saved, and it is not something you did: the site's server does not recognise its own address (its operator's log says how to fix it). Please try again later.",
   payload_too_large: "That was more data than we accept. Please shorten your entries.",
   unsupported_media_type: "Your browser sent the form in a format we don't accept. Reload the page and try again.",
   rate_limited: "Too many attempts. Please wait a little, then try again.",

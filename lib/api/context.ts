@@ -1,6 +1,8 @@
 import type { RateLimitName } from "../env";
 import { clientIp, rateLimitAddress } from "../http/client-ip";
 import { errorResponse, MEMORY_SESSION_UNKNOWN, type ErrorCode } from "../http/errors";
+import { ownOriginMismatch } from "../http/request";
+import { log } from "../log";
 import type { Session } from "@holdfast/session";
 import type { Services } from "../services";
 import { hasControl, type FieldErrors } from "../validation";
@@ -17,8 +19,18 @@ export interface RequestContext {
   afterCommit(check: () => Promise<Response | null>): void;
 }
 
+let ownOriginSaid = false;
+
 /** The error response for a code, with the memory store's own explanation of an unknown session. */
 export function failure(ctx: RequestContext, code: ErrorCode, fields?: FieldErrors): Response {
+  if (code === "cross_origin" && !ownOriginSaid) {
+    // Said once per process: the site's own pages are refused, and the cause is the set-up.
+    const mismatch = ownOriginMismatch(ctx.req, ctx.services.config.proxyHops);
+    if (mismatch) {
+      ownOriginSaid = true;
+      log.warn(mismatch);
+    }
+  }
   const message = code === "session_unknown" && !ctx.services.store.shared ? MEMORY_SESSION_UNKNOWN : undefined;
   return errorResponse(code, { fields, message });
 }

@@ -249,13 +249,13 @@ export function diagnose(facts: Facts): Finding[] {
     const which = (on: boolean) => trusting.filter(([, t]) => t === on).map(([name]) => name).join(", ");
     add(
       "trust-proxy-mixed",
-      `TRUST_PROXY differs between instances (set on ${which(true)}, unset on ${which(false)}): they disagree on the client's address and scheme, so rate limits and Secure cookies depend on which instance answers.`,
+      `TRUST_PROXY differs between instances (set on ${which(true)}, unset on ${which(false)}): they disagree on the client's address and scheme, so rate limits and Secure cookies depend on which instance answers, and behind a proxy that terminates TLS the instances without it refuse every form post as cross_origin.`,
       "Set the same TRUST_PROXY on every instance.",
     );
   } else if (site?.forwardedHeadersSeen && !site.trustProxy) {
     add(
       "trust-proxy",
-      "Requests arrive through a proxy (X-Forwarded-* headers) but TRUST_PROXY is unset: the app sees http and the proxy's address, so Secure cookies and per-client rate limits go wrong.",
+      "Requests arrive through a proxy (X-Forwarded-* headers) but TRUST_PROXY is unset: the app sees http and the proxy's address, so Secure cookies and per-client rate limits go wrong, and if the proxy terminates TLS every form post from the site's https pages is refused as cross_origin.",
       "Set TRUST_PROXY=1 when the proxy is yours and appends to (or overwrites) X-Forwarded-For; 2 to 5 for that many proxies in a row.",
     );
   } else if (site && site.trustProxy && !site.forwardedHeadersSeen && trusting.length > 0) {

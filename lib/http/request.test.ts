@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { PROTO_HEADER } from "./client-ip";
-import { isSameOrigin, readBody, siteOrigin } from "./request";
+import { isSameOrigin, ownOriginMismatch, readBody, siteOrigin } from "./request";
 
 const req = (headers: Record<string, string>) => ({ headers: new Headers({ host: "site.test", [PROTO_HEADER]: "http", ...headers }), url: "http://site.test/api/login" });
 
@@ -44,5 +44,26 @@ describe("a JSON body's text", () => {
   it("an optional body of JSON whitespace alone is empty, and a lone non-text byte is not", async () => {
     assert.deepEqual(await readBody(post(" \r\n\t"), { optional: true }), { ok: true, body: {}, form: false });
     assert.deepEqual(await readBody(post([0xa0]), { optional: true }), { ok: false, code: "invalid_json", form: false });
+  });
+});
+
+describe("a post from the site's own page refused as cross-origin names the set-up, not the person", () => {
+  const post = (headers: Record<string, string>) => new Request("http://site.test/api/register", { method: "POST", headers: { host: "site.test", [PROTO_HEADER]: "http", ...headers } });
+
+  it("a proxy that terminates TLS without saying so: the scheme, and the fix for TRUST_PROXY unset and set", () => {
+    const own = { origin: "https://site.test", "sec-fetch-site": "same-origin" };
+    assert.equal(isSameOrigin(post(own), 0), false);
+    assert.match(ownOriginMismatch(post(own), 0) ?? "", /posted from this site's own page at "https:\/\/site\.test", but this server takes its own address to be "http:\/\/site\.test".*set TRUST_PROXY=1/);
+    assert.match(ownOriginMismatch(post({ ...own, "x-forwarded-proto": "http" }), 1) ?? "", /must send X-Forwarded-Proto: https/);
+  });
+
+  it("a proxy that passes another Host", () => {
+    assert.match(ownOriginMismatch(post({ origin: "http://www.site.test", "sec-fetch-site": "same-origin" }), 0) ?? "", /must pass the browser's Host header/);
+  });
+
+  it("nothing to say for a post that really came from elsewhere, or that passed", () => {
+    assert.equal(ownOriginMismatch(post({ origin: "https://evil.example", "sec-fetch-site": "cross-site" }), 0), null);
+    assert.equal(ownOriginMismatch(post({ origin: "https://evil.example" }), 0), null);
+    assert.equal(ownOriginMismatch(post({ origin: "http://site.test", "sec-fetch-site": "same-origin" }), 0), null);
   });
 });

@@ -41,6 +41,28 @@ export function isSameOrigin(req: Request, proxyHops: number): boolean {
   return true;
 }
 
+/**
+ * Why a post from this site's own page was refused as cross-origin, when it was: the browser says
+ * the request is same-origin (Sec-Fetch-Site, which no page can forge), yet its Origin is not the
+ * origin this server works out for itself. Then every form of the site fails, and the cause is
+ * the server's idea of its own address (a proxy that does not say https, or passes another
+ * Host), never the person. The sentence and its fix, for the log; null otherwise.
+ */
+export function ownOriginMismatch(req: Request, proxyHops: number): string | null {
+  const origin = req.headers.get("origin");
+  if (origin === null || req.headers.get("sec-fetch-site") !== "same-origin") return null;
+  const site = siteOrigin(req, proxyHops);
+  if (origin === site) return null;
+  const said = (value: string) => JSON.stringify(value.slice(0, 200));
+  const schemeOnly = origin.replace(/^https?:/, "") === site.replace(/^https?:/, "");
+  const fix = schemeOnly
+    ? proxyHops > 0
+      ? "The proxy in front that terminates TLS must send X-Forwarded-Proto: https, and every proxy behind it pass it on (TRUST_PROXY counts them)."
+      : "A proxy terminates TLS in front of this server: set TRUST_PROXY=1 (or the number of proxies in a row), and have it send X-Forwarded-Proto: https."
+    : "The proxy in front must pass the browser's Host header (nginx: proxy_set_header Host $host), or X-Forwarded-Host with TRUST_PROXY set.";
+  return `a browser posted from this site's own page at ${said(origin)}, but this server takes its own address to be ${said(site)}, so it refused the post as cross_origin: every form of the site is refused so. ${fix}`;
+}
+
 function mediaType(req: Request): string {
   return (req.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
 }
