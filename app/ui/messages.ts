@@ -127,6 +127,8 @@ export function fieldErrorText(field: string, code: string): string {
       return limits.format ?? "That doesn't look right.";
     case "incorrect":
       return `That is not ${limits.noun}.`;
+    case "lost":
+      return "We lost track of that image on our side, so your answer could not be checked (it was not your typing). We've shown a new image; please type its characters.";
     case "replaced":
       return "Those were the right characters, but that image no longer counted: this site is open in another tab or window, and an image or an attempt there replaces the one here. We've shown a new image here; please type its characters.";
     default:

@@ -425,6 +425,38 @@ describe("login limits and hostile logins", () => {
   });
 });
 
+describe("a captcha the ledger lost (evicted, or another ledger) is named as lost, not as used", () => {
+  for (const [label, extra] of [["database", { SESSION_STORE: "database" }], ["redis", { SESSION_STORE: "redis", REDIS_URL: required("REDIS_URL") }]] as const) {
+    it(`${label}: captcha_missing with fields.captcha "lost", and a log line that names the cause`, async () => {
+      const services = createServices(parseConfig(env(extra)));
+      const ids: string[] = [];
+      const inner = services.captchas;
+      const a = app({ ...services, captchas: { ...inner, put: (id, c, ttl) => (ids.push(id), inner.put(id, c, ttl)) } });
+      const captcha = await a.call(getCaptcha);
+      const altcha = await proof(a);
+      // What eviction does: the record is gone, though nothing used it.
+      for (const id of ids.filter((id) => !id.startsWith("pow"))) await inner.take(id);
+      const warned: string[] = [];
+      const warn = console.warn;
+      console.warn = (line: string) => warned.push(line);
+      try {
+        const r = await a.call(register, { ...json({ ...user(), captcha: captcha.headers.get("x-captcha-answer"), altcha }), cookie: cookieOf(captcha) });
+        assert.equal(r.status, 400);
+        assert.deepEqual(((await r.json()) as { error: { code: string; fields: unknown } }).error, {
+          code: "captcha_missing",
+          message: "No captcha is waiting for an answer: it was already used or never issued. Load a new captcha.",
+          fields: { captcha: "lost" },
+        });
+      } finally {
+        console.warn = warn;
+      }
+      // Said once per process (at most every ten minutes): by the first of these tests.
+      if (label === "database") assert.equal(warned.length, 1, warned.join("\n"));
+      assert.ok(warned.every((line) => /captcha was gone from the ledger/.test(line)), warned.join("\n"));
+    });
+  }
+});
+
 describe("another site cannot make a visitor's browser replace its captcha", () => {
   it("GET /api/captcha marked cross-site is 403 cross_origin and issues nothing; same-origin and typed-in requests are served", async () => {
     const a = app(createServices(parseConfig(env({ SESSION_STORE: "database" }))));
