@@ -39,6 +39,32 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     }
   });
 
+  test("a sign-up whose answer was lost, tried again, is told the taken name may be its own account", async ({ page }) => {
+    const captcha = watchCaptcha(page);
+    const user = newUser();
+    // The first registration reaches the server (the account is created) and its answer is lost.
+    let lost = false;
+    await page.route("**/api/register", async (route) => {
+      if (lost) return route.continue();
+      lost = true;
+      await route.fetch();
+      await route.abort("connectionreset");
+    });
+    await page.goto("/signup");
+    await fillAccount(page, user);
+    await page.getByLabel("Captcha", { exact: true }).fill(await captcha.answer());
+    const shown = captcha.count();
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByTestId("form-error")).toHaveAttribute("data-code", "network_error");
+    await expect.poll(() => captcha.count(), { message: "a new captcha after the attempt" }).toBeGreaterThan(shown);
+    // The person tries again, as the page says; the name is taken now, by their own account.
+    await page.getByLabel("Password", { exact: true }).fill(user.password);
+    await page.getByLabel("Captcha", { exact: true }).fill(await captcha.answer());
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByTestId("form-error")).toHaveAttribute("data-code", "taken_after_no_answer");
+    await expect(page.getByTestId("form-error")).toContainText("it may have created your account");
+  });
+
   test("without JavaScript a sign-up is refused with a clear reason, never let through without the proof of work", async ({ browser }) => {
     const context = await browser.newContext({ javaScriptEnabled: false });
     const page = await context.newPage();

@@ -5,7 +5,7 @@ import { Captcha, useHydrated } from "@/app/ui/captcha";
 import { Field, fieldInput } from "@/app/ui/field";
 import { FormError } from "@/app/ui/form-error";
 import { fieldErrors, firstProblem, useJsonForm, type FormErrorState } from "@/app/ui/form-state";
-import { SENT_BEFORE_READY, SIGNUP_FIELDS } from "@/app/ui/messages";
+import { NETWORK_ERROR, SENT_BEFORE_READY, SIGNUP_FIELDS, TAKEN_AFTER_NO_ANSWER, UNEXPECTED_RESPONSE } from "@/app/ui/messages";
 import { useErrorFocus } from "@/app/ui/use-error-focus";
 import { useProofOfWork } from "@/app/ui/use-proof-of-work";
 
@@ -17,6 +17,12 @@ const LABELS: Record<SignupField, string> = {
   password: "Password",
   captcha: "Captcha",
 };
+
+/**
+ * Outcomes after which the account may exist though the page was not told so: the answer was
+ * lost, or the server gave up waiting on the database while the insert went on.
+ */
+const NO_ANSWER = new Set([NETWORK_ERROR, UNEXPECTED_RESPONSE, "session_store_unavailable", "internal_error"]);
 
 /** Codes after which the server keeps the solved captcha as a pass for the next attempt. */
 const PASS_CODES = new Set(["username_taken", "email_taken"]);
@@ -42,6 +48,9 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
   const [solved, setSolved] = useState(captchaSolved);
   // "Can't read it?": no image to read; the browser does more work instead, under a tighter limit.
   const [withoutImage, setWithoutImage] = useState(false);
+  // The attempt before the one shown got no answer (see NO_ANSWER); a taken name now may be this person's.
+  const [lastGotNoAnswer, setLastGotNoAnswer] = useState(false);
+  const [takenAfterNoAnswer, setTakenAfterNoAnswer] = useState(false);
   const pow = useProofOfWork({ level: withoutImage ? "accessible" : "normal" });
   const focusField = useErrorFocus();
   const hydrated = useHydrated();
@@ -56,6 +65,8 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
     "/api/register",
     initialError,
     (failure) => {
+      setTakenAfterNoAnswer(lastGotNoAnswer && PASS_CODES.has(failure.code));
+      setLastGotNoAnswer(NO_ANSWER.has(failure.code));
       // A right answer followed by a taken name is kept by the server for the next attempt; an
       // attempt that spent such a pass leaves none, whatever its outcome (a second taken name).
       const keep = PASS_CODES.has(failure.code) && !withoutImage && !solved;
@@ -98,10 +109,11 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
       <FormError
         // The post came without the proof of work, yet this page runs JavaScript: it was sent before
         // the page had finished loading (a slow connection), which is what the person is told.
-        code={hydrated && error.code === "javascript_required" ? SENT_BEFORE_READY : error.code}
+        code={hydrated && error.code === "javascript_required" ? SENT_BEFORE_READY : takenAfterNoAnswer && error.code !== null && PASS_CODES.has(error.code) ? TAKEN_AFTER_NO_ANSWER : error.code}
         retryAfter={error.retryAfter}
         details={details}
-        shownInline={owner !== undefined}
+        // Said in the banner too: that the account may be theirs is more than the field can say.
+        shownInline={owner !== undefined && !takenAfterNoAnswer}
       />
       <Field
         {...fieldProps("username")}

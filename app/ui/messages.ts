@@ -10,6 +10,8 @@ export const SESSION_UNREADABLE = "session_unreadable";
 export const SENT_BEFORE_READY = "sent_before_ready";
 /** The login succeeded, and right after it this browser was not logged in (its cookie was not kept). */
 export const LOGIN_NOT_KEPT = "login_not_kept";
+/** A name or email is taken right after a sign-up got no answer: that sign-up may have created the account. */
+export const TAKEN_AFTER_NO_ANSWER = "taken_after_no_answer";
 
 const ERROR_TEXT: Record<string, string> = {
   invalid_input: "Some details are missing or not valid. Please check them and try again.",
@@ -36,9 +38,9 @@ const ERROR_TEXT: Record<string, string> = {
   pow_failed: "Your browser could not finish its security check. Reload the page and try again.",
   javascript_required:
     "Creating an account needs JavaScript, and this form arrived without the short security check it computes: if JavaScript is off for this site, turn it on; if the page was still loading, wait a moment. Then try again. Logging in works without it.",
-  session_store_unavailable: "Our sign-in service is unavailable for a moment, so nothing was saved. Please try again shortly.",
+  session_store_unavailable: "Our sign-in service is unavailable for a moment, or did not answer in time. Please try again shortly.",
   server_busy: "Many people are signing up right now. Please try again in a moment.",
-  database_not_migrated: "Our sign-in service is unavailable for a moment, so nothing was saved. Please try again shortly.",
+  database_not_migrated: "Our sign-in service is unavailable for a moment, so nothing was done. Please try again shortly.",
   internal_error: "Something went wrong on our side. Please try again.",
   [NETWORK_ERROR]: "We couldn't reach Holdfast. Check your connection and try again.",
   [UNEXPECTED_RESPONSE]: "Something went wrong on our side. Please try again.",
@@ -46,6 +48,8 @@ const ERROR_TEXT: Record<string, string> = {
     "Our sign-in service is unavailable for a moment, so this page cannot check your login. Nothing was changed: reload the page shortly.",
   [SENT_BEFORE_READY]:
     "The form was sent before this page's scripts had run (it was still loading, or a script failed to load), so its security check had not run. Nothing was created: type your password and the captcha again, then create your account. If this comes back, reload the page.",
+  [TAKEN_AFTER_NO_ANSWER]:
+    "That username or email is already taken, and your last try got no answer: it may have created your account. Log in with that username or email and your password; if that fails, choose another.",
   [LOGIN_NOT_KEPT]:
     "Your password was right, but this browser did not keep the login: the session cookie did not come back. Allow cookies for this site, then log in again.",
 };
