@@ -139,6 +139,25 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     expect(captcha.count()).toBe(loaded);
   });
 
+  test("a kept right answer that lapsed before it was used is said to have lapsed, with a new image to read", async ({ page, request }) => {
+    const existing = await apiRegister(request);
+    const captcha = watchCaptcha(page);
+    const user = { ...newUser(), username: existing.username };
+    await page.goto("/signup");
+    await fillAccount(page, user);
+    await page.getByLabel("Captcha", { exact: true }).fill(await captcha.answer());
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByTestId("captcha-replaced")).toContainText("captcha answer was right");
+    // The pass lives a few minutes; past them the server asks for a captcha again, as it answers here.
+    await page.route("**/api/register", (route) =>
+      route.fulfill({ status: 400, contentType: "application/json", body: JSON.stringify({ error: { code: "invalid_input", message: "Some fields are not valid.", fields: { captcha: "required" } } }) }),
+    );
+    await page.getByLabel("Username", { exact: true }).fill(`${user.username}_2`);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByTestId("error-captcha")).toContainText("counted for a few minutes only");
+    await expect(page.getByLabel("Captcha", { exact: true })).toBeVisible();
+  });
+
   test("a kept captcha spent on a second taken name is not promised again: a new captcha is shown", async ({ page, request }) => {
     const byName = await apiRegister(request);
     const byEmail = await apiRegister(request);

@@ -51,6 +51,8 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
   // The attempt before the one shown got no answer (see NO_ANSWER); a taken name now may be this person's.
   const [lastGotNoAnswer, setLastGotNoAnswer] = useState(false);
   const [takenAfterNoAnswer, setTakenAfterNoAnswer] = useState(false);
+  // A kept right answer (a pass) that lapsed before it was used: the server asks for a captcha again.
+  const [passLapsed, setPassLapsed] = useState(false);
   const pow = useProofOfWork({ level: withoutImage ? "accessible" : "normal" });
   const focusField = useErrorFocus();
   const hydrated = useHydrated();
@@ -66,6 +68,7 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
     initialError,
     (failure) => {
       setTakenAfterNoAnswer(lastGotNoAnswer && PASS_CODES.has(failure.code));
+      setPassLapsed(solved && failure.code === "invalid_input" && failure.fields.captcha === "required");
       setLastGotNoAnswer(NO_ANSWER.has(failure.code));
       // A right answer followed by a taken name is kept by the server for the next attempt; an
       // attempt that spent such a pass leaves none, whatever its outcome (a second taken name).
@@ -84,7 +87,8 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
     },
   );
 
-  const { owner, errorFor, details } = fieldErrors(SIGNUP_FIELDS, LABELS, error);
+  const shown = passLapsed && error.fields.captcha === "required" ? { ...error, fields: { ...error.fields, captcha: "pass_lapsed" } } : error;
+  const { owner, errorFor, details } = fieldErrors(SIGNUP_FIELDS, LABELS, shown);
   const fieldProps = (name: SignupField) => ({
     name,
     label: LABELS[name],

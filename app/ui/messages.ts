@@ -131,6 +131,8 @@ export function fieldErrorText(field: string, code: string): string {
       return limits.format ?? "That doesn't look right.";
     case "incorrect":
       return `That is not ${limits.noun}.`;
+    case "pass_lapsed":
+      return "Your earlier right answer counted for a few minutes only, and they have passed. Please type the characters of this new image.";
     case "lost":
       return "We lost track of that image on our side, so your answer could not be checked (it was not your typing). We've shown a new image; please type its characters.";
     case "replaced":
