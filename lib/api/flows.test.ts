@@ -383,9 +383,16 @@ describe("the cached store outlives Redis: every endpoint serves from the databa
   });
 });
 
+/** Sends wrong logins until the limit answers (at most 6): at least one is refused as wrong first. */
+async function exhaust(attempt: () => Promise<Response>): Promise<void> {
+  const seen: number[] = [];
+  for (let i = 0; i < 6 && seen.at(-1) !== 429; i++) seen.push((await attempt()).status);
+  assert.deepEqual([seen[0], seen.at(-1)], [401, 429], seen.join(","));
+}
+
 describe("login limits and hostile logins", () => {
   it("the per-account limit counts each name of an account apart, so it never links a username to its email", async () => {
-    const a = app(createServices(parseConfig(env({ SESSION_STORE: "database", RATE_LIMIT_MULTIPLIER: "1", RATE_LIMIT_LOGIN_ACCOUNT: "3/1m", RATE_LIMIT_LOGIN: "1000/1m" }))));
+    const a = app(createServices(parseConfig(env({ SESSION_STORE: "database", RATE_LIMIT_MULTIPLIER: "1", RATE_LIMIT_LOGIN_ACCOUNT: "3/1m", RATE_LIMIT_LOGIN: "1000/1m", RATE_LIMIT_REGISTER: "1000/1m", RATE_LIMIT_CAPTCHA: "1000/1m" }))));
     const u = await signUp(a);
     for (let i = 0; i < 3; i++) assert.equal((await a.call(login, json({ login: u.username.toUpperCase(), password: "wrong-password" }))).status, 401);
     // The name is limited, in any case, the right password included.
@@ -539,8 +546,44 @@ describe("plain form posts always land back on their page", () => {
     });
   }
 
+  it("wrong passwords from anywhere lock an account's name, never a browser that logged in to it before (its device cookie)", async () => {
+    const a = app(createServices(parseConfig(env({ SESSION_STORE: "database", RATE_LIMIT_MULTIPLIER: "1", RATE_LIMIT_LOGIN_ACCOUNT: "3/1m", RATE_LIMIT_LOGIN: "1000/1m", RATE_LIMIT_REGISTER: "1000/1m", RATE_LIMIT_CAPTCHA: "1000/1m" }))));
+    const u = await signUp(a);
+    const owner = (await a.call(login, json({ login: u.username, password: u.password }))).headers.getSetCookie();
+    assert.match(owner[0]!, /^holdfast_session=/, "the session cookie comes first");
+    const device = owner.find((c) => c.startsWith("holdfast_session_device="))!.split(";")[0]!;
+    assert.match(owner.find((c) => c.startsWith("holdfast_session_device="))!, /HttpOnly; SameSite=Lax/);
+    // A stranger fills the name's budget with wrong passwords (the owner's login above spent one).
+    await exhaust(() => a.call(login, json({ login: u.username, password: "wrong-password" })));
+    assert.equal((await a.call(login, json({ login: u.username, password: u.password }))).status, 429, "a browser the owner never used is locked out");
+    // The owner's browser logs in, and changes the password, on its own budget.
+    const back = await a.call(login, { ...json({ login: u.username, password: u.password }), cookie: device });
+    assert.equal(back.status, 200);
+    assert.ok(!back.headers.getSetCookie().some((c) => c.startsWith("holdfast_session_device=")), "a known device keeps its cookie");
+    const session = cookieOf(back)!;
+    const changed = await a.call(password, { ...json({ currentPassword: u.password, newPassword: "another-password" }), cookie: `${session}; ${device}` });
+    assert.equal(changed.status, 204);
+    // The device's budget is its own, and limited too.
+    await exhaust(() => a.call(login, { ...json({ login: u.username, password: "wrong-password" }), cookie: device }));
+    assert.equal((await a.call(login, { ...json({ login: u.username, password: "another-password" }), cookie: device })).status, 429);
+  });
+
+  it("a device cookie counts only for its own account, and only as signed", async () => {
+    const a = app(createServices(parseConfig(env({ SESSION_STORE: "database", RATE_LIMIT_MULTIPLIER: "1", RATE_LIMIT_LOGIN_ACCOUNT: "3/1m", RATE_LIMIT_LOGIN: "1000/1m", RATE_LIMIT_REGISTER: "1000/1m", RATE_LIMIT_CAPTCHA: "1000/1m" }))));
+    const mine = await signUp(a);
+    const theirs = await signUp(a);
+    const device = (await a.call(login, json({ login: mine.username, password: mine.password }))).headers.getSetCookie().find((c) => c.startsWith("holdfast_session_device="))!.split(";")[0]!;
+    await exhaust(() => a.call(login, json({ login: theirs.username, password: "wrong-password" })));
+    assert.equal((await a.call(login, { ...json({ login: theirs.username, password: theirs.password }), cookie: device })).status, 429, "another account's device");
+    const [name, value] = device.split("=") as [string, string];
+    const forged = `${name}=${value.slice(0, -1)}${value.endsWith("0") ? "1" : "0"}`;
+    await exhaust(() => a.call(login, json({ login: mine.username, password: "wrong-password" })));
+    assert.equal((await a.call(login, { ...json({ login: mine.username, password: mine.password }), cookie: forged })).status, 429, "a tampered signature");
+    assert.equal((await a.call(login, { ...json({ login: mine.username, password: mine.password }), cookie: device })).status, 200);
+  });
+
   it("a password change counts against the login limits of both the account's names", async () => {
-    const a = app(createServices(parseConfig(env({ SESSION_STORE: "database", RATE_LIMIT_MULTIPLIER: "1", RATE_LIMIT_LOGIN_ACCOUNT: "3/1m", RATE_LIMIT_LOGIN: "1000/1m" }))));
+    const a = app(createServices(parseConfig(env({ SESSION_STORE: "database", RATE_LIMIT_MULTIPLIER: "1", RATE_LIMIT_LOGIN_ACCOUNT: "3/1m", RATE_LIMIT_LOGIN: "1000/1m", RATE_LIMIT_REGISTER: "1000/1m", RATE_LIMIT_CAPTCHA: "1000/1m" }))));
     const u = await signUp(a);
     const change = () => a.call(password, { ...json({ currentPassword: "wrong-password", newPassword: "another-password" }), cookie: u.cookie });
     for (let i = 0; i < 3; i++) assert.equal((await change()).status, 401);
@@ -553,7 +596,7 @@ describe("plain form posts always land back on their page", () => {
   });
 
   it("a password change is refused once either of the account's names is limited", async () => {
-    const a = app(createServices(parseConfig(env({ SESSION_STORE: "database", RATE_LIMIT_MULTIPLIER: "1", RATE_LIMIT_LOGIN_ACCOUNT: "3/1m", RATE_LIMIT_LOGIN: "1000/1m" }))));
+    const a = app(createServices(parseConfig(env({ SESSION_STORE: "database", RATE_LIMIT_MULTIPLIER: "1", RATE_LIMIT_LOGIN_ACCOUNT: "3/1m", RATE_LIMIT_LOGIN: "1000/1m", RATE_LIMIT_REGISTER: "1000/1m", RATE_LIMIT_CAPTCHA: "1000/1m" }))));
     const u = await signUp(a);
     for (let i = 0; i < 3; i++) assert.equal((await a.call(login, json({ login: u.email, password: "wrong-password" }))).status, 401);
     const change = await a.call(password, { ...json({ currentPassword: u.password, newPassword: "another-password" }), cookie: u.cookie });

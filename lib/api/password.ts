@@ -2,6 +2,7 @@ import { isSameOrigin, readBody } from "../http/request";
 import { changePassword, findUser, loginKey, type PublicUser } from "../users";
 import type { ErrorCode } from "../http/errors";
 import { passwordChangeInput, validate, type FieldErrors } from "../validation";
+import { readDevice } from "./device";
 import { USER_KEY } from "./me";
 import { client, failure, formFailure, limited, seeOther, type RequestContext } from "./context";
 
@@ -27,8 +28,11 @@ export async function password(ctx: RequestContext): Promise<Response> {
   const kept = await session.get<PublicUser>(USER_KEY);
   const user = kept?.id === userId ? kept : await findUser(services.db, userId);
   if (!user) return fail("unauthenticated");
-  const [byName, byEmail] = await Promise.all([user.username, user.email].map((login) => limited(ctx, "loginAccount", loginKey(login))));
-  const byAccount = byName ?? byEmail;
+  // From one of the account's devices (lib/api/device.ts), its own budget: never the names', which
+  // a stranger's wrong logins can fill.
+  const device = readDevice(req, services.config);
+  const keys = device?.userId === userId ? [`d:${device.nonce}`] : [user.username, user.email].map(loginKey);
+  const byAccount = (await Promise.all(keys.map((key) => limited(ctx, "loginAccount", key)))).find((refusal) => refusal !== null) ?? null;
   if (byAccount) return byAccount;
   const changed = await changePassword(services.db, userId, input.value.currentPassword, input.value.newPassword, services.config.passwordHashCost);
   if (!changed) return fail("invalid_credentials");

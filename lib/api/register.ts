@@ -1,4 +1,5 @@
 import { captchaKeys, checkCaptcha } from "../captcha/captcha";
+import { deviceCookie } from "./device";
 import { log } from "../log";
 import { grantPass, hasPass, takePass } from "../captcha/pass";
 import { errorResponse, MEMORY_POW_UNKNOWN, type ErrorCode } from "../http/errors";
@@ -83,7 +84,11 @@ export async function register(ctx: RequestContext): Promise<Response> {
   await session.unset(draftKey("signup"));
   await session.logIn(created.user.id);
   await session.set(USER_KEY, created.user);
-  return form ? seeOther("/welcome") : Response.json({ user: created.user }, { status: 201 });
+  const response = form ? seeOther("/welcome") : Response.json({ user: created.user }, { status: 201 });
+  // The browser that created the account is one of its devices: its logins never count against
+  // the limit a stranger's wrong passwords can fill (lib/api/device.ts).
+  response.headers.append("set-cookie", deviceCookie(created.user.id, services.config, services.sessions.secure(req)));
+  return response;
 }
 
 let lostSaidAt = -Infinity;

@@ -114,8 +114,21 @@ function answer(services: () => Services, endpoint: (ctx: RequestContext) => Pro
     } catch (error) {
       response = perSession(internalError(error));
     }
-    return served(response, s);
+    return served(sessionCookieFirst(response, s.sessions.cookie.name), s);
   };
+}
+
+/**
+ * The session cookie as the first Set-Cookie, before any other an endpoint added (the device
+ * cookie of a login): a client that reads one cookie from an answer reads the session's.
+ */
+function sessionCookieFirst(response: Response, name: string): Response {
+  const cookies = response.headers.getSetCookie();
+  const first = cookies.findIndex((c) => c.startsWith(`${name}=`));
+  if (first <= 0) return response;
+  response.headers.delete("set-cookie");
+  for (const cookie of [cookies[first]!, ...cookies.filter((_, i) => i !== first)]) response.headers.append("set-cookie", cookie);
+  return response;
 }
 
 export function healthRoute(services: () => Services): Handler {

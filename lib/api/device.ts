@@ -1,0 +1,57 @@
+import { createHmac, randomBytes } from "node:crypto";
+import { readCookie, sameDigest, setCookieHeader } from "@holdfast/session";
+import type { Config } from "../env";
+
+/**
+ * The device cookie (OWASP's defence against lockout by the per-account login limit): a browser
+ * that once logged in to an account, or created it, carries a signed note of that account. Its
+ * logins to that account count against a limit of their own, per device, rather than against the
+ * account name's, which anyone can exhaust from anywhere with wrong passwords. So a stranger who
+ * fills an account's budget locks out only browsers the owner never used; the owner's own logs
+ * in. The note names the account by id and a random nonce, signed with a key derived from
+ * SESSION_SECRET (every secret of the list checks); it grants nothing else.
+ */
+
+const LIFETIME_MS = 365 * 24 * 60 * 60_000;
+const derived = new Map<string, string>();
+
+function keys(secrets: readonly string[]): string[] {
+  return secrets.map((secret) => {
+    let key = derived.get(secret);
+    if (key === undefined) {
+      key = createHmac("sha256", secret).update("holdfast device cookie key v1").digest("hex");
+      derived.set(secret, key);
+    }
+    return key;
+  });
+}
+
+const sign = (key: string, body: string) => createHmac("sha256", key).update(body).digest("hex");
+
+/** The device cookie's name: the session cookie's, with `_device` (a `__Host-` name stays one). */
+export const deviceCookieName = (config: Pick<Config, "cookie">) => `${config.cookie.name}_device`;
+
+export interface Device {
+  userId: string;
+  /** What its own login limit counts by. */
+  nonce: string;
+}
+
+/** The device the request's cookie names, if its signature holds under one of the secrets. */
+export function readDevice(req: Request, config: Pick<Config, "cookie" | "secrets">): Device | null {
+  const value = readCookie(req.headers.get("cookie"), deviceCookieName(config));
+  const parts = value?.split(".");
+  if (!parts || parts.length !== 4 || parts[0] !== "d1") return null;
+  const [, userId, nonce, mac] = parts as [string, string, string, string];
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(userId) || !/^[A-Za-z0-9_-]{22}$/.test(nonce)) return null;
+  const body = `d1.${userId}.${nonce}`;
+  return keys(config.secrets).some((key) => sameDigest(sign(key, body), mac)) ? { userId, nonce } : null;
+}
+
+/** The Set-Cookie header that makes this browser a known device of the account. */
+export function deviceCookie(userId: string, config: Pick<Config, "cookie" | "secrets">, secure: boolean, now = Date.now()): string {
+  const body = `d1.${userId}.${randomBytes(16).toString("base64url")}`;
+  const value = `${body}.${sign(keys(config.secrets)[0]!, body)}`;
+  // Host-only whatever SESSION_COOKIE_DOMAIN says: it is read by this site's login alone.
+  return setCookieHeader({ kind: "set", value, expiresAt: now + LIFETIME_MS }, { name: deviceCookieName(config), secure, domain: undefined }, now)!;
+}
