@@ -464,6 +464,22 @@ describe("a captcha the ledger lost (evicted, or another ledger) is named as los
   }
 });
 
+describe("a flood of health checks", () => {
+  it("20 at once share one round trip to the store and one to the database; the next asks again", async () => {
+    const services = createServices(parseConfig(env({ SESSION_STORE: "database" })));
+    opened.push(services);
+    let pings = 0;
+    const store = { ...services.store, ping: async () => (pings++, services.store.ping()) };
+    const counted = { ...services, store };
+    const route = healthRoute(() => counted);
+    const answers = await Promise.all(Array.from({ length: 20 }, () => route(new Request(`${BASE}/api/health`))));
+    assert.deepEqual([...new Set(answers.map((r) => r.status))], [200]);
+    assert.equal(pings, 1);
+    assert.equal((await route(new Request(`${BASE}/api/health`))).status, 200);
+    assert.equal(pings, 2);
+  });
+});
+
 describe("another site cannot make a visitor's browser replace its captcha", () => {
   it("GET /api/captcha marked cross-site is 403 cross_origin and issues nothing; same-origin and typed-in requests are served", async () => {
     const a = app(createServices(parseConfig(env({ SESSION_STORE: "database" }))));

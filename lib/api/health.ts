@@ -46,6 +46,25 @@ async function unapplied(services: Services): Promise<string[]> {
   return pendingMigrations(rows.map((r) => r.migration_name));
 }
 
+/** The round trips in flight, per services: requests that arrive meanwhile share them. */
+const inFlight = new WeakMap<Services, Promise<{ store: Check; database: Check }>>();
+
+/**
+ * One set of round trips at a time per instance, however many health requests arrive together:
+ * a request that arrives while one is in flight gets its answer (at most CHECK_TIMEOUT_MS old),
+ * so a flood of health checks (the endpoint is public, and unlimited, for load balancers) costs
+ * the store and the database one check at a time, not one per request.
+ */
+function sharedChecks(services: Services): Promise<{ store: Check; database: Check }> {
+  let checks = inFlight.get(services);
+  if (!checks) {
+    checks = Promise.all([timed(() => services.store.ping()), timed(() => unapplied(services))]).then(([store, database]) => ({ store, database }));
+    inFlight.set(services, checks);
+    void checks.finally(() => inFlight.delete(services));
+  }
+  return checks;
+}
+
 /**
  * GET /api/health: a real round trip to the session store and to the database, each timed; the
  * database's answers whether it holds every migration this build ships.
@@ -53,7 +72,7 @@ async function unapplied(services: Services): Promise<string[]> {
  * can find clock skew and a missing TRUST_PROXY.
  */
 export async function health(services: Services, req: Request): Promise<Response> {
-  const [store, database] = await Promise.all([timed(() => services.store.ping()), timed(() => unapplied(services))]);
+  const { store, database } = await sharedChecks(services);
   const checks = { store, database };
   const proxy = {
     forwardedHeadersSeen: req.headers.get(FORWARDED_HEADER) === "1",
