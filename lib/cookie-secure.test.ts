@@ -25,3 +25,25 @@ describe("an always-Secure cookie served over http", () => {
     assert.match(lines[0]!, /a request to shop\.example\.test came over http, and the session cookie is always Secure/);
   });
 });
+
+describe("a SESSION_COOKIE_DOMAIN that does not cover the host", () => {
+  it("is said in the log once, naming the host and the fix; a covered host says nothing", async () => {
+    const services = createServices(parseConfig({ SESSION_SECRET: "s".repeat(40), DATABASE_URL: "postgres://unused/unused", SESSION_STORE: "memory", SESSION_COOKIE_DOMAIN: "example.test" }));
+    const request = (host: string) => ({ headers: new Headers({ host, [PEER_HEADER]: "203.0.113.9", "x-holdfast-proto": "https" }), url: `https://${host}/api/captcha` });
+    const lines: string[] = [];
+    const warn = console.warn;
+    console.warn = (...parts: unknown[]) => void lines.push(parts.join(" "));
+    try {
+      services.sessions.secure(request("example.test"));
+      services.sessions.secure(request("shop.example.test"));
+      assert.deepEqual(lines, []);
+      services.sessions.secure(request("shop.other.test"));
+      services.sessions.secure(request("badexample.test"));
+    } finally {
+      console.warn = warn;
+      await services.close();
+    }
+    assert.equal(lines.length, 1, lines.join("\n"));
+    assert.match(lines[0]!, /a request came to shop\.other\.test, which SESSION_COOKIE_DOMAIN=example\.test does not cover: browsers refuse the session cookie there/);
+  });
+});

@@ -107,11 +107,40 @@ function ledgerBackend(config: Config): string {
 export function sessionsOver(config: Config, store: SessionStore): Sessions {
   return createSessions({
     store,
-    cookie: { name: config.cookie.name, domain: config.cookie.domain, secure: secureRule(config) },
+    cookie: { name: config.cookie.name, domain: config.cookie.domain, secure: domainChecked(config, secureRule(config)) },
     idleTimeoutMs: config.idleTimeoutMs,
     anonymousIdleTimeoutMs: config.anonymousIdleTimeoutMs,
     absoluteTimeoutMs: config.absoluteTimeoutMs,
   });
+}
+
+/**
+ * With SESSION_COOKIE_DOMAIN set, the first request whose host that Domain does not cover (the
+ * browser refuses such a cookie, and every captcha check then says no_session, which reads as
+ * "cookies blocked") is said in the log, once per process, with the fix. Called wherever the
+ * cookie is written, as part of its Secure decision.
+ */
+function domainChecked(config: Config, rule: boolean | ((request: { headers: Headers; url?: string }) => boolean)) {
+  const domain = config.cookie.domain?.replace(/^\./, "").toLowerCase();
+  if (!domain) return rule;
+  let said = false;
+  return (request: { headers: Headers; url?: string }) => {
+    if (!said) {
+      let host = "";
+      try {
+        host = new URL(siteOrigin(request, config.proxyHops)).hostname.toLowerCase();
+      } catch {
+        // No host to judge.
+      }
+      if (host && host !== domain && !host.endsWith(`.${domain}`)) {
+        said = true;
+        log.warn(
+          `a request came to ${host.slice(0, 100)}, which SESSION_COOKIE_DOMAIN=${domain} does not cover: browsers refuse the session cookie there, so every captcha check says no_session. Set SESSION_COOKIE_DOMAIN to ${host.slice(0, 100)} or a parent of it, or leave it unset for a host-only cookie.`,
+        );
+      }
+    }
+    return typeof rule === "function" ? rule(request) : rule;
+  };
 }
 
 /** Hosts a browser treats as a secure context over plain http, where it keeps a Secure cookie. */
