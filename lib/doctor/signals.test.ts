@@ -8,6 +8,7 @@ interface Synthetic {
   instance: string;
   store?: string;
   target?: string;
+  secret?: string;
   /** Register responses by code. */
   signUps?: Record<string, number>;
   /** Store round trips by outcome, each taking `ms`. */
@@ -18,7 +19,7 @@ interface Synthetic {
 
 /** The text a real registry serves after such traffic, so the doctor reads what instances write. */
 async function metricsOf(spec: Synthetic): Promise<string> {
-  const s = createSignals({ instance: spec.instance, store: spec.store ?? "redis", target: spec.target ?? "aaaa0000" });
+  const s = createSignals({ instance: spec.instance, store: spec.store ?? "redis", target: spec.target ?? "aaaa0000", secret: spec.secret ?? "5ec0000a" });
   for (const [code, n] of Object.entries(spec.signUps ?? {})) {
     for (let i = 0; i < n; i++) s.recordOutcome({ route: "/api/register", status: code === "ok" ? 201 : 400, code });
   }
@@ -82,6 +83,19 @@ describe("doctor: signals per instance", () => {
       { instance: "i3", target: "bbbb1111", signUps: { ok: 50, session_unknown: 50 } },
     );
     assert.match(rr.summary, /^i3 does not share the session store or the database with the others/);
+  });
+
+  it("an instance deployed with another SESSION_SECRET is named by its secret's fingerprint, first", async () => {
+    const v = await judge(
+      { instance: "i1", signUps: { ok: 60, pow_invalid: 40 } },
+      { instance: "i2", secret: "0dd5ec00", signUps: { ok: 30, pow_invalid: 70 } },
+      { instance: "i3", signUps: { ok: 62, pow_invalid: 38 } },
+    );
+    assert.equal(v.findings[0]!.check, "signals-secret");
+    assert.match(v.summary, /^i2 seals and signs with another SESSION_SECRET than the others/);
+    const two = await judge({ instance: "i1", signUps: { ok: 50, session_unknown: 50 } }, { instance: "i2", secret: "0dd5ec00", signUps: { ok: 50, session_unknown: 50 } });
+    assert.match(two.summary, /^The instances do not share one SESSION_SECRET \(i1 against i2\)/);
+    assert.ok(!checks(await judge({ instance: "i1", signUps: { ok: 10 } }, { instance: "i2", signUps: { ok: 10 } })).includes("signals-secret"));
   });
 
   it("an instance with another store kind is named with both kinds", async () => {

@@ -14,6 +14,8 @@ export interface InstanceSignals {
   store: string;
   /** A fingerprint of the backend the store talks to: equal where instances share one ("" when unknown). */
   target: string;
+  /** A fingerprint of the secret the instance seals and signs with ("" when unknown). */
+  secret: string;
   /** Responses of POST /api/register, by the contract's code ("ok" for a success). */
   signUps: Record<string, number>;
   /** `session_store_unavailable` responses on any route. */
@@ -50,7 +52,7 @@ export function summarizeSignals(samples: Sample[]): InstanceSignals[] {
     const name = labels.instance ?? "unnamed";
     let s = byName.get(name);
     if (!s) {
-      s = { instance: name, store: labels.store ?? "unknown", target: "", signUps: {}, unavailableResponses: 0, storeCalls: { count: 0, failed: 0, okCount: 0, okSeconds: 0 } };
+      s = { instance: name, store: labels.store ?? "unknown", target: "", secret: "", signUps: {}, unavailableResponses: 0, storeCalls: { count: 0, failed: 0, okCount: 0, okSeconds: 0 } };
       byName.set(name, s);
     }
     return s;
@@ -60,6 +62,7 @@ export function summarizeSignals(samples: Sample[]): InstanceSignals[] {
       const s = of(labels);
       s.store = labels.store ?? "unknown";
       s.target = labels.target ?? "";
+      s.secret = labels.secret ?? "";
     } else if (name === "holdfast_responses_total") {
       const s = of(labels);
       const code = labels.code ?? "unknown";
@@ -233,6 +236,25 @@ function judgeCode(code: SignUpCode, instances: InstanceSignals[]): Finding | un
  * Every instance then fails on what the odd ones began and the odd ones on everything else, so
  * the failures alone, spread over several codes, would not say which one is misconfigured.
  */
+/** An instance deployed with another SESSION_SECRET: named outright, whatever codes its failures show. */
+function judgeSecrets(instances: InstanceSignals[]): Finding | undefined {
+  const known = instances.filter((s) => s.secret !== "");
+  const groups = new Map<string, InstanceSignals[]>();
+  for (const s of known) groups.set(s.secret, [...(groups.get(s.secret) ?? []), s]);
+  if (groups.size < 2) return undefined;
+  const sorted = [...groups.values()].sort((a, b) => b.length - a.length);
+  const tie = sorted[0]!.length === sorted[1]!.length;
+  const odd = tie ? known : sorted.slice(1).flat();
+  const who = names(odd.map((s) => s.instance));
+  return {
+    check: "signals-secret",
+    problem: tie
+      ? `The instances do not share one SESSION_SECRET (${[...groups.values()].map((g) => names(g.map((s) => s.instance))).join(" against ")}): a cookie, a captcha or a proof of work one side made fails on the other, as session_unknown or pow_invalid "sometimes".`
+      : `${who} ${odd.length === 1 ? "seals and signs" : "seal and sign"} with another SESSION_SECRET than the others: cookies, captchas and proofs of work made on one side fail on the other, as session_unknown or pow_invalid "sometimes".`,
+    fix: "Give every instance the same SESSION_SECRET (the same list, in the same order, during a rotation).",
+  };
+}
+
 function judgeTargets(instances: InstanceSignals[]): Finding | undefined {
   const shared = instances.filter((s) => s.store !== "memory" && s.target !== "");
   if (new Set(shared.map((s) => s.store)).size !== 1) return undefined;
@@ -302,7 +324,7 @@ export function judgeSignals(instances: InstanceSignals[]): SignalsVerdict {
   // The contract's order of checks: a proof that fails is answered before the session is read.
   const codes: SignUpCode[] = ["pow_invalid", "no_session", "session_unknown", "captcha_missing"];
   // A differing store fingerprint names the misconfigured instance outright, so it comes first.
-  const findings = [judgeTargets(instances), ...codes.map((c) => judgeCode(c, instances)), judgeStoreFailures(instances), judgeLatency(instances)].filter(
+  const findings = [judgeSecrets(instances), judgeTargets(instances), ...codes.map((c) => judgeCode(c, instances)), judgeStoreFailures(instances), judgeLatency(instances)].filter(
     (f): f is Finding => f !== undefined,
   );
   if (findings.length) return { findings, summary: findings[0]!.problem };

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { registerSignals, storeTarget } from "./register";
+import { registerSignals, secretFingerprint, storeTarget } from "./register";
 import { prometheusText } from "./registry";
 
 describe("registerSignals", () => {
@@ -10,10 +10,10 @@ describe("registerSignals", () => {
   });
 
   it("sets up once per process: a second call changes nothing", async () => {
-    assert.equal(registerSignals("nodejs", { instanceName: "i7", store: "redis", redis: { url: "redis://:pw@cache:6379/0", prefix: "hf" } }), true);
+    assert.equal(registerSignals("nodejs", { instanceName: "i7", store: "redis", redis: { url: "redis://:pw@cache:6379/0", prefix: "hf" }, secrets: ["s".repeat(40)] }), true);
     assert.equal(registerSignals("nodejs", { instanceName: "other", store: "memory" }), false);
-    const info = /^holdfast_signals_info\{instance="([^"]+)",store="([^"]+)",target="([0-9a-f]{8})"\} 1$/m.exec(await prometheusText());
-    assert.deepEqual(info?.slice(1), ["i7", "redis", storeTarget({ store: "redis", redis: { url: "redis://cache:6379/0", prefix: "hf" } }, "i7")]);
+    const info = /^holdfast_signals_info\{instance="([^"]+)",store="([^"]+)",target="([0-9a-f]{8})",secret="([0-9a-f]{8})"\} 1$/m.exec(await prometheusText());
+    assert.deepEqual(info?.slice(1), ["i7", "redis", storeTarget({ store: "redis", redis: { url: "redis://cache:6379/0", prefix: "hf" } }, "i7"), secretFingerprint(["s".repeat(40)])]);
   });
 
   it("fingerprints where the store lives, never its credentials", () => {
@@ -27,6 +27,14 @@ describe("registerSignals", () => {
     assert.equal(db("postgres://u:a@db:5432/app"), db("postgres://v:b@db:5432/app?sslmode=require"));
     assert.notEqual(db("postgres://db:5432/app"), db("postgres://db:5432/app2"));
     assert.notEqual(storeTarget({ store: "memory" }, "i1"), storeTarget({ store: "memory" }, "i2"));
+  });
+
+  it("the secret's fingerprint is equal for one first secret, differs for another, and shows none of it", () => {
+    const a = secretFingerprint(["a".repeat(40), "old".repeat(12)]);
+    assert.match(a, /^[0-9a-f]{8}$/);
+    assert.equal(a, secretFingerprint(["a".repeat(40)]));
+    assert.notEqual(a, secretFingerprint(["b".repeat(40)]));
+    assert.equal(secretFingerprint(undefined), "");
   });
 
   it("a Redis store's fingerprint covers the database its users live in, and one server spelled two ways is one", () => {

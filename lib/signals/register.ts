@@ -1,9 +1,10 @@
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { configureProcessSignals, generatedInstanceId } from "./registry";
 
 /** The parts of the parsed Config the signals are labelled from (structurally, lib/env's Config). */
 export interface SignalsConfig {
   instanceName?: string;
+  secrets?: readonly string[];
   store: string;
   databaseUrl?: string;
   redis?: { url?: string; nodes?: string[]; prefix: string };
@@ -52,6 +53,17 @@ export function storeTarget(config: SignalsConfig, instance: string): string {
 }
 
 /**
+ * 8 hex characters of an HMAC of a constant under the first secret: instances that seal and sign
+ * with one secret show the same, one deployed with another shows its own (its cookies, captchas'
+ * keys and challenges' signatures then fail on the others). Nothing about the secret can be
+ * learned from it but a guess's check, and the metrics endpoint that shows it wants METRICS_TOKEN.
+ */
+export function secretFingerprint(secrets: readonly string[] | undefined): string {
+  const first = secrets?.[0];
+  return first ? createHmac("sha256", first).update("holdfast secret fingerprint v1").digest("hex").slice(0, 8) : "";
+}
+
+/**
  * For Next's `instrumentation.ts` `register()`: sets up the process's MeterProvider and names
  * its instance and store. Safe to call any number of times (the first call wins) and a no-op
  * outside the Node.js runtime, so the edge runtime never loads the metrics SDK through it.
@@ -60,5 +72,5 @@ export function storeTarget(config: SignalsConfig, instance: string): string {
 export function registerSignals(runtime: string | undefined, config: SignalsConfig): boolean {
   if (runtime !== "nodejs") return false;
   const instance = config.instanceName ?? generatedInstanceId();
-  return configureProcessSignals({ instance, store: config.store, target: storeTarget(config, instance) });
+  return configureProcessSignals({ instance, store: config.store, target: storeTarget(config, instance), secret: secretFingerprint(config.secrets) });
 }

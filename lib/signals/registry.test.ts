@@ -34,7 +34,7 @@ describe("signals registry", () => {
 
   it("names the instance and store even before anything was served", async () => {
     const s = createSignals({ instance: "quiet", store: "database", target: "0badc0de" });
-    assert.match(await s.prometheusText(), /^holdfast_signals_info\{instance="quiet",store="database",target="0badc0de"\} 1$/m);
+    assert.match(await s.prometheusText(), /^holdfast_signals_info\{instance="quiet",store="database",target="0badc0de",secret=""\} 1$/m);
     assert.doesNotMatch(await s.prometheusText(), /holdfast_responses_total/);
     await s.shutdown();
   });

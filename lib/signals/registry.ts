@@ -30,6 +30,12 @@ export interface SignalLabels {
    * instances that share one store, so the doctor can tell which instance is the odd one.
    */
   target?: string;
+  /**
+   * A short fingerprint of the secret this instance seals and signs with (the first of
+   * SESSION_SECRET's list; see secretFingerprint): equal on instances that share it. Served only
+   * to the holder of METRICS_TOKEN.
+   */
+  secret?: string;
 }
 
 export interface Signals {
@@ -78,7 +84,7 @@ export function createSignals(initial: SignalLabels): Signals {
   // Always present, so that an instance that has served nothing yet still names itself to a scrape.
   meter
     .createObservableGauge(METRIC.info, { description: "1 for each process; its labels name the instance and the configured store." })
-    .addCallback((result) => result.observe(1, { instance: labels.instance, store: labels.store, target: labels.target ?? "" }));
+    .addCallback((result) => result.observe(1, { instance: labels.instance, store: labels.store, target: labels.target ?? "", secret: labels.secret ?? "" }));
   const serializer = new PrometheusSerializer("", false, undefined, true, true);
 
   return {
