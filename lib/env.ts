@@ -47,7 +47,7 @@ export class ConfigError extends Error {
 export const DEV_SECRET_PREFIX = "dev-insecure-";
 /** The refusal of SESSION_STORE=memory in production, which the doctor names as its memory-store check. */
 export const MEMORY_IN_PRODUCTION =
-  "SESSION_STORE=memory is refused in production: each process would keep its own sessions, so a request served by another process would lose the captcha and the login; use cookie, database or redis.";
+  "SESSION_STORE=memory is refused in production: each process would keep its own sessions, so a request served by another process would lose the captcha and the login; use cookie, database, redis or cached.";
 /** Argon2id memory in MiB: OWASP's recommended minimum (with t = 2, p = 1). */
 export const SECURE_PASSWORD_HASH_COST = 19;
 

@@ -139,7 +139,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const count = options.instances ?? 3;
   if (count > 1 && options.env.SESSION_STORE === "memory" && !options.allowMemoryStore) {
     throw new ClusterRefused(
-      "SESSION_STORE=memory cannot serve several instances: each would keep its own sessions, so a captcha issued by one is unknown to the next; use cookie, database or redis.",
+      "SESSION_STORE=memory cannot serve several instances: each would keep its own sessions, so a captcha issued by one is unknown to the next; use cookie, database, redis or cached.",
     );
   }
   const logDir = options.logDir ?? path.resolve("artifacts/logs/cluster");

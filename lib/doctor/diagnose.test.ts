@@ -144,7 +144,7 @@ describe("doctor", () => {
         {
           check: "memory-store",
           problem: "SESSION_STORE=memory with NODE_ENV=production: each process keeps its own sessions, so a captcha issued by one is unknown to the next.",
-          fix: "Use SESSION_STORE=cookie, database or redis.",
+          fix: "Use SESSION_STORE=cookie, database, redis or cached.",
         },
       ],
     );

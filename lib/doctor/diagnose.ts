@@ -107,7 +107,7 @@ function domainMatches(host: string, domain: string): boolean {
 }
 
 const MEMORY_PROBLEM = (why: string) => `SESSION_STORE=memory with ${why}: each process keeps its own sessions, so a captcha issued by one is unknown to the next.`;
-const MEMORY_FIX = "Use SESSION_STORE=cookie, database or redis.";
+const MEMORY_FIX = "Use SESSION_STORE=cookie, database, redis or cached.";
 
 export function diagnose(facts: Facts): Finding[] {
   const findings: Finding[] = [];

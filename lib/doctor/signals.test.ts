@@ -114,7 +114,7 @@ describe("doctor: signals per instance", () => {
     );
     assert.deepEqual(checks(v), ["signals-session-unknown"]);
     assert.equal(v.summary, "`session_unknown` is 94% to 96% of sign-ups on every instance (i1 and i2): every instance keeps sessions in its own memory (SESSION_STORE=memory), so a session begun on one is unknown to the next.");
-    assert.equal(v.findings[0]!.fix, "Use a shared store: SESSION_STORE=cookie, database or redis.");
+    assert.equal(v.findings[0]!.fix, "Use a shared store: SESSION_STORE=cookie, database, redis or cached.");
   });
 
   it("two memory instances whose sign-ups fail on the proof of work: named as challenges kept in each process's memory", async () => {

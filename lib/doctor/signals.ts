@@ -157,7 +157,7 @@ function widespreadCause(code: SignUpCode, all: InstanceSignals[]): { cause: str
     if (stores.length === 1 && stores[0] === "memory") {
       return {
         cause: "every instance keeps proof-of-work challenges in its own memory (SESSION_STORE=memory), so a challenge issued by one is unknown to the next",
-        fix: "Use a shared store: SESSION_STORE=cookie, database or redis.",
+        fix: "Use a shared store: SESSION_STORE=cookie, database, redis or cached.",
       };
     }
     return {
@@ -175,7 +175,7 @@ function widespreadCause(code: SignUpCode, all: InstanceSignals[]): { cause: str
   if (stores[0] === "memory") {
     return {
       cause: "every instance keeps sessions in its own memory (SESSION_STORE=memory), so a session begun on one is unknown to the next",
-      fix: "Use a shared store: SESSION_STORE=cookie, database or redis.",
+      fix: "Use a shared store: SESSION_STORE=cookie, database, redis or cached.",
     };
   }
   if (stores[0] === "cookie") {

@@ -33,11 +33,11 @@ export type ErrorCode = keyof typeof ERRORS;
 
 /** Said instead of the usual session_unknown sentence when sessions live in one process's memory. */
 export const MEMORY_SESSION_UNKNOWN =
-  "The session cookie matches no session in this process. Sessions are kept in one process's memory (SESSION_STORE=memory) while several processes serve this site, so each process knows only its own; use a shared store: cookie, database or redis.";
+  "The session cookie matches no session in this process. Sessions are kept in one process's memory (SESSION_STORE=memory) while several processes serve this site, so each process knows only its own; use a shared store: cookie, database, redis or cached.";
 
 /** Said instead of the usual pow_invalid sentence when the challenge ledger is one process's memory. */
 export const MEMORY_POW_UNKNOWN =
-  "The proof of work names a challenge this process never issued or already used. Challenges are kept in one process's memory (SESSION_STORE=memory) while several processes serve this site, so each process knows only its own; use a shared store: cookie, database or redis.";
+  "The proof of work names a challenge this process never issued or already used. Challenges are kept in one process's memory (SESSION_STORE=memory) while several processes serve this site, so each process knows only its own; use a shared store: cookie, database, redis or cached.";
 
 export function errorResponse(
   code: ErrorCode,
