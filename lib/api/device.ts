@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { readCookie, sameDigest, setCookieHeader } from "@holdfast/session";
 import type { Config } from "../env";
+import { derivedKeys } from "../secret-keys";
 
 /**
  * The device cookie (OWASP's defence against lockout by the per-account login limit): a browser
@@ -13,18 +14,7 @@ import type { Config } from "../env";
  */
 
 const LIFETIME_MS = 365 * 24 * 60 * 60_000;
-const derived = new Map<string, string>();
-
-function keys(secrets: readonly string[]): string[] {
-  return secrets.map((secret) => {
-    let key = derived.get(secret);
-    if (key === undefined) {
-      key = createHmac("sha256", secret).update("holdfast device cookie key v1").digest("hex");
-      derived.set(secret, key);
-    }
-    return key;
-  });
-}
+const keys = (secrets: readonly string[]) => derivedKeys(secrets, "holdfast device cookie key v1");
 
 const sign = (key: string, body: string) => createHmac("sha256", key).update(body).digest("hex");
 

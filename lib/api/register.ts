@@ -102,7 +102,9 @@ function noteLostCaptcha(store: string): void {
     `a sign-up's captcha was gone from the ledger though nothing had used it and it had not expired, so the person was told the server lost it (captcha_missing, fields.captcha "lost"). ${
       store === "redis" || store === "cached"
         ? "Redis evicts keys under memory pressure (a maxmemory-policy other than noeviction: npm run doctor names it), or this instance uses another REDIS_URL, REDIS_KEY_PREFIX or DATABASE_URL than the one that drew it."
-        : "This instance uses another DATABASE_URL than the one that drew it."
+        : store === "memory"
+          ? "Captchas are kept in one process's memory (SESSION_STORE=memory), and another process drew it, or this one restarted since."
+          : "This instance uses another DATABASE_URL than the one that drew it."
     } (An old copy of a session cookie sent again reads the same.)`,
   );
 }

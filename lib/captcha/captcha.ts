@@ -2,6 +2,7 @@ import { createHash, createHmac, randomBytes } from "node:crypto";
 import { sameDigest, type Session } from "@holdfast/session";
 import { drawCaptcha, type DrawnCaptcha } from "./draw";
 import type { CaptchaLedger } from "./ledger";
+import { derivedKeys } from "../secret-keys";
 import { normalizeAnswer } from "./text";
 
 /** What the session holds: a reference to the server-side record, never the answer. */
@@ -53,8 +54,6 @@ export interface CaptchaOptions {
 
 const SESSION_KEY = "captcha";
 
-const derivedKeys = new Map<string, string>();
-
 /**
  * The keys under which the ledger keeps answers, one per secret of SESSION_SECRET's list (the
  * first issues, all check, so a rotation keeps the captchas already on screen). Keyed, not a bare
@@ -62,14 +61,7 @@ const derivedKeys = new Map<string, string>();
  * Redis left open) would recover every pending one from a plain SHA-256 at once.
  */
 export function captchaKeys(sessionSecrets: readonly string[]): string[] {
-  return sessionSecrets.map((secret) => {
-    let key = derivedKeys.get(secret);
-    if (key === undefined) {
-      key = createHmac("sha256", secret).update("holdfast captcha answer key v1").digest("hex");
-      derivedKeys.set(secret, key);
-    }
-    return key;
-  });
+  return derivedKeys(sessionSecrets, "holdfast captcha answer key v1");
 }
 
 function answerHash(key: string, id: string, answer: string): string {

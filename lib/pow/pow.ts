@@ -2,6 +2,7 @@ import { createHash, createHmac, randomInt, timingSafeEqual } from "node:crypto"
 import { createChallenge, type Challenge } from "altcha-lib";
 import { deriveKey } from "altcha-lib/algorithms/sha";
 import type { CaptchaLedger } from "../captcha/ledger";
+import { derivedKeys } from "../secret-keys";
 import { POW_MAX_NUMBER } from "./costs";
 
 /**
@@ -228,18 +229,9 @@ function sameHex(a: string, b: string): boolean {
   return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
 }
 
-const derivedKeys = new Map<string, string>();
-
 /** The HMAC keys for proof of work from SESSION_SECRET's list: the first signs, all verify. Derived once per secret. */
 export function powKeys(sessionSecrets: readonly string[]): string[] {
-  return sessionSecrets.map((s) => {
-    let key = derivedKeys.get(s);
-    if (key === undefined) {
-      key = createHmac("sha256", s).update("holdfast proof-of-work key v1").digest("hex");
-      derivedKeys.set(s, key);
-    }
-    return key;
-  });
+  return derivedKeys(sessionSecrets, "holdfast proof-of-work key v1");
 }
 
 export interface PowSettings {
