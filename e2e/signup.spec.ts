@@ -152,10 +152,13 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await page.route("**/api/register", (route) =>
       route.fulfill({ status: 400, contentType: "application/json", body: JSON.stringify({ error: { code: "invalid_input", message: "Some fields are not valid.", fields: { captcha: "required" } } }) }),
     );
+    const shown = captcha.count();
     await page.getByLabel("Username", { exact: true }).fill(`${user.username}_2`);
     await page.getByRole("button", { name: "Create account" }).click();
     await expect(page.getByTestId("error-captcha")).toContainText("counted for a few minutes only");
     await expect(page.getByLabel("Captcha", { exact: true })).toBeVisible();
+    // A new image: the one shown before was solved and spent.
+    await expect.poll(() => captcha.count(), { message: "a new captcha" }).toBeGreaterThan(shown);
   });
 
   test("a kept captcha spent on a second taken name is not promised again: a new captcha is shown", async ({ page, request }) => {

@@ -8,7 +8,8 @@ export interface PublicUser {
   email: string;
 }
 
-export type CreateUserResult = { ok: true; user: PublicUser } | { ok: false; code: "username_taken" | "email_taken" };
+/** `passwordHash`: what was stored (the device cookie is signed over it). */
+export type CreateUserResult = { ok: true; user: PublicUser; passwordHash: string } | { ok: false; code: "username_taken" | "email_taken" };
 
 /** Usernames are unique regardless of case; the key is what the unique index holds. */
 export const usernameKey = (username: string) => username.toLowerCase();
@@ -73,7 +74,7 @@ async function insertUser(db: Db, input: { username: string }, key: string, emai
       ),
     );
     const row = created[0]!;
-    return { ok: true, user: { id: row.id, username: row.username, email: row.email } };
+    return { ok: true, user: { id: row.id, username: row.username, email: row.email }, passwordHash };
   } catch (error) {
     const violation = uniqueViolation(error);
     if (violation === null) throw error;
@@ -152,7 +153,8 @@ async function replaceHash(db: Db, userId: string, old: string, passwordHash: st
   return count === 1;
 }
 
-async function storedHash(db: Db, userId: string): Promise<string | null> {
+/** The user's password hash as stored now, or null for no such user. */
+export async function storedHash(db: Db, userId: string): Promise<string | null> {
   const { rows } = await dbCall(() => sql(db).query<{ password_hash: string }>("SELECT password_hash FROM users WHERE id = $1", [userId]));
   return rows[0]?.password_hash ?? null;
 }
@@ -176,18 +178,19 @@ export async function findUser(db: Db, id: string): Promise<PublicUser | null> {
 }
 
 /**
- * Replaces a user's password after checking the current one; false when the current one is
- * wrong, or stopped being current while it was checked (another change won).
+ * Replaces a user's password after checking the current one, and returns the hash now stored;
+ * null when the current one is wrong, or stopped being current while it was checked (another
+ * change won).
  */
-export async function changePassword(db: Db, userId: string, current: string, next: string, hashCost: number): Promise<boolean> {
+export async function changePassword(db: Db, userId: string, current: string, next: string, hashCost: number): Promise<string | null> {
   const stored = await storedHash(db, userId);
-  if (stored === null || !(await verifyPassword(current, stored, hashCost)).ok) return false;
+  if (stored === null || !(await verifyPassword(current, stored, hashCost)).ok) return null;
   const replacement = await hashPassword(next, hashCost);
-  if (await replaceHash(db, userId, stored, replacement)) return true;
+  if (await replaceHash(db, userId, stored, replacement)) return replacement;
   // Another request replaced the hash meanwhile. The same change sent twice (a double submit) is
   // done; a login's upgrade of the same password may be replaced once more; anything else won.
   const now = await storedHash(db, userId);
-  if (now === null) return false;
-  if ((await verifyPassword(next, now, hashCost)).ok) return true;
-  return (await verifyPassword(current, now, hashCost)).ok && replaceHash(db, userId, now, replacement);
+  if (now === null) return null;
+  if ((await verifyPassword(next, now, hashCost)).ok) return now;
+  return (await verifyPassword(current, now, hashCost)).ok && (await replaceHash(db, userId, now, replacement)) ? replacement : null;
 }

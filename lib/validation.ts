@@ -1,13 +1,8 @@
 import { z } from "zod";
 
 /** Field error codes of the contract. */
-/**
- * `replaced`: a captcha answer that was right for an earlier image of the session, which a newer
- * one replaced. `lost`: the captcha the session was waiting on is gone from the server's ledger,
- * though nothing used it and it had not expired (the ledger evicts, or instances use different
- * ledgers): the answer could not be checked, whatever it was.
- */
-export type FieldCode = "too_short" | "too_long" | "invalid_format" | "required" | "replaced" | "lost";
+/** `replaced`: a captcha answer that was right for an earlier image of the session, which a newer one replaced. */
+export type FieldCode = "too_short" | "too_long" | "invalid_format" | "required" | "replaced";
 export type FieldErrors = Record<string, FieldCode>;
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]+$/;

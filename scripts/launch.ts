@@ -29,9 +29,6 @@ async function main() {
   if (given && given !== wanted) {
     throw new StartRefused(`NODE_ENV=${given}, but \`npm ${mode === "start" ? "start" : "run dev"}\` runs ${wanted}: unset NODE_ENV, or set it to ${wanted}.`);
   }
-  if (mode === "start" && !(existsSync("dist/server.mjs") && existsSync(".next/BUILD_ID"))) {
-    throw new StartRefused(`No complete build found (${existsSync("dist/server.mjs") ? ".next" : "dist/server.mjs"} is missing): run \`npm run build\` first.`);
-  }
   const files = loadEnvFiles(mode === "dev");
   if (mode === "start") {
     const note = envFilesNote(files, false, "npm start");
@@ -41,6 +38,10 @@ async function main() {
   const { env, embedded } = started;
   // Fail here, with the configuration's own sentences, rather than at the first request.
   const config = parseConfig(env);
+  // A wrong setting is said first (fixing it needs no build); then a missing build, before the database is asked.
+  if (mode === "start" && !(existsSync("dist/server.mjs") && existsSync(".next/BUILD_ID"))) {
+    throw new StartRefused(`No complete build found (${existsSync("dist/server.mjs") ? ".next" : "dist/server.mjs"} is missing): run \`npm run build\` first.`);
+  }
   try {
     if (embedded) {
       const { applied } = await migrate(config.databaseUrl);

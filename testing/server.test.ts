@@ -52,7 +52,8 @@ describe("server.ts: where it listens", () => {
 
   it("npm start and npm run dev say the same sentence for a wrong PORT, before starting anything", () => {
     for (const mode of ["start", "dev"]) {
-      const run = spawnSync(process.execPath, ["--import", "tsx", "scripts/launch.ts", mode], { env: env({ PORT: "abc" }), encoding: "utf8", timeout: 60_000 });
+      // Each with the NODE_ENV it runs (another one is refused, first).
+      const run = spawnSync(process.execPath, ["--import", "tsx", "scripts/launch.ts", mode], { env: env({ PORT: "abc", NODE_ENV: mode === "start" ? "production" : "development" }), encoding: "utf8", timeout: 60_000 });
       assert.equal(run.status, 1, run.stdout + run.stderr);
       assert.deepEqual(sentencesOnly(run.stderr), ["[holdfast] PORT is not valid: use a whole number from 1 to 65535 (the port the server listens on; 3000 is the default)."]);
     }

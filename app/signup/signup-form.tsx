@@ -1,6 +1,6 @@
 "use client";
 
-import { useCallback, useState } from "react";
+import { useCallback, useRef, useState } from "react";
 import { Captcha, useHydrated } from "@/app/ui/captcha";
 import { Field, fieldInput } from "@/app/ui/field";
 import { FormError } from "@/app/ui/form-error";
@@ -53,6 +53,8 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
   const [takenAfterNoAnswer, setTakenAfterNoAnswer] = useState(false);
   // A kept right answer (a pass) that lapsed before it was used: the server asks for a captcha again.
   const [passLapsed, setPassLapsed] = useState(false);
+  // Whether the attempt that failed was sent at all (its proof of work may have failed first).
+  const sent = useRef(false);
   const pow = useProofOfWork({ level: withoutImage ? "accessible" : "normal" });
   const focusField = useErrorFocus();
   const hydrated = useHydrated();
@@ -68,8 +70,11 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
     initialError,
     (failure) => {
       setTakenAfterNoAnswer(lastGotNoAnswer && PASS_CODES.has(failure.code));
-      setPassLapsed(solved && failure.code === "invalid_input" && failure.fields.captcha === "required");
-      setLastGotNoAnswer(NO_ANSWER.has(failure.code));
+      setLastGotNoAnswer(sent.current && NO_ANSWER.has(failure.code));
+      const lapsed = solved && failure.code === "invalid_input" && failure.fields.captcha === "required";
+      setPassLapsed(lapsed);
+      // The image shown before the pass was solved and spent: a new one to read.
+      if (lapsed) refreshCaptcha();
       // A right answer followed by a taken name is kept by the server for the next attempt; an
       // attempt that spent such a pass leaves none, whatever its outcome (a second taken name).
       const keep = PASS_CODES.has(failure.code) && !withoutImage && !solved;
@@ -79,10 +84,12 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
       focusField(firstProblem(SIGNUP_FIELDS, failure.code, failure.fields) ?? (withoutImage || keep ? "username" : "captcha"));
     },
     async (values) => {
+      sent.current = false;
       const proof = await pow.take();
       if (!proof.ok) return { ok: false, code: proof.code, fields: {} };
       const { captcha, ...rest } = values;
       const needsCaptcha = !withoutImage && !solved;
+      sent.current = true;
       return { ok: true, values: { ...rest, ...(needsCaptcha ? { captcha } : {}), altcha: proof.proof.payload } };
     },
   );

@@ -1,7 +1,7 @@
 import { isSameOrigin, readBody } from "../http/request";
 import { checkPassword, findAccount, passwordUnchanged } from "../users";
 import { loginInput, validate, type FieldErrors } from "../validation";
-import { deviceCookie, readDevice } from "./device";
+import { claimedDevice, deviceCookie, deviceHolds } from "./device";
 import { USER_KEY } from "./me";
 import { afterLogin, client, draftKey, failure, formFailure, keepDraft, limited, seeOther, type RequestContext } from "./context";
 
@@ -32,9 +32,9 @@ export async function login(ctx: RequestContext): Promise<Response> {
   // Per account name as well (the username or the email, each its own count), so guessing one
   // account's password from many addresses is slow too. A browser that logged in to this account
   // before (its device cookie) counts apart, so wrong passwords from elsewhere never lock it out.
-  const device = readDevice(req, services.config);
-  const known = device !== null && account.user !== null && device.userId === account.user.id;
-  const byAccount = await limited(ctx, "loginAccount", known ? `d:${device.nonce}` : account.key);
+  const device = claimedDevice(req, services.config);
+  const known = account.user !== null && deviceHolds(device, account.user.id, account.user.passwordHash, services.config);
+  const byAccount = await limited(ctx, "loginAccount", known ? `d:${device!.nonce}` : account.key);
   // A plain form post goes back to the login page here, not through the route's, so it keeps `next`.
   if (byAccount) return form ? fail("rate_limited", undefined, byAccount.headers.get("retry-after") ?? undefined) : byAccount;
   const verified = await checkPassword(services.db, account, input.value.password, services.config.passwordHashCost);
@@ -55,6 +55,7 @@ export async function login(ctx: RequestContext): Promise<Response> {
   // `from=login`: should this browser have refused the cookie, the page it lands on sends it
   // back to the login page saying so, rather than to an empty login form.
   const response = form ? seeOther(`${next}?from=login`) : Response.json({ user });
-  if (!known) response.headers.append("set-cookie", deviceCookie(user.id, services.config, services.sessions.secure(req)));
+  // Every time, under the hash the password now has (a login may have upgraded it): a browser in use keeps its cookie.
+  response.headers.append("set-cookie", deviceCookie(user.id, verified.passwordHash, services.config, services.sessions.secure(req)));
   return response;
 }

@@ -1,8 +1,8 @@
 import { isSameOrigin, readBody } from "../http/request";
-import { changePassword, findUser, loginKey, type PublicUser } from "../users";
+import { changePassword, findUser, loginKey, storedHash, type PublicUser } from "../users";
 import type { ErrorCode } from "../http/errors";
 import { passwordChangeInput, validate, type FieldErrors } from "../validation";
-import { readDevice } from "./device";
+import { claimedDevice, deviceCookie, deviceHolds } from "./device";
 import { USER_KEY } from "./me";
 import { client, failure, formFailure, limited, seeOther, type RequestContext } from "./context";
 
@@ -30,14 +30,20 @@ export async function password(ctx: RequestContext): Promise<Response> {
   if (!user) return fail("unauthenticated");
   // From one of the account's devices (lib/api/device.ts), its own budget: never the names', which
   // a stranger's wrong logins can fill.
-  const device = readDevice(req, services.config);
-  const keys = device?.userId === userId ? [`d:${device.nonce}`] : [user.username, user.email].map(loginKey);
+  const device = claimedDevice(req, services.config);
+  // The signature covers the password hash: read only when the cookie claims this very account.
+  const known = device?.userId === userId && deviceHolds(device, userId, (await storedHash(services.db, userId)) ?? "", services.config);
+  const keys = known ? [`d:${device!.nonce}`] : [user.username, user.email].map(loginKey);
   const byAccount = (await Promise.all(keys.map((key) => limited(ctx, "loginAccount", key)))).find((refusal) => refusal !== null) ?? null;
   if (byAccount) return byAccount;
   const changed = await changePassword(services.db, userId, input.value.currentPassword, input.value.newPassword, services.config.passwordHashCost);
-  if (!changed) return fail("invalid_credentials");
+  if (changed === null) return fail("invalid_credentials");
 
   await session.revokeOtherSessions();
   await session.regenerate();
-  return parsed.form ? seeOther("/welcome?password=changed") : new Response(null, { status: 204 });
+  const response = parsed.form ? seeOther("/welcome?password=changed") : new Response(null, { status: 204 });
+  // The new password voids the account's device cookies (they are signed over its hash); this
+  // browser, which made the change, stays one of its devices.
+  response.headers.append("set-cookie", deviceCookie(userId, changed, services.config, services.sessions.secure(req)));
+  return response;
 }

@@ -1,6 +1,5 @@
 import { captchaKeys, checkCaptcha } from "../captcha/captcha";
 import { deviceCookie } from "./device";
-import { log } from "../log";
 import { grantPass, hasPass, takePass } from "../captcha/pass";
 import { errorResponse, MEMORY_POW_UNKNOWN, type ErrorCode } from "../http/errors";
 import { isSameOrigin, readBody } from "../http/request";
@@ -66,11 +65,6 @@ export async function register(ctx: RequestContext): Promise<Response> {
     const checked = await checkCaptcha(session, services.captchas, captcha, { keys: captchaKeys(services.config.secrets) });
     // An answer to a replaced captcha is still a wrong one (the contract's code); its field says why.
     if (checked === "captcha_replaced") return fail("captcha_invalid", { captcha: "replaced" });
-    // Still the contract's captcha_missing; its field says the server lost it, and the log why.
-    if (checked === "captcha_lost") {
-      noteLostCaptcha(services.config.store);
-      return fail("captcha_missing", { captcha: "lost" });
-    }
     if (checked !== "ok") return fail(checked);
     solved = true;
   }
@@ -87,24 +81,6 @@ export async function register(ctx: RequestContext): Promise<Response> {
   const response = form ? seeOther("/welcome") : Response.json({ user: created.user }, { status: 201 });
   // The browser that created the account is one of its devices: its logins never count against
   // the limit a stranger's wrong passwords can fill (lib/api/device.ts).
-  response.headers.append("set-cookie", deviceCookie(created.user.id, services.config, services.sessions.secure(req)));
+  response.headers.append("set-cookie", deviceCookie(created.user.id, created.passwordHash, services.config, services.sessions.secure(req)));
   return response;
-}
-
-let lostSaidAt = -Infinity;
-
-/** Said at most every ten minutes per process: what makes a ledger lose a captcha nothing used. */
-function noteLostCaptcha(store: string): void {
-  const now = Date.now();
-  if (now - lostSaidAt < 600_000) return;
-  lostSaidAt = now;
-  log.warn(
-    `a sign-up's captcha was gone from the ledger though nothing had used it and it had not expired, so the person was told the server lost it (captcha_missing, fields.captcha "lost"). ${
-      store === "redis" || store === "cached"
-        ? "Redis evicts keys under memory pressure (a maxmemory-policy other than noeviction: npm run doctor names it), or this instance uses another REDIS_URL, REDIS_KEY_PREFIX or DATABASE_URL than the one that drew it."
-        : store === "memory"
-          ? "Captchas are kept in one process's memory (SESSION_STORE=memory), and another process drew it, or this one restarted since."
-          : "This instance uses another DATABASE_URL than the one that drew it."
-    } (An old copy of a session cookie sent again reads the same.)`,
-  );
 }

@@ -36,9 +36,7 @@ export type CaptchaCheck =
   | "captcha_expired"
   | "captcha_invalid"
   /** Wrong for the pending captcha, right for one it replaced: the image another tab showed. */
-  | "captcha_replaced"
-  /** The session waits on a captcha, unused and unexpired, whose record the ledger does not hold: the ledger lost it. */
-  | "captcha_lost";
+  | "captcha_replaced";
 
 /** How many replaced captchas a session remembers. */
 const REPLACED_KEPT = 2;
@@ -126,7 +124,7 @@ export async function checkCaptcha(
   let outcome: CaptchaCheck = !record
     ? typeof pending.expiresAt === "number" && pending.expiresAt <= now
       ? "captcha_expired"
-      : "captcha_lost"
+      : "captcha_missing"
     : record.expiresAt <= now
       ? "captcha_expired"
       : answerMatches(options.keys, pending.id, answer, record.answerHash)

@@ -9,7 +9,7 @@ const ERRORS = {
     "The request carried no session cookie, so the captcha cannot be checked. Allow cookies for this site (send requests with credentials, over https if the cookie is Secure), load a new captcha and try again.",
   ],
   session_unknown: [400, "The session cookie matches no live session: it expired or was ended. Load a new captcha and try again."],
-  captcha_missing: [400, "No captcha is waiting for an answer: it was already used or never issued. Load a new captcha."],
+  captcha_missing: [400, "No captcha is waiting for an answer: it was already used, never issued, or is no longer held by the server. Load a new captcha."],
   captcha_expired: [400, "The captcha expired. Load a new captcha."],
   captcha_invalid: [400, "The captcha answer is wrong. Load a new captcha and try again."],
   pow_invalid: [400, "The proof of work is missing its challenge, wrong, expired or already used. Fetch a new challenge from /api/challenge and solve it."],
