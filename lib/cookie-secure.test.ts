@@ -37,13 +37,27 @@ describe("a SESSION_COOKIE_DOMAIN that does not cover the host", () => {
       services.sessions.secure(request("example.test"));
       services.sessions.secure(request("shop.example.test"));
       assert.deepEqual(lines, []);
+      // An address (a scanner asking by IP) is not a site's name: nothing to say.
+      services.sessions.secure(request("203.0.113.7"));
+      assert.deepEqual(lines, []);
       services.sessions.secure(request("shop.other.test"));
-      services.sessions.secure(request("badexample.test"));
+      services.sessions.secure(request("shop.other.test"));
     } finally {
       console.warn = warn;
       await services.close();
     }
     assert.equal(lines.length, 1, lines.join("\n"));
     assert.match(lines[0]!, /a request came to shop\.other\.test, which SESSION_COOKIE_DOMAIN=example\.test does not cover: browsers refuse the session cookie there/);
+    // A name that merely ends like the domain is not covered by it.
+    const fresh = createServices(parseConfig({ SESSION_SECRET: "s".repeat(40), DATABASE_URL: "postgres://unused/unused", SESSION_STORE: "memory", SESSION_COOKIE_DOMAIN: "example.test" }));
+    const more: string[] = [];
+    console.warn = (...parts: unknown[]) => void more.push(parts.join(" "));
+    try {
+      fresh.sessions.secure(request("badexample.test"));
+    } finally {
+      console.warn = warn;
+      await fresh.close();
+    }
+    assert.equal(more.length, 1, "badexample.test is not under example.test");
   });
 });

@@ -24,14 +24,17 @@ describe("configuration", () => {
       writeFileSync(path.join(dir, ".env"), "HOLDFAST_DOTENV_A=from-file\nHOLDFAST_DOTENV_B=from-file\nHOLDFAST_DOTENV_C=from-file\n");
       process.env.HOLDFAST_DOTENV_B = "from-environment";
       process.env.HOLDFAST_DOTENV_C = "";
+      process.env.HOLDFAST_DOTENV_D = "";
       assert.deepEqual(loadEnvFiles(true, dir), [".env"]);
       assert.equal(process.env.HOLDFAST_DOTENV_A, "from-file");
       assert.equal(process.env.HOLDFAST_DOTENV_B, "from-environment");
       assert.equal(process.env.HOLDFAST_DOTENV_C, "from-file");
+      assert.equal(process.env.HOLDFAST_DOTENV_D, "", "an empty variable no file names stays as it was");
     } finally {
       delete process.env.HOLDFAST_DOTENV_A;
       delete process.env.HOLDFAST_DOTENV_B;
       delete process.env.HOLDFAST_DOTENV_C;
+      delete process.env.HOLDFAST_DOTENV_D;
       rmSync(dir, { recursive: true, force: true });
     }
   });
@@ -144,10 +147,11 @@ describe("configuration", () => {
     assert.equal(parseConfig({ ...base, DATABASE_URL: "postgres:///app?host=/var/run/postgresql" }).databaseUrl, "postgres:///app?host=/var/run/postgresql");
   });
 
-  it("a session no one has logged in to idles out after 30 minutes, never before its captcha does, never after the idle timeout", () => {
+  it("a session no one has logged in to idles out after 30 minutes, never before its captcha or its pass does, never after the idle timeout", () => {
     assert.equal(parseConfig(base).anonymousIdleTimeoutMs, 1_800_000);
     assert.equal(parseConfig({ ...base, SESSION_ANONYMOUS_IDLE_TIMEOUT_SECONDS: "900" }).anonymousIdleTimeoutMs, 900_000);
-    assert.equal(parseConfig({ ...base, SESSION_ANONYMOUS_IDLE_TIMEOUT_SECONDS: "60", CAPTCHA_TTL_SECONDS: "300" }).anonymousIdleTimeoutMs, 300_000);
+    assert.equal(parseConfig({ ...base, SESSION_ANONYMOUS_IDLE_TIMEOUT_SECONDS: "60", CAPTCHA_TTL_SECONDS: "600" }).anonymousIdleTimeoutMs, 600_000);
+    assert.equal(parseConfig({ ...base, SESSION_ANONYMOUS_IDLE_TIMEOUT_SECONDS: "60", CAPTCHA_TTL_SECONDS: "30" }).anonymousIdleTimeoutMs, 300_000, "never below the captcha pass's 5 minutes");
     assert.equal(parseConfig({ ...base, SESSION_IDLE_TIMEOUT_SECONDS: "600" }).anonymousIdleTimeoutMs, 600_000);
     assert.match(refusal({ ...base, SESSION_ANONYMOUS_IDLE_TIMEOUT_SECONDS: "0" }), /SESSION_ANONYMOUS_IDLE_TIMEOUT_SECONDS.*from 1 to 31536000/);
   });

@@ -16,8 +16,13 @@ import { POW_MAX_NUMBER } from "./pow/costs";
  * `parseConfig`. Returns the files read, for a command to say where its settings came from.
  */
 export function loadEnvFiles(dev: boolean, dir = process.cwd()): string[] {
-  for (const [name, value] of Object.entries(process.env)) if (value === "") delete process.env[name];
+  // Next's loader keeps a variable set empty in the environment over a file's value; here empty
+  // counts as unset, so a file's value applies. The empty ones no file names (TZ="", say) are
+  // put back as they were.
+  const empty = Object.keys(process.env).filter((name) => process.env[name] === "");
+  for (const name of empty) delete process.env[name];
   const { loadedEnvFiles } = nextEnv.loadEnvConfig(dir, dev, { info: () => {}, error: (...args: unknown[]) => console.error("[holdfast]", ...args) });
+  for (const name of empty) process.env[name] ??= "";
   return loadedEnvFiles.map((file) => file.path);
 }
 
@@ -48,6 +53,8 @@ export const DEV_SECRET_PREFIX = "dev-insecure-";
 /** The refusal of SESSION_STORE=memory in production, which the doctor names as its memory-store check. */
 export const MEMORY_IN_PRODUCTION =
   "SESSION_STORE=memory is refused in production: each process would keep its own sessions, so a request served by another process would lose the captcha and the login; use cookie, database, redis or cached.";
+/** The least a session no one logged in to is kept idle: the captcha pass's 5 minutes (lib/captcha/pass.ts PASS_TTL_MS). */
+const ANONYMOUS_FLOOR_SECONDS = 300;
 /** Argon2id memory in MiB: OWASP's recommended minimum (with t = 2, p = 1). */
 export const SECURE_PASSWORD_HASH_COST = 19;
 
@@ -390,7 +397,8 @@ export function parseConfig(env: Env): Config {
       domain: e.SESSION_COOKIE_DOMAIN,
     },
     idleTimeoutMs: e.SESSION_IDLE_TIMEOUT_SECONDS * 1000,
-    anonymousIdleTimeoutMs: Math.min(e.SESSION_IDLE_TIMEOUT_SECONDS, Math.max(e.SESSION_ANONYMOUS_IDLE_TIMEOUT_SECONDS, e.CAPTCHA_TTL_SECONDS)) * 1000,
+    // Never below what such a session holds: the captcha, or the 5-minute pass a taken name leaves (lib/captcha/pass.ts).
+    anonymousIdleTimeoutMs: Math.min(e.SESSION_IDLE_TIMEOUT_SECONDS, Math.max(e.SESSION_ANONYMOUS_IDLE_TIMEOUT_SECONDS, e.CAPTCHA_TTL_SECONDS, ANONYMOUS_FLOOR_SECONDS)) * 1000,
     absoluteTimeoutMs: e.SESSION_ABSOLUTE_TIMEOUT_SECONDS * 1000,
     captchaTtlMs: e.CAPTCHA_TTL_SECONDS * 1000,
     captchaTestMode: e.CAPTCHA_TEST_MODE,

@@ -115,25 +115,27 @@ export function sessionsOver(config: Config, store: SessionStore): Sessions {
 }
 
 /**
- * With SESSION_COOKIE_DOMAIN set, the first request whose host that Domain does not cover (the
+ * With SESSION_COOKIE_DOMAIN set, a request to a host name that Domain does not cover (the
  * browser refuses such a cookie, and every captcha check then says no_session, which reads as
- * "cookies blocked") is said in the log, once per process, with the fix. Called wherever the
- * cookie is written, as part of its Secure decision.
+ * "cookies blocked") is said in the log, at most every ten minutes, with the fix. Called wherever
+ * the cookie is written, as part of its Secure decision.
  */
 function domainChecked(config: Config, rule: boolean | ((request: { headers: Headers; url?: string }) => boolean)) {
   const domain = config.cookie.domain?.replace(/^\./, "").toLowerCase();
   if (!domain) return rule;
-  let said = false;
+  let saidAt = -Infinity;
   return (request: { headers: Headers; url?: string }) => {
-    if (!said) {
+    if (Date.now() - saidAt >= 600_000) {
       let host = "";
       try {
         host = new URL(siteOrigin(request, config.proxyHops)).hostname.toLowerCase();
       } catch {
         // No host to judge.
       }
-      if (host && host !== domain && !host.endsWith(`.${domain}`)) {
-        said = true;
+      // Not for an address (a scanner that asks by IP) or loopback: no site is served there by name.
+      const named = host !== "" && !/^[\d.]+$|^\[|^localhost$/.test(host);
+      if (named && host !== domain && !host.endsWith(`.${domain}`)) {
+        saidAt = Date.now();
         log.warn(
           `a request came to ${host.slice(0, 100)}, which SESSION_COOKIE_DOMAIN=${domain} does not cover: browsers refuse the session cookie there, so every captcha check says no_session. Set SESSION_COOKIE_DOMAIN to ${host.slice(0, 100)} or a parent of it, or leave it unset for a host-only cookie.`,
         );

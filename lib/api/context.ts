@@ -19,15 +19,16 @@ export interface RequestContext {
   afterCommit(check: () => Promise<Response | null>): void;
 }
 
-let ownOriginSaid = false;
+/** When the set-up behind a refused own-origin post was last said: at most every ten minutes, so a forged request cannot silence a real cause for good. */
+let ownOriginSaidAt = -Infinity;
 
 /** The error response for a code, with the memory store's own explanation of an unknown session. */
 export function failure(ctx: RequestContext, code: ErrorCode, fields?: FieldErrors): Response {
-  if (code === "cross_origin" && !ownOriginSaid) {
-    // Said once per process: the site's own pages are refused, and the cause is the set-up.
+  if (code === "cross_origin" && Date.now() - ownOriginSaidAt >= 600_000) {
+    // The site's own pages may be refused, and the cause would be the set-up.
     const mismatch = ownOriginMismatch(ctx.req, ctx.services.config.proxyHops);
     if (mismatch) {
-      ownOriginSaid = true;
+      ownOriginSaidAt = Date.now();
       log.warn(mismatch);
     }
   }

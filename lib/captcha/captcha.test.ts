@@ -120,6 +120,12 @@ describe("captcha", () => {
     await inner.take(id);
     await inner.put(id, { answerHash: createHash("sha256").update(`${id}:ACEHM`).digest("hex"), expiresAt: Date.now() + 60_000 }, 60_000);
     assert.equal(await checkCaptcha(new Session(store, legacy.token, options), captchas, "acehm", { keys: KEYS }), "ok");
+    // Not one that could only have been drawn long after this build started: no build draws those any more.
+    const late = await issue(KEYS);
+    const lateId = kept.at(-1)!.id;
+    await inner.take(lateId);
+    await inner.put(lateId, { answerHash: createHash("sha256").update(`${lateId}:ACEHM`).digest("hex"), expiresAt: Date.now() + 2 * 3_600_000 }, 60_000);
+    assert.equal(await checkCaptcha(new Session(store, late.token, options), captchas, "acehm", { keys: KEYS }), "captcha_invalid");
   });
 
   it("a captcha past its lifetime is captcha_expired even once the ledger has dropped its record (a Redis TTL, the sweep)", async () => {

@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { sameDigest, type Session } from "@holdfast/session";
 import { drawCaptcha, type DrawnCaptcha } from "./draw";
-import type { CaptchaLedger } from "./ledger";
+import type { CaptchaLedger, PendingCaptcha } from "./ledger";
 import { derivedKeys } from "../secret-keys";
 import { normalizeAnswer } from "./text";
 
@@ -67,14 +67,18 @@ function answerHash(key: string, id: string, answer: string): string {
 }
 
 /**
- * Whether an answer matches a record under any of the keys. Also under the bare SHA-256 that
- * records had before they were keyed: a person who loaded the page before that deploy finishes
- * the form (such a record lives CAPTCHA_TTL_SECONDS at most, and checking one reveals nothing).
+ * Records that expire by this time may still be kept as the bare SHA-256 that records had before
+ * answers were keyed: drawn by an instance of an earlier build during a rolling deploy, for a
+ * person who loaded the page before it. An hour after this process started none can be live.
  */
-function answerMatches(keys: readonly string[], id: string, answer: string, recorded: string): boolean {
+const BARE_HASHES_UNTIL = Date.now() + 60 * 60_000;
+
+/** Whether an answer matches a record under any of the keys (or, for a record of before keyed answers, its bare hash). */
+function answerMatches(keys: readonly string[], id: string, answer: string, record: PendingCaptcha): boolean {
   let match = false;
-  for (const key of keys) match = sameDigest(answerHash(key, id, answer), recorded) || match;
-  return sameDigest(createHash("sha256").update(`${id}:${normalizeAnswer(answer)}`).digest("hex"), recorded) || match;
+  for (const key of keys) match = sameDigest(answerHash(key, id, answer), record.answerHash) || match;
+  if (record.expiresAt > BARE_HASHES_UNTIL) return match;
+  return sameDigest(createHash("sha256").update(`${id}:${normalizeAnswer(answer)}`).digest("hex"), record.answerHash) || match;
 }
 
 /** Issues a captcha bound to the session, replacing any earlier one. */
@@ -127,7 +131,7 @@ export async function checkCaptcha(
       : "captcha_missing"
     : record.expiresAt <= now
       ? "captcha_expired"
-      : answerMatches(options.keys, pending.id, answer, record.answerHash)
+      : answerMatches(options.keys, pending.id, answer, record)
         ? "ok"
         : "captcha_invalid";
   // Wrong for this captcha: was it right for one this one replaced? Those are taken too, so each
@@ -152,5 +156,5 @@ export async function checkCaptcha(
 
 async function answersReplaced(ledger: CaptchaLedger, ledgerKeys: unknown[], answer: string, now: number, keys: readonly string[]): Promise<boolean> {
   const records = await Promise.all(ledgerKeys.filter((key): key is string => typeof key === "string").slice(0, REPLACED_KEPT).map(async (key) => ({ id: idOfKey(key), record: await ledger.take(key) })));
-  return records.some(({ id, record }) => record !== null && record.expiresAt > now && answerMatches(keys, id, answer, record.answerHash));
+  return records.some(({ id, record }) => record !== null && record.expiresAt > now && answerMatches(keys, id, answer, record));
 }

@@ -10,7 +10,7 @@ import type { CaptchaLedger } from "./ledger";
  * cookie that still names the pass finds nothing to take.
  */
 
-export const PASS_TTL_MS = 5 * 60_000;
+export const PASS_TTL_MS = 5 * 60_000; // lib/env.ts keeps a session without a login at least this long
 const SESSION_KEY = "captchaPass";
 const LEDGER_PREFIX = "pass:";
 

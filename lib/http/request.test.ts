@@ -53,7 +53,7 @@ describe("a post from the site's own page refused as cross-origin names the set-
   it("a proxy that terminates TLS without saying so: the scheme, and the fix for TRUST_PROXY unset and set", () => {
     const own = { origin: "https://site.test", "sec-fetch-site": "same-origin" };
     assert.equal(isSameOrigin(post(own), 0), false);
-    assert.match(ownOriginMismatch(post(own), 0) ?? "", /posted from this site's own page at "https:\/\/site\.test", but this server takes its own address to be "http:\/\/site\.test".*set TRUST_PROXY=1/);
+    assert.match(ownOriginMismatch(post(own), 0) ?? "", /posted from a page at "https:\/\/site\.test", which it says is this site \(Sec-Fetch-Site: same-origin\), but this server takes its own address to be "http:\/\/site\.test".*set TRUST_PROXY=1/);
     assert.match(ownOriginMismatch(post({ ...own, "x-forwarded-proto": "http" }), 1) ?? "", /must send X-Forwarded-Proto: https/);
   });
 

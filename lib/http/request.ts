@@ -57,10 +57,10 @@ export function ownOriginMismatch(req: Request, proxyHops: number): string | nul
   const schemeOnly = origin.replace(/^https?:/, "") === site.replace(/^https?:/, "");
   const fix = schemeOnly
     ? proxyHops > 0
-      ? "The proxy in front that terminates TLS must send X-Forwarded-Proto: https, and every proxy behind it pass it on (TRUST_PROXY counts them)."
-      : "A proxy terminates TLS in front of this server: set TRUST_PROXY=1 (or the number of proxies in a row), and have it send X-Forwarded-Proto: https."
-    : "The proxy in front must pass the browser's Host header (nginx: proxy_set_header Host $host), or X-Forwarded-Host with TRUST_PROXY set.";
-  return `a browser posted from this site's own page at ${said(origin)}, but this server takes its own address to be ${said(site)}, so it refused the post as cross_origin: every form of the site is refused so. ${fix}`;
+      ? "If the site is served over https through proxies of yours, the one that terminates TLS must send X-Forwarded-Proto: https, and every proxy behind it pass it on (TRUST_PROXY counts them)."
+      : "If the site is served over https through a proxy of yours that terminates TLS, set TRUST_PROXY=1 (or the number of proxies in a row) and have it send X-Forwarded-Proto: https; with no proxy in front, leave TRUST_PROXY unset."
+    : "If the site is served at that address through a proxy of yours, it must pass the browser's Host header (nginx: proxy_set_header Host $host), or X-Forwarded-Host with TRUST_PROXY set.";
+  return `a browser posted from a page at ${said(origin)}, which it says is this site (Sec-Fetch-Site: same-origin), but this server takes its own address to be ${said(site)}, so it refused the post as cross_origin; if that page is the site's own, every form of the site is refused so. ${fix}`;
 }
 
 function mediaType(req: Request): string {
