@@ -136,13 +136,17 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
     }
   });
 
-  test("an error code in a page's URL is shown as an unknown code, whatever its name, never a 500", async () => {
+  test("an error code in a page's URL that the page has no words for shows nothing a link chose, whatever its name, never a 500", async () => {
     for (const page of ["/signup", "/login"]) {
-      for (const code of ["__proto__", "constructor", "to_string", "no_such_code"]) {
+      for (const code of ["__proto__", "constructor", "to_string", "call_support_now"]) {
         const response = await fetch(`${BASE}${page}?error=${code}&fields=username.__proto__`);
         expect(response.status, `${page}?error=${code}`).toBe(200);
-        expect(await response.text()).toContain(`Something went wrong (${code})`);
+        const html = await response.text();
+        expect(html, `${page}?error=${code}`).not.toContain('data-testid="form-error"');
+        expect(html).not.toContain(`Something went wrong (${code})`);
       }
+      // A code it knows is shown.
+      expect(await (await fetch(`${BASE}${page}?error=rate_limited`)).text()).toContain('data-testid="form-error"');
     }
   });
 
