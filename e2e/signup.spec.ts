@@ -1,7 +1,22 @@
 import AxeBuilder from "@axe-core/playwright";
-import { expect, test } from "@playwright/test";
+import { expect, test, type Page } from "@playwright/test";
 import { mkdirSync } from "node:fs";
 import { apiRegister, fillAccount, newUser, STORE, watchCaptcha } from "./helpers";
+
+/**
+ * Signs up on the page with a right captcha answer and a username already taken: the server keeps
+ * the answer as a pass, which the page says. Returns the page's captcha watch and the user typed.
+ */
+async function rightAnswerTakenName(page: Page, taken: string) {
+  const captcha = watchCaptcha(page);
+  const user = { ...newUser(), username: taken };
+  await page.goto("/signup");
+  await fillAccount(page, user);
+  await page.getByLabel("Captcha", { exact: true }).fill(await captcha.answer());
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByTestId("captcha-replaced")).toContainText("captcha answer was right");
+  return { captcha, user };
+}
 
 test.describe(`sign-up in the browser (${STORE} store)`, () => {
   test("sign up with JavaScript, without a page reload", async ({ page }) => {
@@ -123,15 +138,8 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
   });
 
   test("a right captcha with a taken username is kept: change the name and the account is created without a new captcha", async ({ page, request }) => {
-    const existing = await apiRegister(request);
-    const captcha = watchCaptcha(page);
-    const user = { ...newUser(), username: existing.username };
-    await page.goto("/signup");
-    await fillAccount(page, user);
-    await page.getByLabel("Captcha", { exact: true }).fill(await captcha.answer());
-    await page.getByRole("button", { name: "Create account" }).click();
+    const { captcha, user } = await rightAnswerTakenName(page, (await apiRegister(request)).username);
     await expect(page.getByTestId("error-username")).toHaveAttribute("data-code", "username_taken");
-    await expect(page.getByTestId("captcha-replaced")).toContainText("captcha answer was right");
     const loaded = captcha.count();
     await page.getByLabel("Username", { exact: true }).fill(`${user.username}_2`);
     await page.getByRole("button", { name: "Create account" }).click();
@@ -140,14 +148,7 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
   });
 
   test("a kept right answer that lapsed before it was used is said to have lapsed, with a new image to read", async ({ page, request }) => {
-    const existing = await apiRegister(request);
-    const captcha = watchCaptcha(page);
-    const user = { ...newUser(), username: existing.username };
-    await page.goto("/signup");
-    await fillAccount(page, user);
-    await page.getByLabel("Captcha", { exact: true }).fill(await captcha.answer());
-    await page.getByRole("button", { name: "Create account" }).click();
-    await expect(page.getByTestId("captcha-replaced")).toContainText("captcha answer was right");
+    const { captcha, user } = await rightAnswerTakenName(page, (await apiRegister(request)).username);
     // The pass lives a few minutes; past them the server asks for a captcha again, as it answers here.
     await page.route("**/api/register", (route) =>
       route.fulfill({ status: 400, contentType: "application/json", body: JSON.stringify({ error: { code: "invalid_input", message: "Some fields are not valid.", fields: { captcha: "required" } } }) }),
@@ -164,13 +165,7 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
   test("a kept captcha spent on a second taken name is not promised again: a new captcha is shown", async ({ page, request }) => {
     const byName = await apiRegister(request);
     const byEmail = await apiRegister(request);
-    const captcha = watchCaptcha(page);
-    const user = { ...newUser(), username: byName.username };
-    await page.goto("/signup");
-    await fillAccount(page, user);
-    await page.getByLabel("Captcha", { exact: true }).fill(await captcha.answer());
-    await page.getByRole("button", { name: "Create account" }).click();
-    await expect(page.getByTestId("captcha-replaced")).toContainText("captcha answer was right");
+    const { captcha, user } = await rightAnswerTakenName(page, byName.username);
     const loaded = captcha.count();
     // The pass goes on this attempt, which fails again: on the email this time.
     await page.getByLabel("Username", { exact: true }).fill(`${user.username}_2`);
