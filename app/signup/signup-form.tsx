@@ -120,7 +120,7 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
       <FormError
         // The post came without the proof of work, yet this page runs JavaScript: it was sent before
         // the page had finished loading (a slow connection), which is what the person is told.
-        code={hydrated && error.code === "javascript_required" ? SENT_BEFORE_READY : takenAfterNoAnswer && error.code !== null && PASS_CODES.has(error.code) ? TAKEN_AFTER_NO_ANSWER : error.code}
+        code={hydrated && error.code === "javascript_required" ? SENT_BEFORE_READY : takenAfterNoAnswer && error.code !== null ? TAKEN_AFTER_NO_ANSWER : error.code}
         retryAfter={error.retryAfter}
         details={details}
         // Said in the banner too: that the account may be theirs is more than the field can say.
