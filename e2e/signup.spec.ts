@@ -162,6 +162,34 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await expect.poll(() => captcha.count(), { message: "a new captcha" }).toBeGreaterThan(shown);
   });
 
+  test("a captcha the server lost is said to be the server's loss, with a new image, and the next answer signs up", async ({ page }) => {
+    const captcha = watchCaptcha(page);
+    const user = newUser();
+    await page.goto("/signup");
+    await fillAccount(page, user);
+    await page.getByLabel("Captcha", { exact: true }).fill(await captcha.answer());
+    // What the server answers when its ledger no longer holds the captcha (lib/api/flows.test.ts proves it does, per store).
+    await page.route("**/api/register", (route) =>
+      route.fulfill({
+        status: 400,
+        contentType: "application/json",
+        body: JSON.stringify({ error: { code: "captcha_missing", message: "The server no longer holds the captcha.", fields: { captcha: "lost" } } }),
+      }),
+    );
+    const shown = captcha.count();
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByTestId("error-captcha")).toHaveAttribute("data-code", "lost");
+    await expect(page.getByTestId("error-captcha")).toContainText("lost track of that image");
+    await expect(page.getByText(/already checked/)).toHaveCount(0);
+    await expect.poll(() => captcha.count(), { message: "a new captcha" }).toBeGreaterThan(shown);
+    await expect(page.getByLabel("Captcha", { exact: true })).toBeFocused();
+    await page.unroute("**/api/register");
+    await page.getByLabel("Password", { exact: true }).fill(user.password);
+    await page.getByLabel("Captcha", { exact: true }).fill(await captcha.answer());
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page).toHaveURL(/\/welcome$/);
+  });
+
   test("a kept captcha spent on a second taken name is not promised again: a new captcha is shown", async ({ page, request }) => {
     const byName = await apiRegister(request);
     const byEmail = await apiRegister(request);

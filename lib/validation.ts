@@ -1,8 +1,12 @@
 import { z } from "zod";
 
 /** Field error codes of the contract. */
-/** `replaced`: a captcha answer that was right for an earlier image of the session, which a newer one replaced. */
-export type FieldCode = "too_short" | "too_long" | "invalid_format" | "required" | "replaced";
+/**
+ * `replaced`: a captcha answer that was right for an earlier image of the session, which a newer
+ * one replaced. `lost`: the captcha the session waited on is gone from the server's ledger though
+ * nothing used it and it had not expired, so the answer was never checked.
+ */
+export type FieldCode = "too_short" | "too_long" | "invalid_format" | "required" | "replaced" | "lost";
 export type FieldErrors = Record<string, FieldCode>;
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]+$/;

@@ -19,7 +19,7 @@ const ERROR_TEXT: Record<string, string> = {
   no_session:
     "Your browser did not send back our session cookie. Please enable cookies for this site, then try again.",
   session_unknown: "Your session expired. We've shown a new captcha; please try again.",
-  captcha_missing: "That captcha can no longer be checked (it was used already, or our server no longer holds it). We've shown a new one; please type its characters.",
+  captcha_missing: "That captcha was already checked (each image counts for one attempt), or none had loaded. We've shown a new one; please type its characters.",
   captcha_expired: "That captcha expired. We've shown a new one; please type its characters.",
   captcha_invalid: "The characters did not match the captcha. We've shown a new one; please try again.",
   username_taken: "That username is already taken. Please choose another.",
@@ -133,6 +133,8 @@ export function fieldErrorText(field: string, code: string): string {
       return `That is not ${limits.noun}.`;
     case "pass_lapsed":
       return "Your earlier right answer counted for a few minutes only, and they have passed. Please type the characters of this new image.";
+    case "lost":
+      return "Our server lost track of that image before it could check your answer (nothing you typed caused this). We've shown a new image; please type its characters.";
     case "replaced":
       return "Those were the right characters, but that image no longer counted: this site is open in another tab or window, and an image or an attempt there replaces the one here. We've shown a new image here; please type its characters.";
     default:

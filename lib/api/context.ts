@@ -1,6 +1,6 @@
 import type { RateLimitName } from "../env";
 import { clientIp, rateLimitAddress } from "../http/client-ip";
-import { errorResponse, MEMORY_SESSION_UNKNOWN, type ErrorCode } from "../http/errors";
+import { CAPTCHA_LOST, errorResponse, MEMORY_SESSION_UNKNOWN, type ErrorCode } from "../http/errors";
 import { ownOriginMismatch } from "../http/request";
 import { log } from "../log";
 import type { Session } from "@holdfast/session";
@@ -32,7 +32,8 @@ export function failure(ctx: RequestContext, code: ErrorCode, fields?: FieldErro
       log.warn(mismatch);
     }
   }
-  const message = code === "session_unknown" && !ctx.services.store.shared ? MEMORY_SESSION_UNKNOWN : undefined;
+  const message =
+    code === "session_unknown" && !ctx.services.store.shared ? MEMORY_SESSION_UNKNOWN : code === "captcha_missing" && fields?.captcha === "lost" ? CAPTCHA_LOST : undefined;
   return errorResponse(code, { fields, message });
 }
 

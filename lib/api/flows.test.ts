@@ -448,6 +448,62 @@ describe("a flood of health checks", () => {
   });
 });
 
+describe("a captcha the ledger lost is named as lost; one that was used, as used", () => {
+  for (const label of ["database", "redis"] as const) {
+    it(`${label}: captcha_missing with fields.captcha "lost" and its own sentence, a log line with the cause; the same answer sent twice reads as used`, async () => {
+      const prefix = `lost-${randomBytes(4).toString("hex")}`;
+      const services = createServices(parseConfig(env(label === "redis" ? { SESSION_STORE: "redis", REDIS_URL: required("REDIS_URL"), REDIS_KEY_PREFIX: prefix } : { SESSION_STORE: "database" })));
+      const ids: string[] = [];
+      const inner = services.captchas;
+      const a = app({ ...services, captchas: { ...inner, put: (id, c, ttl) => (ids.push(id), inner.put(id, c, ttl)) } });
+      const captcha = await a.call(getCaptcha);
+      const id = ids.find((i) => !i.startsWith("pow"))!;
+      // What eviction does: the record is gone, though nothing took it.
+      if (label === "redis") {
+        const { createClient } = await import("redis");
+        const admin = createClient({ url: required("REDIS_URL") });
+        await admin.connect();
+        assert.equal(await admin.del(`${prefix}:captcha:${id}`), 1);
+        await admin.quit();
+      } else {
+        const { sql } = await import("../db");
+        assert.equal((await sql(services.db).query("DELETE FROM captchas WHERE id = $1", [id])).rowCount, 1);
+      }
+      const warned: string[] = [];
+      const warn = console.warn;
+      console.warn = (line: string) => warned.push(line);
+      let body: { error: { code: string; message: string; fields?: unknown } };
+      try {
+        const r = await a.call(register, { ...json({ ...user(), captcha: captcha.headers.get("x-captcha-answer"), altcha: await proof(a) }), cookie: cookieOf(captcha) });
+        assert.equal(r.status, 400);
+        body = (await r.json()) as typeof body;
+      } finally {
+        console.warn = warn;
+      }
+      assert.equal(body.error.code, "captcha_missing");
+      assert.deepEqual(body.error.fields, { captcha: "lost" });
+      assert.match(body.error.message, /no longer holds the captcha/);
+      // Said at most every ten minutes per process: by whichever of these tests runs first.
+      if (label === "database") assert.equal(warned.length, 1, warned.join("\n"));
+      const cause = label === "database" ? /another DATABASE_URL/ : /Redis evicted it|another DATABASE_URL/;
+      assert.ok(warned.every((line) => /captcha was gone from the ledger/.test(line) && cause.test(line)), warned.join("\n"));
+
+      // Two tabs (or two clicks) sending one answer at once: one is checked, the other finds it used.
+      const second = await a.call(getCaptcha);
+      const answer = second.headers.get("x-captcha-answer");
+      const [p1, p2] = [await proof(a), await proof(a)];
+      const replies = await Promise.all(
+        [p1, p2].map((altcha) => a.call(register, { ...json({ ...user(), captcha: answer, altcha }), cookie: cookieOf(second) })),
+      );
+      const codes = await Promise.all(replies.map(async (r) => (r.status === 201 ? "ok" : ((await r.json()) as typeof body).error)));
+      assert.equal(codes.filter((c) => c === "ok").length, 1, JSON.stringify(codes));
+      const other = codes.find((c) => c !== "ok") as typeof body.error;
+      assert.ok(other.code === "captcha_missing" || other.code === "session_unknown", JSON.stringify(other));
+      assert.equal(other.fields, undefined, "a used captcha is not said to be lost");
+    });
+  }
+});
+
 describe("another site cannot make a visitor's browser replace its captcha", () => {
   it("GET /api/captcha marked cross-site is 403 cross_origin and issues nothing; same-origin and typed-in requests are served", async () => {
     const a = app(createServices(parseConfig(env({ SESSION_STORE: "database" }))));

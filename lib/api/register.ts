@@ -1,4 +1,5 @@
 import { captchaKeys, checkCaptcha } from "../captcha/captcha";
+import { log } from "../log";
 import { deviceCookie } from "./device";
 import { grantPass, hasPass, takePass } from "../captcha/pass";
 import { errorResponse, MEMORY_POW_UNKNOWN, type ErrorCode } from "../http/errors";
@@ -48,7 +49,7 @@ export async function register(ctx: RequestContext): Promise<Response> {
   const proof = altcha === undefined ? ({ verdict: "ok", level: "normal" } as const) : await checkProof(services.captchas, altcha, { hmacKey: powSettings(services.config).hmacKeys });
   if (proof.verdict !== "ok") {
     // With sessions in one process's memory the challenge ledger is too: name that cause.
-    const message = proof.reason === "reused" && !services.store.shared ? MEMORY_POW_UNKNOWN : undefined;
+    const message = proof.reason === "unknown" && !services.store.shared ? MEMORY_POW_UNKNOWN : undefined;
     return form ? fail("pow_invalid") : errorResponse("pow_invalid", { message });
   }
 
@@ -65,6 +66,12 @@ export async function register(ctx: RequestContext): Promise<Response> {
     const checked = await checkCaptcha(session, services.captchas, captcha, { keys: captchaKeys(services.config.secrets) });
     // An answer to a replaced captcha is still a wrong one (the contract's code); its field says why.
     if (checked === "captcha_replaced") return fail("captcha_invalid", { captcha: "replaced" });
+    // Still the contract's captcha_missing; its field says the server lost it (which the signals
+    // count apart, lib/signals/outcome.ts), and the log why.
+    if (checked === "captcha_lost") {
+      noteLostCaptcha(services.config.store);
+      return fail("captcha_missing", { captcha: "lost" });
+    }
     if (checked !== "ok") return fail(checked);
     solved = true;
   }
@@ -83,4 +90,20 @@ export async function register(ctx: RequestContext): Promise<Response> {
   // the limit a stranger's wrong passwords can fill (lib/api/device.ts).
   response.headers.append("set-cookie", deviceCookie(created.user.id, created.passwordHash, services.config, services.sessions.secure(req)));
   return response;
+}
+
+let lostSaidAt = -Infinity;
+
+/** Said at most every ten minutes per process: what makes a ledger lose a captcha that nothing used. */
+function noteLostCaptcha(store: string): void {
+  const now = Date.now();
+  if (now - lostSaidAt < 600_000) return;
+  lostSaidAt = now;
+  const causes =
+    store === "redis"
+      ? "Redis evicted it under memory pressure (a maxmemory-policy other than noeviction; npm run doctor reads it), or this instance uses another REDIS_URL or REDIS_KEY_PREFIX than the instance that drew it."
+      : store === "memory"
+        ? "This process's memory does not hold it: another process drew it (SESSION_STORE=memory keeps captchas in one process; use a shared store)."
+        : "This instance uses another DATABASE_URL than the instance that drew it, or the captchas table was cleared.";
+  log.warn(`a sign-up's captcha was gone from the ledger though nothing had used it and it had not expired, so the person was told the server lost it and shown a new one (captcha_missing, fields.captcha "lost"). ${causes}`);
 }

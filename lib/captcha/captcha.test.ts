@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import { Session } from "@holdfast/session";
 import { createMemoryStore } from "@holdfast/session/stores/memory";
 import { memoryLedger } from "./ledgers/memory";
+import { SPENT } from "./ledger";
 import { checkCaptcha, issueCaptcha } from "./captcha";
 import { CAPTCHA_ALPHABET, CAPTCHA_LENGTH, captchaText } from "./text";
 
@@ -138,8 +139,20 @@ describe("captcha", () => {
     const { answer } = await issueCaptcha(s, captchas, { ttlMs: 60_000, keys: KEYS, now: () => clock });
     const token = ((await s.commit()) as { value: string }).value;
     clock += 130_000;
-    await inner.take(ids[0]!);
+    inner.evict(ids[0]!);
     assert.equal(await checkCaptcha(new Session(store, token, { ...options, now: () => clock }), captchas, answer, { keys: KEYS, now: () => clock }), "captcha_expired");
+  });
+
+  it("the memory ledger: a take leaves a tombstone for the record's lifetime, and nothing outlives it", async () => {
+    const ledger = memoryLedger();
+    const record = { answerHash: "h", expiresAt: Date.now() + 60_000 };
+    await ledger.put("a", record, 60_000);
+    await ledger.put("b", record, 1);
+    assert.deepEqual(await ledger.take("a"), record);
+    assert.equal(await ledger.take("a"), SPENT);
+    assert.equal(await ledger.take("never"), null);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(await ledger.take("b"), null, "past its time to live, a record is gone");
   });
 
   it("a session with no captcha issued is captcha_missing", async () => {

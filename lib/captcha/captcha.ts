@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { sameDigest, type Session } from "@holdfast/session";
 import { drawCaptcha, type DrawnCaptcha } from "./draw";
-import type { CaptchaLedger, PendingCaptcha } from "./ledger";
+import { SPENT, type CaptchaLedger, type PendingCaptcha } from "./ledger";
 import { derivedKeys } from "../secret-keys";
 import { normalizeAnswer } from "./text";
 
@@ -36,7 +36,13 @@ export type CaptchaCheck =
   | "captcha_expired"
   | "captcha_invalid"
   /** Wrong for the pending captcha, right for one it replaced: the image another tab showed. */
-  | "captcha_replaced";
+  | "captcha_replaced"
+  /**
+   * The session waits on a captcha, unused and unexpired, that the ledger does not hold and never
+   * saw taken: the ledger lost it (evicted it, or this instance keeps another ledger than the one
+   * that drew it). The answer was never checked.
+   */
+  | "captcha_lost";
 
 /** How many replaced captchas a session remembers. */
 const REPLACED_KEPT = 2;
@@ -108,7 +114,7 @@ export async function issueCaptcha(
 
 /**
  * Checks an answer and consumes the captcha, whatever the outcome. The ledger's atomic take is
- * what makes it single-use: a replayed old cookie still names the id, but the record is gone.
+ * what makes it single-use: a replayed old cookie still names the id, but finds a tombstone.
  */
 export async function checkCaptcha(
   session: Session,
@@ -124,11 +130,17 @@ export async function checkCaptcha(
   const now = (options.now ?? Date.now)();
   const record = await ledger.take(pending.id);
   // The session knows when its captcha expires; the ledger may have dropped the record by then
-  // (a Redis TTL, the database's sweep), and that must read "expired", not "already used".
-  let outcome: CaptchaCheck = !record
-    ? typeof pending.expiresAt === "number" && pending.expiresAt <= now
-      ? "captcha_expired"
-      : "captcha_missing"
+  // (a Redis TTL, the database's sweep), and that must read "expired", not "already used". Before
+  // then, a tombstone means it was used (a replayed cookie, a double submit), and nothing at all
+  // means the ledger lost it.
+  const expired = typeof pending.expiresAt === "number" && pending.expiresAt <= now;
+  let outcome: CaptchaCheck =
+    record === null || record === SPENT
+      ? expired
+        ? "captcha_expired"
+        : record === SPENT
+          ? "captcha_missing"
+          : "captcha_lost"
     : record.expiresAt <= now
       ? "captcha_expired"
       : answerMatches(options.keys, pending.id, answer, record)
@@ -148,7 +160,7 @@ export async function checkCaptcha(
   // An answer that did not match the captcha it spent may have been meant for another image of
   // this session (another tab): the spent one is remembered, so its own right answer, sent from
   // the tab that shows it, is named "replaced", not a typing mistake.
-  const spent = record && record.expiresAt > now && (outcome === "captcha_invalid" || outcome === "captcha_replaced");
+  const spent = record !== null && record !== SPENT && record.expiresAt > now && (outcome === "captcha_invalid" || outcome === "captcha_replaced");
   if (spent) await ledger.put(spentKey(pending.id), record, record.expiresAt - now);
   await session.set(SESSION_KEY, { id: pending.id, expiresAt: pending.expiresAt, usedAt: now, ...(spent ? { replaced: [spentKey(pending.id)] } : {}) } satisfies PendingRef);
   return outcome;
@@ -156,5 +168,5 @@ export async function checkCaptcha(
 
 async function answersReplaced(ledger: CaptchaLedger, ledgerKeys: unknown[], answer: string, now: number, keys: readonly string[]): Promise<boolean> {
   const records = await Promise.all(ledgerKeys.filter((key): key is string => typeof key === "string").slice(0, REPLACED_KEPT).map(async (key) => ({ id: idOfKey(key), record: await ledger.take(key) })));
-  return records.some(({ id, record }) => record !== null && record.expiresAt > now && answerMatches(keys, id, answer, record));
+  return records.some(({ id, record }) => record !== null && record !== SPENT && record.expiresAt > now && answerMatches(keys, id, answer, record));
 }

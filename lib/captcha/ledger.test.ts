@@ -66,6 +66,26 @@ for (const entry of STORE_CONFIGS) {
       assert.equal(await checkCaptcha(open(token), captchas, answer, { now, keys: KEYS }), "captcha_missing");
     });
 
+    it("a captcha this ledger never held reads as lost; one it holds, used, reads as missing, and a lost one was never checked", async () => {
+      const { open, captchas } = setup();
+      // Drawn where the record went to another ledger (an instance on another database or Redis, or evicted since).
+      const elsewhere = { ...captchas, put: async () => {} };
+      const s = open();
+      const { answer } = await issueCaptcha(s, elsewhere, { ttlMs: 300_000, now, keys: KEYS });
+      const token = tokenOf(await s.commit());
+      assert.equal(await checkCaptcha(open(token), captchas, answer, { now, keys: KEYS }), "captcha_lost");
+      // Past its lifetime it reads as expired, lost or not.
+      clock += 300_000;
+      assert.equal(await checkCaptcha(open(token), captchas, answer, { now, keys: KEYS }), "captcha_expired");
+      // A record taken once leaves a tombstone for as long as the captcha lives: the second take finds it used, not lost.
+      clock = Date.now();
+      const t = open();
+      await issueCaptcha(t, captchas, { ttlMs: 300_000, now, keys: KEYS });
+      const used = tokenOf(await t.commit());
+      const [first, second] = await Promise.all([checkCaptcha(open(used), captchas, "WRONG", { now, keys: KEYS }), checkCaptcha(open(used), captchas, "WRONG", { now, keys: KEYS })]);
+      assert.deepEqual([first, second].sort(), ["captcha_invalid", "captcha_missing"]);
+    });
+
     it("an expired captcha is refused", async () => {
       const { open, captchas } = setup();
       const s = open();

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Session } from "@holdfast/session";
-import type { CaptchaLedger } from "./ledger";
+import { SPENT, type CaptchaLedger } from "./ledger";
 
 /**
  * A solved captcha that survives a taken username or email. After a right answer whose
@@ -38,5 +38,5 @@ export async function takePass(session: Session, ledger: CaptchaLedger, now = Da
   if (!ref || typeof ref.id !== "string") return false;
   await session.unset(SESSION_KEY);
   const record = await ledger.take(LEDGER_PREFIX + ref.id);
-  return !!record && record.expiresAt > now;
+  return record !== null && record !== SPENT && record.expiresAt > now;
 }

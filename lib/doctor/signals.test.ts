@@ -164,15 +164,37 @@ describe("doctor: signals per instance", () => {
     assert.match(v.summary, /SESSION_STORE=memory/);
   });
 
-  it("captcha_missing on one instance of a cookie-store site: its captcha ledger is another database", async () => {
+  it("captchas lost on one instance of a cookie-store site: its captcha ledger is another database", async () => {
     const v = await judge(
-      { instance: "i1", store: "cookie", target: "dddd0000", signUps: { ok: 85, captcha_missing: 15 } },
-      { instance: "i2", store: "cookie", target: "eeee1111", signUps: { ok: 30, captcha_missing: 70 } },
-      { instance: "i3", store: "cookie", target: "dddd0000", signUps: { ok: 86, captcha_missing: 14 } },
+      { instance: "i1", store: "cookie", target: "dddd0000", signUps: { ok: 85, captcha_lost: 15 } },
+      { instance: "i2", store: "cookie", target: "eeee1111", signUps: { ok: 30, captcha_lost: 70 } },
+      { instance: "i3", store: "cookie", target: "dddd0000", signUps: { ok: 86, captcha_lost: 14 } },
     );
-    assert.deepEqual(checks(v), ["signals-store-target", "signals-captcha-missing"]);
+    assert.deepEqual(checks(v), ["signals-store-target", "signals-captcha-lost"]);
     assert.match(v.summary, /^i2 keeps its captchas and challenges in another database than the others \(its DATABASE_URL fingerprint differs\)/);
-    assert.match(v.findings[1]!.problem, /^`captcha_missing` is 70% of sign-ups on i2 and 14% to 15% elsewhere: i2 does not share the captcha ledger with the others/);
+    assert.match(v.findings[1]!.problem, /^`captcha_lost` is 70% of sign-ups on i2 and 14% to 15% elsewhere: i2 does not share the captcha ledger with the others/);
+  });
+
+  it("captchas lost on every Redis instance: eviction is named first; used ones everywhere are answers sent twice", async () => {
+    const lost = await judge(
+      { instance: "i1", store: "redis", signUps: { ok: 80, captcha_lost: 20 } },
+      { instance: "i2", store: "redis", signUps: { ok: 79, captcha_lost: 21 } },
+    );
+    assert.deepEqual(checks(lost), ["signals-captcha-lost"]);
+    assert.match(lost.summary, /Redis evicts keys under memory pressure/);
+    assert.match(lost.findings[0]!.fix, /maxmemory-policy to noeviction/);
+    const onDatabase = await judge(
+      { instance: "i1", store: "database", signUps: { ok: 80, captcha_lost: 20 } },
+      { instance: "i2", store: "database", signUps: { ok: 79, captcha_lost: 21 } },
+    );
+    assert.doesNotMatch(onDatabase.summary, /Redis/);
+    const twice = await judge(
+      { instance: "i1", store: "redis", signUps: { ok: 80, captcha_missing: 20 } },
+      { instance: "i2", store: "redis", signUps: { ok: 79, captcha_missing: 21 } },
+    );
+    assert.deepEqual(checks(twice), ["signals-captcha-missing"]);
+    assert.match(twice.summary, /send one answer twice/);
+    assert.doesNotMatch(twice.summary, /ledger/);
   });
 
   it("no_session everywhere: the browser does not send the cookie back", async () => {
@@ -221,7 +243,7 @@ describe("doctor: signals per instance", () => {
       { instance: "i3", signUps: { ok: 98, captcha_invalid: 2 } },
     );
     assert.deepEqual(v.findings, []);
-    assert.equal(v.summary, "Nothing stands out on i1, i2 and i3: of 300 sign-ups, `session_unknown` is at most 1%, `captcha_missing` at most 0%, `no_session` at most 0% and `pow_invalid` at most 0% on any instance, and 0 of 300 store round trips failed.");
+    assert.equal(v.summary, "Nothing stands out on i1, i2 and i3: of 300 sign-ups, `session_unknown` is at most 1%, `captcha_missing` at most 0% (lost by the ledger: at most 0%), `no_session` at most 0% and `pow_invalid` at most 0% on any instance, and 0 of 300 store round trips failed.");
     const quiet = await judge({ instance: "i1", signUps: {} }, { instance: "i2", signUps: {} });
     assert.match(quiet.summary, /^Nothing stands out on i1 and i2, but no sign-ups were counted yet/);
   });

@@ -97,12 +97,14 @@ function range(values: number[]): string {
   return pct(lo) === pct(hi) ? pct(hi) : `${pct(lo)} to ${pct(hi)}`;
 }
 
-type SignUpCode = "no_session" | "session_unknown" | "captcha_missing" | "pow_invalid";
+/** `captcha_lost` is a `captcha_missing` response whose captcha the ledger lost (the signals count it apart). */
+type SignUpCode = "no_session" | "session_unknown" | "captcha_missing" | "captcha_lost" | "pow_invalid";
 
 const CHECK: Record<SignUpCode, string> = {
   no_session: "signals-no-session",
   session_unknown: "signals-session-unknown",
   captcha_missing: "signals-captcha-missing",
+  captcha_lost: "signals-captcha-lost",
   pow_invalid: "signals-pow-invalid",
 };
 
@@ -128,10 +130,16 @@ function concentratedCause(code: SignUpCode, high: InstanceSignals[], low: Insta
       fix: `${SHARED_FIX} Proofs are checked against the challenge ledger and signed with keys derived from SESSION_SECRET.`,
     };
   }
-  if (code === "captcha_missing") {
+  if (code === "captcha_lost") {
     return {
       cause: `${runs}${who} ${one ? "does" : "do"} not share the captcha ledger with the others (${one ? "its" : "their"} captchas are kept in another Redis, key prefix or database)`,
       fix: "Point every instance at the same DATABASE_URL, and the same REDIS_URL and REDIS_KEY_PREFIX (redis, cached).",
+    };
+  }
+  if (code === "captcha_missing") {
+    return {
+      cause: `answers reaching ${who} find their captcha already used, or none issued: the clients sending to ${one ? "it" : "them"} send one answer twice (a retried request, a second click), or ${one ? "it serves" : "they serve"} another build of the sign-up page`,
+      fix: `Compare ${one ? "that instance's" : "those instances'"} build and the clients that reach ${one ? "it" : "them"} with the others'.`,
     };
   }
   if (differentStore) return { cause: `${runs}${one ? "it does" : "they do"} not share the session store with the others`, fix: SHARED_FIX };
@@ -165,10 +173,18 @@ function widespreadCause(code: SignUpCode, all: InstanceSignals[]): { cause: str
       fix: `${SHARED_FIX} Check that the page fetches a fresh challenge for every attempt.`,
     };
   }
+  if (code === "captcha_lost") {
+    return {
+      cause: `captchas vanish from the ledger before they are answered, though nothing used them: ${
+        stores.includes("redis") ? "Redis evicts keys under memory pressure (a maxmemory-policy other than noeviction), or " : ""
+      }the instances keep their captchas in different ledgers`,
+      fix: `${stores.includes("redis") ? "Set Redis's maxmemory-policy to noeviction (or give it more memory), and point" : "Point"} every instance at the same DATABASE_URL, and the same REDIS_URL and REDIS_KEY_PREFIX (redis, cached).`,
+    };
+  }
   if (code === "captcha_missing") {
     return {
-      cause: "captchas are already used or were never issued when the answers arrive, so the instances do not share one captcha ledger, or the page loads a second captcha after the one shown",
-      fix: "Point every instance at the same REDIS_URL and REDIS_KEY_PREFIX or DATABASE_URL, and load one captcha per form.",
+      cause: "answers arrive for captchas that were already used, or before any was issued: clients send one answer twice (a retried request, a second click) or answer without loading the captcha first",
+      fix: "Send one answer per image, and have a client that retries a sign-up load a new captcha first (GET /api/captcha with the session cookie).",
     };
   }
   if (stores.length > 1) return { cause: `the instances run different session stores (${stores.join(", ")}), so none finds the others' sessions`, fix: SHARED_FIX };
@@ -322,7 +338,7 @@ function judgeLatency(instances: InstanceSignals[]): Finding | undefined {
 
 export function judgeSignals(instances: InstanceSignals[]): SignalsVerdict {
   // The contract's order of checks: a proof that fails is answered before the session is read.
-  const codes: SignUpCode[] = ["pow_invalid", "no_session", "session_unknown", "captcha_missing"];
+  const codes: SignUpCode[] = ["pow_invalid", "no_session", "session_unknown", "captcha_lost", "captcha_missing"];
   // A differing store fingerprint names the misconfigured instance outright, so it comes first.
   const findings = [judgeSecrets(instances), judgeTargets(instances), ...codes.map((c) => judgeCode(c, instances)), judgeStoreFailures(instances), judgeLatency(instances)].filter(
     (f): f is Finding => f !== undefined,
@@ -346,6 +362,6 @@ export function judgeSignals(instances: InstanceSignals[]): SignalsVerdict {
   const failed = instances.reduce((n, s) => n + s.storeCalls.failed, 0);
   return {
     findings,
-    summary: `Nothing stands out on ${who}: of ${signUps} sign-ups, \`session_unknown\` is at most ${most("session_unknown")}, \`captcha_missing\` at most ${most("captcha_missing")}, \`no_session\` at most ${most("no_session")} and \`pow_invalid\` at most ${most("pow_invalid")} on any instance, and ${failed} of ${calls} store round trips failed.`,
+    summary: `Nothing stands out on ${who}: of ${signUps} sign-ups, \`session_unknown\` is at most ${most("session_unknown")}, \`captcha_missing\` at most ${most("captcha_missing")} (lost by the ledger: at most ${most("captcha_lost")}), \`no_session\` at most ${most("no_session")} and \`pow_invalid\` at most ${most("pow_invalid")} on any instance, and ${failed} of ${calls} store round trips failed.`,
   };
 }

@@ -9,7 +9,7 @@ const ERRORS = {
     "The request carried no session cookie, so the captcha cannot be checked. Allow cookies for this site (send requests with credentials, over https if the cookie is Secure), load a new captcha and try again.",
   ],
   session_unknown: [400, "The session cookie matches no live session: it expired or was ended. Load a new captcha and try again."],
-  captcha_missing: [400, "No captcha is waiting for an answer: it was already used, never issued, or is no longer held by the server. Load a new captcha."],
+  captcha_missing: [400, "No captcha is waiting for an answer: it was already used or never issued. Load a new captcha."],
   captcha_expired: [400, "The captcha expired. Load a new captcha."],
   captcha_invalid: [400, "The captcha answer is wrong. Load a new captcha and try again."],
   pow_invalid: [400, "The proof of work is missing its challenge, wrong, expired or already used. Fetch a new challenge from /api/challenge and solve it."],
@@ -34,6 +34,9 @@ export type ErrorCode = keyof typeof ERRORS;
 /** Said instead of the usual session_unknown sentence when sessions live in one process's memory. */
 export const MEMORY_SESSION_UNKNOWN =
   "The session cookie matches no session in this process. Sessions are kept in one process's memory (SESSION_STORE=memory) while several processes serve this site, so each process knows only its own; use a shared store: cookie, database, redis or cached.";
+
+/** captcha_missing's sentence when the field says `lost`: the answer was never checked. */
+export const CAPTCHA_LOST = "The server no longer holds the captcha this session was waiting on, though it was not used and had not expired, so the answer was not checked. Load a new captcha.";
 
 /** Said instead of the usual pow_invalid sentence when the challenge ledger is one process's memory. */
 export const MEMORY_POW_UNKNOWN =

@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomInt, timingSafeEqual } from "node:crypto";
 import { createChallenge, type Challenge } from "altcha-lib";
 import { deriveKey } from "altcha-lib/algorithms/sha";
-import type { CaptchaLedger } from "../captcha/ledger";
+import { SPENT, type CaptchaLedger } from "../captcha/ledger";
 import { derivedKeys } from "../secret-keys";
 import { POW_MAX_NUMBER } from "./costs";
 
@@ -27,7 +27,8 @@ export const POW_LEVELS: readonly PowLevel[] = ["normal", "accessible"];
 
 export type PowVerdict = "ok" | "pow_invalid";
 /** Why a payload was refused: for logs and tests; the client only ever sees `pow_invalid`. */
-export type PowReason = "malformed" | "forged" | "reused" | "expired" | "wrong";
+/** `unknown`: authentic and unexpired, but the ledger holds no record of it, spent or not (another ledger issued it, or it evicted it). */
+export type PowReason = "malformed" | "forged" | "reused" | "unknown" | "expired" | "wrong";
 export type PowCheck = { verdict: "ok"; level: PowLevel } | { verdict: "pow_invalid"; reason: PowReason };
 
 /**
@@ -139,10 +140,11 @@ export async function checkProof(ledger: CaptchaLedger, payload: unknown, option
   // Authentic from here on: consume it, whatever comes next.
   const nonce = parameters.nonce as string;
   const record = await ledger.take(ledgerId(nonce));
-  if (!record || !sameHex(record.answerHash, fingerprint(signature))) return refuse("reused");
-
   const now = options.now ?? Date.now();
-  if ((parameters.expiresAt as number) * 1000 <= now || record.expiresAt <= now) return refuse("expired");
+  const expired = (parameters.expiresAt as number) * 1000 <= now;
+  if (record === null || record === SPENT) return refuse(expired ? "expired" : record === SPENT ? "reused" : "unknown");
+  if (!sameHex(record.answerHash, fingerprint(signature))) return refuse("reused");
+  if (expired || record.expiresAt <= now) return refuse("expired");
 
   // The key signature is an HMAC of the full derived key, which only the right counter yields.
   const keyHmac = hmacHex(secrets(key).keySignature, Buffer.from(derivedKey, "hex"));

@@ -26,6 +26,14 @@ describe("response outcomes", () => {
     assert.equal(await outcomeCode(markCode(new Response(null, { status: 503 }), "server_busy")), "server_busy");
   });
 
+  it("counts a captcha the ledger lost apart from one that was used, from JSON and from the form's redirect", async () => {
+    assert.equal(await outcomeCode(errorResponse("captcha_missing", { fields: { captcha: "lost" } })), "captcha_lost");
+    assert.equal(await outcomeCode(errorResponse("captcha_missing")), "captcha_missing");
+    assert.equal(await outcomeCode(new Response(null, { status: 303, headers: { location: "/signup?error=captcha_missing&fields=captcha.lost" } })), "captcha_lost");
+    assert.equal(await outcomeCode(new Response(null, { status: 303, headers: { location: "/signup?error=captcha_missing" } })), "captcha_missing");
+    assert.equal(await outcomeCode(new Response(null, { status: 303, headers: { location: "/signup?error=captcha_invalid&fields=captcha.lost" } })), "captcha_invalid");
+  });
+
   it("leaves the response's body readable after reading its code", async () => {
     const response = errorResponse("captcha_missing");
     await outcomeCode(response);

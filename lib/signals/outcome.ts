@@ -40,15 +40,25 @@ export function markCode(response: Response, code: string): Response {
 function redirectError(location: string | null): string | null {
   if (!location) return null;
   try {
-    return new URL(location, "http://localhost").searchParams.get("error");
+    const query = new URL(location, "http://localhost").searchParams;
+    const error = query.get("error");
+    return error === "captcha_missing" && (query.get("fields") ?? "").split(",").includes("captcha.lost") ? LOST : error;
   } catch {
     return "unknown";
   }
 }
 
 /**
+ * A `captcha_missing` whose field says the ledger lost the captcha (`fields.captcha: "lost"`) is
+ * counted apart from one that was used, so the doctor can tell a ledger that drops records from
+ * answers sent twice.
+ */
+const LOST = "captcha_lost";
+
+/**
  * The contract's code of a response: "ok" for a success or a plain redirect, the `error` of a
- * form post's redirect back (`/signup?error=<code>`), or `error.code` of a JSON error body.
+ * form post's redirect back (`/signup?error=<code>`), or `error.code` of a JSON error body
+ * (`captcha_lost` for a lost captcha, see LOST).
  * "unknown" when an error carries none (such as Next's own pages), never a free-text value.
  */
 export async function outcomeCode(response: Response): Promise<string> {
@@ -61,8 +71,9 @@ export async function outcomeCode(response: Response): Promise<string> {
   }
   if (!response.headers.get("content-type")?.includes("json") || !response.body) return "unknown";
   try {
-    const body = (await response.clone().json()) as { error?: { code?: unknown } } | null;
+    const body = (await response.clone().json()) as { error?: { code?: unknown; fields?: { captcha?: unknown } } } | null;
     const code = body?.error?.code;
+    if (code === "captcha_missing" && body?.error?.fields?.captcha === "lost") return LOST;
     return typeof code === "string" && CODE.test(code) ? code : "unknown";
   } catch {
     return "unknown";

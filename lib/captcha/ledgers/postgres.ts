@@ -1,5 +1,5 @@
 import { dbCall, sql, type Db } from "../../db";
-import type { CaptchaLedger } from "../ledger";
+import { SPENT, type CaptchaLedger } from "../ledger";
 
 export interface PostgresLedger extends CaptchaLedger {
   /** Deletes expired records in batches; returns how many went. */
@@ -9,7 +9,8 @@ export interface PostgresLedger extends CaptchaLedger {
 /**
  * Records in the users' database (table `captchas`). The cookie and sealed-cookie session stores
  * use it too: a sealed cookie can be replayed, so single use needs a record on the server.
- * Expired rows go in an occasional background sweep, at most once a minute per process.
+ * A taken row stays as a tombstone until it expires. Expired rows go in an occasional background
+ * sweep, at most once a minute per process.
  */
 export function postgresLedger(db: Db, options: { sweepIntervalMs?: number; sweepBatchSize?: number; onSweepError?: (error: unknown) => void } = {}): PostgresLedger {
   const pool = sql(db);
@@ -37,10 +38,15 @@ export function postgresLedger(db: Db, options: { sweepIntervalMs?: number; swee
       }
     },
     async take(id) {
-      // DELETE … RETURNING is atomic: of any number of concurrent takes, one gets the row.
-      const { rows } = await query<{ answer_hash: string; expires_at: Date }>("DELETE FROM captchas WHERE id = $1 RETURNING answer_hash, expires_at", [id]);
+      // The row stays, its answer blanked, until the sweep: a tombstone (see SPENT). The lock
+      // makes the take atomic: a concurrent take waits for this one, then reads the blank.
+      const { rows } = await query<{ answer_hash: string; expires_at: Date }>(
+        "WITH taken AS (SELECT id, answer_hash FROM captchas WHERE id = $1 FOR UPDATE) UPDATE captchas SET answer_hash = '' FROM taken WHERE captchas.id = taken.id RETURNING taken.answer_hash, captchas.expires_at",
+        [id],
+      );
       const found = rows[0];
-      return found ? { answerHash: found.answer_hash, expiresAt: found.expires_at.getTime() } : null;
+      if (!found) return null;
+      return found.answer_hash === "" ? SPENT : { answerHash: found.answer_hash, expiresAt: found.expires_at.getTime() };
     },
     sweepExpired,
   };

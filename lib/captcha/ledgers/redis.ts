@@ -1,5 +1,7 @@
 import type { RedisTransport } from "@holdfast/session/redis";
-import type { CaptchaLedger } from "../ledger";
+import { SPENT, type CaptchaLedger } from "../ledger";
+
+const TOMBSTONE = "-";
 
 /** Records in Redis, one key each (`<prefix>:captcha:<id>`), expiring a minute after the record does. */
 export function redisLedger(transport: RedisTransport, prefix: string): CaptchaLedger {
@@ -9,9 +11,11 @@ export function redisLedger(transport: RedisTransport, prefix: string): CaptchaL
       await transport.send(["SET", key(id), `${captcha.answerHash}:${captcha.expiresAt}`, "PX", String(ttlMs + 60_000)]);
     },
     async take(id) {
-      // GETDEL is atomic: of concurrent takes of one id, exactly one gets the value.
-      const raw = await transport.send(["GETDEL", key(id)]);
+      // One command, so atomic: of concurrent takes of one id, exactly one gets the value; the
+      // key keeps its expiry with a tombstone in place of the answer (see SPENT).
+      const raw = await transport.send(["SET", key(id), TOMBSTONE, "XX", "KEEPTTL", "GET"]);
       if (typeof raw !== "string") return null;
+      if (raw === TOMBSTONE) return SPENT;
       const [answerHash, expiresAt] = raw.split(":");
       return { answerHash: answerHash!, expiresAt: Number(expiresAt) };
     },
