@@ -38,15 +38,18 @@ export function postgresLedger(db: Db, options: { sweepIntervalMs?: number; swee
       }
     },
     async take(id) {
-      // The row stays, its answer blanked, until the sweep: a tombstone (see SPENT). The lock
-      // makes the take atomic: a concurrent take waits for this one, then reads the blank.
+      // The row stays until the sweep, as a tombstone (see SPENT): the first take marks the answer
+      // (`~` before it) and gets it back; a later one finds the mark. One UPDATE of one row, so
+      // atomic: a concurrent take waits on the row's lock, then finds the mark and changes nothing.
       const { rows } = await query<{ answer_hash: string; expires_at: Date }>(
-        "WITH taken AS (SELECT id, answer_hash FROM captchas WHERE id = $1 FOR UPDATE) UPDATE captchas SET answer_hash = '' FROM taken WHERE captchas.id = taken.id RETURNING taken.answer_hash, captchas.expires_at",
+        "UPDATE captchas SET answer_hash = '~' || answer_hash WHERE id = $1 AND left(answer_hash, 1) <> '~' RETURNING answer_hash, expires_at",
         [id],
       );
       const found = rows[0];
-      if (!found) return null;
-      return found.answer_hash === "" ? SPENT : { answerHash: found.answer_hash, expiresAt: found.expires_at.getTime() };
+      if (found) return { answerHash: found.answer_hash.slice(1), expiresAt: found.expires_at.getTime() };
+      // Nothing taken: used before (its tombstone is there), or never here. Only failures ask.
+      const { rowCount } = await query("SELECT 1 FROM captchas WHERE id = $1", [id]);
+      return rowCount ? SPENT : null;
     },
     sweepExpired,
   };
