@@ -238,12 +238,19 @@ export interface Config {
 
 export type Env = Record<string, string | undefined>;
 
-export type RateLimitName = "captcha" | "register" | "registerAccessible" | "login" | "loginAccount";
+export type RateLimitName = "captcha" | "register" | "registerAccessible" | "registerAccessibleNetwork" | "login" | "loginAccount";
+
+/** How many /64s' worth of RATE_LIMIT_REGISTER_ACCESSIBLE one IPv6 /48 gets in all. */
+export const ACCESSIBLE_NETWORK_SHARE = 16;
 
 function parseRate(value: string, multiplier: number): { limit: number; periodMs: number } {
   const [, count, amount, unit] = /^(\d+)\/(\d+)(s|m|h)$/.exec(value)!;
   const periodMs = Number(amount) * { s: 1_000, m: 60_000, h: 3_600_000 }[unit as "s" | "m" | "h"];
   return { limit: Math.max(1, Math.round(Number(count) * multiplier)), periodMs };
+}
+
+function scaledRate(rate: { limit: number; periodMs: number }, times: number): { limit: number; periodMs: number } {
+  return { limit: rate.limit * times, periodMs: rate.periodMs };
 }
 
 export function parseConfig(env: Env): Config {
@@ -414,6 +421,7 @@ export function parseConfig(env: Env): Config {
       captcha: parseRate(e.RATE_LIMIT_CAPTCHA, e.RATE_LIMIT_MULTIPLIER),
       register: parseRate(e.RATE_LIMIT_REGISTER, e.RATE_LIMIT_MULTIPLIER),
       registerAccessible: parseRate(e.RATE_LIMIT_REGISTER_ACCESSIBLE, e.RATE_LIMIT_MULTIPLIER),
+      registerAccessibleNetwork: scaledRate(parseRate(e.RATE_LIMIT_REGISTER_ACCESSIBLE, e.RATE_LIMIT_MULTIPLIER), ACCESSIBLE_NETWORK_SHARE),
       login: parseRate(e.RATE_LIMIT_LOGIN, e.RATE_LIMIT_MULTIPLIER),
       loginAccount: parseRate(e.RATE_LIMIT_LOGIN_ACCOUNT, e.RATE_LIMIT_MULTIPLIER),
     },

@@ -1,5 +1,5 @@
 import type { RateLimitName } from "../env";
-import { clientIp, rateLimitAddress } from "../http/client-ip";
+import { clientIp, rateLimitAddress, rateLimitNetwork } from "../http/client-ip";
 import { CAPTCHA_LOST, errorResponse, MEMORY_SESSION_UNKNOWN, type ErrorCode } from "../http/errors";
 import { ownOriginMismatch } from "../http/request";
 import { log } from "../log";
@@ -50,6 +50,11 @@ export async function limited(ctx: RequestContext, name: RateLimitName, key: str
 /** The client the per-address rate limits count by: its address, or an IPv6 address's /64. */
 export function client(ctx: RequestContext): string {
   return rateLimitAddress(clientIp(ctx.req, ctx.services.config.proxyHops));
+}
+
+/** An IPv6 client's /48, which the path without the image also limits (see register.ts); undefined for IPv4. */
+export function clientNetwork(ctx: RequestContext): string | undefined {
+  return rateLimitNetwork(clientIp(ctx.req, ctx.services.config.proxyHops));
 }
 
 /** The pages a login returns to (`next`), so a login link can never send anyone elsewhere. */

@@ -422,6 +422,24 @@ describe("login limits and hostile logins", () => {
     assert.equal((await from(v4)).status, 429);
   });
 
+  it("the path without the image is limited per IPv6 /48 too: its /64s share 16 times one /64's budget", async () => {
+    const a = app(createServices(parseConfig(env({ SESSION_STORE: "cookie", RATE_LIMIT_MULTIPLIER: "1", RATE_LIMIT_REGISTER_ACCESSIBLE: "1/1h" }))));
+    const site = `2001:db8:${randomBytes(2).toString("hex")}`;
+    const accessible = async (peer: string) => {
+      const r = await a.call(challenge, { path: "/api/challenge?level=accessible" });
+      const altcha = solveInNode((await r.json()) as ChallengeJson)!.payload;
+      return a.call(register, { ...json({ ...user(), altcha }), headers: { [PEER_HEADER]: peer } });
+    };
+    for (let i = 0; i < 16; i++) assert.equal((await accessible(`${site}:${i.toString(16)}::1`)).status, 201, `network ${i}`);
+    // A /64 of the same /48 that has not signed up yet is refused: the /48's budget is spent.
+    const refused = await accessible(`${site}:ff::1`);
+    assert.equal(refused.status, 429);
+    assert.match(refused.headers.get("retry-after") ?? "", /^\d+$/);
+    // Another /48 is another party; IPv4 addresses have no wider network.
+    assert.equal((await accessible(`2001:db9:${randomBytes(2).toString("hex")}:1::1`)).status, 201);
+    assert.equal((await accessible(`10.${randomBytes(3).join(".")}`)).status, 201);
+  });
+
   it("control characters in a login are invalid input, never a database error", async () => {
     const a = app(createServices(parseConfig(env({ SESSION_STORE: "database" }))));
     for (const name of ["null\u0000", "a\u0000@example.test", "tab\tname"]) {

@@ -8,7 +8,7 @@ import { checkProof, claimedLevel, powSettings } from "../pow/pow";
 import { createUser } from "../users";
 import { registerInput, validate, type FieldErrors } from "../validation";
 import { USER_KEY } from "./me";
-import { client, draftKey, failure, formFailure, keepDraft, limited, seeOther, type RequestContext } from "./context";
+import { client, clientNetwork, draftKey, failure, formFailure, keepDraft, limited, seeOther, type RequestContext } from "./context";
 
 /** POW_OPTIONAL (benchmark only, refused without BENCHMARK=1): a body without `altcha` skips the proof. Built once: a zod schema made per request costs milliseconds. */
 const registerInputWithoutPow = registerInput.partial({ altcha: true });
@@ -58,6 +58,10 @@ export async function register(ctx: RequestContext): Promise<Response> {
     // The path without the image: four times the work, and a tighter limit per address.
     const tight = await limited(ctx, "registerAccessible", client(ctx));
     if (tight) return tight;
+    // And per IPv6 /48: a /64 each is cheap to hold by the thousand, and this path asks no image.
+    const network = clientNetwork(ctx);
+    const wide = network === undefined ? null : await limited(ctx, "registerAccessibleNetwork", network);
+    if (wide) return wide;
   } else if (captcha === undefined) {
     if (!session.hasCookie) return fail("no_session");
     if ((await session.state()) !== "live") return fail("session_unknown");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { clientIp, PEER_HEADER, rateLimitAddress, trustedForwardedValue } from "./client-ip";
+import { clientIp, PEER_HEADER, rateLimitAddress, rateLimitNetwork, trustedForwardedValue } from "./client-ip";
 
 const req = (headers: Record<string, string>) => new Request("http://x/", { headers });
 
@@ -34,6 +34,15 @@ describe("the address the rate limits count", () => {
     assert.equal(rateLimitAddress("203.0.113.9"), "203.0.113.9");
     assert.equal(rateLimitAddress("::ffff:203.0.113.9"), "203.0.113.9");
     assert.equal(rateLimitAddress("::FFFF:203.0.113.9"), "203.0.113.9");
+  });
+
+  it("the wider network of an IPv6 client is its /48; IPv4, mapped or not, has none", () => {
+    const one = ["2001:db8:1:2::1", "2001:db8:1:ffff::9", "2001:0DB8:0001:0000:0:0:0:1"].map(rateLimitNetwork);
+    assert.deepEqual(new Set(one), new Set(["2001:db8:1::/48"]));
+    assert.equal(rateLimitNetwork("2001:db8:2::1"), "2001:db8:2::/48");
+    assert.equal(rateLimitNetwork("203.0.113.9"), undefined);
+    assert.equal(rateLimitNetwork("::ffff:203.0.113.9"), undefined);
+    assert.equal(rateLimitNetwork("not-an-ip"), undefined);
   });
 
   it("IPv6 by its /64: every address of one network is one client, the next network another", () => {

@@ -49,3 +49,16 @@ export function rateLimitAddress(address: string): string {
   const network = new ipaddr.IPv6([...(parsed as ipaddr.IPv6).parts.slice(0, 4), 0, 0, 0, 0]);
   return `${network.toString()}/64`;
 }
+
+/**
+ * The wider network of an IPv6 client, its /48: what one site or one customer of a provider is
+ * usually given, so 65,536 /64s that one party holds. Undefined for IPv4 (an address is already
+ * as narrow as a client gets) and for what is not an address.
+ */
+export function rateLimitNetwork(address: string): string | undefined {
+  if (!ipaddr.isValid(address)) return undefined;
+  const parsed = ipaddr.process(address);
+  if (parsed.kind() === "ipv4") return undefined;
+  const network = new ipaddr.IPv6([...(parsed as ipaddr.IPv6).parts.slice(0, 3), 0, 0, 0, 0, 0]);
+  return `${network.toString()}/48`;
+}
