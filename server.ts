@@ -13,7 +13,7 @@ import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import next from "next";
 import { FORWARDED_HEADER, PEER_HEADER, PROTO_HEADER, trustedForwardedValue } from "./lib/http/client-ip";
-import { gate, SECURITY_HEADERS } from "./lib/http/gate";
+import { gate, nextHeaders, SECURITY_HEADERS } from "./lib/http/gate";
 import { config, ConfigError, keepNextEnvAcrossReloads, listenProblem, loadEnvFiles, type Config } from "./lib/env";
 
 const dev = process.argv.includes("--dev");
@@ -44,13 +44,18 @@ async function send(res: ServerResponse, response: Response): Promise<void> {
 }
 
 const server = createServer((req, res) => {
-  // Set before anything answers, so every response carries it: the gate's, and Next's pages,
-  // redirects, 404s and static files (Next adds to the headers already set, never drops them).
+  // Set before anything answers, so every response carries them: the gate's, and Next's pages,
+  // redirects (its 308 for a trailing slash, which next.config.mjs's headers miss), 404s and
+  // static files (Next adds to the headers already set, never drops them).
   if (instanceName) res.setHeader("x-holdfast-instance", instanceName);
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
   // What Next would answer outside the contract (see lib/http/gate.ts) is answered here.
-  const verdict = gate(req.method ?? "GET", req.url ?? "/", { metrics });
+  const verdict = gate(req.method ?? "GET", req.url ?? "/", { metrics, dev });
   if (!verdict.pass) return void send(res, verdict.response);
   req.url = verdict.url;
+  const internal = nextHeaders(verdict.url, req.headers);
+  if ("refuse" in internal) return void send(res, internal.refuse);
+  for (const name of internal.drop) delete req.headers[name];
   const forwarded = req.headers["x-forwarded-for"] !== undefined || req.headers["x-forwarded-proto"] !== undefined;
   req.headers[PEER_HEADER] = req.socket.remoteAddress ?? "";
   req.headers[FORWARDED_HEADER] = forwarded ? "1" : "0";
@@ -65,6 +70,12 @@ const server = createServer((req, res) => {
   void prepared.then(() => handle(req, res));
 });
 server.keepAliveTimeout = 65_000;
+// CONNECT names no path: a plain 405, as any method Next cannot take gets (node:http would
+// otherwise close the connection with no answer at all).
+server.on("connect", (_req, socket) => {
+  const head = { "content-type": "text/plain", allow: "GET, HEAD", "content-length": "19", connection: "close", ...SECURITY_HEADERS };
+  socket.end(`HTTP/1.1 405 Method Not Allowed\r\n${Object.entries(head).map(([name, value]) => `${name}: ${value}\r\n`).join("")}\r\nMethod Not Allowed\n`);
+});
 
 // The address is taken before Next prepares, so a port in use or a wrong HOSTNAME is said at
 // once, in one sentence, rather than as a stack trace after Next spent seconds starting.

@@ -117,6 +117,55 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
     expect(old.headers).toContain("x-frame-options: deny");
   });
 
+  test("headers only Next's own router, middleware and server actions send change nothing a client is answered", async () => {
+    const prefetch = { "x-middleware-prefetch": "1" };
+    const me = await fetch(`${BASE}/api/me`, { headers: prefetch });
+    expect(me.status).toBe(401);
+    expect((await errorOf(me)).code).toBe("unauthenticated");
+    expect((await fetch(`${BASE}/api/nope`, { headers: prefetch })).status).toBe(404);
+    // A logout sent with it still logs out.
+    const { cookie } = await signUp();
+    const out = await fetch(`${BASE}/api/logout`, { method: "POST", headers: { ...prefetch, cookie } });
+    expect(out.status).toBe(204);
+    expect((await fetch(`${BASE}/api/me`, { headers: { cookie } })).status).toBe(401);
+    // The client router's headers mean nothing to an endpoint (Next would redirect it).
+    const rsc = await fetch(`${BASE}/api/me`, { headers: { rsc: "1" }, redirect: "manual" });
+    expect(rsc.status).toBe(401);
+    // A router state no page can be rendered with is a 400, not a 500; a prefetch renders the page.
+    for (const state of ["garbage", "%5B%5D", "null"]) {
+      const page = await fetch(`${BASE}/signup`, { headers: { rsc: "1", "next-router-state-tree": state }, redirect: "manual" });
+      expect(page.status, state).toBe(400);
+      expect(page.headers.get("x-frame-options")).toBe("DENY");
+    }
+    expect((await fetch(`${BASE}/signup`, { headers: { rsc: "1", "next-router-prefetch": "1" } })).status).toBe(200);
+    // Next's own paths look up no server action: a POST there is a 405, as on a page.
+    const action = await fetch(`${BASE}/_next/foo`, { method: "POST", headers: { "next-action": "client text", "content-type": "text/plain" }, body: "x" });
+    expect(action.status).toBe(405);
+    // Next's redirect for a trailing slash carries the security headers too.
+    const slash = await fetch(`${BASE}/api/me/`, { redirect: "manual" });
+    expect(slash.status).toBe(308);
+    expect(slash.headers.get("x-frame-options")).toBe("DENY");
+    expect(slash.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+  });
+
+  test("the password page's client-side push to the login page (a real router state) still renders", async ({ browser }) => {
+    const { cookie, user } = await signUp();
+    const context = await browser.newContext();
+    await context.addCookies([{ name: COOKIE, value: cookie.split("=")[1]!, url: BASE }]);
+    const page = await context.newPage();
+    await page.goto("/password");
+    // The session ends elsewhere (another tab logs out); the change is then unauthenticated, and the page pushes to /login.
+    expect((await fetch(`${BASE}/api/logout`, { method: "POST", headers: { cookie } })).status).toBe(204);
+    const pushed = page.waitForResponse((r) => r.url().includes("/login") && r.request().headers()["next-router-state-tree"] !== undefined);
+    await page.getByLabel("Current password").fill(user.password);
+    await page.getByLabel("New password").fill(`${user.password}-new`);
+    await page.getByRole("button", { name: "Change password" }).click();
+    expect((await pushed).status()).toBe(200);
+    await expect(page).toHaveURL(/\/login\?next=%2Fpassword&error=session_expired$/);
+    await expect(page.getByRole("button", { name: "Log in" })).toBeVisible();
+    await context.close();
+  });
+
   test("no page can be framed by another site, and no response is sniffed as another type", async () => {
     for (const path of ["/signup", "/login", "/welcome", "/api/captcha", "/api/me"]) {
       const response = await fetch(`${BASE}${path}`, { redirect: "manual" });

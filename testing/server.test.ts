@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { tracked } from "./children";
+import { rawRequest } from "./raw-http";
 import { required } from "./services";
 import { freePort } from "./stack";
 
@@ -139,6 +140,15 @@ describe("server.ts in development mode", () => {
         "/api/%ff": { status: 404, instance: "i7" },
         "HEAD /signup": { status: 200, instance: "i7" },
       });
+      // Next's own redirect for a trailing slash carries the security headers every response does.
+      const slash = await fetch(`${base}/api/ping/`, { redirect: "manual" });
+      assert.equal(slash.status, 308);
+      assert.deepEqual([slash.headers.get("x-frame-options"), slash.headers.get("content-security-policy"), slash.headers.get("referrer-policy")], ["DENY", "frame-ancestors 'none'", "same-origin"]);
+      // CONNECT, which node:http hands no request handler, is a plain 405 rather than a closed connection.
+      const connect = await rawRequest(base, ["CONNECT 127.0.0.1:1 HTTP/1.1"]);
+      assert.equal(connect.status, 405);
+      assert.match(connect.headers, /^allow: get, head$/m);
+      assert.match(connect.headers, /^x-frame-options: deny$/m);
     } finally {
       dev.kill("SIGTERM");
       if (dev.exitCode === null) await once(dev, "exit");

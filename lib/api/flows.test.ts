@@ -440,6 +440,23 @@ describe("login limits and hostile logins", () => {
     assert.equal((await accessible(`10.${randomBytes(3).join(".")}`)).status, 201);
   });
 
+  it("a limited address on the path without the image is told so before its proof is spent, whatever the rest of its body", async () => {
+    const a = app(createServices(parseConfig(env({ SESSION_STORE: "cookie", RATE_LIMIT_MULTIPLIER: "1", RATE_LIMIT_REGISTER_ACCESSIBLE: "1/1h" }))));
+    const peer = { [PEER_HEADER]: `10.${randomBytes(3).join(".")}` };
+    const accessibleProof = async () => {
+      const r = await a.call(challenge, { path: "/api/challenge?level=accessible" });
+      return solveInNode((await r.json()) as ChallengeJson)!.payload;
+    };
+    assert.equal((await a.call(register, { ...json({ ...user(), altcha: await accessibleProof() }), headers: peer })).status, 201);
+    const altcha = await accessibleProof();
+    const limitedReply = await a.call(register, { ...json({ ...user(), altcha }), headers: peer });
+    assert.equal(limitedReply.status, 429);
+    assert.equal((await a.call(register, { ...json({ ...user(), password: "short", altcha }), headers: peer })).status, 429, "a bad body gets the 429 too");
+    // The proof was not spent: it still verifies, once.
+    const { checkProof } = await import("../pow/pow");
+    assert.equal((await checkProof(a.services.captchas, altcha, { hmacKey: powSettings(a.services.config).hmacKeys })).verdict, "ok");
+  });
+
   it("control characters in a login are invalid input, never a database error", async () => {
     const a = app(createServices(parseConfig(env({ SESSION_STORE: "database" }))));
     for (const name of ["null\u0000", "a\u0000@example.test", "tab\tname"]) {

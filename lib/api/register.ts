@@ -35,6 +35,20 @@ export async function register(ctx: RequestContext): Promise<Response> {
     return formFailure("/signup", code, fields);
   };
 
+  // The path without the image has tighter limits of its own, counted before anything else of
+  // the body is judged and before its proof (four times the work) is spent: a limited address
+  // is told so, whatever it sent, and keeps its proof. Counted on the level the proof claims;
+  // a proof that lies about it is refused below, having spent only its own address's budget.
+  const accessible = claimedLevel(body.altcha) === "accessible" && (body.captcha === undefined || body.captcha === "");
+  if (accessible) {
+    const tight = await limited(ctx, "registerAccessible", client(ctx));
+    if (tight) return tight;
+    // And per IPv6 /48: a /64 each is cheap to hold by the thousand, and this path asks no image.
+    const network = clientNetwork(ctx);
+    const wide = network === undefined ? null : await limited(ctx, "registerAccessibleNetwork", network);
+    if (wide) return wide;
+  }
+
   const input = validate(services.config.powOptional ? registerInputWithoutPow : registerInput, body);
   // A missing captcha is a shape error unless something stands in for it (a proof at the
   // accessible level, or a pass); decided with the other fields and before the proof is spent,
@@ -55,13 +69,7 @@ export async function register(ctx: RequestContext): Promise<Response> {
 
   let solved = false;
   if (proof.level === "accessible" && captcha === undefined) {
-    // The path without the image: four times the work, and a tighter limit per address.
-    const tight = await limited(ctx, "registerAccessible", client(ctx));
-    if (tight) return tight;
-    // And per IPv6 /48: a /64 each is cheap to hold by the thousand, and this path asks no image.
-    const network = clientNetwork(ctx);
-    const wide = network === undefined ? null : await limited(ctx, "registerAccessibleNetwork", network);
-    if (wide) return wide;
+    // The path without the image: four times the work, and its limits, counted above.
   } else if (captcha === undefined) {
     if (!session.hasCookie) return fail("no_session");
     if ((await session.state()) !== "live") return fail("session_unknown");

@@ -3,7 +3,7 @@ import { readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
-import { ENDPOINT_METHODS, gate, SECURITY_HEADERS, type GateVerdict } from "./gate";
+import { ENDPOINT_METHODS, gate, nextHeaders, SECURITY_HEADERS, type GateVerdict } from "./gate";
 
 const refused = (verdict: GateVerdict): Response => {
   assert.equal(verdict.pass, false, "the gate answers this itself");
@@ -91,8 +91,40 @@ describe("the server's gate", () => {
       }
     }
     for (const method of ["GET", "HEAD", "OPTIONS"]) assert.equal(gate(method, "/signup", { metrics: false }).pass, true);
-    // Next's own endpoints (its development tools post to them) are Next's business.
-    assert.equal(gate("POST", "/__nextjs_original-stack-frames", { metrics: false }).pass, true);
+    // Next's own paths take what pages take in production, where a POST there would look up a
+    // server action too; in development its tools post to them.
+    for (const target of ["/_next/foo", "/__nextjs_original-stack-frames", "/_next/static/chunks/x.js"]) {
+      const verdict = gate("POST", target, { metrics: false });
+      assert.equal(verdict.pass, false, target);
+      if (!verdict.pass) assert.equal(verdict.response.status, 405);
+      assert.equal(gate("GET", target, { metrics: false }).pass, true);
+      assert.equal(gate("POST", target, { metrics: false, dev: true }).pass, true);
+    }
+  });
+
+  it("drops the headers only Next's middleware, server actions and prefetches send, and the router's under /api", () => {
+    const sent = { "x-middleware-prefetch": "1", "x-middleware-subrequest": "middleware", "next-action": "abc", "next-router-prefetch": "1", rsc: "1", "next-url": "/x", cookie: "a=b" };
+    const api = nextHeaders("/api/me", sent);
+    assert.ok("drop" in api);
+    assert.deepEqual(new Set(api.drop), new Set(["x-middleware-prefetch", "x-middleware-subrequest", "next-action", "next-router-prefetch", "rsc", "next-url"]));
+    // A page keeps what the client router sends for its own navigations (rsc, next-url).
+    const page = nextHeaders("/password?from=login", sent);
+    assert.ok("drop" in page);
+    assert.deepEqual(new Set(page.drop), new Set(["x-middleware-prefetch", "x-middleware-subrequest", "next-action", "next-router-prefetch"]));
+    assert.deepEqual(nextHeaders("/signup", { cookie: "a=b" }), { drop: [] });
+  });
+
+  it("a router state a page cannot be rendered with is a 400 before Next (which answers it a 500 and a stack trace); one Next's router sends passes", async () => {
+    for (const state of ["garbage", "%5B%5D", "null", "%7B%7D", "%5B%22%22%5D", "%E0%A4%A"]) {
+      const verdict = nextHeaders("/signup", { rsc: "1", "next-router-state-tree": state });
+      assert.ok("refuse" in verdict, state);
+      assert.equal(verdict.refuse.status, 400);
+    }
+    // The shape of Next's own state (next/dist/server/app-render/types.js); the password page's push to /login in e2e sends a real one.
+    const valid = encodeURIComponent(JSON.stringify(["", { children: ["password", { children: ["__PAGE__", {}, null, null] }, null, null] }, null, "refetch"]));
+    assert.deepEqual(nextHeaders("/login", { rsc: "1", "next-router-state-tree": valid }), { drop: [] });
+    // Under /api the router's headers are dropped, whatever they hold.
+    assert.deepEqual(nextHeaders("/api/me", { "next-router-state-tree": "garbage" }), { drop: ["next-router-state-tree"] });
   });
 
   it("holds every endpoint's Allow as its route module answers OPTIONS", async () => {

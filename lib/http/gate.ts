@@ -1,3 +1,4 @@
+import { parseAndValidateFlightRouterState } from "next/dist/server/app-render/parse-and-validate-flight-router-state.js";
 import { methodNotAllowed, notFound } from "./errors";
 
 /**
@@ -17,6 +18,7 @@ import { methodNotAllowed, notFound } from "./errors";
  * - a request target in absolute form (`GET http://elsewhere.example/signup`): Next redirects to
  *   the host it names. HTTP/1.1 lets a server take such a target as its own path (RFC 9112,
  *   3.2.2), so that is what it becomes; any other form is a 400.
+ * - request headers that only Next's own router and middleware send (see nextHeaders).
  */
 
 /** The methods Next's route handlers take. */
@@ -69,7 +71,7 @@ function resolved(path: string): string {
   }
 }
 
-export function gate(method: string, target: string, options: { metrics: boolean }): GateVerdict {
+export function gate(method: string, target: string, options: { metrics: boolean; dev?: boolean }): GateVerdict {
   let url = target;
   if (!url.startsWith("/")) {
     let parsed: URL | undefined;
@@ -95,14 +97,45 @@ export function gate(method: string, target: string, options: { metrics: boolean
   if (!api) {
     // Pages take GET and HEAD only: this app has no server actions, and Next would look one up
     // for a POST that names one (a Next-Action header, or a multipart field), answer 400 or 409
-    // and log an error with the client's text in it. Forms post to /api. Next's own paths (its
-    // assets, its development tools' endpoints) take what Next takes.
+    // and log an error with the client's text in it. Forms post to /api. So do Next's own paths
+    // (its assets) in production; in development its tools post to theirs.
     const nextOwn = path.startsWith("/_next/") || path.startsWith("/__nextjs");
-    if ((nextOwn ? HANDLED : PAGE_METHODS).has(method)) return { pass: true, url };
+    if ((nextOwn && options.dev ? HANDLED : PAGE_METHODS).has(method)) return { pass: true, url };
     return { pass: false, response: new Response("Method Not Allowed\n", { status: 405, headers: { "content-type": "text/plain", allow: "GET, HEAD" } }) };
   }
   if (HANDLED.has(method)) return { pass: true, url };
   const trimmed = path.length > 1 ? path.replace(/\/+$/, "") : path;
   const allow = ENDPOINT_METHODS[trimmed] ?? (options.metrics && trimmed === METRICS_PATH ? "GET, HEAD" : undefined);
   return { pass: false, response: allow ? methodNotAllowed(allow) : notFound() };
+}
+
+/**
+ * Headers only Next's own middleware and server actions send, which change what Next does with a
+ * request, never sent by this app's pages (no middleware, no server actions, no prefetching
+ * links): `x-middleware-prefetch` makes Next answer `200 {}` for any route without running it
+ * (a logout that logs nobody out), a prefetch of a page makes Next log a stack trace.
+ */
+const NEXT_ONLY = ["x-middleware-prefetch", "x-middleware-subrequest", "next-action", "next-router-prefetch", "next-router-segment-prefetch"];
+/** The client router's headers for a page's server-rendered payload: meaningless to an endpoint, where Next answers them with a redirect. */
+const ROUTER = ["rsc", "next-router-state-tree", "next-url", "next-hmr-refresh"];
+const ROUTER_STATE = "next-router-state-tree";
+
+/**
+ * What the server does with a request's headers before Next sees them: the ones to remove, or a
+ * 400 for a router state a page cannot be rendered with (Next answers a 500 and logs a stack
+ * trace). The state is checked by Next's own parser, so what its router sends always passes.
+ */
+export function nextHeaders(target: string, headers: Readonly<Record<string, string | string[] | undefined>>): { drop: string[] } | { refuse: Response } {
+  const drop = NEXT_ONLY.filter((name) => headers[name] !== undefined);
+  const path = resolved(target.split("?")[0]!);
+  if (isApi(path)) return { drop: [...drop, ...ROUTER.filter((name) => headers[name] !== undefined)] };
+  const state = headers[ROUTER_STATE];
+  if (state !== undefined) {
+    try {
+      parseAndValidateFlightRouterState(state);
+    } catch {
+      return { refuse: new Response("Bad Request\n", { status: 400, headers: { "content-type": "text/plain" } }) };
+    }
+  }
+  return { drop };
 }

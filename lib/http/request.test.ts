@@ -67,3 +67,18 @@ describe("a post from the site's own page refused as cross-origin names the set-
     assert.equal(ownOriginMismatch(post({ origin: "http://site.test", "sec-fetch-site": "same-origin" }), 0), null);
   });
 });
+
+describe("a body the client stops sending", () => {
+  it("is invalid_json, not an error: the client hung up mid-body (ECONNRESET), and nothing failed on this side", async () => {
+    for (const optional of [false, true]) {
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('{"login":"al'));
+          controller.error(Object.assign(new Error("aborted"), { code: "ECONNRESET" }));
+        },
+      });
+      const req = new Request("http://holdfast.test/api/login", { method: "POST", headers: { "content-type": "application/json" }, body, duplex: "half" } as RequestInit);
+      assert.deepEqual(await readBody(req, { optional }), { ok: false, code: "invalid_json", form: false });
+    }
+  });
+});

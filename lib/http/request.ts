@@ -88,7 +88,10 @@ export function isFormPost(req: Request): boolean {
 }
 
 /** Reads at most MAX_BODY_BYTES without trusting Content-Length alone. */
-async function readLimited(req: Request): Promise<Buffer | null> {
+/** A body the client stopped sending before its end. */
+const CUT_OFF = Symbol("cut off");
+
+async function readLimited(req: Request): Promise<Buffer | null | typeof CUT_OFF> {
   const declared = Number(req.headers.get("content-length") ?? "0");
   if (declared > MAX_BODY_BYTES) return null;
   if (!req.body) return Buffer.alloc(0);
@@ -96,7 +99,14 @@ async function readLimited(req: Request): Promise<Buffer | null> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch {
+      // The client went away mid-body (ECONNRESET): what arrived is no body, and nothing failed here.
+      return CUT_OFF;
+    }
+    const { done, value } = chunk;
     if (done) break;
     size += value.byteLength;
     if (size > MAX_BODY_BYTES) {
@@ -124,6 +134,7 @@ export async function readBody(req: Request, options: { optional?: boolean } = {
     if (type !== "" && type !== "application/json" && type !== "text/plain" && !form) return { ok: false, code: "unsupported_media_type", form };
     const bytes = await readLimited(req);
     if (bytes === null) return { ok: false, code: "payload_too_large", form };
+    if (bytes === CUT_OFF) return { ok: false, code: "invalid_json", form };
     if (/^[\t\n\r ]*$/.test(bytes.toString("latin1"))) return { ok: true, body: {}, form };
     if (!form && type !== "application/json") return { ok: false, code: "unsupported_media_type", form };
     return parseBody(req, bytes, form);
@@ -131,6 +142,8 @@ export async function readBody(req: Request, options: { optional?: boolean } = {
   if (!form && type !== "application/json") return { ok: false, code: "unsupported_media_type", form };
   const bytes = await readLimited(req);
   if (bytes === null) return { ok: false, code: "payload_too_large", form };
+  // Unparseable, as far as this side can tell; the client that sent half of it reads no answer.
+  if (bytes === CUT_OFF) return { ok: false, code: "invalid_json", form };
   return parseBody(req, bytes, form);
 }
 
