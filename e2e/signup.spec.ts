@@ -147,6 +147,70 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     expect(captcha.count()).toBe(loaded);
   });
 
+  test("a kept right answer outlives a field to fix: no captcha comes back (its image was spent), and the fix creates the account", async ({ page, request }) => {
+    const { captcha, user } = await rightAnswerTakenName(page, (await apiRegister(request)).username);
+    const loaded = captcha.count();
+    await page.getByLabel("Username", { exact: true }).fill("ab");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByTestId("error-username")).toHaveAttribute("data-code", "too_short");
+    await expect(page.getByTestId("captcha-replaced")).toContainText("captcha answer was right");
+    await expect(page.getByLabel("Captcha", { exact: true })).toHaveCount(0);
+    await page.getByLabel("Username", { exact: true }).fill(`${user.username}_2`);
+    await page.getByLabel("Password", { exact: true }).fill(user.password);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page).toHaveURL(/\/welcome$/);
+    expect(captcha.count()).toBe(loaded);
+  });
+
+  test("while a new captcha image is on its way the old one is not shown: it no longer counts", async ({ page }) => {
+    const captcha = watchCaptcha(page);
+    await page.goto("/signup");
+    await captcha.answer();
+    await expect(page.getByTestId("captcha-loading")).toHaveCount(0);
+    // A slow connection: the next image takes two seconds.
+    await page.route("**/api/captcha**", async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      await route.continue();
+    });
+    const shown = captcha.count();
+    await page.getByRole("button", { name: "New captcha" }).click();
+    await expect(page.getByTestId("captcha-loading")).toHaveText("Loading a new image…");
+    await expect(page.locator("img.captcha__image")).toHaveClass(/captcha__image--loading/);
+    await expect.poll(() => captcha.count()).toBeGreaterThan(shown);
+    await expect(page.getByTestId("captcha-loading")).toHaveCount(0);
+    await expect(page.locator("img.captcha__image")).not.toHaveClass(/captcha__image--loading/);
+  });
+
+  test("an account created where the browser keeps no cookie says it was created and to log in, not an empty login page", async ({ page }) => {
+    const user = newUser();
+    // A browser that blocks cookies: the sign-up succeeds on the server, and its cookie never
+    // reaches the browser (sent from here, so the page's cookie jar never sees it).
+    await page.route("**/api/register", async (route) => {
+      const response = await page.request.fetch(route.request(), { maxRedirects: 0 });
+      expect(response.status()).toBe(201);
+      await page.context().clearCookies();
+      await route.fulfill({ status: response.status(), contentType: "application/json", body: await response.text() });
+    });
+    await page.goto("/signup");
+    await fillAccount(page, user);
+    await page.getByRole("button", { name: /Can't read it\?/ }).click();
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByTestId("form-error")).toHaveAttribute("data-code", "signup_not_kept");
+    await expect(page.getByTestId("form-error")).toContainText("Your account was created");
+    await expect(page).toHaveURL(/\/signup/);
+  });
+
+  test("Enter in a field before the page's scripts have run sends the form, not the no-JavaScript 'New captcha'", async ({ browser }) => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto("/signup");
+    await fillAccount(page, newUser());
+    await page.getByLabel("Email", { exact: true }).press("Enter");
+    await expect(page).toHaveURL(/\/signup\?error=invalid_input&fields=altcha\.required/);
+    await expect(page.getByTestId("form-error")).toHaveAttribute("data-code", "javascript_required");
+    await context.close();
+  });
+
   test("a kept right answer that lapsed before it was used is said to have lapsed, with a new image to read", async ({ page, request }) => {
     const { captcha, user } = await rightAnswerTakenName(page, (await apiRegister(request)).username);
     // The pass lives a few minutes; past them the server asks for a captcha again, as it answers here.

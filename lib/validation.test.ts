@@ -8,3 +8,14 @@ test("an email address whose part before the @ is longer than RFC 5321's 64 char
   assert.equal(registerInput.safeParse({ ...valid, email: `${"a".repeat(64)}@example.com` }).success, true);
   assert.deepEqual(validate(registerInput, { ...valid, email: `${"a".repeat(65)}@example.com` }), { ok: false, fields: { email: "invalid_format" } });
 });
+
+test("spaces around a username are dropped, as around an email; inside it, or a control character, it is still invalid", () => {
+  const parsed = validate(registerInput, { ...valid, username: "  someone  ", email: " Someone@Example.com " });
+  assert.ok(parsed.ok);
+  assert.equal(parsed.value.username, "someone");
+  assert.equal(parsed.value.email, "someone@example.com");
+  assert.deepEqual(validate(registerInput, { ...valid, username: "some one" }), { ok: false, fields: { username: "invalid_format" } });
+  assert.deepEqual(validate(registerInput, { ...valid, username: " ab " }), { ok: false, fields: { username: "too_short" } });
+  assert.deepEqual(validate(registerInput, { ...valid, username: "someone\n" }), { ok: false, fields: { username: "invalid_format" } });
+  assert.deepEqual(validate(registerInput, { ...valid, username: "   " }), { ok: false, fields: { username: "too_short" } });
+});

@@ -31,7 +31,13 @@ const text = (min: number, max: number) =>
     .refine((v) => !hasControl(v));
 
 export const registerInput = z.object({
-  username: text(3, 32).regex(USERNAME_PATTERN),
+  // Spaces around it are dropped, as they are around an email and a login's name: a name copied
+  // with a trailing space is no other name.
+  username: z
+    .string()
+    .refine((v) => !hasControl(v))
+    .trim()
+    .pipe(text(3, 32).regex(USERNAME_PATTERN)),
   email: z
     .string()
     .max(254)

@@ -5,7 +5,8 @@ import { Captcha, useHydrated } from "@/app/ui/captcha";
 import { Field, fieldInput } from "@/app/ui/field";
 import { FormError } from "@/app/ui/form-error";
 import { fieldErrors, firstProblem, useJsonForm, type FormErrorState } from "@/app/ui/form-state";
-import { NETWORK_ERROR, SENT_BEFORE_READY, SIGNUP_FIELDS, TAKEN_AFTER_NO_ANSWER, UNEXPECTED_RESPONSE } from "@/app/ui/messages";
+import { loggedOutHere, type ApiFailure } from "@/app/ui/api";
+import { NETWORK_ERROR, SENT_BEFORE_READY, SIGNUP_FIELDS, SIGNUP_NOT_KEPT, TAKEN_AFTER_NO_ANSWER, UNEXPECTED_RESPONSE } from "@/app/ui/messages";
 import { useErrorFocus } from "@/app/ui/use-error-focus";
 import { useProofOfWork } from "@/app/ui/use-proof-of-work";
 
@@ -23,6 +24,15 @@ const LABELS: Record<SignupField, string> = {
  * lost, or the server gave up waiting on the database while the insert went on.
  */
 const NO_ANSWER = new Set([NETWORK_ERROR, UNEXPECTED_RESPONSE, "session_store_unavailable", "internal_error"]);
+
+/**
+ * A sign-up creates the account whether or not the browser keeps its cookie (the path without
+ * the image needs none before it); one that blocks cookies would land on /welcome, be sent to an
+ * empty login page, and never learn that the account exists. So the login is checked first.
+ */
+async function accountKept(): Promise<ApiFailure | null> {
+  return (await loggedOutHere()) ? { code: SIGNUP_NOT_KEPT, fields: {} } : null;
+}
 
 /** Codes after which the server keeps the solved captcha as a pass for the next attempt. */
 const PASS_CODES = new Set(["username_taken", "email_taken"]);
@@ -77,7 +87,8 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
       if (lapsed) refreshCaptcha();
       // A right answer followed by a taken name is kept by the server for the next attempt; an
       // attempt that spent such a pass leaves none, whatever its outcome (a second taken name).
-      const keep = PASS_CODES.has(failure.code) && !withoutImage && !solved;
+      // One refused before the captcha's turn (a field to fix, a limit) leaves it where it was.
+      const keep = (PASS_CODES.has(failure.code) && !withoutImage && !solved) || (solved && !lapsed && CAPTCHA_UNSPENT.has(failure.code));
       setSolved(keep);
       // Otherwise the server spent the captcha on this attempt, right or wrong, unless it never got that far.
       if (!keep && !CAPTCHA_UNSPENT.has(failure.code)) refreshCaptcha();
@@ -92,6 +103,7 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
       sent.current = true;
       return { ok: true, values: { ...rest, ...(needsCaptcha ? { captcha } : {}), altcha: proof.proof.payload } };
     },
+    { confirm: accountKept },
   );
 
   const shown = passLapsed && error.fields.captcha === "required" ? { ...error, fields: { ...error.fields, captcha: "pass_lapsed" } } : error;
@@ -108,6 +120,9 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
 
   return (
     <form className="form" method="post" action="/api/register" noValidate onSubmit={onSubmit} aria-busy={pending}>
+      {/* The form's default button, first in it: Enter in a field sends the form, even before the
+          scripts have loaded, when "New captcha" below is a submit button of its own. */}
+      <button type="submit" hidden tabIndex={-1} aria-hidden="true" />
       {/* After a plain form post the banner below says the same, with the reason; once is enough. */}
       {initialError.code === "javascript_required" ? null : (
         <noscript>

@@ -27,8 +27,14 @@ export async function loggedOutHere(): Promise<boolean> {
   return me?.status === 401;
 }
 
+/**
+ * How long a form waits for its answer: past it the person is told the answer did not come, and
+ * can try again, rather than face a button that stays busy for good (a connection that hangs).
+ */
+export const ANSWER_TIMEOUT_MS = 30_000;
+
 /** POSTs JSON the way the API expects; never throws, so callers only branch on the result. */
-export async function postJson(url: string, body: unknown): Promise<ApiResult> {
+export async function postJson(url: string, body: unknown, timeoutMs = ANSWER_TIMEOUT_MS): Promise<ApiResult> {
   let response: Response;
   try {
     response = await fetch(url, {
@@ -36,6 +42,7 @@ export async function postJson(url: string, body: unknown): Promise<ApiResult> {
       headers: { "content-type": "application/json", accept: "application/json" },
       credentials: "same-origin",
       body: JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
     });
   } catch {
     return { ok: false, status: 0, code: NETWORK_ERROR, fields: {} };

@@ -1,6 +1,6 @@
 "use client";
 
-import { useEffect, useRef, useState, useSyncExternalStore } from "react";
+import { useEffect, useLayoutEffect, useRef, useState, useSyncExternalStore } from "react";
 
 export const CAPTCHA_ALT =
   "Captcha image: type the characters you see. Use the New captcha button for a different one, or the Can't read it button to sign up without the image.";
@@ -30,13 +30,17 @@ type CaptchaProps = {
 export function Captcha({ nonce, onRefresh, noJsAction }: CaptchaProps) {
   const hydrated = useHydrated();
   const [failedNonce, setFailedNonce] = useState<string | null>(null);
+  const [loadedNonce, setLoadedNonce] = useState<string | null>(null);
   const image = useRef<HTMLImageElement>(null);
 
-  useEffect(() => {
-    // An image that failed before React took over the page fired its error with no one listening.
+  useLayoutEffect(() => {
+    // An image that loaded or failed before React took over the page fired with no one listening.
     const img = image.current;
-    if (img?.complete && img.naturalWidth === 0) setFailedNonce(nonce);
+    if (img?.complete) (img.naturalWidth === 0 ? setFailedNonce : setLoadedNonce)(nonce);
   }, [nonce]);
+  // Until the new image arrives the browser keeps showing the old one, which no longer counts:
+  // typed from a slow connection's screen, it would read as a wrong or a replaced answer.
+  const loading = hydrated && loadedNonce !== nonce && failedNonce !== nonce;
 
   useEffect(() => {
     // A page restored from the back/forward cache still shows a captcha the server has since consumed.
@@ -50,17 +54,25 @@ export function Captcha({ nonce, onRefresh, noJsAction }: CaptchaProps) {
   return (
     <div className="captcha">
       <div className="captcha__row">
-        {/* A plain img: the SVG is uncacheable and per-session, so next/image would only get in the way. */}
-        {/* eslint-disable-next-line @next/next/no-img-element -- see above: nothing here to optimise or cache */}
-        <img
-          className="captcha__image"
-          src={`/api/captcha?r=${encodeURIComponent(nonce)}`}
-          width={240}
-          height={80}
-          alt={CAPTCHA_ALT}
-          ref={image}
-          onError={() => setFailedNonce(nonce)}
-        />
+        <span className="captcha__frame">
+          {/* A plain img: the SVG is uncacheable and per-session, so next/image would only get in the way. */}
+          {/* eslint-disable-next-line @next/next/no-img-element -- see above: nothing here to optimise or cache */}
+          <img
+            className={loading ? "captcha__image captcha__image--loading" : "captcha__image"}
+            src={`/api/captcha?r=${encodeURIComponent(nonce)}`}
+            width={240}
+            height={80}
+            alt={CAPTCHA_ALT}
+            ref={image}
+            onLoad={() => setLoadedNonce(nonce)}
+            onError={() => setFailedNonce(nonce)}
+          />
+          {loading ? (
+            <span className="captcha__loading" data-testid="captcha-loading">
+              Loading a new image…
+            </span>
+          ) : null}
+        </span>
         {hydrated ? (
           <button type="button" className="button button--secondary" onClick={onRefresh}>
             <RefreshIcon />

@@ -1,6 +1,6 @@
 "use client";
 
-import { useRef, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { postJson, type ApiFailure } from "./api";
 import { errorText, fieldErrorText, ownerField, type FieldErrors } from "./messages";
 
@@ -26,6 +26,17 @@ export function useJsonForm(
   const [pending, setPending] = useState(false);
   // State updates are async, so a fast double click needs a synchronous guard.
   const inFlight = useRef(false);
+
+  useEffect(() => {
+    // A page restored from the back/forward cache after a success left it busy: it is a new visit.
+    const onPageShow = (event: PageTransitionEvent) => {
+      if (!event.persisted) return;
+      inFlight.current = false;
+      setPending(false);
+    };
+    window.addEventListener("pageshow", onPageShow);
+    return () => window.removeEventListener("pageshow", onPageShow);
+  }, []);
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();

@@ -10,6 +10,8 @@ export const SESSION_UNREADABLE = "session_unreadable";
 export const SENT_BEFORE_READY = "sent_before_ready";
 /** The login succeeded, and right after it this browser was not logged in (its cookie was not kept). */
 export const LOGIN_NOT_KEPT = "login_not_kept";
+/** The sign-up created the account, and right after it this browser was not logged in (its cookie was not kept). */
+export const SIGNUP_NOT_KEPT = "signup_not_kept";
 /** A name or email is taken right after a sign-up got no answer: that sign-up may have created the account. */
 export const TAKEN_AFTER_NO_ANSWER = "taken_after_no_answer";
 
@@ -17,7 +19,7 @@ const ERROR_TEXT: Record<string, string> = {
   invalid_input: "Some details are missing or not valid. Please check them and try again.",
   invalid_json: "Your details did not reach us intact. Please try again.",
   no_session:
-    "Your browser did not send back our session cookie. Please enable cookies for this site, then try again.",
+    "Your browser did not send back our session cookie: it was cleared (logging out in another tab does that), or this browser blocks cookies for this site. We've shown a new captcha; please try again, and if this comes back, allow cookies for this site.",
   session_unknown: "Your session expired. We've shown a new captcha; please try again.",
   captcha_missing: "That captcha was already checked (each image counts for one attempt), or none had loaded. We've shown a new one; please type its characters.",
   captcha_expired: "That captcha expired. We've shown a new one; please type its characters.",
@@ -35,14 +37,14 @@ const ERROR_TEXT: Record<string, string> = {
   unsupported_media_type: "Your browser sent the form in a format we don't accept. Reload the page and try again.",
   rate_limited: "Too many attempts. Please wait a little, then try again.",
   pow_invalid: "Your browser's security check did not go through. It has started a new one; please submit again.",
-  pow_failed: "Your browser could not finish its security check. Reload the page and try again.",
+  pow_failed: "Your browser could not finish its security check. Please try again: it starts a new one. If this comes back, reload the page.",
   javascript_required:
     "Creating an account needs JavaScript, and this form arrived without the short security check it computes: if JavaScript is off for this site, turn it on; if the page was still loading, wait a moment. Then try again. Logging in works without it.",
   session_store_unavailable: "Our sign-in service is unavailable for a moment, or did not answer in time. Please try again shortly.",
   server_busy: "Many people are signing up right now. Please try again in a moment.",
   database_not_migrated: "Our sign-in service is unavailable for a moment, so nothing was done. Please try again shortly.",
   internal_error: "Something went wrong on our side. Please try again.",
-  [NETWORK_ERROR]: "We couldn't reach Holdfast. Check your connection and try again.",
+  [NETWORK_ERROR]: "We couldn't reach Holdfast, or it did not answer in time. Check your connection and try again.",
   [UNEXPECTED_RESPONSE]: "Something went wrong on our side. Please try again.",
   [SESSION_UNREADABLE]:
     "Our sign-in service is unavailable for a moment, so this page cannot check your login. Nothing was changed: reload the page shortly.",
@@ -50,6 +52,8 @@ const ERROR_TEXT: Record<string, string> = {
     "The form was sent before this page's scripts had run (it was still loading, or a script failed to load), so its security check had not run. Nothing was created: type your password and the captcha again, then create your account. If this comes back, reload the page.",
   [TAKEN_AFTER_NO_ANSWER]:
     "That username or email is already taken, and your last try got no answer: it may have created your account. Log in with that username or email and your password; if that fails, choose another.",
+  [SIGNUP_NOT_KEPT]:
+    "Your account was created, but this browser did not keep the login: the session cookie did not come back. Allow cookies for this site, then log in with your new username and password.",
   [LOGIN_NOT_KEPT]:
     "Your password was right, but this browser did not keep the login: the session cookie did not come back. Allow cookies for this site, then log in again.",
 };

@@ -1,3 +1,4 @@
+import { ANSWER_TIMEOUT_MS } from "./api";
 import { NETWORK_ERROR, UNEXPECTED_RESPONSE } from "./messages";
 
 /**
@@ -78,8 +79,11 @@ export async function fetchChallenge(
 ): Promise<{ ok: true; challenge: PowChallenge; serverAheadMs: number } | { ok: false; code: string }> {
   const url = `${options.endpoint ?? DEFAULT_ENDPOINT}${options.level === "accessible" ? "?level=accessible" : ""}`;
   let response: Response;
+  // A challenge that never comes is a failure to report, not a wait without end.
+  const timeout = AbortSignal.timeout(ANSWER_TIMEOUT_MS);
+  const signal = options.signal && typeof AbortSignal.any === "function" ? AbortSignal.any([options.signal, timeout]) : (options.signal ?? timeout);
   try {
-    response = await fetch(url, { credentials: "same-origin", cache: "no-store", headers: { accept: "application/json" }, signal: options.signal });
+    response = await fetch(url, { credentials: "same-origin", cache: "no-store", headers: { accept: "application/json" }, signal });
   } catch (error) {
     if (options.signal?.aborted) throw error;
     return { ok: false, code: NETWORK_ERROR };
