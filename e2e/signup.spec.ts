@@ -340,6 +340,18 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await page.screenshot({ path: `artifacts/screenshots/signup-phone-${STORE}.png`, fullPage: true });
   });
 
+  test("zoomed in on a phone (187 CSS pixels wide) the captcha takes the row's width, with the button below it", async ({ page }) => {
+    await page.setViewportSize({ width: 187, height: 700 });
+    await page.goto("/signup");
+    const image = page.getByRole("img", { name: /captcha/i });
+    await expect(image).toBeVisible();
+    const box = (await image.boundingBox())!;
+    const row = (await page.locator(".captcha__row").boundingBox())!;
+    expect(box.width).toBeGreaterThanOrEqual(Math.min(240, row.width) - 1);
+    const button = (await page.getByRole("button", { name: "New captcha" }).boundingBox())!;
+    expect(button.y).toBeGreaterThanOrEqual(box.y + box.height - 1);
+  });
+
   for (const path of ["/signup", "/login", "/welcome", "/password"]) {
     test(`axe finds no accessibility violation on ${path}`, async ({ page }) => {
       if (path === "/welcome" || path === "/password") await apiRegister(page.request);

@@ -193,7 +193,9 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
           {withoutImage ? "Use the image instead" : "Can't read it? Sign up without the image"}
         </button>
       ) : null}
-      <p className="form-note" aria-live="polite" data-testid="pow-status" data-status={pow.status}>
+      {/* Announced only on the path without the image, where the person waits for it; on the
+          other it runs behind the typing, and every run would interrupt a screen reader. */}
+      <p className="form-note" aria-live={withoutImage ? "polite" : "off"} data-testid="pow-status" data-status={pow.status}>
         {pow.status === "solving" ? (withoutImage ? "Security check running (a few seconds)…" : "Security check running…") : pow.status === "ready" ? "Security check done." : ""}
       </p>
       <button type="submit" className="button button--primary button--block" aria-disabled={pending || undefined}>

@@ -85,12 +85,16 @@ export function Captcha({ nonce, onRefresh, noJsAction }: CaptchaProps) {
           </button>
         )}
       </div>
-      {failedNonce === nonce ? (
-        <p className="captcha__failed" role="status">
-          The captcha image did not load: too many new captchas were asked for from your network, or the connection
-          failed. Wait a minute, then use New captcha; or use Can&apos;t read it to sign up without the image.
-        </p>
-      ) : null}
+      {/* Always there, so a screen reader announces the note when it appears in it. */}
+      <div role="status">
+        {failedNonce === nonce ? (
+          <p className="captcha__failed">
+            The captcha image did not load: our server refused it (too many new captchas were asked for from your
+            network, or it is busy for a moment), or the connection failed. Wait a minute, then use New captcha; or use
+            Can&apos;t read it to sign up without the image.
+          </p>
+        ) : null}
+      </div>
     </div>
   );
 }
