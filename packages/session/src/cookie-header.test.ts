@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { readCookie } from "./cookie-header.js";
+import { readCookie, readCookies } from "./cookie-header.js";
 import { createSessions } from "./sessions.js";
 import { createMemoryStore } from "./stores/memory.js";
 
@@ -40,5 +40,35 @@ describe("the cookie outlives the session it names", () => {
       return new Response(null);
     });
     assert.equal(state, "unknown");
+  });
+});
+
+describe("several cookies by the session's name (one set under an earlier Domain, sent first)", () => {
+  it("readCookies keeps each value once, in order, at most four", () => {
+    assert.deepEqual(readCookies("sid=old; a=1; sid=new; sid=old; sid=", "sid"), ["old", "new"]);
+    assert.deepEqual(readCookies("sid=1; sid=2; sid=3; sid=4; sid=5", "sid"), ["1", "2", "3", "4"]);
+    assert.deepEqual(readCookies(null, "sid"), []);
+  });
+
+  it("the request is served by the first that names a live session; with none live, by the first", async () => {
+    const sessions = createSessions({ store: createMemoryStore(), cookie: { name: "sid", secure: false } });
+    const started = await sessions.handle(new Request("http://x/"), async (session) => {
+      await session.set("captcha", "pending");
+      return new Response(null);
+    });
+    const live = started.headers.get("set-cookie")!.split(";")[0]!.slice("sid=".length);
+    const seen = async (cookie: string) => {
+      let value: unknown;
+      let state: string | undefined;
+      await sessions.handle(new Request("http://x/", { headers: { cookie } }), async (session) => {
+        state = await session.state();
+        value = await session.get("captcha");
+        return new Response(null);
+      });
+      return { state, value };
+    };
+    assert.deepEqual(await seen(`sid=stale-from-the-old-domain; sid=${live}`), { state: "live", value: "pending" });
+    assert.deepEqual(await seen(`sid=${live}; sid=stale`), { state: "live", value: "pending" });
+    assert.deepEqual(await seen("sid=stale; sid=also-stale"), { state: "unknown", value: undefined });
   });
 });

@@ -22,6 +22,27 @@ export function readCookie(header: string | null, name: string): string | undefi
   return undefined;
 }
 
+/** How many cookies of one name are looked at (a browser holds one per domain and path it was set for). */
+const MOST_CANDIDATES = 4;
+
+/**
+ * Every non-empty value of one cookie in a Cookie header, in the order the browser sent them, at
+ * most four. A browser holds one cookie per name, domain and path: a site whose cookie Domain
+ * changed (unset, then `.example.com`) sends the old one first, since it is older.
+ */
+export function readCookies(header: string | null, name: string): string[] {
+  if (!header) return [];
+  const values: string[] = [];
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq === -1 || part.slice(0, eq).trim() !== name) continue;
+    const value = part.slice(eq + 1).trim();
+    if (value !== "" && !values.includes(value)) values.push(value);
+    if (values.length === MOST_CANDIDATES) break;
+  }
+  return values;
+}
+
 /** The cookie a change asks for, as attributes: what a framework's cookie API takes. Null when the cookie stays as it is. */
 export function cookieFor(
   change: CookieChange,

@@ -1,4 +1,4 @@
-import { readCookie, setCookieHeader } from "./cookie-header.js";
+import { readCookie, readCookies, setCookieHeader } from "./cookie-header.js";
 import { Session, type CookieChange } from "./session.js";
 import type { SessionStore } from "./store.js";
 
@@ -82,6 +82,23 @@ export function createSessions(options: SessionsOptions): Sessions {
   const rule = options.cookie?.secure ?? schemeIsHttps;
   const secure = (request: { headers: Headers; url?: string }) => (typeof rule === "function" ? rule(request) : rule);
   const open = (token: string | undefined) => new Session(options.store, token, { idleTimeoutMs, anonymousIdleTimeoutMs, absoluteTimeoutMs, now: options.now });
+  /**
+   * The session of the first of several cookies by the session's name that names a live one, or
+   * of the first cookie. One cookie is opened as it is, with no read; several come from a cookie
+   * set under another Domain or Path than today's, where the browser sends the older one first:
+   * read as the only one, a stale cookie would make every request of that browser "no session
+   * here" until it expired, however often the new one was set.
+   */
+  const openLive = async (tokens: string[]): Promise<Session> => {
+    const first = open(tokens[0]);
+    if (tokens.length < 2) return first;
+    if ((await first.state()) === "live") return first;
+    for (const token of tokens.slice(1)) {
+      const candidate = open(token);
+      if ((await candidate.state()) === "live") return candidate;
+    }
+    return first;
+  };
   const cookieHeader = (change: CookieChange, request: { headers: Headers; url?: string }) =>
     setCookieHeader(change, { name, domain: options.cookie?.domain, secure: secure(request) }, (options.now ?? Date.now)());
 
@@ -93,7 +110,7 @@ export function createSessions(options: SessionsOptions): Sessions {
     cookieHeader,
     secure,
     async handle(request, handler) {
-      const session = open(readCookie(request.headers.get("cookie"), name));
+      const session = await openLive(readCookies(request.headers.get("cookie"), name));
       const response = await handler(session);
       const header = cookieHeader(await session.commit(), request);
       if (header) response.headers.append("set-cookie", header);
