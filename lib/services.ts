@@ -89,8 +89,8 @@ export function createServices(config: Config): Services {
       const redis = config.redis!;
       const transport = redisTransport(redis);
       const store = createCachedStore(postgres(), createRedisStore(transport, { prefix: redis.prefix }), { logger: log });
-      // The ledger must be one place: a GETDEL in Redis with the database as fallback would let a
-      // take in each succeed for one captcha. The database's DELETE … RETURNING is atomic and survives a flush.
+      // The ledger must be one place: a take in Redis with the database as fallback would let a
+      // take in each succeed for one captcha. The database's one-row UPDATE is atomic and survives a flush.
       // The limits are counted there too: this store promises to serve while Redis is down, and a
       // limiter in Redis would then answer every limited request 503.
       return build(store, postgresLedger(db, { onSweepError }), databaseLimiter(db), () => transport.close());

@@ -121,8 +121,9 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
   return (
     <form className="form" method="post" action="/api/register" noValidate onSubmit={onSubmit} aria-busy={pending}>
       {/* The form's default button, first in it: Enter in a field sends the form, even before the
-          scripts have loaded, when "New captcha" below is a submit button of its own. */}
-      <button type="submit" hidden tabIndex={-1} aria-hidden="true" />
+          scripts have loaded, when "New captcha" below is a submit button of its own. Rendered
+          but out of sight (Safari skips a default button that is not rendered). */}
+      <button type="submit" className="visually-hidden" tabIndex={-1} aria-hidden="true" />
       {/* After a plain form post the banner below says the same, with the reason; once is enough. */}
       {initialError.code === "javascript_required" ? null : (
         <noscript>

@@ -35,20 +35,6 @@ export async function register(ctx: RequestContext): Promise<Response> {
     return formFailure("/signup", code, fields);
   };
 
-  // The path without the image has tighter limits of its own, counted before anything else of
-  // the body is judged and before its proof (four times the work) is spent: a limited address
-  // is told so, whatever it sent, and keeps its proof. Counted on the level the proof claims;
-  // a proof that lies about it is refused below, having spent only its own address's budget.
-  const accessible = claimedLevel(body.altcha) === "accessible" && (body.captcha === undefined || body.captcha === "");
-  if (accessible) {
-    const tight = await limited(ctx, "registerAccessible", client(ctx));
-    if (tight) return tight;
-    // And per IPv6 /48: a /64 each is cheap to hold by the thousand, and this path asks no image.
-    const network = clientNetwork(ctx);
-    const wide = network === undefined ? null : await limited(ctx, "registerAccessibleNetwork", network);
-    if (wide) return wide;
-  }
-
   const input = validate(services.config.powOptional ? registerInputWithoutPow : registerInput, body);
   // A missing captcha is a shape error unless something stands in for it (a proof at the
   // accessible level, or a pass); decided with the other fields and before the proof is spent,
@@ -57,6 +43,16 @@ export async function register(ctx: RequestContext): Promise<Response> {
   if (!input.ok) return fail("invalid_input", noCaptcha ? { ...input.fields, captcha: "required" } : input.fields);
   if (noCaptcha) return fail("invalid_input", { captcha: "required" });
   const { captcha, altcha } = input.value;
+
+  // The path without the image has a tighter limit per address, counted once the form is right
+  // and before its proof (four times the work) is spent: a limited address is told so and keeps
+  // its proof, and a typo costs nothing. Counted on the level the proof claims; a proof that lies
+  // about it is refused below, having spent its own address's budget and no one else's.
+  const accessible = claimedLevel(altcha) === "accessible" && captcha === undefined;
+  if (accessible) {
+    const tight = await limited(ctx, "registerAccessible", client(ctx));
+    if (tight) return tight;
+  }
 
   // The session is read next (the captcha, a pass) or at the end (the login): its read overlaps the proof's single-use take.
   session.prefetch();
@@ -69,7 +65,11 @@ export async function register(ctx: RequestContext): Promise<Response> {
 
   let solved = false;
   if (proof.level === "accessible" && captcha === undefined) {
-    // The path without the image: four times the work, and its limits, counted above.
+    // And per IPv6 /48, where one party holds 65,536 /64s: counted only for a proof that was
+    // paid for, so no one can spend the budget of the network they share for free.
+    const network = clientNetwork(ctx);
+    const wide = network === undefined ? null : await limited(ctx, "registerAccessibleNetwork", network);
+    if (wide) return wide;
   } else if (captcha === undefined) {
     if (!session.hasCookie) return fail("no_session");
     if ((await session.state()) !== "live") return fail("session_unknown");
@@ -104,13 +104,13 @@ export async function register(ctx: RequestContext): Promise<Response> {
   return response;
 }
 
-let lostSaidAt = -Infinity;
+const lostSaidAt = new Map<string, number>();
 
-/** Said at most every ten minutes per process: what makes a ledger lose a captcha that nothing used. */
+/** Said at most every ten minutes per process and store: what makes a ledger lose a captcha that nothing used. */
 function noteLostCaptcha(store: string): void {
   const now = Date.now();
-  if (now - lostSaidAt < 600_000) return;
-  lostSaidAt = now;
+  if (now - (lostSaidAt.get(store) ?? -Infinity) < 600_000) return;
+  lostSaidAt.set(store, now);
   const causes =
     store === "redis"
       ? "Redis evicted it under memory pressure (a maxmemory-policy other than noeviction; npm run doctor reads it), or this instance uses another REDIS_URL or REDIS_KEY_PREFIX than the instance that drew it."

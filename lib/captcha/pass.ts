@@ -12,7 +12,12 @@ import { SPENT, type CaptchaLedger } from "./ledger";
 
 export const PASS_TTL_MS = 5 * 60_000; // lib/env.ts keeps a session without a login at least this long
 const SESSION_KEY = "captchaPass";
-const LEDGER_PREFIX = "pass:";
+/**
+ * `pass2:` since takes leave a tombstone: a build from before them takes a record by deleting it
+ * and checks only its expiry, so on a tombstone of `pass:` it would accept a pass twice during a
+ * rolling deploy. Under this prefix it finds nothing (the pass reads as already used).
+ */
+const LEDGER_PREFIX = "pass2:";
 
 interface PassRef {
   id: string;

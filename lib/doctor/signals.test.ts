@@ -243,7 +243,7 @@ describe("doctor: signals per instance", () => {
       { instance: "i3", signUps: { ok: 98, captcha_invalid: 2 } },
     );
     assert.deepEqual(v.findings, []);
-    assert.equal(v.summary, "Nothing stands out on i1, i2 and i3: of 300 sign-ups, `session_unknown` is at most 1%, `captcha_missing` at most 0% (lost by the ledger: at most 0%), `no_session` at most 0% and `pow_invalid` at most 0% on any instance, and 0 of 300 store round trips failed.");
+    assert.equal(v.summary, "Nothing stands out on i1, i2 and i3: of 300 sign-ups, `session_unknown` is at most 1%, `captcha_missing` at most 0%, `captcha_lost` at most 0%, `no_session` at most 0% and `pow_invalid` at most 0% on any instance, and 0 of 300 store round trips failed.");
     const quiet = await judge({ instance: "i1", signUps: {} }, { instance: "i2", signUps: {} });
     assert.match(quiet.summary, /^Nothing stands out on i1 and i2, but no sign-ups were counted yet/);
   });

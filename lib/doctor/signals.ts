@@ -362,6 +362,6 @@ export function judgeSignals(instances: InstanceSignals[]): SignalsVerdict {
   const failed = instances.reduce((n, s) => n + s.storeCalls.failed, 0);
   return {
     findings,
-    summary: `Nothing stands out on ${who}: of ${signUps} sign-ups, \`session_unknown\` is at most ${most("session_unknown")}, \`captcha_missing\` at most ${most("captcha_missing")} (lost by the ledger: at most ${most("captcha_lost")}), \`no_session\` at most ${most("no_session")} and \`pow_invalid\` at most ${most("pow_invalid")} on any instance, and ${failed} of ${calls} store round trips failed.`,
+    summary: `Nothing stands out on ${who}: of ${signUps} sign-ups, \`session_unknown\` is at most ${most("session_unknown")}, \`captcha_missing\` at most ${most("captcha_missing")}, \`captcha_lost\` at most ${most("captcha_lost")}, \`no_session\` at most ${most("no_session")} and \`pow_invalid\` at most ${most("pow_invalid")} on any instance, and ${failed} of ${calls} store round trips failed.`,
   };
 }

@@ -113,7 +113,8 @@ export function gate(method: string, target: string, options: { metrics: boolean
  * Headers only Next's own middleware and server actions send, which change what Next does with a
  * request, never sent by this app's pages (no middleware, no server actions, no prefetching
  * links): `x-middleware-prefetch` makes Next answer `200 {}` for any route without running it
- * (a logout that logs nobody out), a prefetch of a page makes Next log a stack trace.
+ * (a logout that logs nobody out), a prefetch of a page makes Next log a stack trace. A page that
+ * ever uses next/link's prefetching must take `next-router-prefetch` off this list.
  */
 const NEXT_ONLY = ["x-middleware-prefetch", "x-middleware-subrequest", "next-action", "next-router-prefetch", "next-router-segment-prefetch"];
 /** The client router's headers for a page's server-rendered payload: meaningless to an endpoint, where Next answers them with a redirect. */

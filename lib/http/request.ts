@@ -87,10 +87,10 @@ export function isFormPost(req: Request): boolean {
   return req.method === "POST" && mediaType(req) === "application/x-www-form-urlencoded";
 }
 
-/** Reads at most MAX_BODY_BYTES without trusting Content-Length alone. */
 /** A body the client stopped sending before its end. */
 const CUT_OFF = Symbol("cut off");
 
+/** Reads at most MAX_BODY_BYTES without trusting Content-Length alone. */
 async function readLimited(req: Request): Promise<Buffer | null | typeof CUT_OFF> {
   const declared = Number(req.headers.get("content-length") ?? "0");
   if (declared > MAX_BODY_BYTES) return null;

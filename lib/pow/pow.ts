@@ -26,8 +26,11 @@ export type PowLevel = "normal" | "accessible";
 export const POW_LEVELS: readonly PowLevel[] = ["normal", "accessible"];
 
 export type PowVerdict = "ok" | "pow_invalid";
-/** Why a payload was refused: for logs and tests; the client only ever sees `pow_invalid`. */
-/** `unknown`: authentic and unexpired, but the ledger holds no record of it, spent or not (another ledger issued it, or it evicted it). */
+/**
+ * Why a payload was refused: for logs and tests; the client only ever sees `pow_invalid`.
+ * `unknown`: authentic and unexpired, but the ledger holds no record of it, spent or not (another
+ * ledger issued it, or it evicted it).
+ */
 export type PowReason = "malformed" | "forged" | "reused" | "unknown" | "expired" | "wrong";
 export type PowCheck = { verdict: "ok"; level: PowLevel } | { verdict: "pow_invalid"; reason: PowReason };
 

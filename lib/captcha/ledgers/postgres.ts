@@ -1,6 +1,9 @@
 import { dbCall, sql, type Db } from "../../db";
 import { SPENT, type CaptchaLedger } from "../ledger";
 
+/** How long past its expiry a record is kept before the sweep deletes it. */
+const SWEEP_GRACE_MS = 60_000;
+
 export interface PostgresLedger extends CaptchaLedger {
   /** Deletes expired records in batches; returns how many went. */
   sweepExpired(now?: number): Promise<number>;
@@ -21,8 +24,12 @@ export function postgresLedger(db: Db, options: { sweepIntervalMs?: number; swee
 
   async function sweepExpired(now = Date.now()): Promise<number> {
     let total = 0;
+    // A minute past expiry, as a Redis key outlives its record: an instance whose clock runs
+    // behind this one's still finds a record it thinks live (expired, or used), never nothing,
+    // which would read as lost.
+    const before = new Date(now - SWEEP_GRACE_MS);
     for (;;) {
-      const { rowCount } = await query("DELETE FROM captchas WHERE id IN (SELECT id FROM captchas WHERE expires_at <= $1 LIMIT $2)", [new Date(now), batch]);
+      const { rowCount } = await query("DELETE FROM captchas WHERE id IN (SELECT id FROM captchas WHERE expires_at <= $1 LIMIT $2)", [before, batch]);
       total += rowCount ?? 0;
       if ((rowCount ?? 0) < batch) return total;
     }

@@ -22,12 +22,15 @@ export function readCookie(header: string | null, name: string): string | undefi
   return undefined;
 }
 
-/** How many cookies of one name are looked at (a browser holds one per domain and path it was set for). */
-const MOST_CANDIDATES = 4;
+/**
+ * How many cookies of one name are looked at: a browser holds one per domain and path it was set
+ * for, and a changed Domain makes two. Each costs a store read, so no more.
+ */
+const MOST_CANDIDATES = 2;
 
 /**
  * Every non-empty value of one cookie in a Cookie header, in the order the browser sent them, at
- * most four. A browser holds one cookie per name, domain and path: a site whose cookie Domain
+ * most two. A browser holds one cookie per name, domain and path: a site whose cookie Domain
  * changed (unset, then `.example.com`) sends the old one first, since it is older.
  */
 export function readCookies(header: string | null, name: string): string[] {

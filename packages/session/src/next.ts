@@ -32,16 +32,17 @@ export function nextSessions(sessions: Sessions | (() => Sessions)): NextSession
 
   // cookies() first: during `next build` it ends the prerender of a page that reads the session
   // before the store is made, so a store that needs the environment is not made at build time.
+  // The Cookie header rather than the jar's one value per name: the session is chosen as
+  // route handlers choose it (Sessions.fromCookieHeader).
   const read = cache(async (): Promise<ReadonlySession> => {
-    const jar = await cookies();
-    const s = resolve();
-    return s.open(jar.get(s.cookie.name)?.value || undefined);
+    await cookies();
+    return resolve().fromCookieHeader((await headers()).get("cookie"));
   });
 
   async function getSession(): Promise<ActionSession> {
     const jar = await cookies();
     const s = resolve();
-    const session = s.open(jar.get(s.cookie.name)?.value || undefined);
+    const session = await s.fromCookieHeader((await headers()).get("cookie"));
     let saved = false;
     const save = async () => {
       if (saved) throw new Error("@holdfast/session/next: save() was already called; call getSession() again for another change");

@@ -40,8 +40,14 @@ export interface Sessions {
   readonly cookie: { readonly name: string; readonly domain: string | undefined };
   /** The session behind a cookie value (or none); nothing is read until it is used. */
   open(token: string | undefined): Session;
-  /** The session behind a request's Cookie header. */
+  /** The session behind a request's Cookie header: its first cookie by the name, opened with no read. */
   fromRequest(request: Request): Session;
+  /**
+   * The session behind a Cookie header that `handle` serves: with two cookies by the name (one
+   * set under an earlier Domain or Path), the first that names a live session, which costs a read
+   * of each; with one, that one, unread.
+   */
+  fromCookieHeader(header: string | null): Promise<Session>;
   /** The Set-Cookie header value a commit asks for, or null when the cookie stays. */
   cookieHeader(change: CookieChange, request: { headers: Headers; url?: string }): string | null;
   /** Whether the cookie is sent with `Secure` for this request. */
@@ -83,21 +89,25 @@ export function createSessions(options: SessionsOptions): Sessions {
   const secure = (request: { headers: Headers; url?: string }) => (typeof rule === "function" ? rule(request) : rule);
   const open = (token: string | undefined) => new Session(options.store, token, { idleTimeoutMs, anonymousIdleTimeoutMs, absoluteTimeoutMs, now: options.now });
   /**
-   * The session of the first of several cookies by the session's name that names a live one, or
-   * of the first cookie. One cookie is opened as it is, with no read; several come from a cookie
+   * The session of the first of several cookies by the session's name (two at most) that names a
+   * live one, or of the first cookie. One cookie is opened as it is, with no read; several come from a cookie
    * set under another Domain or Path than today's, where the browser sends the older one first:
    * read as the only one, a stale cookie would make every request of that browser "no session
    * here" until it expired, however often the new one was set.
    */
   const openLive = async (tokens: string[]): Promise<Session> => {
-    const first = open(tokens[0]);
-    if (tokens.length < 2) return first;
-    if ((await first.state()) === "live") return first;
-    for (const token of tokens.slice(1)) {
-      const candidate = open(token);
-      if ((await candidate.state()) === "live") return candidate;
+    const candidates = tokens.map((token) => open(token));
+    if (candidates.length < 2) return candidates[0] ?? open(undefined);
+    // Read side by side: one round trip's wait, whichever is live.
+    let states: string[];
+    try {
+      states = await Promise.all(candidates.map((candidate) => candidate.state()));
+    } catch {
+      // The store failed: the first cookie's session, unread, fails again where any session
+      // would, at its first use (a route answers 503, a page says the store is unavailable).
+      return open(tokens[0]);
     }
-    return first;
+    return candidates[states.indexOf("live")] ?? candidates[0]!;
   };
   const cookieHeader = (change: CookieChange, request: { headers: Headers; url?: string }) =>
     setCookieHeader(change, { name, domain: options.cookie?.domain, secure: secure(request) }, (options.now ?? Date.now)());
@@ -107,6 +117,7 @@ export function createSessions(options: SessionsOptions): Sessions {
     cookie: { name, domain: options.cookie?.domain },
     open,
     fromRequest: (request) => open(readCookie(request.headers.get("cookie"), name)),
+    fromCookieHeader: (header) => openLive(readCookies(header, name)),
     cookieHeader,
     secure,
     async handle(request, handler) {

@@ -35,7 +35,7 @@ export function isRedisReply(message: string): boolean {
  * (refused, no such host, no connection in time) delivered nothing. After that, a reset or a
  * closed connection leaves unknown whether Redis ran the commands, so only commands that give the
  * same reply and leave the same data when run twice go again: reads, and a plain `SET`. A
- * single-use take (`GETDEL`) run twice would answer "already used", a `SET … NX` "taken", a
+ * single-use take (`GETDEL`, or `SET … XX GET` that leaves a mark) run twice would answer "already used", a `SET … NX` "taken", a
  * script count twice: worse than the honest "unavailable" the caller gets instead.
  */
 export function mayResend(commands: readonly (readonly string[])[], error: unknown): boolean {
