@@ -30,7 +30,7 @@ export const SQL_AND_SCRIPT = [
 
 export const HOMOGLYPHS = [
   "\u0430dmin", "adm\u0456n", "\uff41\uff44\uff4d\uff49\uff4e", "admin\u200b", "ad\u00admin", "admin\u0301", "\u202eadmin", "\u00e4dmin",
-  "admin\u{1f600}", "adm\u0131n", "admin\u212a", "admin\u0000", "admin\n", " admin", "ad min", "\u0391\u0392\u0393user",
+  "admin\u{1f600}", "adm\u0131n", "admin\u212a", "admin\u0000", "admin\n", "ad\u00a0min", "ad min", "\u0391\u0392\u0393user",
 ];
 
 const WRONG_TYPES: [string, string][] = [
