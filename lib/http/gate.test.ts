@@ -90,7 +90,13 @@ describe("the server's gate", () => {
         }
       }
     }
-    for (const method of ["GET", "HEAD", "OPTIONS"]) assert.equal(gate(method, "/signup", { metrics: false }).pass, true);
+    for (const method of ["GET", "HEAD"]) assert.equal(gate(method, "/signup", { metrics: false }).pass, true);
+    // OPTIONS says so itself (Next answers a page's OPTIONS with a 400, or a 405 with Allow twice).
+    for (const target of ["/signup", "/", "/no-such-page"]) {
+      const options = refused(gate("OPTIONS", target, { metrics: false }));
+      assert.equal(options.status, 204);
+      assert.equal(options.headers.get("allow"), "GET, HEAD");
+    }
     // Next's own paths take what pages take in production, where a POST there would look up a
     // server action too; in development its tools post to them.
     for (const target of ["/_next/foo", "/__nextjs_original-stack-frames", "/_next/static/chunks/x.js"]) {

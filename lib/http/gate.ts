@@ -54,6 +54,10 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "referrer-policy": "same-origin",
 };
 
+function pageMethodNotAllowed(): Response {
+  return new Response("Method Not Allowed\n", { status: 405, headers: { "content-type": "text/plain", allow: "GET, HEAD" } });
+}
+
 export type GateVerdict = { pass: true; url: string } | { pass: false; response: Response };
 
 function isApi(path: string): boolean {
@@ -100,8 +104,11 @@ export function gate(method: string, target: string, options: { metrics: boolean
     // and log an error with the client's text in it. Forms post to /api. So do Next's own paths
     // (its assets) in production; in development its tools post to theirs.
     const nextOwn = path.startsWith("/_next/") || path.startsWith("/__nextjs");
-    if ((nextOwn && options.dev ? HANDLED : PAGE_METHODS).has(method)) return { pass: true, url };
-    return { pass: false, response: new Response("Method Not Allowed\n", { status: 405, headers: { "content-type": "text/plain", allow: "GET, HEAD" } }) };
+    if (nextOwn && options.dev) return HANDLED.has(method) ? { pass: true, url } : { pass: false, response: pageMethodNotAllowed() };
+    // OPTIONS says what a page takes (Next would answer it a 400, or a 405 with Allow twice).
+    if (method === "OPTIONS") return { pass: false, response: new Response(null, { status: 204, headers: { allow: "GET, HEAD", "cache-control": "no-store" } }) };
+    if (PAGE_METHODS.has(method)) return { pass: true, url };
+    return { pass: false, response: pageMethodNotAllowed() };
   }
   if (HANDLED.has(method)) return { pass: true, url };
   const trimmed = path.length > 1 ? path.replace(/\/+$/, "") : path;

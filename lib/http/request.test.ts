@@ -82,3 +82,13 @@ describe("a body the client stops sending", () => {
     }
   });
 });
+
+describe("a compressed body", () => {
+  it("is unsupported_media_type: it is not read as its compressed bytes; identity is no encoding", async () => {
+    const body = JSON.stringify({ login: "someone", password: "a-long-password" });
+    const post = (encoding: string) => new Request("http://holdfast.test/api/login", { method: "POST", headers: { "content-type": "application/json", "content-encoding": encoding }, body });
+    assert.deepEqual(await readBody(post("gzip")), { ok: false, code: "unsupported_media_type", form: false });
+    assert.deepEqual(await readBody(post("br"), { optional: true }), { ok: false, code: "unsupported_media_type", form: false });
+    assert.equal((await readBody(post("identity"))).ok, true);
+  });
+});

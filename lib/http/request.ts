@@ -127,6 +127,10 @@ export async function readBody(req: Request, options: { optional?: boolean } = {
   const type = mediaType(req);
   const form = type === "application/x-www-form-urlencoded";
   if (Number(req.headers.get("content-length") ?? "0") > MAX_BODY_BYTES) return { ok: false, code: "payload_too_large", form };
+  // A compressed body (Content-Encoding: gzip) would be read as its compressed bytes: a format
+  // this server does not take, said as such rather than as unparseable JSON.
+  const encoding = req.headers.get("content-encoding")?.trim().toLowerCase();
+  if (encoding && encoding !== "identity") return { ok: false, code: "unsupported_media_type", form };
   if (options.optional) {
     // No body is the empty object, also under a type that would have described one: JSON (what
     // `fetch` sends with that header and no body), a form, or text (fetch's type for body ""). A
