@@ -183,6 +183,21 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
     expect(me.status).toBe(200);
   });
 
+  test("a page chooses among two session cookies as the endpoints do: the live one, wherever the browser puts it", async ({ browser }) => {
+    const { cookie, user } = await signUp();
+    const context = await browser.newContext();
+    // The live cookie on a longer path (sent first), a stale one on / (sent last, the value Next's cookie jar keeps).
+    await context.addCookies([
+      { name: COOKIE, value: cookie.split("=")[1]!, domain: new URL(BASE).hostname, path: "/welcome" },
+      { name: COOKIE, value: STORE === "cookie" ? "Fe26.2**stale" : "stale-token", domain: new URL(BASE).hostname, path: "/" },
+    ]);
+    const page = await context.newPage();
+    await page.goto("/welcome");
+    await expect(page).toHaveURL(/\/welcome$/);
+    await expect(page.getByRole("heading", { name: `Welcome, ${user.username}` })).toBeVisible();
+    await context.close();
+  });
+
   test("no page can be framed by another site, and no response is sniffed as another type", async () => {
     for (const path of ["/signup", "/login", "/welcome", "/api/captcha", "/api/me"]) {
       const response = await fetch(`${BASE}${path}`, { redirect: "manual" });

@@ -78,6 +78,9 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await page.getByRole("button", { name: "Create account" }).click();
     await expect(page.getByTestId("form-error")).toHaveAttribute("data-code", "taken_after_no_answer");
     await expect(page.getByTestId("form-error")).toContainText("it may have created your account");
+    // Its field says the same, not "choose another".
+    await expect(page.getByTestId("error-username")).toContainText("perhaps by the account your last try created");
+    await expect(page.getByText("Please choose another")).toHaveCount(0);
   });
 
   test("without JavaScript a sign-up is refused with a clear reason, never let through without the proof of work", async ({ browser }) => {

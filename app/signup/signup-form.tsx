@@ -106,7 +106,15 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
     { confirm: accountKept },
   );
 
-  const shown = passLapsed && error.fields.captcha === "required" ? { ...error, fields: { ...error.fields, captcha: "pass_lapsed" } } : error;
+  // The banner says the taken name may be this person's own new account; its field must not
+  // then tell them to choose another.
+  const takenField = takenAfterNoAnswer ? (error.code === "username_taken" ? "username" : error.code === "email_taken" ? "email" : null) : null;
+  const shown =
+    passLapsed && error.fields.captcha === "required"
+      ? { ...error, fields: { ...error.fields, captcha: "pass_lapsed" } }
+      : takenField
+        ? { ...error, fields: { ...error.fields, [takenField]: "taken_maybe_yours" } }
+        : error;
   const { owner, errorFor, details } = fieldErrors(SIGNUP_FIELDS, LABELS, shown);
   const fieldProps = (name: SignupField) => ({
     name,

@@ -135,6 +135,8 @@ export function fieldErrorText(field: string, code: string): string {
       return limits.format ?? "That doesn't look right.";
     case "incorrect":
       return `That is not ${limits.noun}.`;
+    case "taken_maybe_yours":
+      return "Taken, perhaps by the account your last try created: see above.";
     case "pass_lapsed":
       return "Your earlier right answer counted for a few minutes only, and they have passed. Please type the characters of this new image.";
     case "lost":

@@ -32,17 +32,25 @@ export function nextSessions(sessions: Sessions | (() => Sessions)): NextSession
 
   // cookies() first: during `next build` it ends the prerender of a page that reads the session
   // before the store is made, so a store that needs the environment is not made at build time.
-  // The Cookie header rather than the jar's one value per name: the session is chosen as
-  // route handlers choose it (Sessions.fromCookieHeader).
+  // The jar holds one value per name: the cookie a server action just set, else the request's
+  // last. The request's Cookie header holds every one (two after a Domain change); the session is
+  // chosen among them all as route handlers choose it (Sessions.fromCookieHeader), the jar's first.
+  const candidates = async (s: Sessions): Promise<string> => {
+    const jarValue = (await cookies()).get(s.cookie.name)?.value;
+    const header = (await headers()).get("cookie") ?? "";
+    return jarValue ? `${s.cookie.name}=${jarValue}; ${header}` : header;
+  };
+
   const read = cache(async (): Promise<ReadonlySession> => {
     await cookies();
-    return resolve().fromCookieHeader((await headers()).get("cookie"));
+    const s = resolve();
+    return s.fromCookieHeader(await candidates(s));
   });
 
   async function getSession(): Promise<ActionSession> {
     const jar = await cookies();
     const s = resolve();
-    const session = await s.fromCookieHeader((await headers()).get("cookie"));
+    const session = await s.fromCookieHeader(await candidates(s));
     let saved = false;
     const save = async () => {
       if (saved) throw new Error("@holdfast/session/next: save() was already called; call getSession() again for another change");
