@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test, type Browser, type BrowserContext } from "@playwright/test";
 import { proof } from "../testing/pow";
 import { rawRequest } from "../testing/raw-http";
 import { fillAccount, newUser, STORE, watchCaptcha } from "./helpers";
@@ -31,6 +31,13 @@ const cookieFrom = (response: Response, previous?: string) =>
 async function errorOf(response: Response) {
   expect(response.headers.get("content-type")).toContain("application/json");
   return ((await response.json()) as { error: { code: string; message: string; fields?: Record<string, string> } }).error;
+}
+
+/** A new browser context that holds a session cookie (`name=value`, as the API set it). */
+async function contextWith(browser: Browser, cookie: string): Promise<BrowserContext> {
+  const context = await browser.newContext();
+  await context.addCookies([{ name: COOKIE, value: cookie.split("=")[1]!, url: BASE }]);
+  return context;
 }
 
 async function signUp(): Promise<{ cookie: string; user: ReturnType<typeof newUser> }> {
@@ -151,8 +158,7 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
 
   test("the password page's client-side push to the login page (a real router state) still renders", async ({ browser }) => {
     const { cookie, user } = await signUp();
-    const context = await browser.newContext();
-    await context.addCookies([{ name: COOKIE, value: cookie.split("=")[1]!, url: BASE }]);
+    const context = await contextWith(browser, cookie);
     const page = await context.newPage();
     await page.goto("/password");
     // The login goes (its cookie cleared, as a logout in another tab does); the change is then unauthenticated, and the page pushes to /login.
@@ -350,8 +356,7 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
 
   test("the login and sign-up pages say who is already logged in, with the way to the account", async ({ browser }) => {
     const { cookie, user } = await signUp();
-    const context = await browser.newContext();
-    await context.addCookies([{ name: COOKIE, value: cookie.split("=")[1]!, url: BASE }]);
+    const context = await contextWith(browser, cookie);
     const page = await context.newPage();
     for (const path of ["/login", "/signup"]) {
       await page.goto(path);
@@ -402,8 +407,7 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
 
   test("the welcome page leads to a password change: a wrong current password is named under its field, the right one ends on the notice", async ({ browser }) => {
     const { cookie, user } = await signUp();
-    const context = await browser.newContext();
-    await context.addCookies([{ name: COOKIE, value: cookie.split("=")[1]!, url: BASE }]);
+    const context = await contextWith(browser, cookie);
     const page = await context.newPage();
     await page.goto("/welcome");
     await page.getByRole("link", { name: "Change password" }).click();
@@ -532,8 +536,7 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
 
   test("'Log out everywhere' from a tab whose session already ended says so instead of claiming it worked", async ({ browser }) => {
     const { cookie } = await signUp();
-    const context = await browser.newContext();
-    await context.addCookies([{ name: COOKIE, value: cookie.split("=")[1]!, url: BASE }]);
+    const context = await contextWith(browser, cookie);
     const first = await context.newPage();
     const second = await context.newPage();
     await first.goto("/welcome");
@@ -553,8 +556,7 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
 
   test("the welcome page offers 'Log out everywhere' only where the store can end other sessions", async ({ browser }) => {
     const { cookie, user } = await signUp();
-    const second = await browser.newContext();
-    await second.addCookies([{ name: COOKIE, value: cookie.split("=")[1]!, url: BASE }]);
+    const second = await contextWith(browser, cookie);
     const other = await browser.newContext();
     const page = await other.newPage();
     await page.goto("/login");

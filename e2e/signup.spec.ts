@@ -18,6 +18,15 @@ async function rightAnswerTakenName(page: Page, taken: string) {
   return { captcha, user };
 }
 
+/** The sign-up page's captcha image, where it sits on a screen `width` CSS pixels wide. */
+async function captchaBoxAt(page: Page, width: number) {
+  await page.setViewportSize({ width, height: 700 });
+  await page.goto("/signup");
+  const image = page.getByRole("img", { name: /captcha/i });
+  await expect(image).toBeVisible();
+  return (await image.boundingBox())!;
+}
+
 test.describe(`sign-up in the browser (${STORE} store)`, () => {
   test("sign up with JavaScript, without a page reload", async ({ page }) => {
     const captcha = watchCaptcha(page);
@@ -328,11 +337,7 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
   });
 
   test("on a narrow phone screen the captcha scales with the form and keeps its shape", async ({ page }) => {
-    await page.setViewportSize({ width: 320, height: 700 });
-    await page.goto("/signup");
-    const image = page.getByRole("img", { name: /captcha/i });
-    await expect(image).toBeVisible();
-    const box = (await image.boundingBox())!;
+    const box = await captchaBoxAt(page, 320);
     const form = (await page.locator("form.form").boundingBox())!;
     expect(box.x).toBeGreaterThanOrEqual(form.x - 0.5);
     expect(box.x + box.width).toBeLessThanOrEqual(form.x + form.width + 0.5);
@@ -344,11 +349,7 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
   });
 
   test("zoomed in on a phone (187 CSS pixels wide) the captcha takes the row's width, with the button below it", async ({ page }) => {
-    await page.setViewportSize({ width: 187, height: 700 });
-    await page.goto("/signup");
-    const image = page.getByRole("img", { name: /captcha/i });
-    await expect(image).toBeVisible();
-    const box = (await image.boundingBox())!;
+    const box = await captchaBoxAt(page, 187);
     const row = (await page.locator(".captcha__row").boundingBox())!;
     expect(box.width).toBeGreaterThanOrEqual(Math.min(240, row.width) - 1);
     const button = (await page.getByRole("button", { name: "New captcha" }).boundingBox())!;

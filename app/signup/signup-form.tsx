@@ -6,7 +6,7 @@ import { Field, fieldInput } from "@/app/ui/field";
 import { FormError } from "@/app/ui/form-error";
 import { fieldErrors, firstProblem, useJsonForm, type FormErrorState } from "@/app/ui/form-state";
 import { loggedOutHere, type ApiFailure } from "@/app/ui/api";
-import { NETWORK_ERROR, SENT_BEFORE_READY, SIGNUP_FIELDS, SIGNUP_NOT_KEPT, TAKEN_AFTER_NO_ANSWER, UNEXPECTED_RESPONSE } from "@/app/ui/messages";
+import { NETWORK_ERROR, ownerField, SENT_BEFORE_READY, SIGNUP_FIELDS, SIGNUP_NOT_KEPT, TAKEN_AFTER_NO_ANSWER, UNEXPECTED_RESPONSE } from "@/app/ui/messages";
 import { useErrorFocus } from "@/app/ui/use-error-focus";
 import { useProofOfWork } from "@/app/ui/use-proof-of-work";
 
@@ -108,7 +108,7 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
 
   // The banner says the taken name may be this person's own new account; its field must not
   // then tell them to choose another.
-  const takenField = takenAfterNoAnswer ? (error.code === "username_taken" ? "username" : error.code === "email_taken" ? "email" : null) : null;
+  const takenField = takenAfterNoAnswer && error.code !== null && PASS_CODES.has(error.code) ? ownerField(error.code, SIGNUP_FIELDS) : undefined;
   const shown =
     passLapsed && error.fields.captcha === "required"
       ? { ...error, fields: { ...error.fields, captcha: "pass_lapsed" } }
