@@ -64,7 +64,11 @@ const server = createServer((req, res) => {
     const value = req.headers[name];
     if (!trustProxy) delete req.headers[name];
     // Several values (a proxy that appends): only the one our proxies vouch for, for Next too.
-    else if (typeof value === "string") req.headers[name] = trustedForwardedValue(value, proxyHops);
+    // A scheme is case-insensitive: Next compares it with "https" as sent.
+    else if (typeof value === "string") {
+      const trusted = trustedForwardedValue(value, proxyHops);
+      req.headers[name] = name === "x-forwarded-proto" ? trusted.toLowerCase() : trusted;
+    }
   }
   // A request that arrives while Next still prepares waits for it.
   void prepared.then(() => handle(req, res));

@@ -17,6 +17,13 @@ describe("the site's origin", () => {
     assert.equal(siteOrigin(req({ "x-forwarded-proto": "http, https, http" }), 2), "https://site.test");
   });
 
+  it("a scheme or host a proxy sends in capitals is the same origin as the browser's lowercase one", () => {
+    assert.equal(siteOrigin(req({ "x-forwarded-proto": "HTTPS", "x-forwarded-host": "Site.Test" }), 1), "https://site.test");
+    assert.equal(siteOrigin(req({ host: "SITE.test" }), 0), "http://site.test");
+    const post = new Request("http://site.test/api/login", { method: "POST", headers: { host: "site.test", [PROTO_HEADER]: "http", origin: "https://site.test", "x-forwarded-proto": "Https" } });
+    assert.equal(isSameOrigin(post, 1), true);
+  });
+
   it("a state-changing request from the client-written forwarded origin is cross-origin", () => {
     const post = (origin: string) => new Request("http://site.test/api/login", { method: "POST", headers: { host: "site.test", [PROTO_HEADER]: "http", origin, "x-forwarded-host": "evil.example, site.test", "x-forwarded-proto": "https, http" } });
     assert.equal(isSameOrigin(post("https://evil.example"), 1), false);

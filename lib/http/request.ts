@@ -21,7 +21,9 @@ export function siteOrigin(req: { headers: Headers; url?: string }, proxyHops: n
   const url = req.url === undefined ? undefined : new URL(req.url);
   const proto = forwarded("x-forwarded-proto") ?? req.headers.get(PROTO_HEADER) ?? url?.protocol.replace(":", "") ?? "http";
   const host = forwarded("x-forwarded-host") ?? req.headers.get("host") ?? url?.host ?? "";
-  return `${proto}://${host}`;
+  // Schemes and host names are case-insensitive (a proxy may send `HTTPS`); a browser's Origin
+  // is always lowercase, so ours is too.
+  return `${proto.toLowerCase()}://${host.toLowerCase()}`;
 }
 
 /** Whether the request arrived over https, as far as this server can tell. */
