@@ -226,6 +226,7 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
   test("a kept right answer that lapsed before it was used is said to have lapsed, with a new image to read", async ({ page, request }) => {
     const { captcha, user } = await rightAnswerTakenName(page, (await apiRegister(request)).username);
     // The pass lives a few minutes; past them the server asks for a captcha again, as it answers here.
+    await page.clock.setSystemTime(Date.now() + 6 * 60_000);
     await page.route("**/api/register", (route) =>
       route.fulfill({ status: 400, contentType: "application/json", body: JSON.stringify({ error: { code: "invalid_input", message: "Some fields are not valid.", fields: { captcha: "required" } } }) }),
     );
@@ -235,6 +236,39 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await expect(page.getByTestId("error-captcha")).toContainText("counted for a few minutes only");
     await expect(page.getByLabel("Captcha", { exact: true })).toBeVisible();
     // A new image: the one shown before was solved and spent.
+    await expect.poll(() => captcha.count(), { message: "a new captcha" }).toBeGreaterThan(shown);
+  });
+
+  test("a kept right answer that another tab used is said to be used there, not to have lapsed", async ({ context, request }) => {
+    const taken = (await apiRegister(request)).username;
+    const first = await context.newPage();
+    const { user } = await rightAnswerTakenName(first, taken);
+    // The second tab's right answer replaces the first's pass in the session they share.
+    const second = await context.newPage();
+    await rightAnswerTakenName(second, taken);
+    await first.getByLabel("Username", { exact: true }).fill(`${user.username}_a`);
+    await first.getByRole("button", { name: "Create account" }).click();
+    await expect(first).toHaveURL(/\/welcome$/);
+    // Within the pass's minutes, in the second tab: the server holds no pass any more.
+    const registered = second.waitForResponse((r) => r.url().endsWith("/api/register"));
+    await second.getByLabel("Username", { exact: true }).fill(`${user.username}_b`);
+    await second.getByRole("button", { name: "Create account" }).click();
+    expect((await registered).status()).toBe(400);
+    await expect(second.getByTestId("error-captcha")).toHaveAttribute("data-code", "pass_used");
+    await expect(second.getByTestId("error-captcha")).toContainText("this site open in another tab");
+    await expect(second.getByLabel("Captcha", { exact: true })).toBeVisible();
+  });
+
+  test("a kept right answer the server lost is said to be the server's loss, not a used image", async ({ page, request }) => {
+    const { captcha, user } = await rightAnswerTakenName(page, (await apiRegister(request)).username);
+    // What the server answers when its ledger no longer holds the pass (lib/api/flows.test.ts proves it does).
+    await page.route("**/api/register", (route) =>
+      route.fulfill({ status: 400, contentType: "application/json", body: JSON.stringify({ error: { code: "captcha_missing", message: "The server no longer holds it.", fields: { captcha: "lost" } } }) }),
+    );
+    const shown = captcha.count();
+    await page.getByLabel("Username", { exact: true }).fill(`${user.username}_2`);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByTestId("error-captcha")).toContainText("lost track of your earlier right answer");
     await expect.poll(() => captcha.count(), { message: "a new captcha" }).toBeGreaterThan(shown);
   });
 

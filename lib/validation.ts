@@ -4,9 +4,11 @@ import { z } from "zod";
 /**
  * `replaced`: a captcha answer that was right for an earlier image of the session, which a newer
  * one replaced. `lost`: the captcha the session waited on is gone from the server's ledger though
- * nothing used it and it had not expired, so the answer was never checked.
+ * nothing used it and it had not expired, so the answer was never checked (or the pass a 409
+ * left, so the attempt was not). `pass_used`: the pass a 409 left was used by another attempt of
+ * the session first.
  */
-export type FieldCode = "too_short" | "too_long" | "invalid_format" | "required" | "replaced" | "lost";
+export type FieldCode = "too_short" | "too_long" | "invalid_format" | "required" | "replaced" | "lost" | "pass_used";
 export type FieldErrors = Record<string, FieldCode>;
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]+$/;

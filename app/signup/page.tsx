@@ -3,7 +3,8 @@ import type { Metadata } from "next";
 import { AuthShell } from "@/app/ui/auth-shell";
 import { LoggedInNote } from "@/app/ui/logged-in-note";
 import { cleanCode, firstParam, formErrorFromQuery, SIGNUP_FIELDS } from "@/app/ui/messages";
-import { captchaPassHeld, formDraft } from "../../lib/next/session";
+import { PASS_TTL_MS } from "../../lib/captcha/pass";
+import { captchaPassLeftMs, formDraft } from "../../lib/next/session";
 import { SignupForm } from "./signup-form";
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
@@ -41,7 +42,8 @@ export default async function SignupPage({ searchParams }: { searchParams: Searc
         initialError={{ ...refused, code }}
         captchaNonce={randomUUID().slice(0, 8)}
         passwordCleared={draft?.passwordCleared ?? false}
-        captchaSolved={code !== null && (await captchaPassHeld())}
+        captchaPassLeftMs={code !== null ? await captchaPassLeftMs() : 0}
+        passTtlMs={PASS_TTL_MS}
       />
     </AuthShell>
   );

@@ -1,6 +1,6 @@
 "use client";
 
-import { useCallback, useRef, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { Captcha, useHydrated } from "@/app/ui/captcha";
 import { Field, fieldInput } from "@/app/ui/field";
 import { FormError } from "@/app/ui/form-error";
@@ -49,20 +49,36 @@ type SignupFormProps = {
   captchaNonce: string;
   /** The page came back from a plain form post that had a password in it, which is never kept. */
   passwordCleared: boolean;
-  /** The session holds a pass: the captcha was solved and its answer still counts once. */
-  captchaSolved: boolean;
+  /** How long the session's pass has left (0: none): the captcha was solved and its answer still counts once. */
+  captchaPassLeftMs: number;
+  /** How long a pass lives from the 409 that leaves it. */
+  passTtlMs: number;
 };
 
-export function SignupForm({ initialValues, initialError, captchaNonce, passwordCleared, captchaSolved }: SignupFormProps) {
+/**
+ * A pass the server no longer holds was used by another attempt of this browser (another tab) if
+ * its time had not run out; the client's deadline runs a response's travel behind the server's.
+ */
+const PASS_LAPSE_SLACK_MS = 5_000;
+
+export function SignupForm({ initialValues, initialError, captchaNonce, passwordCleared, captchaPassLeftMs, passTtlMs }: SignupFormProps) {
   const [captchaRound, setCaptchaRound] = useState(0);
-  const [solved, setSolved] = useState(captchaSolved);
+  const [solved, setSolved] = useState(captchaPassLeftMs > 0);
+  // When the pass runs out, by this page's clock.
+  const passDeadline = useRef(0);
+  useEffect(() => {
+    if (captchaPassLeftMs > 0) passDeadline.current = Date.now() + captchaPassLeftMs;
+  }, [captchaPassLeftMs]);
   // "Can't read it?": no image to read; the browser does more work instead, under a tighter limit.
   const [withoutImage, setWithoutImage] = useState(false);
   // The attempt before the one shown got no answer (see NO_ANSWER); a taken name now may be this person's.
   const [lastGotNoAnswer, setLastGotNoAnswer] = useState(false);
   const [takenAfterNoAnswer, setTakenAfterNoAnswer] = useState(false);
-  // A kept right answer (a pass) that lapsed before it was used: the server asks for a captcha again.
-  const [passLapsed, setPassLapsed] = useState(false);
+  // A kept right answer (a pass) the server no longer held, so it asked for a captcha again: its
+  // time ran out (pass_lapsed), or another tab used it (pass_used).
+  const [passGone, setPassGone] = useState<"pass_lapsed" | "pass_used" | null>(null);
+  // The attempt that failed leaned on a pass: a lost captcha was that pass, not an image.
+  const [leanedOnPass, setLeanedOnPass] = useState(false);
   // Whether the attempt that failed was sent at all (its proof of work may have failed first).
   const sent = useRef(false);
   const pow = useProofOfWork({ level: withoutImage ? "accessible" : "normal" });
@@ -81,14 +97,17 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
     (failure) => {
       setTakenAfterNoAnswer(lastGotNoAnswer && PASS_CODES.has(failure.code));
       setLastGotNoAnswer(sent.current && NO_ANSWER.has(failure.code));
-      const lapsed = solved && failure.code === "invalid_input" && failure.fields.captcha === "required";
-      setPassLapsed(lapsed);
+      const gone = solved && failure.code === "invalid_input" && failure.fields.captcha === "required";
+      setPassGone(gone ? (Date.now() >= passDeadline.current - PASS_LAPSE_SLACK_MS ? "pass_lapsed" : "pass_used") : null);
+      setLeanedOnPass(solved && !withoutImage);
       // The image shown before the pass was solved and spent: a new one to read.
-      if (lapsed) refreshCaptcha();
+      if (gone) refreshCaptcha();
       // A right answer followed by a taken name is kept by the server for the next attempt; an
       // attempt that spent such a pass leaves none, whatever its outcome (a second taken name).
       // One refused before the captcha's turn (a field to fix, a limit) leaves it where it was.
-      const keep = (PASS_CODES.has(failure.code) && !withoutImage && !solved) || (solved && !lapsed && CAPTCHA_UNSPENT.has(failure.code));
+      const granted = PASS_CODES.has(failure.code) && !withoutImage && !solved;
+      if (granted) passDeadline.current = Date.now() + passTtlMs;
+      const keep = granted || (solved && !gone && CAPTCHA_UNSPENT.has(failure.code));
       setSolved(keep);
       // Otherwise the server spent the captcha on this attempt, right or wrong, unless it never got that far.
       if (!keep && !CAPTCHA_UNSPENT.has(failure.code)) refreshCaptcha();
@@ -109,12 +128,13 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
   // The banner says the taken name may be this person's own new account; its field must not
   // then tell them to choose another.
   const takenField = takenAfterNoAnswer && error.code !== null && PASS_CODES.has(error.code) ? ownerField(error.code, SIGNUP_FIELDS) : undefined;
-  const shown =
-    passLapsed && error.fields.captcha === "required"
-      ? { ...error, fields: { ...error.fields, captcha: "pass_lapsed" } }
-      : takenField
-        ? { ...error, fields: { ...error.fields, [takenField]: "taken_maybe_yours" } }
-        : error;
+  // What the captcha's field says when the attempt leaned on a kept right answer (a pass).
+  const passNote = passGone && error.fields.captcha === "required" ? passGone : leanedOnPass && error.fields.captcha === "lost" ? "pass_lost" : undefined;
+  const shown = passNote
+    ? { ...error, fields: { ...error.fields, captcha: passNote } }
+    : takenField
+      ? { ...error, fields: { ...error.fields, [takenField]: "taken_maybe_yours" } }
+      : error;
   const { owner, errorFor, details } = fieldErrors(SIGNUP_FIELDS, LABELS, shown);
   const fieldProps = (name: SignupField) => ({
     name,

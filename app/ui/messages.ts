@@ -139,6 +139,10 @@ export function fieldErrorText(field: string, code: string): string {
       return "Taken, perhaps by the account your last try created: see above.";
     case "pass_lapsed":
       return "Your earlier right answer counted for a few minutes only, and they have passed. Please type the characters of this new image.";
+    case "pass_used":
+      return "Your earlier right answer counted for one attempt, and another attempt from this browser (this site open in another tab) has used it. Please type the characters of this new image.";
+    case "pass_lost":
+      return "Our server lost track of your earlier right answer (nothing you did caused this). Please type the characters of this new image.";
     case "lost":
       return "Our server lost track of that image before it could check your answer (nothing you typed caused this). We've shown a new image; please type its characters.";
     case "replaced":

@@ -540,6 +540,50 @@ describe("a captcha the ledger lost is named as lost; one that was used, as used
   }
 });
 
+describe("the right answer kept after a taken name (a pass) says what became of it", () => {
+  /** A 409 after a right answer: the cookie that holds the pass, and the pass's ledger id. */
+  async function passAfterConflict(a: App, ids: string[]) {
+    const taken = await signUp(a);
+    const captcha = await a.call(getCaptcha);
+    const r = await a.call(register, { ...json({ ...user(), username: taken.username, captcha: captcha.headers.get("x-captcha-answer"), altcha: await proof(a) }), cookie: cookieOf(captcha) });
+    assert.equal(r.status, 409);
+    return { cookie: cookieOf(r) ?? cookieOf(captcha)!, id: ids.filter((i) => i.startsWith("pass")).at(-1)! };
+  }
+  const recording = (services: Services, ids: string[]): Services => ({ ...services, captchas: { ...services.captchas, put: (id, c, ttl) => (ids.push(id), services.captchas.put(id, c, ttl)) } });
+  const withoutCaptcha = async (a: App, cookie: string) => {
+    const r = await a.call(register, { ...json({ ...user(), altcha: await proof(a) }), cookie });
+    return { status: r.status, error: r.status === 201 ? undefined : ((await r.json()) as { error: { code: string; fields?: unknown } }).error };
+  };
+
+  it("used by another attempt first (the cookie store's older copy names it still): captcha_missing with fields.captcha pass_used", async () => {
+    const ids: string[] = [];
+    const a = app(recording(createServices(parseConfig(env({ SESSION_STORE: "cookie" }))), ids));
+    const { cookie } = await passAfterConflict(a, ids);
+    assert.equal((await withoutCaptcha(a, cookie)).status, 201);
+    const again = await withoutCaptcha(a, cookie);
+    assert.equal(again.status, 400);
+    assert.deepEqual(again.error, { ...again.error, code: "captcha_missing", fields: { captcha: "pass_used" } });
+  });
+
+  it("lost by the ledger before its use: captcha_missing with fields.captcha lost, as a lost captcha", async () => {
+    const ids: string[] = [];
+    const services = createServices(parseConfig(env({ SESSION_STORE: "database" })));
+    const a = app(recording(services, ids));
+    const { cookie, id } = await passAfterConflict(a, ids);
+    const { sql } = await import("../db");
+    assert.equal((await sql(services.db).query("DELETE FROM captchas WHERE id = $1", [id])).rowCount, 1);
+    const warn = console.warn;
+    console.warn = () => {};
+    try {
+      const lost = await withoutCaptcha(a, cookie);
+      assert.equal(lost.status, 400);
+      assert.deepEqual(lost.error, { ...lost.error, code: "captcha_missing", fields: { captcha: "lost" } });
+    } finally {
+      console.warn = warn;
+    }
+  });
+});
+
 describe("another site cannot make a visitor's browser replace its captcha", () => {
   it("GET /api/captcha marked cross-site is 403 cross_origin and issues nothing; same-origin and typed-in requests are served", async () => {
     const a = app(createServices(parseConfig(env({ SESSION_STORE: "database" }))));

@@ -73,7 +73,15 @@ export async function register(ctx: RequestContext): Promise<Response> {
   } else if (captcha === undefined) {
     if (!session.hasCookie) return fail("no_session");
     if ((await session.state()) !== "live") return fail("session_unknown");
-    if (!(await takePass(session, services.captchas))) return fail("captcha_missing");
+    const pass = await takePass(session, services.captchas);
+    // Another attempt of this session (another tab) used it first: the field says so, as a typed
+    // captcha used twice is not.
+    if (pass === "used") return fail("captcha_missing", { captcha: "pass_used" });
+    if (pass === "lost") {
+      noteLostCaptcha(services.config.store);
+      return fail("captcha_missing", { captcha: "lost" });
+    }
+    if (pass === "expired") return fail("captcha_expired");
   } else {
     const checked = await checkCaptcha(session, services.captchas, captcha, { keys: captchaKeys(services.config.secrets) });
     // An answer to a replaced captcha is still a wrong one (the contract's code); its field says why.
@@ -117,5 +125,5 @@ function noteLostCaptcha(store: string): void {
       : store === "memory"
         ? "This process's memory does not hold it: another process drew it (SESSION_STORE=memory keeps captchas in one process; use a shared store)."
         : "This instance uses another DATABASE_URL than the instance that drew it, or the captchas table was cleared.";
-  log.warn(`a sign-up's captcha was gone from the ledger though nothing had used it and it had not expired, so the person was told the server lost it and shown a new one (captcha_missing, fields.captcha "lost"). ${causes}`);
+  log.warn(`a sign-up's captcha (or the pass a right answer left after a taken name) was gone from the ledger though nothing had used it and it had not expired, so the person was told the server lost it and shown a new one (captcha_missing, fields.captcha "lost"). ${causes}`);
 }

@@ -31,17 +31,33 @@ export async function grantPass(session: Session, ledger: CaptchaLedger, now = D
   await session.set(SESSION_KEY, { id, expiresAt } satisfies PassRef);
 }
 
-/** Whether the session names a pass that has not expired; takes nothing. */
-export async function hasPass(session: Pick<Session, "get">, now = Date.now()): Promise<boolean> {
+/** How long the pass the session names has left, in ms (0 for none, or an expired one); takes nothing. */
+export async function passLeftMs(session: Pick<Session, "get">, now = Date.now()): Promise<number> {
   const ref = await session.get<PassRef>(SESSION_KEY);
-  return !!ref && typeof ref.id === "string" && typeof ref.expiresAt === "number" && ref.expiresAt > now;
+  return ref && typeof ref.id === "string" && typeof ref.expiresAt === "number" ? Math.max(0, ref.expiresAt - now) : 0;
 }
 
-/** Consumes the session's pass, whatever the attempt's outcome; true when it was live and unused. */
-export async function takePass(session: Session, ledger: CaptchaLedger, now = Date.now()): Promise<boolean> {
+/** Whether the session names a pass that has not expired; takes nothing. */
+export async function hasPass(session: Pick<Session, "get">, now = Date.now()): Promise<boolean> {
+  return (await passLeftMs(session, now)) > 0;
+}
+
+/**
+ * What taking a pass found. `used`: another attempt took it first (the session no longer names
+ * it, or the ledger holds it marked used); `lost`: the ledger does not hold it at all though it
+ * was neither used nor expired (Redis evicted it, or another ledger); `expired`: it lapsed
+ * between the check and the take.
+ */
+export type PassTake = "ok" | "used" | "lost" | "expired";
+
+/** Consumes the session's pass, whatever the attempt's outcome. */
+export async function takePass(session: Session, ledger: CaptchaLedger, now = Date.now()): Promise<PassTake> {
   const ref = await session.get<PassRef>(SESSION_KEY);
-  if (!ref || typeof ref.id !== "string") return false;
+  if (!ref || typeof ref.id !== "string") return "used";
   await session.unset(SESSION_KEY);
   const record = await ledger.take(LEDGER_PREFIX + ref.id);
-  return record !== null && record !== SPENT && record.expiresAt > now;
+  if (record === SPENT) return "used";
+  const expiresAt = record?.expiresAt ?? (typeof ref.expiresAt === "number" ? ref.expiresAt : 0);
+  if (expiresAt <= now) return "expired";
+  return record === null ? "lost" : "ok";
 }

@@ -36,7 +36,8 @@ export const MEMORY_SESSION_UNKNOWN =
   "The session cookie matches no session in this process. Sessions are kept in one process's memory (SESSION_STORE=memory) while several processes serve this site, so each process knows only its own; use a shared store: cookie, database, redis or cached.";
 
 /** captcha_missing's sentence when the field says `lost`: the answer was never checked. */
-export const CAPTCHA_LOST = "The server no longer holds the captcha this session was waiting on, though it was not used and had not expired, so the answer was not checked. Load a new captcha.";
+export const CAPTCHA_LOST =
+  "The server no longer holds the captcha (or the right answer kept after a taken name) this session was waiting on, though it was not used and had not expired, so this attempt was not checked. Load a new captcha.";
 
 /** Said instead of the usual pow_invalid sentence when the challenge ledger is one process's memory. */
 export const MEMORY_POW_UNKNOWN =

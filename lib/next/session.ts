@@ -1,7 +1,7 @@
 import { StoreUnavailableError } from "@holdfast/session";
 import { nextSessions, type ReadonlySession } from "@holdfast/session/next";
 import { draftKey, type AfterLogin, type DraftForm, type FormDraft, type RequestContext } from "../api/context";
-import { hasPass } from "../captcha/pass";
+import { passLeftMs } from "../captcha/pass";
 import { config } from "../env";
 import { healthRoute as health, sessionRoute as route, type RouteOptions } from "../http/route";
 import { createServices, type Services } from "../services";
@@ -87,9 +87,9 @@ export function formDraft(form: DraftForm): Promise<FormDraft | null> {
   });
 }
 
-/** Whether the session holds a live captcha pass (a solved captcha kept after a 409). */
-export function captchaPassHeld(): Promise<boolean> {
-  return fromSession(false, (session) => hasPass(session));
+/** How long the session's captcha pass (a solved captcha kept after a 409) has left, in ms; 0 for none. */
+export function captchaPassLeftMs(): Promise<number> {
+  return fromSession(0, (session) => passLeftMs(session));
 }
 
 /** What the configured store can do, so a page offers only that. */
