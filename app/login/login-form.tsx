@@ -56,7 +56,7 @@ export function LoginForm({ initialLogin, initialError, passwordCleared, next }:
   const initialFocus = problemField(initialError.code, initialError.fields);
 
   return (
-    <form className="form" method="post" action="/api/login" noValidate onSubmit={onSubmit} aria-busy={pending}>
+    <form className="form" method="post" action={next === "/welcome" ? "/api/login" : `/api/login?next=${encodeURIComponent(next)}`} noValidate onSubmit={onSubmit} aria-busy={pending}>
       <FormError code={error.code} retryAfter={error.retryAfter} details={details} shownInline={owner !== undefined} />
       {next === "/welcome" ? null : <input type="hidden" name="next" value={next} />}
       <Field

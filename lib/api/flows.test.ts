@@ -620,6 +620,12 @@ describe("plain form posts always land back on their page", () => {
     const wait = limited.headers.get("retry-after") ?? "";
     assert.match(wait, /^\d+$/);
     assert.equal(limited.headers.get("location"), `/login?error=rate_limited&retry=${wait}`);
+    // The password page's login names where it returns to in its action too, which the limit,
+    // answering before the body is read, keeps; a page it may not return to is dropped.
+    const toPassword = await a.call(login, { ...post(form({ ...fields, next: "/password" }, "/login")), path: "/api/login?next=%2Fpassword" });
+    assert.equal(toPassword.headers.get("location"), `/login?error=rate_limited&retry=${toPassword.headers.get("retry-after")}&next=%2Fpassword`);
+    const elsewhere = await a.call(login, { ...post(form(fields, "/login")), path: "/api/login?next=https%3A%2F%2Fevil.example" });
+    assert.equal(elsewhere.headers.get("location"), `/login?error=rate_limited&retry=${elsewhere.headers.get("retry-after")}`);
     // The same request as JSON keeps the contract's 429.
     assert.equal((await a.call(login, { ...json(fields), headers: address })).status, 429);
   });

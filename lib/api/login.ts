@@ -17,7 +17,8 @@ export async function login(ctx: RequestContext): Promise<Response> {
   if (!parsed.ok) return failure(ctx, parsed.code, parsed.fields);
   const { body, form } = parsed;
 
-  const next = afterLogin(body.next);
+  // The form names it in its action's query too (see lib/http/route.ts backToForm).
+  const next = afterLogin(body.next ?? new URL(req.url).searchParams.get("next"));
   const fail = async (code: "invalid_input" | "invalid_credentials" | "rate_limited", fields?: FieldErrors, retryAfter?: string) => {
     if (!form) return failure(ctx, code, fields);
     await keepDraft(ctx, "login", body, LOGIN_DRAFT_FIELDS);

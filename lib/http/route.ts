@@ -1,5 +1,5 @@
 import { SessionTooLargeError, StoreUnavailableError } from "@holdfast/session";
-import { formFailure, type RequestContext } from "../api/context";
+import { afterLogin, formFailure, type RequestContext } from "../api/context";
 import { health } from "../api/health";
 import { log } from "../log";
 import { isNotMigrated } from "../migrations";
@@ -66,17 +66,22 @@ export function sessionRoute(services: () => Services, endpoint: (ctx: RequestCo
   if (!formPage) return handler;
   return async (req) => {
     const response = await handler(req);
-    return isFormPost(req) ? backToForm(response, formPage) : response;
+    return isFormPost(req) ? backToForm(response, formPage, req) : response;
   };
 }
 
-/** A JSON error turned into the 303 back to the form's page, with every other header kept (the cookie, Retry-After). */
-async function backToForm(response: Response, page: string): Promise<Response> {
+/**
+ * A JSON error turned into the 303 back to the form's page, with every other header kept (the
+ * cookie, Retry-After). The page a login returns to rides in the form's action (`?next=`) as well
+ * as its body, so a refusal that answers before the body is read (a rate limit, its size) keeps it.
+ */
+async function backToForm(response: Response, page: string, req: Request): Promise<Response> {
   if (response.status < 400 || !response.headers.get("content-type")?.startsWith("application/json")) return response;
   const { error } = (await response.clone().json()) as { error?: { code?: string; fields?: FieldErrors } };
   if (!error?.code || error.code === "cross_origin") return response;
   // The page cannot read the 303's Retry-After, so the wait also goes in its URL (`retry=<s>`).
-  const back = formFailure(page, error.code as ErrorCode, error.fields, response.headers.get("retry-after") ?? undefined);
+  const next = afterLogin(new URL(req.url).searchParams.get("next"));
+  const back = formFailure(page, error.code as ErrorCode, error.fields, response.headers.get("retry-after") ?? undefined, next);
   for (const [name, value] of response.headers) {
     if (name !== "content-type" && name !== "content-length" && name !== "set-cookie") back.headers.set(name, value);
   }
