@@ -42,6 +42,18 @@ describe("a JSON body's text", () => {
     assert.deepEqual(await readBody(post([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xe9, 0x22, 0x7d], "application/json; charset=ISO-8859-1")), { ok: true, body: { a: "é" }, form: false });
   });
 
+  it("a form is parsed as URLSearchParams parses it, except that bytes that are not UTF-8 are invalid_format, never a U+FFFD in a field", async () => {
+    const form = (body: string | number[]) => post(body, "application/x-www-form-urlencoded");
+    const sample = "login=a+b%2Bc&password=%C3%A9%E2%82%AC%25zz%&=x&flag&next=%2Fpassword&login=last";
+    assert.deepEqual(await readBody(form(sample)), { ok: true, body: Object.fromEntries(new URLSearchParams(sample)), form: true });
+    assert.deepEqual(await readBody(form("login=ok&password=%FFsecret")), { ok: false, code: "invalid_input", form: true, fields: { password: "invalid_format" } });
+    assert.deepEqual(await readBody(form("password=%E2%82")), { ok: false, code: "invalid_input", form: true, fields: { password: "invalid_format" } });
+    assert.deepEqual(await readBody(form("%FF=x")), { ok: false, code: "invalid_input", form: true, fields: { body: "invalid_format" } });
+    assert.deepEqual(await readBody(form(`${"x".repeat(40)}=%FF`)), { ok: false, code: "invalid_input", form: true, fields: { body: "invalid_format" } });
+    // A raw byte that is not UTF-8, outside any escape.
+    assert.deepEqual(await readBody(form([0x61, 0x3d, 0xe9])), { ok: false, code: "invalid_input", form: true, fields: { body: "invalid_format" } });
+  });
+
   it("bytes that are not text in its charset are invalid_json, never a U+FFFD in a field; an unknown charset is 415", async () => {
     const latin1 = [0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xe9, 0x22, 0x7d];
     assert.deepEqual(await readBody(post(latin1)), { ok: false, code: "invalid_json", form: false });

@@ -153,8 +153,64 @@ export async function readBody(req: Request, options: { optional?: boolean } = {
   return parseBody(req, bytes, form);
 }
 
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/** `%XX` to its byte, as the URL standard's percent-decode does: a `%` not followed by two hex digits stays. */
+function percentDecode(bytes: Buffer): Buffer {
+  const hex = (byte: number | undefined) => byte !== undefined && ((byte >= 0x30 && byte <= 0x39) || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x66));
+  const out = Buffer.alloc(bytes.length);
+  let length = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] === 0x25 && hex(bytes[i + 1]) && hex(bytes[i + 2])) {
+      out[length++] = parseInt(bytes.subarray(i + 1, i + 3).toString("latin1"), 16);
+      i += 2;
+    } else out[length++] = bytes[i]!;
+  }
+  return out.subarray(0, length);
+}
+
+/**
+ * A url-encoded form, parsed as URLSearchParams does (`+` is a space, the last of a repeated name
+ * counts), except that a name or value whose bytes are not UTF-8 (`%FF`, a raw Latin-1 byte) is
+ * an error, never a U+FFFD saved in a password. Null for bytes that are not text at all; else the
+ * names whose values were not.
+ */
+function parseForm(bytes: Buffer): { body: Body; broken: string[] } | null {
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch {
+    return null;
+  }
+  const body: Body = {};
+  const broken: string[] = [];
+  for (const pair of text.split("&")) {
+    if (pair === "") continue;
+    const eq = pair.indexOf("=");
+    const [rawName, rawValue] = eq < 0 ? [pair, ""] : [pair.slice(0, eq), pair.slice(eq + 1)];
+    const decode = (raw: string) => {
+      try {
+        return UTF8.decode(percentDecode(Buffer.from(raw.replaceAll("+", " "), "utf8")));
+      } catch {
+        return null;
+      }
+    };
+    const name = decode(rawName);
+    const value = decode(rawValue);
+    // A field is named back only when it could be one of a form's (a short plain word).
+    if (name === null || value === null) broken.push(name !== null && /^[A-Za-z]{1,32}$/.test(name) ? name : "body");
+    else body[name] = value;
+  }
+  return { body, broken };
+}
+
 function parseBody(req: Request, bytes: Buffer, form: boolean): BodyResult {
-  if (form) return { ok: true, body: Object.fromEntries(new URLSearchParams(bytes.toString("utf8"))), form };
+  if (form) {
+    const parsed = parseForm(bytes);
+    if (!parsed) return { ok: false, code: "invalid_input", form, fields: { body: "invalid_format" } };
+    if (parsed.broken.length > 0) return { ok: false, code: "invalid_input", form, fields: Object.fromEntries(parsed.broken.map((name) => [name, "invalid_format"])) };
+    return { ok: true, body: parsed.body, form };
+  }
   const decoder = jsonDecoder(req);
   if (!decoder) return { ok: false, code: "unsupported_media_type", form };
   let parsed: unknown;
