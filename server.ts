@@ -11,6 +11,7 @@
  */
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import next from "next";
 import { FORWARDED_HEADER, PEER_HEADER, PROTO_HEADER, trustedForwardedValue } from "./lib/http/client-ip";
 import { gate, nextHeaders, SECURITY_HEADERS } from "./lib/http/gate";
@@ -74,11 +75,27 @@ const server = createServer((req, res) => {
   void prepared.then(() => handle(req, res));
 });
 server.keepAliveTimeout = 65_000;
+/** A plain reply written on the socket, for what node:http answers before any request handler, with the headers every response carries. */
+function bareReply(socket: Duplex, status: number, reason: string, extra: Record<string, string> = {}): void {
+  if (!socket.writable) return void socket.destroy();
+  const head = { "content-type": "text/plain", "content-length": String(reason.length + 1), connection: "close", ...extra, ...SECURITY_HEADERS };
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\n${Object.entries(head).map(([name, value]) => `${name}: ${value}\r\n`).join("")}\r\n${reason}\n`);
+}
 // CONNECT names no path: a plain 405, as any method Next cannot take gets (node:http would
 // otherwise close the connection with no answer at all).
-server.on("connect", (_req, socket) => {
-  const head = { "content-type": "text/plain", allow: "GET, HEAD", "content-length": "19", connection: "close", ...SECURITY_HEADERS };
-  socket.end(`HTTP/1.1 405 Method Not Allowed\r\n${Object.entries(head).map(([name, value]) => `${name}: ${value}\r\n`).join("")}\r\nMethod Not Allowed\n`);
+server.on("connect", (_req, socket) => bareReply(socket, 405, "Method Not Allowed", { allow: "GET, HEAD" }));
+// What node:http refuses itself (headers too large, a request line it cannot parse, a request
+// that took too long to arrive) gets node's own status, with those headers too.
+server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+  if (error.code === "ECONNRESET") return void socket.destroy();
+  if (error.code === "HPE_HEADER_OVERFLOW") return bareReply(socket, 431, "Request Header Fields Too Large");
+  if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") return bareReply(socket, 408, "Request Timeout");
+  bareReply(socket, 400, "Bad Request");
+});
+// An `Expect` other than 100-continue.
+server.on("checkExpectation", (_req, res) => {
+  res.writeHead(417, { "content-type": "text/plain", connection: "close", ...SECURITY_HEADERS });
+  res.end("Expectation Failed\n");
 });
 
 // The address is taken before Next prepares, so a port in use or a wrong HOSTNAME is said at

@@ -149,6 +149,19 @@ describe("server.ts in development mode", () => {
       assert.equal(connect.status, 405);
       assert.match(connect.headers, /^allow: get, head$/m);
       assert.match(connect.headers, /^x-frame-options: deny$/m);
+      // What node:http refuses before any handler carries the same headers, with node's own status.
+      const refused: Record<string, number> = {};
+      for (const [label, lines] of [
+        ["headers too large", ["GET /signup HTTP/1.1", `X-Big: ${"a".repeat(20_000)}`]],
+        ["a request line it cannot parse", ["GET /signup HTTP/9 nonsense"]],
+        ["an unknown expectation", ["POST /api/login HTTP/1.1", "Expect: something-else", "Content-Length: 2"]],
+      ] as const) {
+        const answer = await rawRequest(base, [...lines]);
+        refused[label] = answer.status;
+        assert.match(answer.headers, /^x-frame-options: deny$/m, label);
+        assert.match(answer.headers, /^content-security-policy: frame-ancestors 'none'$/m, label);
+      }
+      assert.deepEqual(refused, { "headers too large": 431, "a request line it cannot parse": 400, "an unknown expectation": 417 });
     } finally {
       dev.kill("SIGTERM");
       if (dev.exitCode === null) await once(dev, "exit");
