@@ -44,9 +44,9 @@ describe("the cookie outlives the session it names", () => {
 });
 
 describe("several cookies by the session's name (one set under an earlier Domain, sent first)", () => {
-  it("readCookies keeps each value once, in order, at most two", () => {
+  it("readCookies keeps each value once, in order, at most four", () => {
     assert.deepEqual(readCookies("sid=old; a=1; sid=new; sid=old; sid=", "sid"), ["old", "new"]);
-    assert.deepEqual(readCookies("sid=1; sid=2; sid=3", "sid"), ["1", "2"]);
+    assert.deepEqual(readCookies("sid=1; sid=2; sid=3; sid=4; sid=5", "sid"), ["1", "2", "3", "4"]);
     assert.deepEqual(readCookies(null, "sid"), []);
   });
 
@@ -70,6 +70,9 @@ describe("several cookies by the session's name (one set under an earlier Domain
     assert.deepEqual(await seen(`sid=stale-from-the-old-domain; sid=${live}`), { state: "live", value: "pending" });
     assert.deepEqual(await seen(`sid=${live}; sid=stale`), { state: "live", value: "pending" });
     assert.deepEqual(await seen("sid=stale; sid=also-stale"), { state: "unknown", value: undefined });
+    // A Domain changed more than once: the live one fourth is still found; a fifth is not looked at.
+    assert.deepEqual(await seen(`sid=s1; sid=s2; sid=s3; sid=${live}`), { state: "live", value: "pending" });
+    assert.deepEqual(await seen(`sid=s1; sid=s2; sid=s3; sid=s4; sid=${live}`), { state: "unknown", value: undefined });
   });
 });
 

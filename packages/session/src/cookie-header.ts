@@ -24,13 +24,14 @@ export function readCookie(header: string | null, name: string): string | undefi
 
 /**
  * How many cookies of one name are looked at: a browser holds one per domain and path it was set
- * for, and a changed Domain makes two. Each costs a store read, so no more.
+ * for, so each change of Domain adds one (host-only, then `example.com`, then `www.example.com`
+ * is three). Each costs a store read, read side by side, so no more than four.
  */
-const MOST_CANDIDATES = 2;
+const MOST_CANDIDATES = 4;
 
 /**
  * Every non-empty value of one cookie in a Cookie header, in the order the browser sent them, at
- * most two. A browser holds one cookie per name, domain and path: a site whose cookie Domain
+ * most four. A browser holds one cookie per name, domain and path: a site whose cookie Domain
  * changed (unset, then `.example.com`) sends the old one first, since it is older.
  */
 export function readCookies(header: string | null, name: string): string[] {

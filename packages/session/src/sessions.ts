@@ -89,7 +89,7 @@ export function createSessions(options: SessionsOptions): Sessions {
   const secure = (request: { headers: Headers; url?: string }) => (typeof rule === "function" ? rule(request) : rule);
   const open = (token: string | undefined) => new Session(options.store, token, { idleTimeoutMs, anonymousIdleTimeoutMs, absoluteTimeoutMs, now: options.now });
   /**
-   * The session of the first of several cookies by the session's name (two at most) that names a
+   * The session of the first of several cookies by the session's name (four at most) that names a
    * live one, or of the first cookie. One cookie is opened as it is, with no read; several come from a cookie
    * set under another Domain or Path than today's, where the browser sends the older one first:
    * read as the only one, a stale cookie would make every request of that browser "no session
