@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { registerInput, validate } from "./validation";
+import { loginInput, registerInput, validate } from "./validation";
 
 const valid = { username: "someone", email: "someone@example.com", password: "a-long-password", altcha: "proof" };
 
@@ -17,5 +17,13 @@ test("spaces around a username are dropped, as around an email; inside it, or a 
   assert.deepEqual(validate(registerInput, { ...valid, username: "some one" }), { ok: false, fields: { username: "invalid_format" } });
   assert.deepEqual(validate(registerInput, { ...valid, username: " ab " }), { ok: false, fields: { username: "too_short" } });
   assert.deepEqual(validate(registerInput, { ...valid, username: "someone\n" }), { ok: false, fields: { username: "invalid_format" } });
-  assert.deepEqual(validate(registerInput, { ...valid, username: "   " }), { ok: false, fields: { username: "too_short" } });
+  // Spaces only are nothing typed: required, as an empty field is.
+  assert.deepEqual(validate(registerInput, { ...valid, username: "   ", email: " \t " }), { ok: false, fields: { username: "required", email: "required" } });
+});
+
+test("a login of spaces only is required, never checked as a name", () => {
+  assert.deepEqual(validate(loginInput, { login: "   ", password: "a-long-password" }), { ok: false, fields: { login: "required" } });
+  assert.deepEqual(validate(loginInput, { login: " alice ", password: "x" }), { ok: true, value: { login: "alice", password: "x" } });
+  assert.deepEqual(validate(loginInput, { login: "al\u0000ice", password: "x" }), { ok: false, fields: { login: "invalid_format" } });
+  assert.deepEqual(validate(loginInput, { login: "a".repeat(255), password: "x" }), { ok: false, fields: { login: "too_long" } });
 });

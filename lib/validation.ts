@@ -62,7 +62,11 @@ export const registerInput = z.object({
 export type RegisterInput = z.infer<typeof registerInput>;
 
 export const loginInput = z.object({
-  login: text(1, 254).trim(),
+  login: z
+    .string()
+    .refine((v) => !hasControl(v))
+    .trim()
+    .pipe(text(1, 254)),
   password: text(1, 128),
 });
 export type LoginInput = z.infer<typeof loginInput>;
@@ -74,8 +78,12 @@ export const logoutInput = z.object({
     .transform((v) => v === true || v === "1" || v === "true" || v === "on"),
 });
 
-function fieldCode(issue: z.core.$ZodIssue, value: unknown): FieldCode {
+/** The fields whose surrounding spaces are dropped: one of spaces only was left empty. */
+const TRIMMED = new Set(["username", "email", "login"]);
+
+function fieldCode(issue: z.core.$ZodIssue, name: string, value: unknown): FieldCode {
   if (value === undefined || value === null || value === "") return "required";
+  if (TRIMMED.has(name) && typeof value === "string" && value.trim() === "") return "required";
   if (issue.code === "too_small") return "too_short";
   if (issue.code === "too_big") return "too_long";
   return "invalid_format";
@@ -91,7 +99,7 @@ export function validate<T extends z.ZodType>(
   const fields: FieldErrors = {};
   for (const issue of result.error.issues) {
     const name = String(issue.path[0] ?? "body");
-    fields[name] ??= fieldCode(issue, body[name]);
+    fields[name] ??= fieldCode(issue, name, body[name]);
   }
   return { ok: false, fields };
 }
