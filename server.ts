@@ -14,6 +14,7 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import next from "next";
 import { FORWARDED_HEADER, PEER_HEADER, PROTO_HEADER, trustedForwardedValue } from "./lib/http/client-ip";
+import { errorBody } from "./lib/http/errors";
 import { gate, nextHeaders, SECURITY_HEADERS } from "./lib/http/gate";
 import { config, ConfigError, keepNextEnvAcrossReloads, listenProblem, loadEnvFiles, type Config } from "./lib/env";
 
@@ -44,7 +45,11 @@ async function send(res: ServerResponse, response: Response): Promise<void> {
   res.end(await response.text());
 }
 
+/** The response each connection is serving, for a client error that arrives while it is. */
+const serving = new WeakMap<Duplex, ServerResponse>();
+
 const server = createServer((req, res) => {
+  serving.set(req.socket, res);
   // Set before anything answers, so every response carries them: the gate's, and Next's pages,
   // redirects (its 308 for a trailing slash, which next.config.mjs's headers miss), 404s and
   // static files (Next adds to the headers already set, never drops them).
@@ -75,21 +80,38 @@ const server = createServer((req, res) => {
   void prepared.then(() => handle(req, res));
 });
 server.keepAliveTimeout = 65_000;
-/** A plain reply written on the socket, for what node:http answers before any request handler, with the headers every response carries. */
-function bareReply(socket: Duplex, status: number, reason: string, extra: Record<string, string> = {}): void {
+/**
+ * A reply written on the socket, for what node:http answers before any request handler, with the
+ * headers every response carries: plain text, its reason, unless a body is given.
+ */
+function bareReply(socket: Duplex, status: number, reason: string, options: { headers?: Record<string, string>; json?: unknown } = {}): void {
   if (!socket.writable) return void socket.destroy();
-  const head = { "content-type": "text/plain", "content-length": String(reason.length + 1), connection: "close", ...extra, ...SECURITY_HEADERS };
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\n${Object.entries(head).map(([name, value]) => `${name}: ${value}\r\n`).join("")}\r\n${reason}\n`);
+  const body = options.json === undefined ? `${reason}\n` : JSON.stringify(options.json);
+  const head = {
+    "content-type": options.json === undefined ? "text/plain" : "application/json",
+    "content-length": String(Buffer.byteLength(body)),
+    connection: "close",
+    ...options.headers,
+    ...(instanceName ? { "x-holdfast-instance": instanceName } : {}),
+    ...SECURITY_HEADERS,
+  };
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\n${Object.entries(head).map(([name, value]) => `${name}: ${value}\r\n`).join("")}\r\n${body}`);
 }
 // CONNECT names no path: a plain 405, as any method Next cannot take gets (node:http would
 // otherwise close the connection with no answer at all).
-server.on("connect", (_req, socket) => bareReply(socket, 405, "Method Not Allowed", { allow: "GET, HEAD" }));
+server.on("connect", (_req, socket) => bareReply(socket, 405, "Method Not Allowed", { headers: { allow: "GET, HEAD" } }));
 // What node:http refuses itself (headers too large, a request line it cannot parse, a request
 // that took too long to arrive) gets node's own status, with those headers too.
 server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
   if (error.code === "ECONNRESET") return void socket.destroy();
   if (error.code === "HPE_HEADER_OVERFLOW") return bareReply(socket, 431, "Request Header Fields Too Large");
   if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") return bareReply(socket, 408, "Request Timeout");
+  // The connection ended inside the body of a request to an endpoint (a client that closed its
+  // sending side partway): the contract's answer to a body cut off, as the endpoint would give.
+  const response = serving.get(socket);
+  if (error.code === "HPE_INVALID_EOF_STATE" && response && !response.headersSent && response.req.url?.startsWith("/api/")) {
+    return bareReply(socket, 400, "Bad Request", { json: errorBody("invalid_json") });
+  }
   bareReply(socket, 400, "Bad Request");
 });
 // An `Expect` other than 100-continue.

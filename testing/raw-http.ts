@@ -11,12 +11,17 @@ export interface RawAnswer {
  * One request written straight onto a socket, for what fetch will not send: `TRACE`, WebDAV's
  * methods, a request target in absolute form, an HTTP/1.0 request with no Host. `lines` are the
  * request line and any headers; `Host` (unless `host: false`) and `Connection: close` are added.
+ * With `cutBody`, that part of a body follows, and the client stops sending.
  */
-export function rawRequest(base: string, lines: string[], options: { host?: boolean } = {}): Promise<RawAnswer> {
+export function rawRequest(base: string, lines: string[], options: { host?: boolean; cutBody?: string } = {}): Promise<RawAnswer> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const socket = net.connect({ host: hostname, port: Number(port) }, () => socket.write(`${[...lines, ...(options.host === false ? [] : [`Host: ${hostname}:${port}`]), "Connection: close"].join("\r\n")}\r\n\r\n`));
+    const socket = net.connect({ host: hostname, port: Number(port) }, () => {
+      socket.write(`${[...lines, ...(options.host === false ? [] : [`Host: ${hostname}:${port}`]), "Connection: close"].join("\r\n")}\r\n\r\n`);
+      // `cutBody`: that much of a body, then the sending side closed (the answer is still read).
+      if (options.cutBody !== undefined) setTimeout(() => socket.end(options.cutBody), 200);
+    });
     socket.setTimeout(20_000, () => socket.destroy(new Error("no answer in 20 s")));
     socket.on("data", (c: Buffer) => chunks.push(c));
     socket.on("error", reject);

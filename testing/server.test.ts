@@ -149,6 +149,7 @@ describe("server.ts in development mode", () => {
       assert.equal(connect.status, 405);
       assert.match(connect.headers, /^allow: get, head$/m);
       assert.match(connect.headers, /^x-frame-options: deny$/m);
+      assert.match(connect.headers, /^x-holdfast-instance: i7$/m);
       // What node:http refuses before any handler carries the same headers, with node's own status.
       const refused: Record<string, number> = {};
       for (const [label, lines] of [
@@ -162,6 +163,12 @@ describe("server.ts in development mode", () => {
         assert.match(answer.headers, /^content-security-policy: frame-ancestors 'none'$/m, label);
       }
       assert.deepEqual(refused, { "headers too large": 431, "a request line it cannot parse": 400, "an unknown expectation": 417 });
+      // A body the client stops sending partway, to an endpoint: the contract's invalid_json.
+      const cut = await rawRequest(base, ["POST /api/login HTTP/1.1", "Content-Type: application/json", "Content-Length: 100"], { cutBody: '{"login":"abc"' });
+      assert.equal(cut.status, 400);
+      assert.match(cut.headers, /^x-frame-options: deny$/m);
+      assert.match(cut.headers, /^x-holdfast-instance: i7$/m);
+      assert.equal((JSON.parse(cut.body) as { error: { code: string } }).error.code, "invalid_json");
     } finally {
       dev.kill("SIGTERM");
       if (dev.exitCode === null) await once(dev, "exit");

@@ -43,6 +43,11 @@ export const CAPTCHA_LOST =
 export const MEMORY_POW_UNKNOWN =
   "The proof of work names a challenge this process never issued or already used. Challenges are kept in one process's memory (SESSION_STORE=memory) while several processes serve this site, so each process knows only its own; use a shared store: cookie, database, redis or cached.";
 
+/** The contract's JSON body for a code, for a reply written outside a Response (server.ts). */
+export function errorBody(code: ErrorCode): { error: { code: ErrorCode; message: string } } {
+  return { error: { code, message: ERRORS[code][1] } };
+}
+
 export function errorResponse(
   code: ErrorCode,
   options: { fields?: FieldErrors; message?: string; headers?: Record<string, string> } = {},
