@@ -20,7 +20,8 @@ export function rawRequest(base: string, lines: string[], options: { host?: bool
     const socket = net.connect({ host: hostname, port: Number(port) }, () => {
       socket.write(`${[...lines, ...(options.host === false ? [] : [`Host: ${hostname}:${port}`]), "Connection: close"].join("\r\n")}\r\n\r\n`);
       // `cutBody`: that much of a body, then the sending side closed (the answer is still read).
-      if (options.cutBody !== undefined) setTimeout(() => socket.end(options.cutBody), 200);
+      const cut = options.cutBody;
+      if (cut !== undefined) setTimeout(() => socket.end(cut), 200);
     });
     socket.setTimeout(20_000, () => socket.destroy(new Error("no answer in 20 s")));
     socket.on("data", (c: Buffer) => chunks.push(c));

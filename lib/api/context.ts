@@ -95,17 +95,22 @@ const MAX_DRAFT_BYTES = 768;
 /**
  * Keeps the typed values (never a password) for the form's page to show again. A value that no
  * field would accept as it stands (a control character, which a JSON column refuses as NUL and a
- * sealed cookie spells in six bytes) is not kept, nor one that would take the draft over
+ * sealed cookie spells in six bytes; more characters than any field takes) is not kept, nor one that would take the draft over
  * MAX_DRAFT_BYTES: the page then shows that field empty, with its error.
  */
+/** The longest value any form field takes (an email address, RFC 5321). */
+const MAX_FIELD_CHARS = 254;
+
 export async function keepDraft(ctx: RequestContext, form: DraftForm, body: Record<string, unknown>, names: readonly string[]): Promise<void> {
   const values: Record<string, string> = {};
   let bytes = 0;
   for (const name of names) {
-    const value = field(body, name, 254);
-    if (!value || hasControl(value)) continue;
-    bytes += Buffer.byteLength(value);
-    if (bytes > MAX_DRAFT_BYTES) break;
+    const value = body[name];
+    // Longer than any field takes: kept cut short, it would come back as something not typed.
+    if (typeof value !== "string" || value === "" || value.length > MAX_FIELD_CHARS || hasControl(value)) continue;
+    const size = Buffer.byteLength(value);
+    if (bytes + size > MAX_DRAFT_BYTES) continue;
+    bytes += size;
     values[name] = value;
   }
   const password = Object.keys(body).some((k) => /password/i.test(k) && typeof body[k] === "string" && body[k] !== "");
@@ -133,9 +138,3 @@ export function fieldList(fields: FieldErrors): string {
     .join(",");
 }
 
-/** A string field of a parsed body, for echoing back into a form. */
-export function field(body: Record<string, unknown>, name: string, max = 254): string | undefined {
-  const value = body[name];
-  // Cut at `max`, but never between the two halves of a character (a lone surrogate is no text).
-  return typeof value === "string" ? value.slice(0, max).replace(/[\ud800-\udbff]$/, "") : undefined;
-}

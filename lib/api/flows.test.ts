@@ -15,7 +15,7 @@ import { countingLedger, type RoundTrip } from "../../testing/counting-ledger";
 import { createServices, sessionsOver, type Services } from "../services";
 import { getCaptcha } from "./captcha";
 import { getChallenge } from "./challenge";
-import type { RequestContext } from "./context";
+import { draftKey, type RequestContext } from "./context";
 import { login } from "./login";
 import { logout } from "./logout";
 import { me } from "./me";
@@ -664,6 +664,17 @@ describe("plain form posts always land back on their page", () => {
         assert.equal(draft.status, 303);
         assert.equal(draft.headers.get("location"), "/signup?captcha=new");
       }
+      // Longer than any field takes: not kept, rather than kept cut short; each value that fits is kept whole.
+      const kept = async (fields: Record<string, string>) => {
+        const r = await a.call(saveSignupDraft, form(fields, "/signup"));
+        assert.equal(r.status, 303);
+        const session = await a.services.sessions.fromCookieHeader(cookieOf(r) ?? null);
+        return ((await session.get<{ values: Record<string, string> }>(draftKey("signup"))) ?? { values: {} }).values;
+      };
+      assert.deepEqual(await kept({ username: "u".repeat(500), email: `${"e".repeat(400)}@example.com` }), {});
+      assert.deepEqual(await kept({ username: "u".repeat(40), email: "someone@example.com" }), { username: "u".repeat(40), email: "someone@example.com" });
+      // 508 bytes, then 762 more would pass 768: the first is kept whole, the second not at all.
+      assert.deepEqual(await kept({ username: "é".repeat(254), email: "€".repeat(254) }), { username: "é".repeat(254) });
       // Half a surrogate pair, which JSON can spell and a JSON column refuses: not kept either.
       for (const value of ["\udc00", "a\ud800b"]) {
         const draft = await a.call(saveSignupDraft, json({ username: value, email: value }));
