@@ -420,8 +420,12 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
     await page.getByLabel("Current password").fill(user.password);
     await page.getByLabel("New password").fill(`${user.password}-new`);
     await page.getByRole("button", { name: "Change password" }).click();
-    await expect(page).toHaveURL(/\/welcome\?password=changed$/);
     await expect(page.getByTestId("password-changed")).toBeVisible();
+    // Said once: the address forgets it, so a reload or a bookmark does not say it again.
+    await expect(page).toHaveURL(/\/welcome$/);
+    await page.reload();
+    await expect(page.getByRole("heading", { name: `Welcome, ${user.username}` })).toBeVisible();
+    await expect(page.getByTestId("password-changed")).toHaveCount(0);
 
     // Without JavaScript a refused change lands back on /password, its field named there.
     const session = (await context.cookies()).find((c) => c.name === COOKIE)!;
@@ -435,6 +439,82 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
     await expect(noJs).toHaveURL(/\/password\?error=invalid_input&fields=newPassword\.too_short$/);
     await expect(noJs.getByTestId("error-newPassword")).toContainText("Use at least 8 characters.");
     await plain.close();
+    await context.close();
+  });
+
+  test("the password form keeps what no answer rejected; after a change that got no answer, a refused current password says it may have changed", async ({ browser }) => {
+    const { cookie, user } = await signUp();
+    const context = await contextWith(browser, cookie);
+    const page = await context.newPage();
+    await page.goto("/password");
+    const current = page.getByLabel("Current password");
+    const fresh = page.getByLabel("New password");
+    // A new password too short: the right current one stays, the rejected one is emptied.
+    await current.fill(user.password);
+    await fresh.fill("short");
+    await page.getByRole("button", { name: "Change password" }).click();
+    await expect(page.getByTestId("error-newPassword")).toContainText("Use at least 8 characters.");
+    await expect(current).toHaveValue(user.password);
+    await expect(fresh).toHaveValue("");
+    // The change reaches the server, and its answer never comes back: both are kept to send again.
+    await page.route("**/api/password", async (route) => {
+      await route.fetch();
+      await route.abort("connectionreset");
+    });
+    await fresh.fill(`${user.password}-new`);
+    await page.getByRole("button", { name: "Change password" }).click();
+    await expect(page.getByTestId("form-error")).toHaveAttribute("data-code", "network_error");
+    await expect(current).toHaveValue(user.password);
+    await expect(fresh).toHaveValue(`${user.password}-new`);
+    // Sent again, the old password is no longer the current one: the page says why that may be.
+    await page.unroute("**/api/password");
+    await page.getByRole("button", { name: "Change password" }).click();
+    await expect(page.getByTestId("error-currentPassword")).toContainText("it may have changed your password");
+    await expect(page.getByTestId("form-error")).toHaveCount(0);
+    await expect(current).toHaveValue("");
+    await current.fill(`${user.password}-new`);
+    await fresh.fill(`${user.password}-newer`);
+    await page.getByRole("button", { name: "Change password" }).click();
+    await expect(page.getByTestId("password-changed")).toBeVisible();
+    await context.close();
+  });
+
+  test("a logout says so on the login page, as far as it reached, with and without JavaScript, and only once", async ({ browser }) => {
+    for (const javaScriptEnabled of [true, false]) {
+      const { cookie } = await signUp();
+      const context = await browser.newContext({ javaScriptEnabled });
+      await context.addCookies([{ name: COOKIE, value: cookie.split("=")[1]!, url: BASE }]);
+      const page = await context.newPage();
+      await page.goto("/welcome");
+      const everywhere = STORE !== "cookie";
+      await page.getByRole("button", { name: everywhere ? "Log out everywhere" : "Log out", exact: true }).click();
+      await expect(page.getByTestId("logged-out"), `JavaScript ${javaScriptEnabled}`).toHaveText(
+        everywhere ? "You are logged out here, and your sessions on every other browser and device were ended." : "You are logged out in this browser.",
+      );
+      await expect(page).toHaveTitle(/^Logged out: Log in/);
+      if (javaScriptEnabled) {
+        await expect(page).toHaveURL(/\/login$/);
+        await page.reload();
+        await expect(page.getByLabel("Username or email")).toBeVisible();
+        await expect(page.getByTestId("logged-out")).toHaveCount(0);
+      } else {
+        await expect(page).toHaveURL(/\/login\?out=(here|everywhere)$/);
+      }
+      await context.close();
+    }
+  });
+
+  test("logged in again (in another tab), the login page no longer says the session ended; its way on follows next", async ({ browser }) => {
+    const { cookie, user } = await signUp();
+    const context = await contextWith(browser, cookie);
+    const page = await context.newPage();
+    await page.goto("/login?next=%2Fpassword&error=session_expired");
+    await expect(page.getByTestId("logged-in-note")).toContainText(`You are already logged in as ${user.username}`);
+    await expect(page.getByTestId("form-error")).toHaveCount(0);
+    await expect(page.getByTestId("logged-in-note").getByRole("link")).toHaveAttribute("href", "/password");
+    // A refusal of a login that was tried here still shows: it is about that try.
+    await page.goto("/login?error=invalid_credentials");
+    await expect(page.getByTestId("form-error")).toHaveAttribute("data-code", "invalid_credentials");
     await context.close();
   });
 
@@ -542,6 +622,7 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
     await first.goto("/welcome");
     await second.goto("/welcome");
     await first.getByRole("button", { name: "Log out", exact: true }).click();
+    await expect(first.getByTestId("logged-out")).toHaveText("You are logged out in this browser.");
     await expect(first).toHaveURL(/\/login$/);
     if (STORE === "cookie") {
       // Not offered where it cannot be kept (a sealed cookie cannot be ended elsewhere).

@@ -1,10 +1,11 @@
 "use client";
 
 import { useRouter } from "next/navigation";
+import { useState } from "react";
 import { Field, fieldInput } from "@/app/ui/field";
 import { FormError } from "@/app/ui/form-error";
 import { fieldErrors, firstProblem, useJsonForm, type FormErrorState } from "@/app/ui/form-state";
-import { PASSWORD_FIELDS } from "@/app/ui/messages";
+import { CURRENT_PASSWORD_WRONG, CURRENT_PASSWORD_WRONG_AFTER_NO_ANSWER, NETWORK_ERROR, PASSWORD_FIELDS, UNEXPECTED_RESPONSE } from "@/app/ui/messages";
 import { useErrorFocus } from "@/app/ui/use-error-focus";
 
 type PasswordField = (typeof PASSWORD_FIELDS)[number];
@@ -14,14 +15,33 @@ const LOGIN_AGAIN = "/login?next=%2Fpassword&error=session_expired";
 
 const LABELS: Record<PasswordField, string> = { currentPassword: "Current password", newPassword: "New password" };
 
-/** A wrong current password belongs under its field, in words about a password change, not a login. */
-function placed(error: FormErrorState): FormErrorState {
-  return error.code === "invalid_credentials" ? { code: "invalid_input", fields: { ...error.fields, currentPassword: "incorrect" } } : error;
+/** Failures after which the change may have gone through unseen: no answer came. */
+const NO_ANSWER = new Set([NETWORK_ERROR, UNEXPECTED_RESPONSE, "session_store_unavailable", "internal_error"]);
+
+/**
+ * A wrong current password belongs under its field, in words about a password change, not a
+ * login's; right after an attempt that got no answer, that attempt may have changed it.
+ */
+function placed(error: FormErrorState, afterNoAnswer = false): FormErrorState {
+  return error.code === "invalid_credentials" ? { ...error, code: afterNoAnswer ? CURRENT_PASSWORD_WRONG_AFTER_NO_ANSWER : CURRENT_PASSWORD_WRONG } : error;
+}
+
+/**
+ * The passwords a failure rejected, which are emptied (left in place, a rejected one invites
+ * sending it again). Any other failure (no answer, a limit, a busy server) keeps both, so the
+ * person sends the same again.
+ */
+function rejected(failure: FormErrorState): PasswordField[] {
+  if (failure.code === "invalid_credentials") return ["currentPassword"];
+  return PASSWORD_FIELDS.filter((name) => failure.fields[name] !== undefined && failure.fields[name] !== "required");
 }
 
 export function PasswordForm({ username, initialError }: { username: string; initialError: FormErrorState }) {
   const focusField = useErrorFocus();
   const router = useRouter();
+  // The attempt before the one shown got no answer (see NO_ANSWER).
+  const [lastGotNoAnswer, setLastGotNoAnswer] = useState(false);
+  const [wrongAfterNoAnswer, setWrongAfterNoAnswer] = useState(false);
   const { error, pending, onSubmit } = useJsonForm(
     "/api/password",
     initialError,
@@ -29,11 +49,12 @@ export function PasswordForm({ username, initialError }: { username: string; ini
       // The session ended meanwhile (timed out, or ended elsewhere): the login page says so, and
       // comes back here after the login.
       if (failure.code === "unauthenticated") return router.push(LOGIN_AGAIN);
-      // Neither password is kept after a failure: a rejected one invites resubmitting it.
-      for (const name of PASSWORD_FIELDS) {
+      for (const name of rejected(failure)) {
         const input = fieldInput(name);
         if (input) input.value = "";
       }
+      setWrongAfterNoAnswer(lastGotNoAnswer && failure.code === "invalid_credentials");
+      setLastGotNoAnswer(NO_ANSWER.has(failure.code));
       const shown = placed(failure);
       focusField(firstProblem(PASSWORD_FIELDS, shown.code, shown.fields));
     },
@@ -41,7 +62,7 @@ export function PasswordForm({ username, initialError }: { username: string; ini
     { success: "/welcome?password=changed" },
   );
 
-  const shown = placed(error);
+  const shown = placed(error, wrongAfterNoAnswer);
   const { owner, errorFor, details } = fieldErrors(PASSWORD_FIELDS, LABELS, shown);
   // Without JavaScript the page arrives with errors already shown; start where the person must act.
   const initial = placed(initialError);

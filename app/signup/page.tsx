@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Metadata } from "next";
 import { AuthShell } from "@/app/ui/auth-shell";
-import { LoggedInNote } from "@/app/ui/logged-in-note";
+import { LoggedInNote, loggedInUser } from "@/app/ui/logged-in-note";
 import { cleanCode, firstParam, formErrorFromQuery, SIGNUP_FIELDS } from "@/app/ui/messages";
 import { PASS_TTL_MS } from "../../lib/captcha/pass";
 import { captchaPassLeftMs, formDraft } from "../../lib/next/session";
@@ -36,7 +36,7 @@ export default async function SignupPage({ searchParams }: { searchParams: Searc
         </>
       }
     >
-      <LoggedInNote />
+      <LoggedInNote user={await loggedInUser()} />
       <SignupForm
         initialValues={{ username, email }}
         initialError={{ ...refused, code }}

@@ -1,14 +1,19 @@
 import { currentUser, UNAVAILABLE } from "../../lib/next/session";
 
-/** On the login and sign-up pages: says who is already logged in here, and the way back. */
-export async function LoggedInNote() {
+/** Who is logged in on this request, for the login and sign-up pages; null when no one is, or it cannot be read now. */
+export async function loggedInUser(): Promise<{ username: string } | null> {
   const user = await currentUser();
   // Who is logged in cannot be read right now: the form below says so if it is sent.
-  if (!user || user === UNAVAILABLE) return null;
+  return user && user !== UNAVAILABLE ? user : null;
+}
+
+/** On the login and sign-up pages: says who is already logged in here, and the way on (where a login would have led). */
+export function LoggedInNote({ user, next = "/welcome" }: { user: { username: string } | null; next?: string }) {
+  if (!user) return null;
   return (
     <p className="form-note" role="status" data-testid="logged-in-note">
-      You are already logged in as {user.username}. <a href="/welcome">Go to your account</a>, or log out there first to use
-      another account.
+      You are already logged in as {user.username}. <a href={next}>{next === "/password" ? "Change your password" : "Go to your account"}</a>, or log
+      out there first to use another account.
     </p>
   );
 }

@@ -14,6 +14,16 @@ export const LOGIN_NOT_KEPT = "login_not_kept";
 export const SIGNUP_NOT_KEPT = "signup_not_kept";
 /** A name or email is taken right after a sign-up got no answer: that sign-up may have created the account. */
 export const TAKEN_AFTER_NO_ANSWER = "taken_after_no_answer";
+/** The current password typed on the password page is wrong. */
+export const CURRENT_PASSWORD_WRONG = "current_password_wrong";
+/** The same, right after a change got no answer: that change may have gone through. */
+export const CURRENT_PASSWORD_WRONG_AFTER_NO_ANSWER = "current_password_wrong_after_no_answer";
+
+/** What the login page says after a logout (`?out=`), by how far it reached. */
+export const LOGGED_OUT: Record<string, string> = {
+  here: "You are logged out in this browser.",
+  everywhere: "You are logged out here, and your sessions on every other browser and device were ended.",
+};
 
 const ERROR_TEXT: Record<string, string> = {
   invalid_input: "Some details are missing or not valid. Please check them and try again.",
@@ -41,7 +51,7 @@ const ERROR_TEXT: Record<string, string> = {
   javascript_required:
     "Creating an account needs JavaScript, and this form arrived without the short security check it computes: if JavaScript is off for this site, turn it on; if the page was still loading, wait a moment. Then try again. Logging in works without it.",
   session_store_unavailable: "Our sign-in service is unavailable for a moment, or did not answer in time. Please try again shortly.",
-  server_busy: "Many people are signing up right now. Please try again in a moment.",
+  server_busy: "Many people are signing up or logging in right now. Please try again in a moment.",
   database_not_migrated: "Our sign-in service is unavailable for a moment, so nothing was done. Please try again shortly.",
   internal_error: "Something went wrong on our side. Please try again.",
   [NETWORK_ERROR]: "We couldn't reach Holdfast, or it did not answer in time. Check your connection and try again.",
@@ -52,6 +62,9 @@ const ERROR_TEXT: Record<string, string> = {
     "The form was sent before this page's scripts had run (it was still loading, or a script failed to load), so its security check had not run. Nothing was created: type your password and the captcha again, then create your account. If this comes back, reload the page.",
   [TAKEN_AFTER_NO_ANSWER]:
     "That username or email is already taken, and your last try got no answer: it may have created your account. Log in with that username or email and your password; if that fails, choose another.",
+  [CURRENT_PASSWORD_WRONG]: "That is not your current password.",
+  [CURRENT_PASSWORD_WRONG_AFTER_NO_ANSWER]:
+    "That is not your current password, and your last try got no answer: it may have changed your password. Type your new password as the current one; if that fails too, try the old one again.",
   [SIGNUP_NOT_KEPT]:
     "Your account was created, but this browser did not keep the login: the session cookie did not come back. Allow cookies for this site, then log in with your new username and password.",
   [LOGIN_NOT_KEPT]:
@@ -102,6 +115,8 @@ export const CODE_FIELD: Record<string, string> = {
   captcha_missing: "captcha",
   captcha_expired: "captcha",
   captcha_invalid: "captcha",
+  [CURRENT_PASSWORD_WRONG]: "currentPassword",
+  [CURRENT_PASSWORD_WRONG_AFTER_NO_ANSWER]: "currentPassword",
 };
 
 /** The field of this form that a top-level code belongs to, if the form has that field. */

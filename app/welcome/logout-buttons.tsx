@@ -34,7 +34,7 @@ export function LogoutButtons({ canEndOtherSessions, initialError = null }: { ca
     if (result.ok) {
       // A full load, so no page keeps showing the account that just logged out.
       // eslint-disable-next-line @next/next/no-location-assign-relative-destination -- the full load is the point
-      window.location.assign("/login");
+      window.location.assign(`/login?out=${everywhere ? "everywhere" : "here"}`);
       return;
     }
     inFlight.current = false;

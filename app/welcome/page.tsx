@@ -5,6 +5,7 @@ import { currentUser, loginRedirect, storeCapabilities, UNAVAILABLE } from "../.
 import { SessionUnavailable } from "@/app/ui/session-unavailable";
 import { AuthShell } from "@/app/ui/auth-shell";
 import { cleanCode, firstParam } from "@/app/ui/messages";
+import { ForgetInAddress } from "@/app/ui/forget-in-address";
 import { LogoutButtons } from "./logout-buttons";
 import "./welcome.css";
 
@@ -28,6 +29,7 @@ export default async function WelcomePage({ searchParams }: { searchParams: Sear
 
   return (
     <AuthShell title={`Welcome, ${user.username}`} subtitle="You are logged in to Holdfast.">
+      <ForgetInAddress names={["password"]} />
       {passwordChanged ? (
         <p className="account__notice" role="status" data-testid="password-changed">
           {revocable

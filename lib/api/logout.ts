@@ -18,5 +18,6 @@ export async function logout(ctx: RequestContext): Promise<Response> {
   if (input.value.everywhere) await session.revokeOtherSessions();
   await session.destroy();
   if (!parsed.form) return new Response(null, { status: 204 });
-  return seeOther(ended ? "/login?error=session_ended" : "/login");
+  // The login page says the logout happened, and how far it reached.
+  return seeOther(ended ? "/login?error=session_ended" : `/login?out=${input.value.everywhere && services.store.revocable ? "everywhere" : "here"}`);
 }
