@@ -438,6 +438,12 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
     await noJs.getByRole("button", { name: "Change password" }).click();
     await expect(noJs).toHaveURL(/\/password\?error=invalid_input&fields=newPassword\.too_short$/);
     await expect(noJs.getByTestId("error-newPassword")).toContainText("Use at least 8 characters.");
+    await expect(noJs.getByText("the passwords you typed were not kept")).toBeVisible();
+    // The current password again as the new one: named under its field.
+    await noJs.getByLabel("Current password").fill(`${user.password}-new`);
+    await noJs.getByLabel("New password").fill(`${user.password}-new`);
+    await noJs.getByRole("button", { name: "Change password" }).click();
+    await expect(noJs.getByTestId("error-newPassword")).toContainText("That is your current password.");
     await plain.close();
     await context.close();
   });

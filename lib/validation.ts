@@ -6,9 +6,9 @@ import { z } from "zod";
  * one replaced. `lost`: the captcha the session waited on is gone from the server's ledger though
  * nothing used it and it had not expired, so the answer was never checked (or the pass a 409
  * left, so the attempt was not). `pass_used`: the pass a 409 left was used by another attempt of
- * the session first.
+ * the session first. `unchanged`: a new password the same as the current one.
  */
-export type FieldCode = "too_short" | "too_long" | "invalid_format" | "required" | "replaced" | "lost" | "pass_used";
+export type FieldCode = "too_short" | "too_long" | "invalid_format" | "required" | "replaced" | "lost" | "pass_used" | "unchanged";
 export type FieldErrors = Record<string, FieldCode>;
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]+$/;

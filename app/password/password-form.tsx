@@ -79,6 +79,8 @@ export function PasswordForm({ username, initialError }: { username: string; ini
         error={errorFor("currentPassword")}
         type="password"
         autoComplete="current-password"
+        // A plain form post that came back: the passwords it carried are never kept.
+        hint={initialError.code ? "For your safety the passwords you typed were not kept: please type them again." : undefined}
         required
         autoFocus={initialFocus === "currentPassword"}
       />

@@ -154,6 +154,8 @@ export function fieldErrorText(field: string, code: string): string {
       return "Taken, perhaps by the account your last try created: see above.";
     case "pass_lapsed":
       return "Your earlier right answer counted for a few minutes only, and they have passed. Please type the characters of this new image.";
+    case "unchanged":
+      return "That is your current password. Choose a different one.";
     case "pass_used":
       return "Your earlier right answer counted for one attempt, and another attempt from this browser (this site open in another tab) has used it. Please type the characters of this new image.";
     case "pass_lost":

@@ -283,6 +283,19 @@ for (const [label, storeEnv] of STORES) {
       assert.equal(((await r.json()) as { error: { code: string } }).error.code, "invalid_credentials");
       assert.equal((await a.call(login, json({ login: u.username, password: u.password }))).status, 200);
     });
+
+    it("the current password as the new one is invalid_input (newPassword unchanged), and ends no session", async () => {
+      const a = app(createServices(parseConfig(env(await storeEnv()))));
+      const u = await signUp(a);
+      const other = cookieOf(await a.call(login, json({ login: u.username, password: u.password })))!;
+      // NFKC, as the hash sees it: a full-width letter is the same password.
+      for (const again of [u.password, u.password.replace("p", "\uff50")]) {
+        const r = await a.call(password, { ...json({ currentPassword: u.password, newPassword: again }), cookie: u.cookie });
+        assert.equal(r.status, 400);
+        assert.deepEqual(((await r.json()) as { error: { fields: unknown } }).error.fields, { newPassword: "unchanged" });
+      }
+      assert.equal((await a.call(me, { cookie: other })).status, 200);
+    });
   });
 }
 

@@ -23,6 +23,10 @@ export async function password(ctx: RequestContext): Promise<Response> {
 
   const input = validate(passwordChangeInput, parsed.body);
   if (!input.ok) return fail("invalid_input", input.fields);
+  // The same password again would change nothing but end the other sessions (which "log out
+  // everywhere" does): said before any hash is spent. Compared as the hash compares them.
+  const { currentPassword, newPassword } = input.value;
+  if (newPassword.normalize("NFKC") === currentPassword.normalize("NFKC")) return fail("invalid_input", { newPassword: "unchanged" });
   const userId = await session.userId();
   if (!userId) return fail("unauthenticated");
   const kept = await session.get<PublicUser>(USER_KEY);
