@@ -54,7 +54,8 @@ describe("npm run dev, as the README's first command starts it", () => {
     // A short captcha window, so the probe below leaves little limit behind in the checkout's
     // database: 6 at once, then one per 5 s.
     const env = { ...bare, PORT: String(port), RATE_LIMIT_CAPTCHA: "6/30s" };
-    const dev = spawn(process.execPath, ["--import", "tsx", "scripts/launch.ts", "dev"], { env: env as unknown as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    // The command itself, so its stop is what a person or a process manager meets.
+    const dev = spawn("npm", ["run", "dev"], { env: env as unknown as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let output = "";
     dev.stdout!.on("data", (c) => (output += c));
     dev.stderr!.on("data", (c) => (output += c));
@@ -114,10 +115,24 @@ describe("npm run dev, as the README's first command starts it", () => {
         if (before === null) rmSync(file, { force: true });
         else writeFileSync(file, before);
       }
+
+      // SIGTERM to npm alone, as a process manager sends it: npm passes it on, and the command
+      // stops what it started (its script used to run under a shell that let the server live on).
+      const exited = new Promise((r) => dev.once("exit", r));
+      process.kill(dev.pid!, "SIGTERM");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000))]);
+      assert.notEqual(dev.exitCode ?? dev.signalCode, null, "npm run dev still runs 30 s after its SIGTERM");
+      const answered = await fetch(`${base}/api/ping`).then(() => true, () => false);
+      assert.equal(answered, false, "the server still answers after npm run dev stopped");
     } finally {
       await browser.close();
-      if (dev.pid) process.kill(-dev.pid, "SIGTERM");
-      await new Promise((r) => dev.once("exit", r));
+      // Whatever is left of the process group, had the test failed before its stop.
+      try {
+        process.kill(-dev.pid!, "SIGTERM");
+      } catch {
+        // Nothing is left.
+      }
+      if (dev.exitCode === null && dev.signalCode === null) await new Promise((r) => dev.once("exit", r));
     }
   });
 });
