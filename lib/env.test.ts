@@ -172,6 +172,21 @@ describe("configuration", () => {
     assert.match(refusal({ ...base, SESSION_COOKIE_NAME: "__host-s", SESSION_COOKIE_DOMAIN: "example.com" }), /starts with __Host-, which browsers keep only without Domain/);
   });
 
+  it("SESSION_COOKIE_DOMAIN takes a host name browsers accept as Domain (a leading dot as they do); anything else is one sentence with the fix", () => {
+    const label = "a".repeat(63);
+    const longest = `${label}.${label}.${label}.${"b".repeat(61)}`;
+    for (const domain of ["example.com", "app.example.com", ".example.com", "localhost", "my-site.example", "xn--bcher-kva.example", "127.0.0.1", `${label}.example`, longest, `.${longest}`]) {
+      assert.equal(parseConfig({ ...base, SESSION_COOKIE_DOMAIN: domain }).cookie.domain, domain, domain);
+    }
+    for (const bad of ["..", "-", ".", "example..com", "..example.com", "example.com.", "-example.com", "example-.com", "app.-example.com", `${label}a.example`, `${longest}b`, "exa_mple.com", "example.com:8080", "https://example.com", "exa mple.com"]) {
+      assert.match(
+        refusal({ ...base, SESSION_COOKIE_DOMAIN: bad }),
+        /^SESSION_COOKIE_DOMAIN is not valid: use a host name such as example\.com \(labels of 1 to 63 letters, digits or hyphens, none starting or ending with a hyphen, joined by single dots, 253 characters at most\), or leave it unset\.$/,
+        bad,
+      );
+    }
+  });
+
   it("captcha test mode is announced as a warning", () => {
     assert.match(parseConfig({ ...base, CAPTCHA_TEST_MODE: "1" }).warnings.join(" "), /X-Captcha-Answer/);
   });

@@ -116,9 +116,14 @@ const schema = z.object({
     .regex(/^[A-Za-z0-9_.-]{1,64}$/)
     .default("holdfast_session"),
   SESSION_COOKIE_SECURE: z.enum(["auto", "true", "false"]).default("auto"),
+  // A host name browsers take as a cookie's Domain: labels of 1 to 63 letters, digits or hyphens,
+  // no hyphen at either end, joined by single dots. The leading dot of the old cookie syntax is
+  // accepted, as browsers ignore it; `..`, `-` or a trailing dot would be refused by the browser,
+  // and every captcha check would then say no_session.
   SESSION_COOKIE_DOMAIN: z
     .string()
-    .regex(/^\.?[A-Za-z0-9.-]+$/)
+    .regex(/^\.?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/)
+    .refine((v) => v.replace(/^\./, "").length <= 253)
     .optional(),
   SESSION_IDLE_TIMEOUT_SECONDS: seconds(86_400),
   SESSION_ABSOLUTE_TIMEOUT_SECONDS: seconds(604_800),
@@ -170,7 +175,7 @@ const FIX: Record<string, string> = {
   REDIS_WAIT_REPLICAS: "use a whole number from 0 to 16: how many replicas must hold each session write before it is acknowledged (0, the default, does not wait)",
   SESSION_COOKIE_NAME: "use 1 to 64 characters of A-Z, a-z, 0-9, _ . -",
   SESSION_COOKIE_SECURE: "use auto, true or false",
-  SESSION_COOKIE_DOMAIN: "use a bare host name such as example.com, or leave it unset",
+  SESSION_COOKIE_DOMAIN: "use a host name such as example.com (labels of 1 to 63 letters, digits or hyphens, none starting or ending with a hyphen, joined by single dots, 253 characters at most), or leave it unset",
   SESSION_IDLE_TIMEOUT_SECONDS: "use a whole number of seconds from 1 to 31536000 (a year)",
   SESSION_ABSOLUTE_TIMEOUT_SECONDS: "use a whole number of seconds from 1 to 31536000 (a year)",
   SESSION_ANONYMOUS_IDLE_TIMEOUT_SECONDS: "use a whole number of seconds from 1 to 31536000 (a year)",
