@@ -156,6 +156,20 @@ describe("configuration", () => {
     assert.match(refusal({ ...base, SESSION_ANONYMOUS_IDLE_TIMEOUT_SECONDS: "0" }), /SESSION_ANONYMOUS_IDLE_TIMEOUT_SECONDS.*from 1 to 31536000/);
   });
 
+  it("a captcha may not outlive its session: CAPTCHA_TTL_SECONDS above SESSION_IDLE_TIMEOUT_SECONDS is one sentence naming both", () => {
+    assert.equal(
+      refusal({ ...base, CAPTCHA_TTL_SECONDS: "900", SESSION_IDLE_TIMEOUT_SECONDS: "600" }),
+      "CAPTCHA_TTL_SECONDS (900) is longer than SESSION_IDLE_TIMEOUT_SECONDS (600), so a captcha would outlive the session that holds it: lower CAPTCHA_TTL_SECONDS to at most 600, or raise SESSION_IDLE_TIMEOUT_SECONDS to at least 900.",
+    );
+    assert.match(refusal({ ...base, CAPTCHA_TTL_SECONDS: "90000" }), /^CAPTCHA_TTL_SECONDS \(90000\) is longer than SESSION_IDLE_TIMEOUT_SECONDS \(86400, the default\)/);
+    assert.match(refusal({ ...base, SESSION_IDLE_TIMEOUT_SECONDS: "60" }), /^CAPTCHA_TTL_SECONDS \(300, the default\) is longer than SESSION_IDLE_TIMEOUT_SECONDS \(60\)/);
+    // Equal is the longest a captcha may live; the anonymous idle timeout is then both.
+    const equal = parseConfig({ ...base, CAPTCHA_TTL_SECONDS: "600", SESSION_IDLE_TIMEOUT_SECONDS: "600" });
+    assert.deepEqual([equal.captchaTtlMs, equal.anonymousIdleTimeoutMs, equal.idleTimeoutMs], [600_000, 600_000, 600_000]);
+    // An invalid value is said once, not also compared as the default that stands in for it.
+    assert.match(refusal({ ...base, CAPTCHA_TTL_SECONDS: "90000", SESSION_IDLE_TIMEOUT_SECONDS: "1e3" }), /^SESSION_IDLE_TIMEOUT_SECONDS is not valid: [^\n]+$/);
+  });
+
   it("the proof of work without the image may not cost less than the one with it", () => {
     assert.match(refusal({ ...base, POW_MAX_NUMBER: "3000", POW_MAX_NUMBER_ACCESSIBLE: "2000" }), /POW_MAX_NUMBER_ACCESSIBLE \(2000\) is below POW_MAX_NUMBER \(3000\).*at least 3000/);
     // Against the default of the other: 8000000 without the image.

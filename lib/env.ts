@@ -263,9 +263,10 @@ export function parseConfig(env: Env): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
   const problems: string[] = [];
   let result = schema.safeParse(present);
+  let invalid: string[] = [];
   if (!result.success) {
     // Name every invalid variable, then judge the rest as if those were unset.
-    const invalid = [...new Set(result.error.issues.map((issue) => String(issue.path[0])))];
+    invalid = [...new Set(result.error.issues.map((issue) => String(issue.path[0])))];
     for (const name of invalid) problems.push(`${name} is not valid: ${FIX[name] ?? "see the README"}.`);
     result = schema.safeParse(Object.fromEntries(Object.entries(present).filter(([k]) => !invalid.includes(k))));
     if (!result.success) throw new ConfigError(problems);
@@ -349,6 +350,16 @@ export function parseConfig(env: Env): Config {
     );
   }
 
+  // A session no one has logged in to idles out at most after the idle timeout (the clamp below),
+  // so a longer captcha would outlive the session that holds it. Not judged against a default
+  // that stands in for an invalid value: that value's own sentence comes first.
+  if (e.CAPTCHA_TTL_SECONDS > e.SESSION_IDLE_TIMEOUT_SECONDS && !invalid.includes("CAPTCHA_TTL_SECONDS") && !invalid.includes("SESSION_IDLE_TIMEOUT_SECONDS")) {
+    const given = (name: string, value: number) => `${value}${present[name] === undefined ? ", the default" : ""}`;
+    problems.push(
+      `CAPTCHA_TTL_SECONDS (${given("CAPTCHA_TTL_SECONDS", e.CAPTCHA_TTL_SECONDS)}) is longer than SESSION_IDLE_TIMEOUT_SECONDS (${given("SESSION_IDLE_TIMEOUT_SECONDS", e.SESSION_IDLE_TIMEOUT_SECONDS)}), so a captcha would outlive the session that holds it: lower CAPTCHA_TTL_SECONDS to at most ${e.SESSION_IDLE_TIMEOUT_SECONDS}, or raise SESSION_IDLE_TIMEOUT_SECONDS to at least ${e.CAPTCHA_TTL_SECONDS}.`,
+    );
+  }
+
   if (e.PASSWORD_HASH_COST < SECURE_PASSWORD_HASH_COST) {
     if (production && !e.BENCHMARK) {
       problems.push(
@@ -410,6 +421,7 @@ export function parseConfig(env: Env): Config {
     },
     idleTimeoutMs: e.SESSION_IDLE_TIMEOUT_SECONDS * 1000,
     // Never below what such a session holds: the captcha, or the 5-minute pass a taken name leaves (lib/captcha/pass.ts).
+    // Never above the idle timeout, which is why a captcha longer than it is refused above.
     anonymousIdleTimeoutMs: Math.min(e.SESSION_IDLE_TIMEOUT_SECONDS, Math.max(e.SESSION_ANONYMOUS_IDLE_TIMEOUT_SECONDS, e.CAPTCHA_TTL_SECONDS, ANONYMOUS_FLOOR_SECONDS)) * 1000,
     absoluteTimeoutMs: e.SESSION_ABSOLUTE_TIMEOUT_SECONDS * 1000,
     captchaTtlMs: e.CAPTCHA_TTL_SECONDS * 1000,
