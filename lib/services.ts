@@ -15,6 +15,7 @@ import { closeDb, getDb, sql, type Db } from "./db";
 import type { Config } from "./env";
 import { isHttps, siteOrigin } from "./http/request";
 import { log } from "./log";
+import { isLoopback } from "./loopback";
 import { databaseLimiter } from "./ratelimit/database";
 import { memoryLimiter, type RateLimiter } from "./ratelimit/limiter";
 import { redisLimiter } from "./ratelimit/redis";
@@ -145,9 +146,6 @@ function domainChecked(config: Config, rule: boolean | ((request: { headers: Hea
   };
 }
 
-/** Hosts a browser treats as a secure context over plain http, where it keeps a Secure cookie. */
-const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d+)?$/i;
-
 function secureRule(config: Config): boolean | ((request: { headers: Headers; url?: string }) => boolean) {
   if (config.cookie.secure === "never") return false;
   if (config.cookie.secure === "always") {
@@ -162,7 +160,7 @@ function secureRule(config: Config): boolean | ((request: { headers: Headers; ur
         } catch {
           host = "this site";
         }
-        if (!LOOPBACK.test(host)) {
+        if (!isLoopback(host)) {
           said = true;
           log.warn(
             `a request to ${host} came over http, and the session cookie is always Secure (SESSION_COOKIE_SECURE=true or a __Secure-/__Host- name): browsers drop it there, so every captcha check says no_session. Serve the site over https, or set TRUST_PROXY if a proxy terminates TLS.`,

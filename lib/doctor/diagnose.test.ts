@@ -36,10 +36,23 @@ describe("doctor", () => {
     assert.deepEqual(checks({ config: config({ SESSION_COOKIE_SECURE: "true" }), url: "https://app.example.com" }), []);
   });
 
+  it("secure cookie over http on loopback is no fault: browsers keep it there, as the server's own warning knows", () => {
+    const site = { instanceSkewMs: {}, captchaAnswerExposed: false, forwardedHeadersSeen: false, trustProxy: false, healthOk: true, cookie: { secure: true } };
+    for (const url of ["http://127.0.0.1:3000", "http://127.8.9.10:4501", "http://localhost:3000", "http://LOCALHOST", "http://[::1]:3000"]) {
+      assert.deepEqual(checks({ config: config({ SESSION_COOKIE_SECURE: "true" }), url }), [], url);
+      assert.deepEqual(checks({ url, site }), [], url);
+    }
+    // Only loopback: another address of this machine, or a name that merely starts like one, is not.
+    for (const url of ["http://10.0.0.5:3000", "http://localhost.example.com", "http://127.0.0.1.example.com"]) {
+      assert.deepEqual(checks({ config: config({ SESSION_COOKIE_SECURE: "true" }), url }), ["secure-cookie"], url);
+      assert.deepEqual(checks({ url, site }), ["secure-cookie"], url);
+    }
+  });
+
   it("a running site's own Set-Cookie decides the cookie checks, whatever this environment says", () => {
     const site = (cookie?: { secure: boolean; domain?: string }) => ({ instanceSkewMs: {}, captchaAnswerExposed: false, forwardedHeadersSeen: false, trustProxy: false, healthOk: true, cookie });
-    assert.deepEqual(checks({ url: "http://127.0.0.1:3000", site: site({ secure: true }) }), ["secure-cookie"]);
-    assert.deepEqual(checks({ config: config({ SESSION_COOKIE_SECURE: "true" }), url: "http://127.0.0.1:3000", site: site({ secure: false }) }), []);
+    assert.deepEqual(checks({ url: "http://10.0.0.5:3000", site: site({ secure: true }) }), ["secure-cookie"]);
+    assert.deepEqual(checks({ config: config({ SESSION_COOKIE_SECURE: "true" }), url: "http://10.0.0.5:3000", site: site({ secure: false }) }), []);
     assert.deepEqual(checks({ url: "http://127.0.0.1:3000", site: site({ secure: false, domain: "example.com" }) }), ["cookie-domain"]);
     assert.deepEqual(checks({ config: config({ SESSION_COOKIE_DOMAIN: "example.org" }), url: "https://app.example.com", site: site({ secure: true }) }), []);
     // No cookie read from the site: this environment's settings stand in.
@@ -55,7 +68,7 @@ describe("doctor", () => {
     assert.equal(sessionCookie([]), undefined);
   });
 
-  it("--url: a site that sets its cookie Secure over http, for another domain, is named from its responses alone", async () => {
+  it("--url: a site that sets its cookie Secure over http, for another domain, is named from its responses alone (Secure over http only off loopback)", async () => {
     const server = createServer((req, res) => {
       if (req.url === "/api/health") return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true, store: "cookie", time: Date.now() }));
       res.writeHead(200, { "content-type": "image/svg+xml", "set-cookie": "holdfast_session=abc; Path=/; HttpOnly; Secure; Domain=example.com; SameSite=Lax" }).end("<svg/>");
@@ -68,7 +81,10 @@ describe("doctor", () => {
       const facts = await gather({ ...base }, { url: `http://127.0.0.1:${port}` });
       assert.deepEqual(facts.site?.cookie, { secure: true, domain: "example.com" });
       const found = checks(facts);
-      assert.ok(found.includes("secure-cookie") && found.includes("cookie-domain"), found.join(", "));
+      assert.ok(found.includes("cookie-domain") && !found.includes("secure-cookie"), found.join(", "));
+      // The same answers from a site served by name over http: browsers drop that Secure cookie.
+      const byName = checks({ ...facts, url: "http://shop.example.org" });
+      assert.ok(byName.includes("secure-cookie") && byName.includes("cookie-domain"), byName.join(", "));
     } finally {
       server.close();
     }

@@ -1,4 +1,5 @@
 import { MEMORY_IN_PRODUCTION, type Config } from "../env";
+import { isLoopback } from "../loopback";
 
 /**
  * `npm run doctor`: the causes of "wrong captcha sometimes" and its cousins, each named with
@@ -145,7 +146,9 @@ export function diagnose(facts: Facts): Finding[] {
   }
 
   // The site's own Set-Cookie decides where one was read; otherwise this environment's settings.
-  const http = facts.url?.startsWith("http:") ?? false;
+  // Browsers keep a Secure cookie over http on loopback (a secure context), as the server's own
+  // warning knows: there it is no fault.
+  const http = facts.url !== undefined && facts.url.startsWith("http:") && !isLoopback(new URL(facts.url).host);
   if (http && site?.cookie?.secure) {
     add("secure-cookie", `${facts.url} sets its session cookie Secure while it is served over http: browsers drop the cookie, so every captcha check is no_session.`, "Serve the site over https, or set SESSION_COOKIE_SECURE=auto on the site.");
   } else if (http && !site?.cookie && config?.cookie.secure === "always") {
