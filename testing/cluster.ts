@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { once } from "node:events";
+import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort, waitForPort } from "./stack";
@@ -49,6 +50,23 @@ export interface Cluster {
 }
 
 export class ClusterRefused extends Error {}
+
+/**
+ * An instance that ended before it listened, such as one that a wrong setting stopped: server.ts
+ * then prints its refusal as `[holdfast] …` sentences, which this carries, read from its log.
+ */
+export class InstanceExited extends Error {
+  constructor(
+    readonly instance: string,
+    /** How it ended: `exit code 1`, or the signal that ended it. */
+    readonly how: string,
+    /** The `[holdfast] …` lines of its log, as it printed them; none when it crashed otherwise. */
+    readonly sentences: string[],
+    readonly logFile: string,
+  ) {
+    super(`${instance} stopped before it listened (${how})${sentences.length ? `:\n${sentences.join("\n")}` : `; see ${logFile}`}`);
+  }
+}
 
 function nginxConfig(dir: string, port: number, upstreams: number[]): string {
   return `
@@ -145,6 +163,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const logDir = options.logDir ?? path.resolve("artifacts/logs/cluster");
   mkdirSync(logDir, { recursive: true });
   const instances: Instance[] = [];
+  /** Each instance's log file, and when all it printed is written there (after it exits). */
+  const logs = new Map<string, { file: string; finished: Promise<unknown> }>();
   const dir = mkdtempSync(path.join(tmpdir(), "holdfast-nginx-"));
   // nginx's workers drop root and must still reach their temp folders.
   chmodSync(dir, 0o755);
@@ -185,13 +205,38 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", TRUST_PROXY: "1", ...options.env, ...options.instanceEnv?.[name], INSTANCE_NAME: name, PORT: String(port), HOSTNAME: "127.0.0.1" },
         stdio: ["ignore", "pipe", "pipe"],
       }));
-      const log = createWriteStream(path.join(logDir, `${name}.log`));
-      child.stdout!.pipe(log);
-      child.stderr!.pipe(log);
+      const logFile = path.join(logDir, `${name}.log`);
+      const log = createWriteStream(logFile);
+      // Two streams into one file: it is ended once both are done ('close'), not by whichever
+      // ends first, so the last lines an instance prints before it exits are kept.
+      child.stdout!.pipe(log, { end: false });
+      child.stderr!.pipe(log, { end: false });
+      child.once("close", () => log.end());
       instances.push({ name, port, process: child });
+      logs.set(name, { file: logFile, finished: once(log, "finish") });
     }
     // Each instance starts a Next server; on two busy cores twelve take about a minute together.
-    await Promise.all(instances.map((i) => waitForPort(i.port, options.readyTimeoutMs ?? 30_000 + 10_000 * count)));
+    // One that ends first (a wrong setting stops server.ts before Next prepares) will never
+    // listen: it is named at once, with what it printed, rather than after the whole wait.
+    const ready = new AbortController();
+    const exited = Promise.race(
+      instances.map(async (instance) => {
+        const [code, signal] = (await once(instance.process, "close")) as [number | null, NodeJS.Signals | null];
+        const log = logs.get(instance.name)!;
+        await log.finished;
+        const sentences = readFileSync(log.file, "utf8")
+          .split("\n")
+          .filter((line) => line.startsWith("[holdfast] "));
+        throw new InstanceExited(instance.name, signal ? `ended by ${signal}` : `exit code ${code}`, sentences, log.file);
+      }),
+    );
+    // Observed here, so that the exits stop() causes later are no unhandled rejection.
+    exited.catch(() => {});
+    try {
+      await Promise.race([Promise.all(instances.map((i) => waitForPort(i.port, options.readyTimeoutMs ?? 30_000 + 10_000 * count, ready.signal))), exited]);
+    } finally {
+      ready.abort();
+    }
     const port = options.port ?? (await freePort());
     writeFileSync(path.join(dir, "nginx.conf"), nginxConfig(dir, port, [...instances.map((i) => i.port), ...(options.extraUpstreams ?? [])]));
     nginx = tracked(spawn("nginx", ["-c", path.join(dir, "nginx.conf"), "-p", dir], { stdio: ["ignore", "ignore", "pipe"] }));

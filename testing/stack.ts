@@ -44,9 +44,15 @@ export async function freePort(): Promise<number> {
   }
 }
 
-export async function waitForPort(port: number, timeoutMs = 30_000): Promise<void> {
+/**
+ * Resolves once something listens on the port of 127.0.0.1. `signal` ends the wait early (its
+ * reason is thrown), so a caller that learns the server will never listen (it exited) does not
+ * keep polling until the timeout.
+ */
+export async function waitForPort(port: number, timeoutMs = 30_000, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    signal?.throwIfAborted();
     const open = await new Promise<boolean>((resolve) => {
       const socket = net.connect({ host: "127.0.0.1", port }, () => {
         socket.destroy();
