@@ -116,7 +116,7 @@ server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
 });
 // An `Expect` other than 100-continue.
 server.on("checkExpectation", (_req, res) => {
-  res.writeHead(417, { "content-type": "text/plain", connection: "close", ...SECURITY_HEADERS });
+  res.writeHead(417, { "content-type": "text/plain", connection: "close", ...(instanceName ? { "x-holdfast-instance": instanceName } : {}), ...SECURITY_HEADERS });
   res.end("Expectation Failed\n");
 });
 

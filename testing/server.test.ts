@@ -161,6 +161,7 @@ describe("server.ts in development mode", () => {
         refused[label] = answer.status;
         assert.match(answer.headers, /^x-frame-options: deny$/m, label);
         assert.match(answer.headers, /^content-security-policy: frame-ancestors 'none'$/m, label);
+        assert.match(answer.headers, /^x-holdfast-instance: i7$/m, label);
       }
       assert.deepEqual(refused, { "headers too large": 431, "a request line it cannot parse": 400, "an unknown expectation": 417 });
       // A body the client stops sending partway, to an endpoint: the contract's invalid_json.
