@@ -15,7 +15,7 @@ import type { Duplex } from "node:stream";
 import next from "next";
 import { FORWARDED_HEADER, PEER_HEADER, PROTO_HEADER, trustedForwardedValue } from "./lib/http/client-ip";
 import { errorBody } from "./lib/http/errors";
-import { gate, nextHeaders, SECURITY_HEADERS } from "./lib/http/gate";
+import { FORM_PAGES, gate, nextHeaders, SECURITY_HEADERS } from "./lib/http/gate";
 import { config, ConfigError, keepNextEnvAcrossReloads, listenProblem, loadEnvFiles, type Config } from "./lib/env";
 
 const dev = process.argv.includes("--dev");
@@ -82,7 +82,8 @@ const server = createServer((req, res) => {
 server.keepAliveTimeout = 65_000;
 /**
  * A reply written on the socket, for what node:http answers before any request handler, with the
- * headers every response carries: plain text, its reason, unless a body is given.
+ * headers every response carries: plain text, its reason, unless a body or a redirect is given.
+ * The connection is then closed for good (a client that never closes its side holds nothing).
  */
 function bareReply(socket: Duplex, status: number, reason: string, options: { headers?: Record<string, string>; json?: unknown } = {}): void {
   if (!socket.writable) return void socket.destroy();
@@ -95,8 +96,14 @@ function bareReply(socket: Duplex, status: number, reason: string, options: { he
     ...(instanceName ? { "x-holdfast-instance": instanceName } : {}),
     ...SECURITY_HEADERS,
   };
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\n${Object.entries(head).map(([name, value]) => `${name}: ${value}\r\n`).join("")}\r\n${body}`);
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\n${Object.entries(head).map(([name, value]) => `${name}: ${value}\r\n`).join("")}\r\n${body}`, () => socket.destroy());
 }
+/** What node answers a parse error with (llhttp's codes), where it is not a plain 400. */
+const PARSE_STATUS: Record<string, [number, string]> = {
+  HPE_HEADER_OVERFLOW: [431, "Request Header Fields Too Large"],
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, "Payload Too Large"],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, "Request Timeout"],
+};
 // CONNECT names no path: a plain 405, as any method Next cannot take gets (node:http would
 // otherwise close the connection with no answer at all).
 server.on("connect", (_req, socket) => bareReply(socket, 405, "Method Not Allowed", { headers: { allow: "GET, HEAD" } }));
@@ -104,21 +111,26 @@ server.on("connect", (_req, socket) => bareReply(socket, 405, "Method Not Allowe
 // that took too long to arrive) gets node's own status, with those headers too.
 server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
   if (error.code === "ECONNRESET") return void socket.destroy();
-  if (error.code === "HPE_HEADER_OVERFLOW") return bareReply(socket, 431, "Request Header Fields Too Large");
-  if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") return bareReply(socket, 408, "Request Timeout");
-  // The connection ended inside the body of a request to an endpoint (a client that closed its
-  // sending side partway): the contract's answer to a body cut off, as the endpoint would give.
   const response = serving.get(socket);
-  if (error.code === "HPE_INVALID_EOF_STATE" && response && !response.headersSent && response.req.url?.startsWith("/api/")) {
+  // A response already under way on this connection: another written after its headers would
+  // corrupt it (node's own rule).
+  if (response && response.headersSent && !response.writableEnded) return void socket.destroy();
+  const inFlight = response && !response.headersSent ? response.req : undefined;
+  // The connection ended inside the body of a request to an endpoint (a client that closed its
+  // sending side partway): the contract's answer to a body cut off, as the endpoint gives it: a
+  // plain form post back to its page, anything else the JSON error.
+  if (error.code === "HPE_INVALID_EOF_STATE" && inFlight?.url?.startsWith("/api/")) {
+    const path = inFlight.url.split("?")[0]!;
+    const page = Object.hasOwn(FORM_PAGES, path) ? FORM_PAGES[path as keyof typeof FORM_PAGES] : undefined;
+    const form = (inFlight.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase() === "application/x-www-form-urlencoded";
+    if (page && form) return bareReply(socket, 303, "See Other", { headers: { location: `${page}?error=invalid_json` } });
     return bareReply(socket, 400, "Bad Request", { json: errorBody("invalid_json") });
   }
-  bareReply(socket, 400, "Bad Request");
+  const [status, reason] = (error.code && PARSE_STATUS[error.code]) || [400, "Bad Request"];
+  bareReply(socket, status, reason);
 });
 // An `Expect` other than 100-continue.
-server.on("checkExpectation", (_req, res) => {
-  res.writeHead(417, { "content-type": "text/plain", connection: "close", ...(instanceName ? { "x-holdfast-instance": instanceName } : {}), ...SECURITY_HEADERS });
-  res.end("Expectation Failed\n");
-});
+server.on("checkExpectation", (req) => bareReply(req.socket, 417, "Expectation Failed"));
 
 // The address is taken before Next prepares, so a port in use or a wrong HOSTNAME is said at
 // once, in one sentence, rather than as a stack trace after Next spent seconds starting.

@@ -170,6 +170,10 @@ describe("server.ts in development mode", () => {
       assert.match(cut.headers, /^x-frame-options: deny$/m);
       assert.match(cut.headers, /^x-holdfast-instance: i7$/m);
       assert.equal((JSON.parse(cut.body) as { error: { code: string } }).error.code, "invalid_json");
+      // A plain form post cut off goes back to its page, as every failed form post does.
+      const cutForm = await rawRequest(base, ["POST /api/login HTTP/1.1", "Content-Type: application/x-www-form-urlencoded", "Content-Length: 100"], { cutBody: "login=abc" });
+      assert.equal(cutForm.status, 303);
+      assert.match(cutForm.headers, /^location: \/login\?error=invalid_json$/m);
     } finally {
       dev.kill("SIGTERM");
       if (dev.exitCode === null) await once(dev, "exit");

@@ -40,6 +40,18 @@ export const ENDPOINT_METHODS: Readonly<Record<string, string>> = {
   "/api/signup/draft": "POST, OPTIONS",
 };
 
+/**
+ * The page whose plain form posts each endpoint takes: a form post that fails lands back there
+ * (lib/http/route.ts), also one the server answers itself (server.ts, a body cut off).
+ */
+export const FORM_PAGES = {
+  "/api/register": "/signup",
+  "/api/signup/draft": "/signup",
+  "/api/login": "/login",
+  "/api/logout": "/welcome",
+  "/api/password": "/password",
+} as const satisfies Readonly<Record<string, string>>;
+
 /** The metrics endpoint: `GET, HEAD` while it is on (METRICS_TOKEN set), no endpoint otherwise. */
 const METRICS_PATH = "/api/internal/metrics";
 

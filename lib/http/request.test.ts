@@ -44,8 +44,14 @@ describe("a JSON body's text", () => {
 
   it("a form is parsed as URLSearchParams parses it, except that bytes that are not UTF-8 are invalid_format, never a U+FFFD in a field", async () => {
     const form = (body: string | number[]) => post(body, "application/x-www-form-urlencoded");
-    const sample = "login=a+b%2Bc&password=%C3%A9%E2%82%AC%25zz%&=x&flag&next=%2Fpassword&login=last";
-    assert.deepEqual(await readBody(form(sample)), { ok: true, body: Object.fromEntries(new URLSearchParams(sample)), form: true });
+    for (const sample of [
+      "login=a+b%2Bc&password=%C3%A9%E2%82%AC%25zz%&=x&flag&next=%2Fpassword&login=last",
+      // A byte order mark, escaped or not, is a character like any other; __proto__ a name like any other.
+      "%EF%BB%BFlogin=a&password=%EF%BB%BFsecret&__proto__=x",
+      "\ufefflogin=a&password=\u00e9%41",
+    ]) {
+      assert.deepEqual(await readBody(form(sample)), { ok: true, body: Object.fromEntries(new URLSearchParams(sample)), form: true }, sample);
+    }
     assert.deepEqual(await readBody(form("login=ok&password=%FFsecret")), { ok: false, code: "invalid_input", form: true, fields: { password: "invalid_format" } });
     assert.deepEqual(await readBody(form("password=%E2%82")), { ok: false, code: "invalid_input", form: true, fields: { password: "invalid_format" } });
     assert.deepEqual(await readBody(form("%FF=x")), { ok: false, code: "invalid_input", form: true, fields: { body: "invalid_format" } });

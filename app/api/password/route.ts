@@ -1,6 +1,7 @@
 import { password } from "@/lib/api/password";
+import { FORM_PAGES } from "@/lib/http/gate";
 import { endpoint } from "@/lib/http/route";
 import { sessionRoute } from "../../../lib/next/session";
 
 export const dynamic = "force-dynamic";
-export const { GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS } = endpoint({ POST: sessionRoute(password, { formPage: "/password" }) });
+export const { GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS } = endpoint({ POST: sessionRoute(password, { formPage: FORM_PAGES["/api/password"] }) });

@@ -1,6 +1,7 @@
 import { register } from "@/lib/api/register";
+import { FORM_PAGES } from "@/lib/http/gate";
 import { endpoint } from "@/lib/http/route";
 import { sessionRoute } from "../../../lib/next/session";
 
 export const dynamic = "force-dynamic";
-export const { GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS } = endpoint({ POST: sessionRoute(register, { formPage: "/signup" }) });
+export const { GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS } = endpoint({ POST: sessionRoute(register, { formPage: FORM_PAGES["/api/register"] }) });
