@@ -223,6 +223,8 @@ export interface Config {
   anonymousIdleTimeoutMs: number;
   absoluteTimeoutMs: number;
   captchaTtlMs: number;
+  /** How long the right answer kept after a taken name (lib/captcha/pass.ts) counts: 5 minutes, or the idle timeout if shorter. */
+  passTtlMs: number;
   captchaTestMode: boolean;
   trustProxy: boolean;
   /** How many proxies of ours stand in front (TRUST_PROXY); 0 when none is trusted. */
@@ -351,14 +353,18 @@ export function parseConfig(env: Env): Config {
   }
 
   // A session no one has logged in to idles out at most after the idle timeout (the clamp below),
-  // so a longer captcha would outlive the session that holds it. Not judged against a default
-  // that stands in for an invalid value: that value's own sentence comes first.
-  if (e.CAPTCHA_TTL_SECONDS > e.SESSION_IDLE_TIMEOUT_SECONDS && !invalid.includes("CAPTCHA_TTL_SECONDS") && !invalid.includes("SESSION_IDLE_TIMEOUT_SECONDS")) {
-    const given = (name: string, value: number) => `${value}${present[name] === undefined ? ", the default" : ""}`;
+  // so a longer captcha would outlive the session that holds it. A captcha lifetime set so is
+  // refused; the default one is cut to the idle timeout (a site whose idle timeout is under five
+  // minutes keeps starting). Not judged against a default that stands in for an invalid value:
+  // that value's own sentence comes first.
+  const captchaTtlSet = present.CAPTCHA_TTL_SECONDS !== undefined && !invalid.includes("CAPTCHA_TTL_SECONDS");
+  if (captchaTtlSet && e.CAPTCHA_TTL_SECONDS > e.SESSION_IDLE_TIMEOUT_SECONDS && !invalid.includes("SESSION_IDLE_TIMEOUT_SECONDS")) {
+    const idle = `${e.SESSION_IDLE_TIMEOUT_SECONDS}${present.SESSION_IDLE_TIMEOUT_SECONDS === undefined ? ", the default" : ""}`;
     problems.push(
-      `CAPTCHA_TTL_SECONDS (${given("CAPTCHA_TTL_SECONDS", e.CAPTCHA_TTL_SECONDS)}) is longer than SESSION_IDLE_TIMEOUT_SECONDS (${given("SESSION_IDLE_TIMEOUT_SECONDS", e.SESSION_IDLE_TIMEOUT_SECONDS)}), so a captcha would outlive the session that holds it: lower CAPTCHA_TTL_SECONDS to at most ${e.SESSION_IDLE_TIMEOUT_SECONDS}, or raise SESSION_IDLE_TIMEOUT_SECONDS to at least ${e.CAPTCHA_TTL_SECONDS}.`,
+      `CAPTCHA_TTL_SECONDS (${e.CAPTCHA_TTL_SECONDS}) is longer than SESSION_IDLE_TIMEOUT_SECONDS (${idle}), so a captcha would outlive the session that holds it: lower CAPTCHA_TTL_SECONDS to at most ${e.SESSION_IDLE_TIMEOUT_SECONDS}, or raise SESSION_IDLE_TIMEOUT_SECONDS to at least ${e.CAPTCHA_TTL_SECONDS}.`,
     );
   }
+  const captchaTtlSeconds = Math.min(e.CAPTCHA_TTL_SECONDS, e.SESSION_IDLE_TIMEOUT_SECONDS);
 
   if (e.PASSWORD_HASH_COST < SECURE_PASSWORD_HASH_COST) {
     if (production && !e.BENCHMARK) {
@@ -421,10 +427,11 @@ export function parseConfig(env: Env): Config {
     },
     idleTimeoutMs: e.SESSION_IDLE_TIMEOUT_SECONDS * 1000,
     // Never below what such a session holds: the captcha, or the 5-minute pass a taken name leaves (lib/captcha/pass.ts).
-    // Never above the idle timeout, which is why a captcha longer than it is refused above.
-    anonymousIdleTimeoutMs: Math.min(e.SESSION_IDLE_TIMEOUT_SECONDS, Math.max(e.SESSION_ANONYMOUS_IDLE_TIMEOUT_SECONDS, e.CAPTCHA_TTL_SECONDS, ANONYMOUS_FLOOR_SECONDS)) * 1000,
+    // Never above the idle timeout, which is why a captcha longer than it is refused above, and the pass is cut to it.
+    anonymousIdleTimeoutMs: Math.min(e.SESSION_IDLE_TIMEOUT_SECONDS, Math.max(e.SESSION_ANONYMOUS_IDLE_TIMEOUT_SECONDS, captchaTtlSeconds, ANONYMOUS_FLOOR_SECONDS)) * 1000,
     absoluteTimeoutMs: e.SESSION_ABSOLUTE_TIMEOUT_SECONDS * 1000,
-    captchaTtlMs: e.CAPTCHA_TTL_SECONDS * 1000,
+    captchaTtlMs: captchaTtlSeconds * 1000,
+    passTtlMs: Math.min(ANONYMOUS_FLOOR_SECONDS, e.SESSION_IDLE_TIMEOUT_SECONDS) * 1000,
     captchaTestMode: e.CAPTCHA_TEST_MODE,
     trustProxy: e.TRUST_PROXY > 0,
     proxyHops: e.TRUST_PROXY,

@@ -6,7 +6,7 @@ import { z } from "zod";
  * one replaced. `lost`: the captcha the session waited on is gone from the server's ledger though
  * nothing used it and it had not expired, so the answer was never checked (or the pass a 409
  * left, so the attempt was not). `pass_used`: the pass a 409 left was used by another attempt of
- * the session first. `unchanged`: a new password the same as the current one.
+ * the session first. `unchanged`: a new password the same as the one typed as current.
  */
 export type FieldCode = "too_short" | "too_long" | "invalid_format" | "required" | "replaced" | "lost" | "pass_used" | "unchanged";
 export type FieldErrors = Record<string, FieldCode>;
@@ -83,7 +83,8 @@ const TRIMMED = new Set(["username", "email", "login"]);
 
 function fieldCode(issue: z.core.$ZodIssue, name: string, value: unknown): FieldCode {
   if (value === undefined || value === null || value === "") return "required";
-  if (TRIMMED.has(name) && typeof value === "string" && value.trim() === "") return "required";
+  // Spaces only (never a control character, which is invalid_format wherever it is).
+  if (TRIMMED.has(name) && typeof value === "string" && !hasControl(value) && value.trim() === "") return "required";
   if (issue.code === "too_small") return "too_short";
   if (issue.code === "too_big") return "too_long";
   return "invalid_format";

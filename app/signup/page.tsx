@@ -3,8 +3,7 @@ import type { Metadata } from "next";
 import { AuthShell } from "@/app/ui/auth-shell";
 import { LoggedInNote, loggedInUser } from "@/app/ui/logged-in-note";
 import { cleanCode, firstParam, formErrorFromQuery, SIGNUP_FIELDS } from "@/app/ui/messages";
-import { PASS_TTL_MS } from "../../lib/captcha/pass";
-import { captchaPassLeftMs, formDraft } from "../../lib/next/session";
+import { captchaPassLeftMs, captchaPassTtlMs, formDraft } from "../../lib/next/session";
 import { SignupForm } from "./signup-form";
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
@@ -43,7 +42,7 @@ export default async function SignupPage({ searchParams }: { searchParams: Searc
         captchaNonce={randomUUID().slice(0, 8)}
         passwordCleared={draft?.passwordCleared ?? false}
         captchaPassLeftMs={code !== null ? await captchaPassLeftMs() : 0}
-        passTtlMs={PASS_TTL_MS}
+        passTtlMs={captchaPassTtlMs()}
       />
     </AuthShell>
   );

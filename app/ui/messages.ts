@@ -64,7 +64,7 @@ const ERROR_TEXT: Record<string, string> = {
     "That username or email is already taken, and your last try got no answer: it may have created your account. Log in with that username or email and your password; if that fails, choose another.",
   [CURRENT_PASSWORD_WRONG]: "That is not your current password.",
   [CURRENT_PASSWORD_WRONG_AFTER_NO_ANSWER]:
-    "That is not your current password, and your last try got no answer: it may have changed your password. Type your new password as the current one; if that fails too, try the old one again.",
+    "That is not your current password, and your last try got no answer: it may have changed your password already. If so, your new password is the one to use from now on.",
   [SIGNUP_NOT_KEPT]:
     "Your account was created, but this browser did not keep the login: the session cookie did not come back. Allow cookies for this site, then log in with your new username and password.",
   [LOGIN_NOT_KEPT]:
@@ -155,7 +155,7 @@ export function fieldErrorText(field: string, code: string): string {
     case "pass_lapsed":
       return "Your earlier right answer counted for a few minutes only, and they have passed. Please type the characters of this new image.";
     case "unchanged":
-      return "That is your current password. Choose a different one.";
+      return "That is the same as the current password you typed. Choose a different one.";
     case "pass_used":
       return "Your earlier right answer counted for one attempt, and another attempt from this browser (this site open in another tab) has used it. Please type the characters of this new image.";
     case "pass_lost":

@@ -98,7 +98,7 @@ export async function register(ctx: RequestContext): Promise<Response> {
 
   const created = await createUser(services.db, input.value, services.config.passwordHashCost);
   if (!created.ok) {
-    if (solved) await grantPass(session, services.captchas);
+    if (solved) await grantPass(session, services.captchas, services.config.passTtlMs);
     return fail(created.code);
   }
 

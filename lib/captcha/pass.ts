@@ -24,10 +24,11 @@ interface PassRef {
   expiresAt: number;
 }
 
-export async function grantPass(session: Session, ledger: CaptchaLedger, now = Date.now()): Promise<void> {
+/** `ttlMs`: PASS_TTL_MS, or the session's idle timeout where that is shorter (config.passTtlMs). */
+export async function grantPass(session: Session, ledger: CaptchaLedger, ttlMs = PASS_TTL_MS, now = Date.now()): Promise<void> {
   const id = randomBytes(16).toString("base64url");
-  const expiresAt = now + PASS_TTL_MS;
-  await ledger.put(LEDGER_PREFIX + id, { answerHash: "pass", expiresAt }, PASS_TTL_MS);
+  const expiresAt = now + ttlMs;
+  await ledger.put(LEDGER_PREFIX + id, { answerHash: "pass", expiresAt }, ttlMs);
   await session.set(SESSION_KEY, { id, expiresAt } satisfies PassRef);
 }
 

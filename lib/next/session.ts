@@ -92,6 +92,11 @@ export function captchaPassLeftMs(): Promise<number> {
   return fromSession(0, (session) => passLeftMs(session));
 }
 
+/** How long a pass lives from the 409 that leaves it (lib/env.ts passTtlMs). */
+export function captchaPassTtlMs(): number {
+  return getServices().config.passTtlMs;
+}
+
 /** What the configured store can do, so a page offers only that. */
 export function storeCapabilities(): { revocable: boolean } {
   return { revocable: getServices().store.revocable };
