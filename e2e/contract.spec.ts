@@ -517,6 +517,7 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
     await page.goto("/login?next=%2Fpassword&error=session_expired");
     await expect(page.getByTestId("logged-in-note")).toContainText(`You are already logged in as ${user.username}`);
     await expect(page.getByTestId("form-error")).toHaveCount(0);
+    await expect(page).toHaveTitle(/^Log in/);
     await expect(page.getByTestId("logged-in-note").getByRole("link")).toHaveAttribute("href", "/password");
     // A refusal of a login that was tried here still shows: it is about that try.
     await page.goto("/login?error=invalid_credentials");

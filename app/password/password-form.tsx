@@ -5,7 +5,7 @@ import { useState } from "react";
 import { Field, fieldInput } from "@/app/ui/field";
 import { FormError } from "@/app/ui/form-error";
 import { fieldErrors, firstProblem, useJsonForm, type FormErrorState } from "@/app/ui/form-state";
-import { CURRENT_PASSWORD_WRONG, CURRENT_PASSWORD_WRONG_AFTER_NO_ANSWER, NETWORK_ERROR, PASSWORD_FIELDS, UNEXPECTED_RESPONSE } from "@/app/ui/messages";
+import { CURRENT_PASSWORD_WRONG, CURRENT_PASSWORD_WRONG_AFTER_NO_ANSWER, NO_ANSWER, PASSWORD_FIELDS } from "@/app/ui/messages";
 import { useErrorFocus } from "@/app/ui/use-error-focus";
 
 type PasswordField = (typeof PASSWORD_FIELDS)[number];
@@ -14,9 +14,6 @@ type PasswordField = (typeof PASSWORD_FIELDS)[number];
 const LOGIN_AGAIN = "/login?next=%2Fpassword&error=session_expired";
 
 const LABELS: Record<PasswordField, string> = { currentPassword: "Current password", newPassword: "New password" };
-
-/** Failures after which the change may have gone through unseen: no answer came. */
-const NO_ANSWER = new Set([NETWORK_ERROR, UNEXPECTED_RESPONSE, "session_store_unavailable", "internal_error"]);
 
 /**
  * A wrong current password belongs under its field, in words about a password change, not a

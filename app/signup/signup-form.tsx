@@ -6,7 +6,7 @@ import { Field, fieldInput } from "@/app/ui/field";
 import { FormError } from "@/app/ui/form-error";
 import { fieldErrors, firstProblem, useJsonForm, type FormErrorState } from "@/app/ui/form-state";
 import { loggedOutHere, type ApiFailure } from "@/app/ui/api";
-import { NETWORK_ERROR, ownerField, SENT_BEFORE_READY, SIGNUP_FIELDS, SIGNUP_NOT_KEPT, TAKEN_AFTER_NO_ANSWER, UNEXPECTED_RESPONSE } from "@/app/ui/messages";
+import { NO_ANSWER, ownerField, SENT_BEFORE_READY, SIGNUP_FIELDS, SIGNUP_NOT_KEPT, TAKEN_AFTER_NO_ANSWER } from "@/app/ui/messages";
 import { useErrorFocus } from "@/app/ui/use-error-focus";
 import { useProofOfWork } from "@/app/ui/use-proof-of-work";
 
@@ -19,11 +19,6 @@ const LABELS: Record<SignupField, string> = {
   captcha: "Captcha",
 };
 
-/**
- * Outcomes after which the account may exist though the page was not told so: the answer was
- * lost, or the server gave up waiting on the database while the insert went on.
- */
-const NO_ANSWER = new Set([NETWORK_ERROR, UNEXPECTED_RESPONSE, "session_store_unavailable", "internal_error"]);
 
 /**
  * A sign-up creates the account whether or not the browser keeps its cookie (the path without

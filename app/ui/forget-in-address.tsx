@@ -9,12 +9,14 @@ import { useEffect } from "react";
  */
 export function ForgetInAddress({ names }: { names: readonly string[] }) {
   const key = names.join(",");
-  useEffect(() => {
-    const url = new URL(window.location.href);
-    const present = key.split(",").filter((name) => url.searchParams.has(name));
-    if (present.length === 0) return;
-    for (const name of present) url.searchParams.delete(name);
-    window.history.replaceState(window.history.state, "", url);
-  }, [key]);
+  useEffect(() => forgetInAddress(key.split(",")), [key]);
   return null;
+}
+
+/** Drops the named parameters from the page's address, in place (no navigation, no history entry). */
+export function forgetInAddress(names: readonly string[]): void {
+  const url = new URL(window.location.href);
+  if (!names.some((name) => url.searchParams.has(name))) return;
+  for (const name of names) url.searchParams.delete(name);
+  window.history.replaceState(window.history.state, "", url);
 }

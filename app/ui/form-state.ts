@@ -2,6 +2,7 @@
 
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { postJson, type ApiFailure } from "./api";
+import { forgetInAddress } from "./forget-in-address";
 import { errorText, fieldErrorText, ownerField, type FieldErrors } from "./messages";
 
 export type FormErrorState = { code: string | null; fields: FieldErrors; retryAfter?: number };
@@ -103,8 +104,5 @@ export function firstProblem<F extends string>(names: readonly F[], code: string
 
 /** Drops `error`, `fields` and `retry` from the page's address, keeping everything else (`next`). */
 function forgetRefusalInAddress(): void {
-  const url = new URL(window.location.href);
-  if (!["error", "fields", "retry"].some((name) => url.searchParams.has(name))) return;
-  for (const name of ["error", "fields", "retry"]) url.searchParams.delete(name);
-  window.history.replaceState(window.history.state, "", url);
+  forgetInAddress(["error", "fields", "retry"]);
 }

@@ -1,11 +1,15 @@
+import { cache } from "react";
 import { currentUser, UNAVAILABLE } from "../../lib/next/session";
 
-/** Who is logged in on this request, for the login and sign-up pages; null when no one is, or it cannot be read now. */
-export async function loggedInUser(): Promise<{ username: string } | null> {
+/**
+ * Who is logged in on this request, for the login and sign-up pages (their title and their
+ * body, read once per request); null when no one is, or it cannot be read now.
+ */
+export const loggedInUser = cache(async (): Promise<{ username: string } | null> => {
   const user = await currentUser();
   // Who is logged in cannot be read right now: the form below says so if it is sent.
   return user && user !== UNAVAILABLE ? user : null;
-}
+});
 
 /** On the login and sign-up pages: says who is already logged in here, and the way on (where a login would have led). */
 export function LoggedInNote({ user, next = "/welcome" }: { user: { username: string } | null; next?: string }) {

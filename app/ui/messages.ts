@@ -14,6 +14,12 @@ export const LOGIN_NOT_KEPT = "login_not_kept";
 export const SIGNUP_NOT_KEPT = "signup_not_kept";
 /** A name or email is taken right after a sign-up got no answer: that sign-up may have created the account. */
 export const TAKEN_AFTER_NO_ANSWER = "taken_after_no_answer";
+/**
+ * Failures after which the attempt may have gone through unseen (an account created, a password
+ * changed): the answer was lost, or the server gave up waiting on the database while it went on.
+ */
+export const NO_ANSWER: ReadonlySet<string> = new Set([NETWORK_ERROR, UNEXPECTED_RESPONSE, "session_store_unavailable", "internal_error"]);
+
 /** The current password typed on the password page is wrong. */
 export const CURRENT_PASSWORD_WRONG = "current_password_wrong";
 /** The same, right after a change got no answer: that change may have gone through. */
@@ -148,8 +154,6 @@ export function fieldErrorText(field: string, code: string): string {
       return limits.max ? `Use at most ${limits.max} characters.` : "That is too long.";
     case "invalid_format":
       return limits.format ?? "That doesn't look right.";
-    case "incorrect":
-      return `That is not ${limits.noun}.`;
     case "taken_maybe_yours":
       return "Taken, perhaps by the account your last try created: see above.";
     case "pass_lapsed":

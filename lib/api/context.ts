@@ -92,15 +92,16 @@ export const draftKey = (form: DraftForm) => `draft:${form}`;
  */
 const MAX_DRAFT_BYTES = 768;
 
-/**
- * Keeps the typed values (never a password) for the form's page to show again. A value that no
- * field would accept as it stands (a control character, which a JSON column refuses as NUL and a
- * sealed cookie spells in six bytes; more characters than any field takes) is not kept, nor one that would take the draft over
- * MAX_DRAFT_BYTES: the page then shows that field empty, with its error.
- */
 /** The longest value any form field takes (an email address, RFC 5321). */
 const MAX_FIELD_CHARS = 254;
 
+/**
+ * Keeps the typed values (never a password) for the form's page to show again. A value that no
+ * field would accept as it stands (a control character, which a JSON column refuses as NUL and a
+ * sealed cookie spells in six bytes; more characters than any field takes) is not kept, nor one
+ * that would take the draft over MAX_DRAFT_BYTES: the page then shows that field empty, with its
+ * error.
+ */
 export async function keepDraft(ctx: RequestContext, form: DraftForm, body: Record<string, unknown>, names: readonly string[]): Promise<void> {
   const values: Record<string, string> = {};
   let bytes = 0;
