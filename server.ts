@@ -48,13 +48,18 @@ async function send(res: ServerResponse, response: Response): Promise<void> {
 /** The response each connection is serving, for a client error that arrives while it is. */
 const serving = new WeakMap<Duplex, ServerResponse>();
 
-const server = createServer((req, res) => {
+// node:http's own 400 for an HTTP/1.1 request without a Host carries none of the headers every
+// response does: that refusal is made here instead (requireHostHeader: false).
+const server = createServer({ requireHostHeader: false }, (req, res) => {
   serving.set(req.socket, res);
   // Set before anything answers, so every response carries them: the gate's, and Next's pages,
   // redirects (its 308 for a trailing slash, which next.config.mjs's headers miss), 404s and
   // static files (Next adds to the headers already set, never drops them).
   if (instanceName) res.setHeader("x-holdfast-instance", instanceName);
   for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+  if (req.httpVersion === "1.1" && req.headers.host === undefined) {
+    return void send(res, new Response("Bad Request\n", { status: 400, headers: { "content-type": "text/plain", connection: "close" } }));
+  }
   // What Next would answer outside the contract (see lib/http/gate.ts) is answered here.
   const verdict = gate(req.method ?? "GET", req.url ?? "/", { metrics, dev });
   if (!verdict.pass) return void send(res, verdict.response);

@@ -156,14 +156,15 @@ describe("server.ts in development mode", () => {
         ["headers too large", ["GET /signup HTTP/1.1", `X-Big: ${"a".repeat(20_000)}`]],
         ["a request line it cannot parse", ["GET /signup HTTP/9 nonsense"]],
         ["an unknown expectation", ["POST /api/login HTTP/1.1", "Expect: something-else", "Content-Length: 2"]],
+        ["HTTP/1.1 without a Host", ["GET /api/ping HTTP/1.1"]],
       ] as const) {
-        const answer = await rawRequest(base, [...lines]);
+        const answer = await rawRequest(base, [...lines], { host: label !== "HTTP/1.1 without a Host" });
         refused[label] = answer.status;
         assert.match(answer.headers, /^x-frame-options: deny$/m, label);
         assert.match(answer.headers, /^content-security-policy: frame-ancestors 'none'$/m, label);
         assert.match(answer.headers, /^x-holdfast-instance: i7$/m, label);
       }
-      assert.deepEqual(refused, { "headers too large": 431, "a request line it cannot parse": 400, "an unknown expectation": 417 });
+      assert.deepEqual(refused, { "headers too large": 431, "a request line it cannot parse": 400, "an unknown expectation": 417, "HTTP/1.1 without a Host": 400 });
       // A body the client stops sending partway, to an endpoint: the contract's invalid_json.
       const cut = await rawRequest(base, ["POST /api/login HTTP/1.1", "Content-Type: application/json", "Content-Length: 100"], { cutBody: '{"login":"abc"' });
       assert.equal(cut.status, 400);

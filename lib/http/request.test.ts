@@ -24,6 +24,14 @@ describe("the site's origin", () => {
     assert.equal(isSameOrigin(post, 1), true);
   });
 
+  it("a scheme's default port in the Host or X-Forwarded-Host is no port, as in a browser's Origin; another port stays", () => {
+    assert.equal(siteOrigin(req({ host: "site.test:80" }), 0), "http://site.test");
+    assert.equal(siteOrigin(req({ "x-forwarded-proto": "https", "x-forwarded-host": "site.test:443" }), 1), "https://site.test");
+    assert.equal(siteOrigin(req({ "x-forwarded-proto": "https", "x-forwarded-host": "site.test:80" }), 1), "https://site.test:80");
+    assert.equal(siteOrigin(req({ host: "site.test:8080" }), 0), "http://site.test:8080");
+    assert.equal(siteOrigin(req({ host: "[::1]:80" }), 0), "http://[::1]");
+  });
+
   it("a state-changing request from the client-written forwarded origin is cross-origin", () => {
     const post = (origin: string) => new Request("http://site.test/api/login", { method: "POST", headers: { host: "site.test", [PROTO_HEADER]: "http", origin, "x-forwarded-host": "evil.example, site.test", "x-forwarded-proto": "https, http" } });
     assert.equal(isSameOrigin(post("https://evil.example"), 1), false);

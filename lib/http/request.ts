@@ -22,9 +22,13 @@ export function siteOrigin(req: { headers: Headers; url?: string }, proxyHops: n
   const url = req.url === undefined ? undefined : new URL(req.url);
   const proto = forwarded("x-forwarded-proto") ?? req.headers.get(PROTO_HEADER) ?? url?.protocol.replace(":", "") ?? "http";
   const host = forwarded("x-forwarded-host") ?? req.headers.get("host") ?? url?.host ?? "";
-  // Schemes and host names are case-insensitive (a proxy may send `HTTPS`); a browser's Origin
-  // is always lowercase, so ours is too.
-  return `${proto.toLowerCase()}://${host.toLowerCase()}`;
+  // Schemes and host names are case-insensitive (a proxy may send `HTTPS`), and a scheme's
+  // default port is no port (nginx's `Host $host:$server_port` sends `:80`); a browser's Origin
+  // is lowercase and names no default port, so ours is the same.
+  const scheme = proto.toLowerCase();
+  const defaultPort = scheme === "https" ? ":443" : scheme === "http" ? ":80" : undefined;
+  const name = host.toLowerCase();
+  return `${scheme}://${defaultPort && name.endsWith(defaultPort) ? name.slice(0, -defaultPort.length) : name}`;
 }
 
 /** Whether the request arrived over https, as far as this server can tell. */
