@@ -83,8 +83,10 @@ const TRIMMED = new Set(["username", "email", "login"]);
 
 function fieldCode(issue: z.core.$ZodIssue, name: string, value: unknown): FieldCode {
   if (value === undefined || value === null || value === "") return "required";
-  // Spaces only (never a control character, which is invalid_format wherever it is).
-  if (TRIMMED.has(name) && typeof value === "string" && !hasControl(value) && value.trim() === "") return "required";
+  // A control character (or bytes that were no text, lib/http/request.ts) is what is wrong, whatever the length.
+  if (typeof value === "string" && hasControl(value)) return "invalid_format";
+  // Spaces only: nothing typed.
+  if (TRIMMED.has(name) && typeof value === "string" && value.trim() === "") return "required";
   if (issue.code === "too_small") return "too_short";
   if (issue.code === "too_big") return "too_long";
   return "invalid_format";

@@ -688,6 +688,17 @@ describe("plain form posts always land back on their page", () => {
       assert.deepEqual(await kept({ username: "u".repeat(40), email: "someone@example.com" }), { username: "u".repeat(40), email: "someone@example.com" });
       // 508 bytes, then 762 more would pass 768: the first is kept whole, the second not at all.
       assert.deepEqual(await kept({ username: "é".repeat(254), email: "€".repeat(254) }), { username: "é".repeat(254) });
+      // A value whose bytes are not UTF-8 (%FF): that field is invalid_format, and what else was typed is kept.
+      const raw = (body: string, formPage: string) => ({ method: "POST", body, headers: { "content-type": "application/x-www-form-urlencoded" }, formPage });
+      const broken = await a.call(register, raw("username=kept_user&email=kept%40example.test&password=%FFsecret", "/signup"));
+      assert.equal(broken.headers.get("location"), "/signup?error=invalid_input&fields=password.invalid_format%2Caltcha.required%2Ccaptcha.required");
+      const session = await a.services.sessions.fromCookieHeader(cookieOf(broken) ?? null);
+      assert.deepEqual((await session.get<{ values: Record<string, string> }>(draftKey("signup")))?.values, { username: "kept_user", email: "kept@example.test" });
+      // A logout form is not refused for a field it does not read.
+      const u = await signUp(a);
+      const out = await a.call(logout, { ...raw("junk=%FF", "/welcome"), cookie: u.cookie });
+      assert.equal(out.headers.get("location"), "/login?out=here");
+      assert.equal((await a.call(me, { cookie: u.cookie })).status, store === "cookie" ? 200 : 401);
       // Half a surrogate pair, which JSON can spell and a JSON column refuses: not kept either.
       for (const value of ["\udc00", "a\ud800b"]) {
         const draft = await a.call(saveSignupDraft, json({ username: value, email: value }));

@@ -176,40 +176,42 @@ function percentDecode(bytes: Buffer): Buffer {
 const HIGH_ESCAPE = /%[89a-f][0-9a-f]/i;
 
 /**
- * A url-encoded form, parsed by URLSearchParams (`+` is a space, the last of a repeated name
- * counts), except that a name or value whose bytes are not UTF-8 (`%FF`, a raw Latin-1 byte) is
- * an error, never a U+FFFD saved in a password. Null for bytes that are not text at all; else the
- * names whose values were not. Only a body with an escape above ASCII is checked a second time,
- * so an ordinary one costs what URLSearchParams costs.
+ * What a form value whose bytes are not UTF-8 becomes: a control character, which no field takes
+ * (every field refuses one as invalid_format, and a failed post's draft never keeps one), never a
+ * U+FFFD saved inside a password.
  */
-function parseForm(bytes: Buffer): { body: Body; broken: string[] } | null {
+const NOT_TEXT = "\u0000";
+
+/**
+ * A url-encoded form, parsed by URLSearchParams (`+` is a space, the last of a repeated name
+ * counts), except that a value whose bytes are not UTF-8 (`%FF`) is NOT_TEXT, so the endpoint
+ * refuses exactly the fields it reads that carry one and the rest of the form is read as sent;
+ * a pair whose name is not UTF-8 names no field and is dropped. Null for a body whose bytes are
+ * not text outside any escape. A body with no escape above ASCII costs what URLSearchParams costs.
+ */
+function parseForm(bytes: Buffer): Body | null {
   if (!isUtf8(bytes)) return null;
   const text = bytes.toString("utf8");
+  const body: Body = Object.fromEntries(new URLSearchParams(text));
   // Bytes an escape spells are UTF-8 in every name and value exactly when they are in the body
   // as a whole: a separator is ASCII, which no multi-byte character holds.
   const utf8 = (raw: string) => isUtf8(percentDecode(Buffer.from(raw, "utf8")));
-  if (!HIGH_ESCAPE.test(text) || utf8(text)) return { body: Object.fromEntries(new URLSearchParams(text)), broken: [] };
-  // Which fields to name (a form has a handful; a body of thousands of broken pairs is named by its first few).
-  const broken: string[] = [];
+  if (!HIGH_ESCAPE.test(text) || utf8(text)) return body;
   for (const pair of text.split("&")) {
-    if (broken.length === 8) break;
-    if (!HIGH_ESCAPE.test(pair)) continue;
+    if (!HIGH_ESCAPE.test(pair) || utf8(pair)) continue;
     const eq = pair.indexOf("=");
     const name = eq < 0 ? pair : pair.slice(0, eq);
-    if (utf8(pair)) continue;
-    // A field is named back only when it could be one of a form's (a short plain word).
-    const said = utf8(name) ? new URLSearchParams(`${name}=`).keys().next().value : undefined;
-    broken.push(said !== undefined && /^[A-Za-z]{1,32}$/.test(said) ? said : "body");
+    const key = new URLSearchParams(`${name}=`).keys().next().value ?? "";
+    if (utf8(name)) body[key] = NOT_TEXT;
+    else delete body[key];
   }
-  return { body: {}, broken: broken.length > 0 ? broken : ["body"] };
+  return body;
 }
 
 function parseBody(req: Request, bytes: Buffer, form: boolean): BodyResult {
   if (form) {
     const parsed = parseForm(bytes);
-    if (!parsed) return { ok: false, code: "invalid_input", form, fields: { body: "invalid_format" } };
-    if (parsed.broken.length > 0) return { ok: false, code: "invalid_input", form, fields: Object.fromEntries(parsed.broken.map((name) => [name, "invalid_format"])) };
-    return { ok: true, body: parsed.body, form };
+    return parsed ? { ok: true, body: parsed, form } : { ok: false, code: "invalid_input", form, fields: { body: "invalid_format" } };
   }
   const decoder = jsonDecoder(req);
   if (!decoder) return { ok: false, code: "unsupported_media_type", form };
