@@ -259,6 +259,19 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await expect(second.getByLabel("Captcha", { exact: true })).toBeVisible();
   });
 
+  test("a kept right answer spent on a name taken again says so, with a new image to read", async ({ page, request }) => {
+    const taken = await apiRegister(request);
+    const { captcha } = await rightAnswerTakenName(page, taken.username);
+    const shown = captcha.count();
+    // Sent again as it stands (Enter pressed twice on a slow connection, say): the same name, taken.
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByTestId("error-username")).toContainText("already taken");
+    await expect(page.getByTestId("error-captcha")).toHaveAttribute("data-code", "pass_spent");
+    await expect(page.getByTestId("error-captcha")).toContainText("counted for that attempt");
+    await expect(page.getByLabel("Captcha", { exact: true })).toBeVisible();
+    await expect.poll(() => captcha.count(), { message: "a new captcha" }).toBeGreaterThan(shown);
+  });
+
   test("a kept right answer the server lost is said to be the server's loss, not a used image", async ({ page, request }) => {
     const { captcha, user } = await rightAnswerTakenName(page, (await apiRegister(request)).username);
     // What the server answers when its ledger no longer holds the pass (lib/api/flows.test.ts proves it does).

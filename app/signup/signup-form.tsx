@@ -69,9 +69,10 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
   // The attempt before the one shown got no answer (see NO_ANSWER); a taken name now may be this person's.
   const [lastGotNoAnswer, setLastGotNoAnswer] = useState(false);
   const [takenAfterNoAnswer, setTakenAfterNoAnswer] = useState(false);
-  // A kept right answer (a pass) the server no longer held, so it asked for a captcha again: its
-  // time ran out (pass_lapsed), or another tab used it (pass_used).
-  const [passGone, setPassGone] = useState<"pass_lapsed" | "pass_used" | null>(null);
+  // A kept right answer (a pass) gone, so a captcha is asked for again: the server no longer held
+  // it, as its time ran out (pass_lapsed) or another tab used it (pass_used); or this attempt used
+  // it and found a name taken again (pass_spent).
+  const [passGone, setPassGone] = useState<"pass_lapsed" | "pass_used" | "pass_spent" | null>(null);
   // The attempt that failed leaned on a pass: a lost captcha was that pass, not an image.
   const [leanedOnPass, setLeanedOnPass] = useState(false);
   // Whether the attempt that failed was sent at all (its proof of work may have failed first).
@@ -93,7 +94,8 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
       setTakenAfterNoAnswer(lastGotNoAnswer && PASS_CODES.has(failure.code));
       setLastGotNoAnswer(sent.current && NO_ANSWER.has(failure.code));
       const gone = solved && failure.code === "invalid_input" && failure.fields.captcha === "required";
-      setPassGone(gone ? (Date.now() >= passDeadline.current - PASS_LAPSE_SLACK_MS ? "pass_lapsed" : "pass_used") : null);
+      const spent = solved && !withoutImage && PASS_CODES.has(failure.code);
+      setPassGone(gone ? (Date.now() >= passDeadline.current - PASS_LAPSE_SLACK_MS ? "pass_lapsed" : "pass_used") : spent ? "pass_spent" : null);
       setLeanedOnPass(solved && !withoutImage);
       // The image shown before the pass was solved and spent: a new one to read.
       if (gone) refreshCaptcha();
@@ -124,7 +126,14 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
   // then tell them to choose another.
   const takenField = takenAfterNoAnswer && error.code !== null && PASS_CODES.has(error.code) ? ownerField(error.code, SIGNUP_FIELDS) : undefined;
   // What the captcha's field says when the attempt leaned on a kept right answer (a pass).
-  const passNote = passGone && error.fields.captcha === "required" ? passGone : leanedOnPass && error.fields.captcha === "lost" ? "pass_lost" : undefined;
+  const passNote =
+    passGone === "pass_spent" && error.code !== null && PASS_CODES.has(error.code)
+      ? passGone
+      : passGone && error.fields.captcha === "required"
+        ? passGone
+        : leanedOnPass && error.fields.captcha === "lost"
+          ? "pass_lost"
+          : undefined;
   const shown = passNote
     ? { ...error, fields: { ...error.fields, captcha: passNote } }
     : takenField

@@ -162,6 +162,8 @@ export function fieldErrorText(field: string, code: string): string {
       return "That is the same as the current password you typed. Choose a different one.";
     case "pass_used":
       return "Your earlier right answer counted for one attempt, and another attempt from this browser (this site open in another tab) has used it. Please type the characters of this new image.";
+    case "pass_spent":
+      return "Your earlier right answer counted for that attempt, which found a name taken again. Please type the characters of this new image.";
     case "pass_lost":
       return "Our server lost track of your earlier right answer (nothing you did caused this). Please type the characters of this new image.";
     case "lost":
