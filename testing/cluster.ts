@@ -96,6 +96,12 @@ ${upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=30s;`
     "~*^POST application/x-www-form-urlencoded.* /api/logout/?$" /welcome;
     "~*^POST application/x-www-form-urlencoded.* /api/password/?$" /password;
   }
+  # The page a login returns to, which its form names in its action (\`/api/login?next=/password\`):
+  # kept on the way back, as the app keeps it, and only the one page it may return to.
+  map "$uri $arg_next" $too_large_next {
+    default "";
+    "~*^/api/login/?\\s(%2F|/)password$" "&next=%2Fpassword";
+  }
   # An HTTP/1.0 request may come with no Host; the app's server (HTTP/1.1 upstream) needs one.
   map $http_host $proxied_host {
     "" $server_addr:$server_port;
@@ -143,7 +149,7 @@ ${upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=30s;`
       add_header Referrer-Policy same-origin always;
       add_header Cache-Control no-store always;
       if ($too_large_form_page) {
-        return 303 $too_large_form_page?error=payload_too_large;
+        return 303 $too_large_form_page?error=payload_too_large$too_large_next;
       }
       default_type application/json;
       return 413 '{"error":{"code":"payload_too_large","message":"The request body is larger than this site accepts (16 KiB)."}}';
