@@ -125,5 +125,5 @@ function noteLostCaptcha(store: string): void {
       : store === "memory"
         ? "This process's memory does not hold it: another process drew it (SESSION_STORE=memory keeps captchas in one process; use a shared store)."
         : "This instance uses another DATABASE_URL than the instance that drew it, or the captchas table was cleared.";
-  log.warn(`a sign-up's captcha (or the pass a right answer left after a taken name) was gone from the ledger though nothing had used it and it had not expired, so the person was told the server lost it and shown a new one (captcha_missing, fields.captcha "lost"). ${causes}`);
+  log.warn(`a sign-up's captcha was gone from the ledger (or the pass a right answer left after a taken name was) though nothing had used it and it had not expired, so the person was told the server lost it and shown a new one (captcha_missing, fields.captcha "lost"). ${causes}`);
 }
