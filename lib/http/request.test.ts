@@ -70,6 +70,9 @@ describe("a JSON body's text", () => {
     assert.deepEqual(await read("password=%E2%82&username=kept"), { password: "\u0000", username: "kept" });
     assert.deepEqual(await read("%FF=x&login=ok"), { login: "ok" });
     assert.deepEqual(await read("password=%C3%A9&password=%FF"), { password: "\u0000" });
+    // Beside a broken pair, the rest is read exactly as URLSearchParams reads it.
+    const rest = "a=b+c%2B%25zz%&__proto__=x&%EF%BB%BFk=v&z&&=e&a=last";
+    assert.deepEqual(await read(`${rest}&%FF=1`), Object.fromEntries(new URLSearchParams(rest)));
     // A raw byte that is not UTF-8, outside any escape: the body is no text at all.
     assert.deepEqual(await readBody(form([0x61, 0x3d, 0xe9])), { ok: false, code: "invalid_input", form: true, fields: { body: "invalid_format" } });
   });
