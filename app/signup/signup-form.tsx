@@ -19,7 +19,6 @@ const LABELS: Record<SignupField, string> = {
   captcha: "Captcha",
 };
 
-
 /**
  * A sign-up creates the account whether or not the browser keeps its cookie (the path without
  * the image needs none before it); one that blocks cookies would land on /welcome, be sent to an
