@@ -53,8 +53,11 @@ export const DEV_SECRET_PREFIX = "dev-insecure-";
 /** The refusal of SESSION_STORE=memory in production, which the doctor names as its memory-store check. */
 export const MEMORY_IN_PRODUCTION =
   "SESSION_STORE=memory is refused in production: each process would keep its own sessions, so a request served by another process would lose the captcha and the login; use cookie, database, redis or cached.";
-/** The least a session no one logged in to is kept idle: the captcha pass's 5 minutes (lib/captcha/pass.ts PASS_TTL_MS). */
-const ANONYMOUS_FLOOR_SECONDS = 300;
+/**
+ * How long the right answer kept after a taken name (lib/captcha/pass.ts) counts, unless the idle
+ * timeout is shorter; also the least a session no one logged in to is kept idle, so it holds the pass.
+ */
+const PASS_TTL_SECONDS = 300;
 /** Argon2id memory in MiB: OWASP's recommended minimum (with t = 2, p = 1). */
 export const SECURE_PASSWORD_HASH_COST = 19;
 
@@ -427,11 +430,11 @@ export function parseConfig(env: Env): Config {
     },
     idleTimeoutMs: e.SESSION_IDLE_TIMEOUT_SECONDS * 1000,
     // Never below what such a session holds: the captcha, or the 5-minute pass a taken name leaves (lib/captcha/pass.ts).
-    // Never above the idle timeout, which is why a captcha longer than it is refused above, and the pass is cut to it.
-    anonymousIdleTimeoutMs: Math.min(e.SESSION_IDLE_TIMEOUT_SECONDS, Math.max(e.SESSION_ANONYMOUS_IDLE_TIMEOUT_SECONDS, captchaTtlSeconds, ANONYMOUS_FLOOR_SECONDS)) * 1000,
+    // Never above the idle timeout: a captcha set longer is refused above, and the default one and the pass are cut to it.
+    anonymousIdleTimeoutMs: Math.min(e.SESSION_IDLE_TIMEOUT_SECONDS, Math.max(e.SESSION_ANONYMOUS_IDLE_TIMEOUT_SECONDS, captchaTtlSeconds, PASS_TTL_SECONDS)) * 1000,
     absoluteTimeoutMs: e.SESSION_ABSOLUTE_TIMEOUT_SECONDS * 1000,
     captchaTtlMs: captchaTtlSeconds * 1000,
-    passTtlMs: Math.min(ANONYMOUS_FLOOR_SECONDS, e.SESSION_IDLE_TIMEOUT_SECONDS) * 1000,
+    passTtlMs: Math.min(PASS_TTL_SECONDS, e.SESSION_IDLE_TIMEOUT_SECONDS) * 1000,
     captchaTestMode: e.CAPTCHA_TEST_MODE,
     trustProxy: e.TRUST_PROXY > 0,
     proxyHops: e.TRUST_PROXY,

@@ -5,12 +5,11 @@ import { SPENT, type CaptchaLedger } from "./ledger";
 /**
  * A solved captcha that survives a taken username or email. After a right answer whose
  * registration then fails on uniqueness (409), the session holds a reference to a single-use
- * record in the ledger, valid for PASS_TTL_MS: the next registration from that session may omit
+ * record in the ledger, valid for config.passTtlMs (lib/env.ts): the next registration from that session may omit
  * the captcha. Like the captcha itself, the record lives on the server, so replaying a sealed
  * cookie that still names the pass finds nothing to take.
  */
 
-export const PASS_TTL_MS = 5 * 60_000; // lib/env.ts keeps a session without a login at least this long
 const SESSION_KEY = "captchaPass";
 /**
  * `pass2:` since takes leave a tombstone: a build from before them takes a record by deleting it
@@ -24,8 +23,8 @@ interface PassRef {
   expiresAt: number;
 }
 
-/** `ttlMs`: PASS_TTL_MS, or the session's idle timeout where that is shorter (config.passTtlMs). */
-export async function grantPass(session: Session, ledger: CaptchaLedger, ttlMs = PASS_TTL_MS, now = Date.now()): Promise<void> {
+/** `ttlMs`: config.passTtlMs, 5 minutes or the session's idle timeout where that is shorter. */
+export async function grantPass(session: Session, ledger: CaptchaLedger, ttlMs: number, now = Date.now()): Promise<void> {
   const id = randomBytes(16).toString("base64url");
   const expiresAt = now + ttlMs;
   await ledger.put(LEDGER_PREFIX + id, { answerHash: "pass", expiresAt }, ttlMs);
