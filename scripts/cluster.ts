@@ -9,25 +9,39 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { parseArgs } from "node:util";
 import { startEmbeddedPostgres } from "../lib/embedded-postgres";
 import { migrate } from "../lib/migrate";
 import { ClusterRefused, InstanceExited, startCluster } from "../testing/cluster";
 
-const args = process.argv.slice(2);
 const problems: string[] = [];
+const USAGE = "use --instances N (1 to 16) and --port N (1 to 65535), as `npm run cluster -- --instances 3 --port 8080`";
+/** The options as node:util reads them: `--instances 3` and `--instances=3` alike; anything else is one sentence. */
+function readOptions(): { instances?: string; port?: string } {
+  try {
+    return parseArgs({ args: process.argv.slice(2), options: { instances: { type: "string" }, port: { type: "string" } }, strict: true }).values;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const option = /'(--[a-z]+)/.exec(String((error as Error).message))?.[1];
+    if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && option) return { [option.slice(2)]: "" };
+    const what = code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option ? `${option.slice(0, 40)} is not an option` : "that argument is not an option";
+    problems.push(`${what}: ${USAGE}.`);
+    return {};
+  }
+}
+const given = readOptions();
 /** A whole number option in digits, as the configuration reads numbers; a wrong one is one sentence with the fix. */
-const whole = (name: string, fallback: number, min: number, max: number, what: string) => {
-  const i = args.indexOf(name);
-  if (i === -1) return fallback;
-  const given = args[i + 1];
-  const n = given !== undefined && /^\d{1,10}$/.test(given) ? Number(given) : NaN;
+const whole = (name: "instances" | "port", fallback: number, min: number, max: number, what: string) => {
+  const value = given[name];
+  if (value === undefined) return fallback;
+  const n = /^\d{1,10}$/.test(value) ? Number(value) : NaN;
   if (n >= min && n <= max) return n;
-  problems.push(`${name}${given === undefined ? "" : ` ${given.slice(0, 40)}`} is not valid: use a whole number from ${min} to ${max} (${what}; ${fallback} is the default).`);
+  problems.push(`--${name}${value === "" ? "" : ` ${value.slice(0, 40)}`} is not valid: use a whole number from ${min} to ${max} (${what}; ${fallback} is the default).`);
   return fallback;
 };
 // Said before anything is built or started. At most 16: each instance is a whole Next server.
-const instances = whole("--instances", 3, 1, 16, "how many instances to start behind the proxy");
-const port = whole("--port", 8080, 1, 65_535, "the port the proxy listens on");
+const instances = whole("instances", 3, 1, 16, "how many instances to start behind the proxy");
+const port = whole("port", 8080, 1, 65_535, "the port the proxy listens on");
 if (problems.length) {
   for (const problem of problems) console.error(`[cluster] ${problem}`);
   process.exit(1);
@@ -55,13 +69,27 @@ try {
   const cluster = await startCluster({ env, instances, port });
   console.log(`[cluster] ${cluster.url} → ${cluster.instances.map((i) => `${i.name} on :${i.port}`).join(", ")} (store: ${env.SESSION_STORE ?? "cookie"})`);
   console.log("[cluster] every response names its instance in X-Holdfast-Instance; Ctrl-C stops everything");
-  const stop = async () => {
+  let stopping = false;
+  const stop = async (code = 0) => {
+    stopping = true;
     await cluster.stop();
     await stopDatabase();
-    process.exit(0);
+    process.exit(code);
   };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
+  process.on("SIGINT", () => void stop());
+  process.on("SIGTERM", () => void stop());
+  // An instance that stops later (a crash, a kill) is named at once: nginx sends its share to the
+  // others, which is what the demo shows, and once none is left the demo stops.
+  let running = cluster.instances.length;
+  for (const instance of cluster.instances) {
+    instance.process.once("exit", (code, signal) => {
+      if (stopping) return;
+      running -= 1;
+      const log = path.join("artifacts", "logs", "cluster", `${instance.name}.log`);
+      console.error(`[cluster] ${instance.name} stopped (${signal ? `ended by ${signal}` : `exit code ${code}`}); its log is ${log}. ${running ? `nginx sends its requests to the other ${running === 1 ? "instance" : `${running} instances`}.` : "No instance is left: stopping."}`);
+      if (!running) void stop(1);
+    });
+  }
 } catch (error) {
   await stopDatabase();
   if (error instanceof InstanceExited) {

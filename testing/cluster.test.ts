@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -69,6 +70,10 @@ describe("npm run cluster with a wrong setting", () => {
       [["--instances", "2.5"], "[cluster] --instances 2.5 is not valid: use a whole number from 1 to 16 (how many instances to start behind the proxy; 3 is the default)."],
       [["--instances"], "[cluster] --instances is not valid: use a whole number from 1 to 16 (how many instances to start behind the proxy; 3 is the default)."],
       [["--port", "70000"], "[cluster] --port 70000 is not valid: use a whole number from 1 to 65535 (the port the proxy listens on; 8080 is the default)."],
+      [["--instances=abc"], "[cluster] --instances abc is not valid: use a whole number from 1 to 16 (how many instances to start behind the proxy; 3 is the default)."],
+      [["--instances", "--port", "8080"], "[cluster] --instances is not valid: use a whole number from 1 to 16 (how many instances to start behind the proxy; 3 is the default)."],
+      [["--instance", "3"], "[cluster] --instance is not an option: use --instances N (1 to 16) and --port N (1 to 65535), as `npm run cluster -- --instances 3 --port 8080`."],
+      [["3"], "[cluster] that argument is not an option: use --instances N (1 to 16) and --port N (1 to 65535), as `npm run cluster -- --instances 3 --port 8080`."],
     ];
     for (const [args, sentence] of cases) {
       // From a folder with no build: a refusal said after the build check would start `npm run build`.
@@ -76,6 +81,48 @@ describe("npm run cluster with a wrong setting", () => {
       assert.equal(run.status, 1, `${args.join(" ")}: ${run.stdout}${run.stderr}`);
       assert.equal(run.stdout, "", args.join(" "));
       assert.deepEqual(run.stderr.split("\n").filter(Boolean), [sentence], args.join(" "));
+    }
+  });
+});
+
+describe("npm run cluster once it serves", () => {
+  it("reads --instances=N, names an instance that stops later, and stops when none is left", async () => {
+    // Instances that listen, name themselves, and exit with code 3 when asked to.
+    const fake = mkdtempSync(path.join(tmpdir(), "holdfast-cluster-fake-"));
+    mkdirSync(path.join(fake, "dist"));
+    writeFileSync(
+      path.join(fake, "dist", "server.mjs"),
+      `import http from "node:http";\nhttp.createServer((req, res) => { res.setHeader("x-holdfast-instance", process.env.INSTANCE_NAME); res.end("ok"); if (req.url === "/exit") setTimeout(() => process.exit(3), 50); }).listen(Number(process.env.PORT), "127.0.0.1");\n`,
+    );
+    mkdirSync(path.join(fake, ".next"));
+    writeFileSync(path.join(fake, ".next", "BUILD_ID"), "not-a-build\n");
+    const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), path.resolve("scripts/cluster.ts"), "--instances=2", `--port=${await freePort()}`], { cwd: fake, env: env({}) });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk));
+    const ended = once(child, "exit");
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!/\[cluster\] (http:\S+) → i1 on :\d+, i2 on :\d+ /.test(stdout)) {
+        assert.ok(Date.now() < deadline && child.exitCode === null, `${stdout}${stderr}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const url = /\[cluster\] (http:\S+) → /.exec(stdout)![1];
+      const first = (await fetch(`${url}/exit`)).headers.get("x-holdfast-instance");
+      await new Promise((r) => setTimeout(r, 500));
+      const second = (await fetch(`${url}/exit`)).headers.get("x-holdfast-instance");
+      assert.deepEqual([first, second].sort(), ["i1", "i2"]);
+      const [code] = await Promise.race([ended, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still running 15 s after both instances stopped: ${stderr}`)), 15_000).unref())]);
+      assert.equal(code, 1);
+      const log = (name: string | null) => path.join("artifacts", "logs", "cluster", `${name}.log`);
+      assert.deepEqual(stderr.split("\n").filter(Boolean), [
+        `[cluster] ${first} stopped (exit code 3); its log is ${log(first)}. nginx sends its requests to the other instance.`,
+        `[cluster] ${second} stopped (exit code 3); its log is ${log(second)}. No instance is left: stopping.`,
+      ]);
+    } finally {
+      child.kill("SIGKILL");
+      rmSync(fake, { recursive: true, force: true });
     }
   });
 });
