@@ -383,7 +383,16 @@ describe("the cached store outlives Redis: every endpoint serves from the databa
     cleanups.push(redis.stop);
     const a = app(createServices(parseConfig(env({ SESSION_STORE: "cached", REDIS_URL: redis.url }))));
     const before = await signUp(a);
+    const health = async () => {
+      const r = await healthRoute(() => a.services)(new Request(`${BASE}/api/health`));
+      return { status: r.status, body: (await r.json()) as { ok: boolean; degraded?: string[]; checks: Record<string, { ok: boolean }> } };
+    };
+    const up = await health();
+    assert.deepEqual([up.status, up.body.checks.cache?.ok, up.body.degraded], [200, true, undefined]);
     await redis.stop();
+    // Still serving, so still 200 for a load balancer, but said: the cache is down.
+    const down = await health();
+    assert.deepEqual([down.status, down.body.ok, down.body.checks.store?.ok, down.body.checks.cache?.ok, down.body.degraded], [200, true, true, false, ["cache"]]);
 
     // A whole new sign-up: captcha, challenge (both rate-limited) and register, then me.
     const u = await signUp(a);

@@ -46,8 +46,15 @@ async function unapplied(services: Services): Promise<string[]> {
   return pendingMigrations(rows.map((r) => r.migration_name));
 }
 
+interface Checks {
+  store: Check;
+  database: Check;
+  /** The store's cache alone (the cached store's Redis): only a store that has one. */
+  cache?: Check;
+}
+
 /** The round trips in flight, per services: requests that arrive meanwhile share them. */
-const inFlight = new WeakMap<Services, Promise<{ store: Check; database: Check }>>();
+const inFlight = new WeakMap<Services, Promise<Checks>>();
 
 /**
  * One set of round trips at a time per instance, however many health requests arrive together:
@@ -55,10 +62,14 @@ const inFlight = new WeakMap<Services, Promise<{ store: Check; database: Check }
  * so a flood of health checks (the endpoint is public, and unlimited, for load balancers) costs
  * the store and the database one check at a time, not one per request.
  */
-function sharedChecks(services: Services): Promise<{ store: Check; database: Check }> {
+function sharedChecks(services: Services): Promise<Checks> {
   let checks = inFlight.get(services);
   if (!checks) {
-    checks = Promise.all([timed(() => services.store.ping()), timed(() => unapplied(services))]).then(([store, database]) => ({ store, database }));
+    const { store } = services;
+    const pingCache = store.pingCache?.bind(store);
+    checks = Promise.all([timed(() => store.ping()), timed(() => unapplied(services)), pingCache ? timed(pingCache) : undefined]).then(([store, database, cache]) =>
+      cache ? { store, database, cache } : { store, database },
+    );
     inFlight.set(services, checks);
     void checks.finally(() => inFlight.delete(services));
   }
@@ -72,16 +83,19 @@ function sharedChecks(services: Services): Promise<{ store: Check; database: Che
  * can find clock skew and a missing TRUST_PROXY.
  */
 export async function health(services: Services, req: Request): Promise<Response> {
-  const { store, database } = await sharedChecks(services);
-  const checks = { store, database };
+  const checks = await sharedChecks(services);
+  const { store, database } = checks;
   const proxy = {
     forwardedHeadersSeen: req.headers.get(FORWARDED_HEADER) === "1",
     trustProxy: services.config.trustProxy,
   };
   const instance = services.config.instanceName ?? PROCESS_ID;
-  const body = { ok: store.ok && database.ok, store: services.store.name, instance, checks, time: Date.now(), proxy };
+  // A cache that fails leaves the store serving from its backend: still 200 (a load balancer
+  // keeps the instance), but said, as `degraded`, for people and for the doctor.
+  const degraded = checks.cache && !checks.cache.ok ? { degraded: ["cache"] } : {};
+  const body = { ok: store.ok && database.ok, store: services.store.name, instance, checks, ...degraded, time: Date.now(), proxy };
   if (body.ok) return Response.json(body, { headers: { "cache-control": "no-store" } });
-  const failing = Object.entries(checks).filter(([, c]) => !c.ok).map(([name]) => name);
+  const failing = (["store", "database"] as const).filter((name) => !checks[name].ok);
   const error = database.pending
     ? await errorResponse("database_not_migrated", { message: notMigratedSentence(database.pending) }).json()
     : await errorResponse("session_store_unavailable", { message: `Unreachable: ${failing.join(", ")}.` }).json();

@@ -111,6 +111,29 @@ describe("doctor", () => {
     }
   });
 
+  it("--url: an instance whose cached store cannot reach its Redis is named, though its health is 200", async () => {
+    let turn = 0;
+    const server = createServer((req, res) => {
+      const instance = ["i1", "i2"][turn++ % 2]!;
+      const degraded = instance === "i2" ? { degraded: ["cache"] } : {};
+      if (req.url === "/api/health") return void res.writeHead(200, { "content-type": "application/json", "x-holdfast-instance": instance }).end(JSON.stringify({ ok: true, store: "cached", instance, time: Date.now(), ...degraded }));
+      res.writeHead(200, { "content-type": "image/svg+xml" }).end("<svg/>");
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    try {
+      const { port } = server.address() as AddressInfo;
+      const facts = await gather({ ...base }, { url: `http://127.0.0.1:${port}` });
+      assert.deepEqual(facts.site?.cacheDownOn, ["i2"]);
+      // This environment's own database is judged too (the test stack's, or none): only the site's findings here.
+      const findings = diagnose(facts).filter((f) => f.check.startsWith("cache") || f.check.startsWith("site"));
+      assert.deepEqual(findings.map((f) => f.check), ["cache-down"]);
+      assert.match(findings[0]!.problem, /^Instance i2 cannot reach the cached store's Redis/);
+    } finally {
+      server.close();
+    }
+  });
+
   it("a site whose database lacks migrations is named as that, with the command that fixes it", () => {
     const site = { instanceSkewMs: {}, captchaAnswerExposed: false, forwardedHeadersSeen: false, trustProxy: false, healthOk: false, healthCode: "database_not_migrated" };
     const [finding] = diagnose({ url: "http://127.0.0.1:3000", site });

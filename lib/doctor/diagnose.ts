@@ -46,6 +46,8 @@ export interface Facts {
     noAnswer?: { count: number; of: number; cause: NoAnswerCause };
     /** The error code of a failing /api/health (database_not_migrated, session_store_unavailable). */
     healthCode?: string;
+    /** Instances whose /api/health said their store's cache (the cached store's Redis) fails. */
+    cacheDownOn?: string[];
     /** The session cookie as GET /api/captcha set it: what a browser at `url` is asked to keep. */
     cookie?: { secure: boolean; domain?: string };
   };
@@ -217,6 +219,14 @@ export function diagnose(facts: Facts): Finding[] {
     }
   }
 
+  if (site?.cacheDownOn?.length) {
+    const who = site.cacheDownOn.length === 1 ? `Instance ${site.cacheDownOn[0]}` : `Instances ${site.cacheDownOn.join(", ")}`;
+    add(
+      "cache-down",
+      `${who} cannot reach the cached store's Redis (/api/health reports \`degraded: ["cache"]\`): sessions are served from the database, each read a query, and a logout meanwhile may not end a copied cookie on the other instances until their cached copy expires.`,
+      "Check the Redis at REDIS_URL (or UPSTASH_REDIS_REST_URL) from that instance; the store uses it again by itself once it answers.",
+    );
+  }
   for (const [name, skew] of Object.entries(site?.instanceSkewMs ?? {})) {
     const versusDb = facts.databaseSkewMs === undefined ? skew : skew - facts.databaseSkewMs;
     if (Math.abs(versusDb) > MAX_SKEW_MS) {

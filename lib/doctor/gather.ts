@@ -66,6 +66,8 @@ interface HealthBody {
   instance?: unknown;
   time?: number;
   proxy?: { forwardedHeadersSeen?: boolean; trustProxy?: boolean };
+  /** What still serves but without a part of it: `cache` while the cached store's Redis fails. */
+  degraded?: unknown;
   error?: { code?: unknown };
 }
 
@@ -128,6 +130,7 @@ export async function gather(env: Env, options: { url?: string; instances?: numb
       site.forwardedHeadersSeen ||= body.proxy?.forwardedHeadersSeen === true;
       const name = response.headers.get("x-holdfast-instance") ?? (typeof body.instance === "string" ? body.instance : "the site");
       if (typeof body.proxy?.trustProxy === "boolean") site.trustProxyBy![name] = body.proxy.trustProxy;
+      if (Array.isArray(body.degraded) && body.degraded.includes("cache") && !site.cacheDownOn?.includes(name)) (site.cacheDownOn ??= []).push(name);
       // Trusted only when every instance that said trusts.
       site.trustProxy = Object.values(site.trustProxyBy!).length > 0 && Object.values(site.trustProxyBy!).every(Boolean);
       if (typeof body.time === "number") site.instanceSkewMs[name] = body.time - midpoint;

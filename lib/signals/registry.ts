@@ -10,7 +10,7 @@ import { MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
  * read on demand in Prometheus' text format; nothing is pushed and no port is opened.
  */
 
-export type StoreOp = "create" | "read" | "update" | "rotate" | "delete" | "revokeUser" | "ping" | "captcha.put" | "captcha.take";
+export type StoreOp = "create" | "read" | "update" | "rotate" | "delete" | "revokeUser" | "ping" | "pingCache" | "captcha.put" | "captcha.take";
 export type StoreOutcome = "ok" | "error" | "unavailable";
 
 export interface Outcome {

@@ -1,7 +1,7 @@
 import type { SessionStore } from "./store.js";
 
 /** A store's operations, as an observer sees them. */
-export type StoreCall = "create" | "read" | "update" | "rotate" | "delete" | "revokeUser" | "ping";
+export type StoreCall = "create" | "read" | "update" | "rotate" | "delete" | "revokeUser" | "ping" | "pingCache";
 
 export interface ObservedCall {
   call: StoreCall;
@@ -41,5 +41,6 @@ export function observeStore(store: SessionStore, onEnd: (observed: ObservedCall
     ...(store.rotate ? { rotate: wrap("rotate", store.rotate.bind(store)) } : {}),
     ...(store.revokeUser ? { revokeUser: wrap("revokeUser", store.revokeUser.bind(store)) } : {}),
     ping: wrap("ping", store.ping.bind(store)),
+    ...(store.pingCache ? { pingCache: wrap("pingCache", store.pingCache.bind(store)) } : {}),
   };
 }

@@ -44,6 +44,12 @@ export interface SessionStore {
   revokeUser?(userId: string, except?: string): Promise<number>;
   /** A real round trip to the backend, for health checks. */
   ping(): Promise<void>;
+  /**
+   * Optional, for a store with a cache in front of its backend: a round trip to the cache alone.
+   * `ping` stays the backend's (the store serves without its cache); this one rejects while the
+   * cache is unreachable, so a health check can say the store is degraded rather than hide it.
+   */
+  pingCache?(): Promise<void>;
 }
 
 /** The backend could not be reached or did not answer in time (an HTTP app answers 503). */
