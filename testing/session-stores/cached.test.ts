@@ -255,7 +255,11 @@ describe("cached store", () => {
     const ours = () => warn.mock.calls.filter((c) => String(c.arguments[0]).startsWith("[holdfast/session] cached store:")).length;
     try {
       const token = await t.start(null, { n: 1 });
+      await t.store.pingCache!();
       await server.stop();
+      // The store's health is the database's; the cache's own round trip says it is gone.
+      await t.store.ping();
+      await assert.rejects(t.store.pingCache!(), StoreUnavailableError);
       for (let i = 0; i < 10; i++) {
         wall += 2_000; // past the retry interval every few steps, so Redis is tried and fails again
         const s = t.open(token);
