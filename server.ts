@@ -13,6 +13,7 @@ import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import next from "next";
+import { afterLogin, formFailure } from "./lib/api/context";
 import { FORWARDED_HEADER, PEER_HEADER, PROTO_HEADER, trustedForwardedValue } from "./lib/http/client-ip";
 import { errorBody } from "./lib/http/errors";
 import { FORM_PAGES, gate, nextHeaders, SECURITY_HEADERS } from "./lib/http/gate";
@@ -128,7 +129,12 @@ server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
     const path = inFlight.url.split("?")[0]!;
     const page = Object.hasOwn(FORM_PAGES, path) ? FORM_PAGES[path as keyof typeof FORM_PAGES] : undefined;
     const form = (inFlight.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase() === "application/x-www-form-urlencoded";
-    if (page && form) return bareReply(socket, 303, "See Other", { headers: { location: `${page}?error=invalid_json` } });
+    if (page && form) {
+      // As a refusal answered before the body is read: the login form's `next` rides in its action.
+      const next = afterLogin(new URL(inFlight.url, "http://server").searchParams.get("next"));
+      const location = formFailure(page, "invalid_json", undefined, undefined, next).headers.get("location")!;
+      return bareReply(socket, 303, "See Other", { headers: { location } });
+    }
     return bareReply(socket, 400, "Bad Request", { json: errorBody("invalid_json") });
   }
   const [status, reason] = (error.code && PARSE_STATUS[error.code]) || [400, "Bad Request"];

@@ -175,6 +175,10 @@ describe("server.ts in development mode", () => {
       const cutForm = await rawRequest(base, ["POST /api/login HTTP/1.1", "Content-Type: application/x-www-form-urlencoded", "Content-Length: 100"], { cutBody: "login=abc" });
       assert.equal(cutForm.status, 303);
       assert.match(cutForm.headers, /^location: \/login\?error=invalid_json$/m);
+      // The login form's `next`, in its action's query, is kept as on every refused try.
+      const cutNext = await rawRequest(base, ["POST /api/login?next=%2Fpassword HTTP/1.1", "Content-Type: application/x-www-form-urlencoded", "Content-Length: 100"], { cutBody: "login=abc" });
+      assert.equal(cutNext.status, 303);
+      assert.match(cutNext.headers, /^location: \/login\?error=invalid_json&next=%2fpassword$/m);
     } finally {
       dev.kill("SIGTERM");
       if (dev.exitCode === null) await once(dev, "exit");
