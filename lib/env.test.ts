@@ -122,6 +122,12 @@ describe("configuration", () => {
       ["10.0.0.5:70000", /entry "10.0.0.5:70000" has port 70000: use a port from 1 to 65535/],
     ];
     for (const [value, sentence] of cases) assert.match(refusal({ ...base, SESSION_STORE: "redis", REDIS_CLUSTER_NODES: value }), sentence, value);
+    // An entry that may hold a password is named by its place, never printed.
+    for (const value of ["10.0.0.4:6379,redis://default:s3cret-pass@10.0.0.5:6379", "10.0.0.4:6379,default:s3cret-pass@10.0.0.5:6379"]) {
+      const said = refusal({ ...base, SESSION_STORE: "redis", REDIS_CLUSTER_NODES: value });
+      assert.match(said, /entry number 2 \(not printed: it looks like it holds credentials\) is (a URL|not host:port)/, value);
+      assert.doesNotMatch(said, /s3cret/, value);
+    }
     assert.match(refusal({ ...cluster, REDIS_URL: "redis://127.0.0.1:6379" }), /REDIS_CLUSTER_NODES and REDIS_URL .* are both set/);
     // Without any Redis, the store names the cluster setting among its choices.
     assert.match(refusal({ ...base, SESSION_STORE: "redis" }), /REDIS_CLUSTER_NODES=host:port/);

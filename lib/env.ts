@@ -484,22 +484,25 @@ function clusterNodes(value: string, problems: string[]): string[] | undefined {
     return undefined;
   }
   const before = problems.length;
-  for (const entry of entries) {
+  for (const [index, entry] of entries.entries()) {
+    // An entry with an `@` may hold a user and password (redis://default:secret@host:port): it is
+    // named by its place in the list, never printed.
+    const shown = entry.includes("@") ? `number ${index + 1} (not printed: it looks like it holds credentials)` : `"${entry}"`;
     if (entry === "") {
       problems.push("REDIS_CLUSTER_NODES has an empty entry (two commas, or one at an end): remove it.");
       continue;
     }
     if (/^[a-z]+:\/\//i.test(entry)) {
-      problems.push(`REDIS_CLUSTER_NODES entry "${entry}" is a URL: write host:port only, such as 10.0.0.5:6379.`);
+      problems.push(`REDIS_CLUSTER_NODES entry ${shown} is a URL: write host:port only, such as 10.0.0.5:6379.`);
       continue;
     }
     const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d+)$/.exec(entry);
     if (!match) {
-      problems.push(`REDIS_CLUSTER_NODES entry "${entry}" is not host:port: write it as 10.0.0.5:6379 (an IPv6 address in brackets, [::1]:6379).`);
+      problems.push(`REDIS_CLUSTER_NODES entry ${shown} is not host:port: write it as 10.0.0.5:6379 (an IPv6 address in brackets, [::1]:6379).`);
       continue;
     }
     const port = Number(match[2]);
-    if (port < 1 || port > 65535) problems.push(`REDIS_CLUSTER_NODES entry "${entry}" has port ${match[2]}: use a port from 1 to 65535.`);
+    if (port < 1 || port > 65535) problems.push(`REDIS_CLUSTER_NODES entry ${shown} has port ${match[2]}: use a port from 1 to 65535.`);
   }
   return problems.length === before ? entries : undefined;
 }
