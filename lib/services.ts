@@ -51,7 +51,13 @@ function redisTransport(redis: NonNullable<Config["redis"]>): RedisTransport {
 /** The composition root: the one place that turns SESSION_STORE into a store, a ledger and a limiter. */
 export function createServices(config: Config): Services {
   const db = getDb(config.databaseUrl, config.databasePoolSize);
-  const onSweepError = (error: unknown) => log.warn(`expired-captcha sweep failed: ${(error as Error).name}`);
+  // The error's name and code only: a driver's message may quote the statement or the connection.
+  const sweepFailed = (what: string) => (error: unknown) => {
+    const code = (error as { code?: unknown }).code;
+    log.warn(`${what} sweep failed: ${(error as Error).name}${typeof code === "string" ? ` (${code})` : ""}`);
+  };
+  const onSweepError = sweepFailed("expired-captcha");
+  const onLimitSweepError = sweepFailed("expired rate-limit");
   const build = (store: SessionStore, captchas: CaptchaLedger, limiter: RateLimiter, closeStore = async () => {}): Services => ({
     config,
     db,
@@ -76,10 +82,10 @@ export function createServices(config: Config): Services {
         ttlSeconds: Math.ceil(config.absoluteTimeoutMs / 1000),
       });
       // A sealed cookie can be replayed, so single use needs a server-side record: the users' database.
-      return build(store, postgresLedger(db, { onSweepError }), databaseLimiter(db));
+      return build(store, postgresLedger(db, { onSweepError }), databaseLimiter(db, { onSweepError: onLimitSweepError }));
     }
     case "database":
-      return build(postgres(), postgresLedger(db, { onSweepError }), databaseLimiter(db));
+      return build(postgres(), postgresLedger(db, { onSweepError }), databaseLimiter(db, { onSweepError: onLimitSweepError }));
     case "redis": {
       const redis = config.redis!;
       const transport = redisTransport(redis);
@@ -94,7 +100,7 @@ export function createServices(config: Config): Services {
       // take in each succeed for one captcha. The database's one-row UPDATE is atomic and survives a flush.
       // The limits are counted there too: this store promises to serve while Redis is down, and a
       // limiter in Redis would then answer every limited request 503.
-      return build(store, postgresLedger(db, { onSweepError }), databaseLimiter(db), () => transport.close());
+      return build(store, postgresLedger(db, { onSweepError }), databaseLimiter(db, { onSweepError: onLimitSweepError }), () => transport.close());
     }
   }
 }

@@ -2,14 +2,33 @@ import { dbCall, sql, type Db } from "../db";
 import type { RateLimiter } from "./limiter";
 
 const SWEEP_INTERVAL_MS = 60_000;
+/** Rows one sweep statement deletes, and statements one sweep runs at most (then the next sweep goes on). */
+const SWEEP_BATCH = 1_000;
+const SWEEP_MAX_BATCHES = 100;
+
+export interface DatabaseLimiterOptions {
+  /** Told when a sweep of expired limits fails (the limits still hold; the table grows meanwhile). */
+  onSweepError?: (error: unknown) => void;
+}
 
 /**
  * GCRA in Postgres, on the database's clock. The upsert re-checks the limit against the locked
  * row, so concurrent requests never pass more than the rule allows.
  */
-export function databaseLimiter(db: Db): RateLimiter {
+export function databaseLimiter(db: Db, options: DatabaseLimiterOptions = {}): RateLimiter {
   let lastSweep = 0;
   const pool = sql(db);
+  /**
+   * Deletes expired limits a batch at a time, one statement after another so it never holds many
+   * row locks at once, until a batch comes back short: keys made faster than one batch a minute
+   * (logins for many typed names) are still all swept.
+   */
+  async function sweep(): Promise<void> {
+    for (let batch = 0; batch < SWEEP_MAX_BATCHES; batch++) {
+      const { rowCount } = await pool.query(`DELETE FROM rate_limits WHERE key IN (SELECT key FROM rate_limits WHERE expires_at < now() LIMIT ${SWEEP_BATCH})`);
+      if ((rowCount ?? 0) < SWEEP_BATCH) return;
+    }
+  }
   return {
     async hit(key, rule) {
       const interval = rule.periodMs / rule.limit;
@@ -37,7 +56,7 @@ export function databaseLimiter(db: Db): RateLimiter {
       const now = Date.now();
       if (now - lastSweep > SWEEP_INTERVAL_MS) {
         lastSweep = now;
-        pool.query("DELETE FROM rate_limits WHERE key IN (SELECT key FROM rate_limits WHERE expires_at < now() LIMIT 1000)").catch(() => {});
+        sweep().catch((error: unknown) => options.onSweepError?.(error));
       }
       if (row!.allowed !== null) return { ok: true };
       // The first read was not locked, so ask the row itself when the next request may pass.

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, describe, it } from "node:test";
 import { closeTestDb, required, testDb } from "../../testing/services";
+import { sql } from "../db";
 import { tcpTransport } from "@holdfast/session/redis/tcp";
 import { databaseLimiter } from "./database";
 import { gcra, memoryLimiter, type RateLimiter } from "./limiter";
@@ -53,3 +54,22 @@ for (const [label, make] of [
     });
   });
 }
+
+describe("rate limiter: postgres sweep", () => {
+  it("sweeps every expired limit, more than one batch of them, and leaves live ones", async () => {
+    const prefix = `sweep-${randomUUID()}`;
+    const pool = sql(testDb());
+    // 2,500 expired limits (as many typed names as a credential-stuffing minute makes) and one live.
+    await pool.query("INSERT INTO rate_limits (key, tat_ms, expires_at) SELECT $1 || ':' || g, 0, now() - interval '1 minute' FROM generate_series(1, 2500) g", [prefix]);
+    await pool.query("INSERT INTO rate_limits (key, tat_ms, expires_at) VALUES ($1, 0, now() + interval '1 hour')", [`${prefix}:live`]);
+    const errors: unknown[] = [];
+    await databaseLimiter(testDb(), { onSweepError: (e) => errors.push(e) }).hit(`${prefix}:hit`, { limit: 5, periodMs: 60_000 });
+    const left = async () => (await pool.query<{ n: string }>("SELECT count(*) AS n FROM rate_limits WHERE key LIKE $1 || ':%' AND key <> $1 || ':hit'", [prefix])).rows[0]!.n;
+    const deadline = Date.now() + 20_000;
+    while ((await left()) !== "1" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await left(), "1");
+    assert.deepEqual(errors, []);
+    await pool.query("DELETE FROM rate_limits WHERE key LIKE $1 || ':%'", [prefix]);
+  });
+});
+
