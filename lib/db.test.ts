@@ -104,3 +104,66 @@ describe("the database client through PgBouncer in transaction mode", () => {
     }
   });
 });
+
+describe("a database that cannot serve now is StoreUnavailableError (503), never a 500", () => {
+  const DB = `holdfast_db_busy_${process.pid}`;
+  const FULL = `holdfast_full_${process.pid}`;
+  const SLOW = `holdfast_slow_${process.pid}`;
+  let url: (role: string) => string;
+
+  before(async () => {
+    await admin(`DROP DATABASE IF EXISTS "${DB}" WITH (FORCE)`);
+    await admin(`CREATE DATABASE "${DB}"`);
+    const base = new URL(required("DATABASE_URL"));
+    base.pathname = `/${DB}`;
+    await migrate(base.toString());
+    url = (role) => Object.assign(new URL(base), { username: role, password: "" }).toString();
+    // No connection slot for this role (53300 too_many_connections), and statements cut off at
+    // 300 ms (57014, as an operator's statement_timeout does under load).
+    for (const role of [FULL, SLOW]) await admin(`DROP ROLE IF EXISTS "${role}"`);
+    await admin(`CREATE ROLE "${FULL}" LOGIN CONNECTION LIMIT 0`);
+    await admin(`CREATE ROLE "${SLOW}" LOGIN`);
+    await admin(`ALTER ROLE "${SLOW}" SET statement_timeout = '300ms'`);
+    const grant = new pg.Client({ connectionString: base.toString() });
+    await grant.connect();
+    await grant.query(`GRANT ALL ON ALL TABLES IN SCHEMA public TO "${FULL}", "${SLOW}"`);
+    await grant.end();
+  });
+  after(async () => {
+    await admin(`DROP DATABASE IF EXISTS "${DB}" WITH (FORCE)`);
+    for (const role of [FULL, SLOW]) await admin(`DROP ROLE IF EXISTS "${role}"`);
+  });
+
+  const unavailable = async (what: string, run: () => Promise<unknown>) =>
+    assert.rejects(run(), (error) => error instanceof StoreUnavailableError && error.store === "database", what);
+
+  it("no connection slot left (53300): Prisma, plain SQL and the session store", async () => {
+    const db = createDb(url(FULL));
+    try {
+      await unavailable("Prisma", () => dbCall(() => db.user.count()));
+      await unavailable("plain SQL", () => dbCall(() => sql(db).query("SELECT 1")));
+      await unavailable("the session store", () => createPostgresStore(sql(db)).read("no-such-token", Date.now()));
+    } finally {
+      await closeDb(db);
+    }
+  });
+
+  it("a statement cancelled by statement_timeout (57014): Prisma, plain SQL and the session store", async () => {
+    const owner = new pg.Client({ connectionString: Object.assign(new URL(required("DATABASE_URL")), { pathname: `/${DB}` }).toString() });
+    await owner.connect();
+    const db = createDb(url(SLOW));
+    try {
+      // Whatever touches these tables waits behind this lock until its statement is cancelled.
+      await owner.query("BEGIN");
+      await owner.query("LOCK TABLE users, sessions IN ACCESS EXCLUSIVE MODE");
+      await unavailable("Prisma", () => dbCall(() => db.user.count()));
+      await unavailable("plain SQL", () => dbCall(() => sql(db).query("SELECT count(*) FROM users")));
+      await unavailable("the session store", () => createPostgresStore(sql(db)).read("no-such-token", Date.now()));
+    } finally {
+      await owner.query("ROLLBACK").catch(() => {});
+      await owner.end();
+      await closeDb(db);
+    }
+  });
+});
+

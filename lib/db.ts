@@ -2,6 +2,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaClient } from "../prisma/generated/client";
 import { StoreUnavailableError } from "@holdfast/session";
+import { isConnectionError as isPostgresUnavailable } from "@holdfast/session/stores/postgres";
 
 export type Db = PrismaClient;
 
@@ -104,18 +105,24 @@ export async function closeDb(db: Db): Promise<void> {
   if (pool && !pool.ended) await pool.end();
 }
 
-const CONNECTION_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024", "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "57P01", "57P03", "08000", "08001", "08003", "08006"]);
-const CONNECTION_TEXT = /Query read timeout|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|timeout exceeded when trying to connect|Connection terminated|terminating connection|the database system is (starting|shutting) up|Can't reach database server/i;
+// Prisma's own codes and the driver adapter's error kinds for the same causes; the Postgres and
+// socket codes are the session store's (one list: a cause the store answers 503 must be one here).
+const PRISMA_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024"]);
+const PRISMA_KINDS = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections"]);
+const PRISMA_TEXT = /Query read timeout|Can't reach database server/i;
 
 export function isConnectionError(error: unknown): boolean {
+  // Prisma's error carries the driver's in `meta.driverAdapterError` (its cause holds the SQLSTATE
+  // or the kind), not in `cause`: both are followed.
   for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
+    if (isPostgresUnavailable(e)) return true;
     const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && CONNECTION_CODES.has(code)) return true;
+    if (typeof code === "string" && PRISMA_CODES.has(code)) return true;
     const kind = (e as { kind?: unknown }).kind;
-    if (kind === "DatabaseNotReachable" || kind === "ConnectionClosed" || kind === "SocketTimeout") return true;
+    if (typeof kind === "string" && PRISMA_KINDS.has(kind)) return true;
     const message = (e as { message?: unknown }).message;
-    if (typeof message === "string" && CONNECTION_TEXT.test(message)) return true;
-    e = (e as { cause?: unknown }).cause;
+    if (typeof message === "string" && PRISMA_TEXT.test(message)) return true;
+    e = (e as { cause?: unknown }).cause ?? (e as { meta?: { driverAdapterError?: unknown } }).meta?.driverAdapterError;
   }
   return false;
 }

@@ -49,11 +49,17 @@ interface Row {
 }
 
 const TABLE = /^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$/;
-const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "57P01", "57P02", "57P03", "08000", "08001", "08003", "08004", "08006"]);
+/**
+ * Socket errors, and the SQLSTATEs that say the database cannot serve now rather than that the
+ * statement is wrong: shutdown and restart (57P01–57P03), connection failures (08…), no free
+ * connection slot (53300 too_many_connections, 53400 configuration_limit_exceeded), and a
+ * statement cancelled by `statement_timeout` or `lock_timeout` under load (57014, 55P03).
+ */
+const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "57P01", "57P02", "57P03", "08000", "08001", "08003", "08004", "08006", "53300", "53400", "57014", "55P03"]);
 const CONNECTION_TEXT =
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|timeout exceeded when trying to connect|Connection terminated|terminating connection|the database system is (starting|shutting) up|server conn crashed|no more connections allowed/i;
 
-/** Whether an error (or one of its causes) says the database could not be reached, as opposed to a query being wrong. */
+/** Whether an error (or one of its causes) says the database could not be reached or could not serve in time, as opposed to a query being wrong. */
 export function isConnectionError(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
     const code = (e as { code?: unknown }).code;
