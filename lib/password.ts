@@ -12,7 +12,8 @@ import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from "node:c
  * Hashing is CPU and memory on the thread pool, so an open sign-up form is a lever for starving
  * everything else. At most HASH_CONCURRENCY hashes run at once; a bounded number wait their
  * turn for a bounded time, and anything beyond that is refused at once with PasswordHashBusy,
- * which the endpoints answer as 503 `server_busy` with Retry-After.
+ * which the endpoints answer as 503 `server_busy` with Retry-After. A registration takes its
+ * place first (takeHashTicket), before it spends its captcha and proof of work.
  */
 
 export const DEFAULT_MEMORY_MIB = 19;
@@ -31,23 +32,31 @@ export class PasswordHashBusy extends Error {
 }
 
 let running = 0;
-const waiting: { start: () => void; timer: NodeJS.Timeout }[] = [];
+const waiting: { start: () => void; timer?: NodeJS.Timeout }[] = [];
+/** Places in the queue promised to tickets (takeHashTicket) whose hash has not started yet. */
+let promised = 0;
 
-/** Runs one hash under the bound; refuses rather than queue without limit. */
-async function bounded<T>(work: () => Promise<T>): Promise<T> {
+/**
+ * Runs one hash under the bound; refuses rather than queue without limit. A ticket's hash was
+ * promised its place up front: it is never refused and waits its turn without the time limit
+ * (the queue's length bounds that wait).
+ */
+async function bounded<T>(work: () => Promise<T>, ticketed = false): Promise<T> {
   if (running >= HASH_CONCURRENCY) {
-    if (waiting.length >= HASH_QUEUE_LIMIT) throw new PasswordHashBusy("too many password hashes waiting");
+    if (!ticketed && waiting.length + promised >= HASH_QUEUE_LIMIT) throw new PasswordHashBusy("too many password hashes waiting");
     await new Promise<void>((resolve, reject) => {
-      const entry = {
+      const entry: (typeof waiting)[number] = {
         start: () => {
           clearTimeout(entry.timer);
           resolve();
         },
-        timer: setTimeout(() => {
+      };
+      if (!ticketed) {
+        entry.timer = setTimeout(() => {
           waiting.splice(waiting.indexOf(entry), 1);
           reject(new PasswordHashBusy("waited too long for a password hash"));
-        }, HASH_WAIT_MS),
-      };
+        }, HASH_WAIT_MS);
+      }
       waiting.push(entry);
     });
   } else {
@@ -69,6 +78,38 @@ function argon2Options(memoryMiB: number) {
 
 export async function hashPassword(password: string, memoryMiB: number): Promise<string> {
   return bounded(() => argon2Hash(password.normalize("NFKC"), argon2Options(memoryMiB)));
+}
+
+/** A place in the hash queue, taken before a request spends anything single-use. */
+export interface HashTicket {
+  /** Hashes under the bound, never refused: at most once per ticket. */
+  hash(password: string, memoryMiB: number): Promise<string>;
+  /** Gives the place back unused (safe to call after `hash`, and twice). */
+  release(): void;
+}
+
+/**
+ * For a request that will spend something single-use (a captcha, a proof of work) before its
+ * hash: `server_busy` is then answered before anything is spent, or never, so a request refused
+ * as busy can be sent again as it was. Throws PasswordHashBusy when the queue has no place.
+ */
+export function takeHashTicket(): HashTicket {
+  // Counted whether or not a hash runs now: every promised place is a hash to come, never refused.
+  if (waiting.length + promised >= HASH_QUEUE_LIMIT) throw new PasswordHashBusy("too many password hashes waiting");
+  promised++;
+  let held = true;
+  const release = () => {
+    if (held) promised--;
+    held = false;
+  };
+  return {
+    hash(password, memoryMiB) {
+      if (!held) return Promise.reject(new Error("this hash ticket was already used or released"));
+      release();
+      return bounded(() => argon2Hash(password.normalize("NFKC"), argon2Options(memoryMiB)), true);
+    },
+    release,
+  };
 }
 
 // scrypt, for hashes made before Argon2id became the default.

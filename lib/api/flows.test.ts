@@ -7,6 +7,7 @@ import { startUpstashRestServer } from "../../testing/upstash-rest/server";
 import { parseConfig, type Env } from "../env";
 import { PEER_HEADER } from "../http/client-ip";
 import { healthRoute, sessionRoute, type Handler } from "../http/route";
+import { HASH_QUEUE_LIMIT, takeHashTicket } from "../password";
 import { powSettings } from "../pow/pow";
 import { solveInNode, type ChallengeJson } from "../pow/solve";
 import type { SessionRecord } from "@holdfast/session";
@@ -487,6 +488,30 @@ describe("login limits and hostile logins", () => {
       assert.equal(r.status, 400, JSON.stringify(name));
       assert.deepEqual(((await r.json()) as { error: { fields: Record<string, string> } }).error.fields, { login: "invalid_format" });
     }
+  });
+});
+
+describe("server_busy spends nothing: the same registration sent again succeeds", () => {
+  it("with every place in the hash queue taken, a registration is 503 server_busy and keeps its captcha and proof", async () => {
+    const a = app(createServices(parseConfig(env({ SESSION_STORE: "database" }))));
+    const captcha = await a.call(getCaptcha);
+    const request = () => a.call(register, { ...json({ ...u, captcha: captcha.headers.get("x-captcha-answer"), altcha }), cookie: cookieOf(captcha) });
+    const u = user();
+    const altcha = await proof(a);
+    // Other registrations hold every place (their captchas being checked, say).
+    const held = Array.from({ length: HASH_QUEUE_LIMIT }, () => takeHashTicket());
+    let busy: Response;
+    try {
+      busy = await request();
+    } finally {
+      for (const ticket of held) ticket.release();
+    }
+    assert.equal(busy.status, 503);
+    assert.equal(busy.headers.get("retry-after"), "1");
+    assert.equal(((await busy.json()) as { error: { code: string } }).error.code, "server_busy");
+    // As the contract says: nothing was done, so the same request can be sent again.
+    const again = await request();
+    assert.equal(again.status, 201, await again.clone().text());
   });
 });
 

@@ -5,6 +5,7 @@ import { grantPass, hasPass, takePass } from "../captcha/pass";
 import { errorResponse, MEMORY_POW_UNKNOWN, type ErrorCode } from "../http/errors";
 import { isSameOrigin, readBody } from "../http/request";
 import { checkProof, claimedLevel, powSettings } from "../pow/pow";
+import { takeHashTicket } from "../password";
 import { createUser } from "../users";
 import { registerInput, validate, type FieldErrors } from "../validation";
 import { USER_KEY } from "./me";
@@ -54,62 +55,69 @@ export async function register(ctx: RequestContext): Promise<Response> {
     if (tight) return tight;
   }
 
-  // The session is read next (the captcha, a pass) or at the end (the login): its read overlaps the proof's single-use take.
-  session.prefetch();
-  const proof = altcha === undefined ? ({ verdict: "ok", level: "normal" } as const) : await checkProof(services.captchas, altcha, { hmacKey: powSettings(services.config).hmacKeys });
-  if (proof.verdict !== "ok") {
-    // With sessions in one process's memory the challenge ledger is too: name that cause.
-    const message = proof.reason === "unknown" && !services.store.shared ? MEMORY_POW_UNKNOWN : undefined;
-    return form ? fail("pow_invalid") : errorResponse("pow_invalid", { message });
-  }
-
-  let solved = false;
-  if (proof.level === "accessible" && captcha === undefined) {
-    // And per IPv6 /48, where one party holds 65,536 /64s: counted only for a proof that was
-    // paid for, so no one can spend the budget of the network they share for free.
-    const network = clientNetwork(ctx);
-    const wide = network === undefined ? null : await limited(ctx, "registerAccessibleNetwork", network);
-    if (wide) return wide;
-  } else if (captcha === undefined) {
-    if (!session.hasCookie) return fail("no_session");
-    if ((await session.state()) !== "live") return fail("session_unknown");
-    const pass = await takePass(session, services.captchas);
-    // Another attempt of this session (another tab) used it first: the field says so, as a typed
-    // captcha used twice is not.
-    if (pass === "used") return fail("captcha_missing", { captcha: "pass_used" });
-    if (pass === "lost") {
-      noteLostCaptcha(services.config.store);
-      return fail("captcha_missing", { captcha: "lost" });
+  // Its place in the password-hash queue first: a busy instance says so (server_busy) before the
+  // proof and the captcha are spent, and never after, so the same request can be sent again.
+  const ticket = takeHashTicket();
+  try {
+    // The session is read next (the captcha, a pass) or at the end (the login): its read overlaps the proof's single-use take.
+    session.prefetch();
+    const proof = altcha === undefined ? ({ verdict: "ok", level: "normal" } as const) : await checkProof(services.captchas, altcha, { hmacKey: powSettings(services.config).hmacKeys });
+    if (proof.verdict !== "ok") {
+      // With sessions in one process's memory the challenge ledger is too: name that cause.
+      const message = proof.reason === "unknown" && !services.store.shared ? MEMORY_POW_UNKNOWN : undefined;
+      return form ? fail("pow_invalid") : errorResponse("pow_invalid", { message });
     }
-    if (pass === "expired") return fail("captcha_expired");
-  } else {
-    const checked = await checkCaptcha(session, services.captchas, captcha, { keys: captchaKeys(services.config.secrets) });
-    // An answer to a replaced captcha is still a wrong one (the contract's code); its field says why.
-    if (checked === "captcha_replaced") return fail("captcha_invalid", { captcha: "replaced" });
-    // Still the contract's captcha_missing; its field says the server lost it (which the signals
-    // count apart, lib/signals/outcome.ts), and the log why.
-    if (checked === "captcha_lost") {
-      noteLostCaptcha(services.config.store);
-      return fail("captcha_missing", { captcha: "lost" });
+
+    let solved = false;
+    if (proof.level === "accessible" && captcha === undefined) {
+      // And per IPv6 /48, where one party holds 65,536 /64s: counted only for a proof that was
+      // paid for, so no one can spend the budget of the network they share for free.
+      const network = clientNetwork(ctx);
+      const wide = network === undefined ? null : await limited(ctx, "registerAccessibleNetwork", network);
+      if (wide) return wide;
+    } else if (captcha === undefined) {
+      if (!session.hasCookie) return fail("no_session");
+      if ((await session.state()) !== "live") return fail("session_unknown");
+      const pass = await takePass(session, services.captchas);
+      // Another attempt of this session (another tab) used it first: the field says so, as a typed
+      // captcha used twice is not.
+      if (pass === "used") return fail("captcha_missing", { captcha: "pass_used" });
+      if (pass === "lost") {
+        noteLostCaptcha(services.config.store);
+        return fail("captcha_missing", { captcha: "lost" });
+      }
+      if (pass === "expired") return fail("captcha_expired");
+    } else {
+      const checked = await checkCaptcha(session, services.captchas, captcha, { keys: captchaKeys(services.config.secrets) });
+      // An answer to a replaced captcha is still a wrong one (the contract's code); its field says why.
+      if (checked === "captcha_replaced") return fail("captcha_invalid", { captcha: "replaced" });
+      // Still the contract's captcha_missing; its field says the server lost it (which the signals
+      // count apart, lib/signals/outcome.ts), and the log why.
+      if (checked === "captcha_lost") {
+        noteLostCaptcha(services.config.store);
+        return fail("captcha_missing", { captcha: "lost" });
+      }
+      if (checked !== "ok") return fail(checked);
+      solved = true;
     }
-    if (checked !== "ok") return fail(checked);
-    solved = true;
-  }
 
-  const created = await createUser(services.db, input.value, services.config.passwordHashCost);
-  if (!created.ok) {
-    if (solved) await grantPass(session, services.captchas, services.config.passTtlMs);
-    return fail(created.code);
-  }
+    const created = await createUser(services.db, input.value, services.config.passwordHashCost, { hash: (password) => ticket.hash(password, services.config.passwordHashCost) });
+    if (!created.ok) {
+      if (solved) await grantPass(session, services.captchas, services.config.passTtlMs);
+      return fail(created.code);
+    }
 
-  await session.unset(draftKey("signup"));
-  await session.logIn(created.user.id);
-  await session.set(USER_KEY, created.user);
-  const response = form ? seeOther("/welcome") : Response.json({ user: created.user }, { status: 201 });
-  // The browser that created the account is one of its devices: its logins never count against
-  // the limit a stranger's wrong passwords can fill (lib/api/device.ts).
-  response.headers.append("set-cookie", deviceCookie(created.user.id, created.passwordHash, services.config, services.sessions.secure(req)));
-  return response;
+    await session.unset(draftKey("signup"));
+    await session.logIn(created.user.id);
+    await session.set(USER_KEY, created.user);
+    const response = form ? seeOther("/welcome") : Response.json({ user: created.user }, { status: 201 });
+    // The browser that created the account is one of its devices: its logins never count against
+    // the limit a stranger's wrong passwords can fill (lib/api/device.ts).
+    response.headers.append("set-cookie", deviceCookie(created.user.id, created.passwordHash, services.config, services.sessions.secure(req)));
+    return response;
+  } finally {
+    ticket.release();
+  }
 }
 
 const lostSaidAt = new Map<string, number>();
