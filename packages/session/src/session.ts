@@ -222,8 +222,11 @@ export class Session {
     const record: SessionRecord = { ...this.#record!, data: this.#data, userId: this.#userId, lastActiveAt: now };
     const expiresAt = this.#expiresAt(record);
     const value = await this.#store.update(this.#token!, record, expiresAt);
-    // Destroyed by a concurrent request (a logout elsewhere): never bring it back.
-    if (value === null) return { kind: "clear" };
+    // Gone since this request read it: destroyed (a logout elsewhere) or rotated (a login in
+    // another tab). Never brought back, and the cookie is left alone: a clear sent now could land
+    // after the login's new cookie and log the browser out again. A destroyed session's cookie
+    // names nothing either way.
+    if (value === null) return { kind: "keep" };
     return { kind: "set", value, expiresAt, keepUntil: this.#keepUntil(now) };
   }
 

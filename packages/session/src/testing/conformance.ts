@@ -144,7 +144,7 @@ export function storeConformance(label: string, makeFixture: () => StoreFixture 
       });
     }
 
-    it(`an update after destroy does not resurrect the session (a sealed cookie: writes a new seal)`, async () => {
+    it(`an update after destroy does not resurrect the session, nor touch the cookie (a sealed cookie: writes a new seal)`, async () => {
       const { store } = await makeFixture();
       const token = await fresh(store);
       const slow = open(store, token);
@@ -153,8 +153,32 @@ export function storeConformance(label: string, makeFixture: () => StoreFixture 
       await slow.set("n", 2);
       const change = await slow.commit();
       if (store.revocable) {
-        assert.deepEqual(change, { kind: "clear" });
+        assert.deepEqual(change, { kind: "keep" });
         assert.equal(await open(store, token).state(), "unknown");
+      } else {
+        assert.equal(change.kind, "set");
+      }
+    });
+
+    it("a request that read the session before a login rotated it neither brings the old token back nor clears the login's cookie", async () => {
+      const fixture = await makeFixture();
+      const { store } = fixture;
+      const userId = fixture.userId ? await fixture.userId() : randomUUID();
+      const token = await fresh(store);
+      // Another tab's request, in flight while this tab logs in.
+      const other = open(store, token);
+      assert.equal(await other.get("n"), 1);
+      const login = open(store, token);
+      await login.logIn(userId);
+      const rotated = await login.commit();
+      assert.equal(rotated.kind, "set");
+      await other.set("n", 2);
+      const change = await other.commit();
+      if (store.revocable) {
+        // No Set-Cookie at all: one that cleared the cookie could arrive after the login's.
+        assert.deepEqual(change, { kind: "keep" });
+        assert.equal(await open(store, token).state(), "unknown");
+        assert.equal(await open(store, (rotated as { value: string }).value).userId(), userId);
       } else {
         assert.equal(change.kind, "set");
       }
