@@ -52,12 +52,14 @@ function instrument(database: PostgresStore) {
 
 /** A transport that counts its commands and can be cut off, as a network partition would. */
 function wrap(inner: RedisTransport) {
-  const state = { sent: [] as string[], cut: false };
+  const state = { sent: [] as string[], cut: false, held: undefined as Promise<void> | undefined };
   const transport: RedisTransport = {
     kind: inner.kind,
-    send: (command) => {
-      if (state.cut) return Promise.reject(new StoreUnavailableError("redis"));
+    send: async (command) => {
+      if (state.cut) throw new StoreUnavailableError("redis");
       state.sent.push(command[0]!);
+      // A slow Redis for DELs (a replay's): they wait until the test lets them through.
+      if (state.held && command[0] === "DEL") await state.held;
       return inner.send(command);
     },
     close: () => inner.close(),
@@ -99,6 +101,12 @@ async function newUserId(): Promise<string> {
   const id = randomUUID();
   await testDb().user.create({ data: { id, username: id, usernameKey: id, email: `${id}@example.test`, passwordHash: "x" } });
   return id;
+}
+
+/** Waits until the cache no longer holds the token's entry: a replay runs beside the requests. */
+async function evicted(t: ReturnType<typeof setup>, token: string): Promise<SessionRecord | null> {
+  for (let i = 0; i < 100 && (await t.cacheOnly.read(token, Date.now())) !== null; i++) await new Promise((r) => setTimeout(r, 20));
+  return t.cacheOnly.read(token, Date.now());
 }
 
 const record = (n: number): SessionRecord => ({ data: { n }, userId: null, createdAt: Date.now(), lastActiveAt: Date.now() });
@@ -196,9 +204,42 @@ describe("cached store", () => {
       t.net.state.cut = false;
       wall += 5_000;
       assert.equal(await t.open(gone).state(), "unknown");
-      assert.equal(await t.cacheOnly.read(gone, Date.now()), null);
+      assert.equal(await evicted(t, gone), null);
       assert.equal(await t.open(changed).get("n"), 2);
       assert.equal(warn.mock.calls.length, 1);
+    } finally {
+      warn.mock.restore();
+    }
+  });
+
+  it("a long outage's backlog is replayed beside the requests, which the database serves meanwhile, never stalled", { timeout: 20_000 }, async () => {
+    let wall = 0;
+    const t = setup({ clock: () => wall, retryAfterMs: 5_000 });
+    const warn = mock.method(console, "warn", () => {});
+    try {
+      const live = await t.start(null, { n: 1 });
+      const gone = await Promise.all(Array.from({ length: 300 }, () => t.start()));
+      t.net.state.cut = true;
+      for (const token of gone) await t.open(token).destroy();
+      t.net.state.cut = false;
+      wall += 5_000;
+      let release!: () => void;
+      t.net.state.held = new Promise<void>((r) => (release = r));
+      // Redis is back but slow to take the backlog: reads and writes answer from the database.
+      assert.equal(await t.open(live).get("n"), 1);
+      assert.equal(await t.open(gone[0]!).state(), "unknown");
+      const s = t.open(live);
+      await s.set("n", 2);
+      assert.equal((await s.commit()).kind, "set");
+      assert.ok(await t.cacheOnly.read(gone.at(-1)!, Date.now()), "the backlog is still being replayed");
+      release();
+      t.net.state.held = undefined;
+      for (const token of [gone[0]!, gone.at(-1)!]) assert.equal(await evicted(t, token), null);
+      // Once replayed, the cache serves again, with the write made meanwhile.
+      assert.equal(await t.open(live).get("n"), 2);
+      t.reset();
+      assert.equal(await t.open(live).get("n"), 2);
+      assert.deepEqual(t.database.calls, []);
     } finally {
       warn.mock.restore();
     }
@@ -226,7 +267,7 @@ describe("cached store", () => {
         }
         // The pre-login token is dead in the cache too: it must never let anyone in again.
         assert.equal(await t.open(old).state(), "unknown", `cut: ${cut}`);
-        assert.equal(await t.cacheOnly.read(old, Date.now()), null);
+        assert.equal(await evicted(t, old), null);
         assert.equal(await t.open(token).userId(), userId);
         assert.deepEqual(await t.open(token).get("cart"), ["a"]);
       }

@@ -26,7 +26,9 @@ import type { RedisStore } from "./redis.js";
  *
  * Redis is optional at run time: while it is unreachable every operation uses the database
  * alone, one warning per interval says so, and the invalidations Redis missed are remembered
- * and replayed before this process reads the cache again. Another process that can still reach
+ * and replayed before this process reads the cache again (beside the requests, which the
+ * database serves until the replay is done, so a long outage's backlog stalls none of them; a
+ * batch of invalidations at a time). Another process that can still reach
  * that Redis cannot know of them. A hit is never checked against the database (that check is
  * the round trip the cache saves), so an entry written behind the store's back (a restored
  * snapshot older than a logout, rows deleted by hand) is served until a write meets it: run
@@ -49,6 +51,9 @@ export interface CachedStoreOptions {
 
 type Invalidation = [key: string, run: () => Promise<unknown>];
 
+/** Invalidations replayed side by side (pipelined on one connection). */
+const REPLAY_BATCH = 64;
+
 export function createCachedStore(database: PostgresStore, redis: RedisStore, options: CachedStoreOptions = {}): SessionStore {
   const warnIntervalMs = options.warnIntervalMs ?? 30_000;
   const retryAfterMs = options.retryAfterMs ?? 5_000;
@@ -60,7 +65,7 @@ export function createCachedStore(database: PostgresStore, redis: RedisStore, op
   // Every invalidation only deletes cache entries, so one replayed late costs at most a miss.
   // Keyed by what they delete, so repeats while Redis is away collapse into one.
   const pending = new Map<string, () => Promise<unknown>>();
-  let replaying: Promise<boolean> | undefined;
+  let replaying: Promise<void> | undefined;
 
   function warn(message: string) {
     const now = clock();
@@ -83,26 +88,49 @@ export function createCachedStore(database: PostgresStore, redis: RedisStore, op
     pending.set(key, run);
   }
 
-  async function replay(): Promise<boolean> {
-    for (const [key, run] of pending) {
-      try {
-        await run();
-      } catch (error) {
-        if (!(error instanceof StoreUnavailableError)) throw error;
-        unavailable(error);
-        return false;
+  /**
+   * Sends the remembered invalidations, REPLAY_BATCH at a time side by side (each only deletes,
+   * so their order does not matter), until none is left: those that arrive meanwhile included.
+   */
+  async function replay(): Promise<void> {
+    while (pending.size > 0) {
+      const batch: [string, () => Promise<unknown>][] = [];
+      for (const entry of pending) {
+        batch.push(entry);
+        if (batch.length === REPLAY_BATCH) break;
       }
-      // A newer invalidation for the same key may have arrived meanwhile; keep that one.
-      if (pending.get(key) === run) pending.delete(key);
+      const results = await Promise.allSettled(batch.map(([, run]) => run()));
+      let failure: unknown;
+      results.forEach((result, i) => {
+        const [key, run] = batch[i]!;
+        // A newer invalidation for the same key may have arrived meanwhile; keep that one.
+        if (result.status === "fulfilled" && pending.get(key) === run) pending.delete(key);
+        if (result.status === "rejected") failure ??= result.reason;
+      });
+      if (failure !== undefined) {
+        if (failure instanceof StoreUnavailableError) unavailable(failure);
+        else {
+          // Not Redis being away: said, and Redis is left alone for a while as if it were.
+          downUntil = clock() + retryAfterMs;
+          logger.error(`cached store: replaying cache invalidations failed (${failure instanceof Error ? failure.name : "error"}); sessions are served from the database meanwhile`);
+        }
+        return;
+      }
     }
-    return true;
   }
 
-  async function usable(): Promise<boolean> {
+  /**
+   * Whether the cache may be used now: not while Redis is away, nor while invalidations it missed
+   * are being replayed. The replay runs beside the requests, which use the database alone until
+   * it is done, so a long outage's backlog stalls none of them.
+   */
+  function usable(): boolean {
     if (clock() < downUntil) return false;
-    if (pending.size === 0) return true;
-    replaying ??= replay().finally(() => (replaying = undefined));
-    return replaying;
+    if (pending.size === 0 && !replaying) return true;
+    replaying ??= replay()
+      .catch(() => {})
+      .finally(() => (replaying = undefined));
+    return false;
   }
 
   /**
@@ -110,7 +138,7 @@ export function createCachedStore(database: PostgresStore, redis: RedisStore, op
    * invalidation behind: a write that timed out may still have landed, so it is undone too.
    */
   async function cache<T>(step: () => Promise<T>, invalidation?: Invalidation): Promise<T | undefined> {
-    if (await usable()) {
+    if (usable()) {
       try {
         return await step();
       } catch (error) {
