@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { readCookie, readCookies } from "./cookie-header.js";
 import { createSessions } from "./sessions.js";
+import { createCookieStore } from "./stores/cookie.js";
 import { createMemoryStore } from "./stores/memory.js";
 
 describe("readCookie", () => {
@@ -73,6 +74,31 @@ describe("several cookies by the session's name (one set under an earlier Domain
     // A Domain changed more than once: the live one fourth is still found; a fifth is not looked at.
     assert.deepEqual(await seen(`sid=s1; sid=s2; sid=s3; sid=${live}`), { state: "live", value: "pending" });
     assert.deepEqual(await seen(`sid=s1; sid=s2; sid=s3; sid=s4; sid=${live}`), { state: "unknown", value: undefined });
+  });
+});
+
+describe("two live sealed cookies by the session's name (the cookie store, after a Domain change)", () => {
+  it("the one written last is served, whichever the browser sends first, so a captcha issued since is found", async () => {
+    let now = 1_000_000;
+    const sessions = createSessions({ store: createCookieStore({ cookieName: "sid", secrets: ["p".repeat(32)], ttlSeconds: 3_600 }), cookie: { name: "sid", secure: false }, now: () => now });
+    const sealed = async (cookie: string | undefined, value: string) => {
+      const r = await sessions.handle(new Request("http://x/", cookie ? { headers: { cookie } } : {}), async (session) => {
+        await session.set("captcha", value);
+        return new Response(null);
+      });
+      return r.headers.get("set-cookie")!.split(";")[0]!.slice("sid=".length);
+    };
+    // The host-only cookie from before the change; then the site, now setting a Domain, writes a
+    // new seal beside it (the browser keeps both and sends the older first).
+    const old = await sealed(undefined, "from-before");
+    now += 60_000;
+    const current = await sealed(`sid=${old}`, "issued-since");
+    let seen: unknown;
+    await sessions.handle(new Request("http://x/", { headers: { cookie: `sid=${old}; sid=${current}` } }), async (session) => {
+      seen = await session.get("captcha");
+      return new Response(null);
+    });
+    assert.equal(seen, "issued-since");
   });
 });
 

@@ -95,6 +95,12 @@ export class Session {
     return this.#state;
   }
 
+  /** When a live session was last written (epoch ms); undefined for any other. */
+  async lastActiveAt(): Promise<number | undefined> {
+    await this.#load();
+    return this.#state === "live" ? this.#record?.lastActiveAt : undefined;
+  }
+
   async get<T = unknown>(key: string): Promise<T | undefined> {
     await this.#load();
     return this.#data[key] as T | undefined;

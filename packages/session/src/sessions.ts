@@ -107,7 +107,17 @@ export function createSessions(options: SessionsOptions): Sessions {
       // would, at its first use (a route answers 503, a page says the store is unavailable).
       return open(tokens[0]);
     }
-    return candidates[states.indexOf("live")] ?? candidates[0]!;
+    const live = candidates.filter((_, i) => states[i] === "live");
+    if (live.length < 2) return live[0] ?? candidates[0]!;
+    // Several live ones (a sealed cookie from before a Domain change stays valid until it
+    // expires, and the browser sends it first): the one written last is the one this site keeps
+    // writing, so a captcha issued under the new Domain is found; a tie goes to the first sent.
+    const times = await Promise.all(live.map((candidate) => candidate.lastActiveAt()));
+    let latest = 0;
+    times.forEach((time, i) => {
+      if ((time ?? -Infinity) > (times[latest] ?? -Infinity)) latest = i;
+    });
+    return live[latest]!;
   };
   const cookieHeader = (change: CookieChange, request: { headers: Headers; url?: string }) =>
     setCookieHeader(change, { name, domain: options.cookie?.domain, secure: secure(request) }, (options.now ?? Date.now)());
