@@ -14,7 +14,7 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import next from "next";
 import { afterLogin, formFailure } from "./lib/api/context";
-import { FORWARDED_HEADER, PEER_HEADER, PROTO_HEADER, trustedForwardedValue } from "./lib/http/client-ip";
+import { FORWARDED_HEADER, PEER_HEADER, peerHeaderValue, PROTO_HEADER, trustedForwardedValue } from "./lib/http/client-ip";
 import { errorBody } from "./lib/http/errors";
 import { FORM_PAGES, gate, nextHeaders, SECURITY_HEADERS } from "./lib/http/gate";
 import { config, ConfigError, keepNextEnvAcrossReloads, listenProblem, loadEnvFiles, type Config } from "./lib/env";
@@ -69,7 +69,7 @@ const server = createServer({ requireHostHeader: false }, (req, res) => {
   if ("refuse" in internal) return void send(res, internal.refuse);
   for (const name of internal.drop) delete req.headers[name];
   const forwarded = req.headers["x-forwarded-for"] !== undefined || req.headers["x-forwarded-proto"] !== undefined;
-  req.headers[PEER_HEADER] = req.socket.remoteAddress ?? "";
+  req.headers[PEER_HEADER] = peerHeaderValue(req.socket.remoteAddress ?? "");
   req.headers[FORWARDED_HEADER] = forwarded ? "1" : "0";
   req.headers[PROTO_HEADER] = "encrypted" in req.socket && req.socket.encrypted ? "https" : "http";
   for (const name of ["x-forwarded-proto", "x-forwarded-host"]) {

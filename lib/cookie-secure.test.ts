@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { PEER_HEADER } from "./http/client-ip";
+import { PEER_HEADER, peerHeaderValue } from "./http/client-ip";
 import { parseConfig, type Env } from "./env";
 import { createServices, type Services } from "./services";
 
@@ -20,7 +20,7 @@ async function warnings(env: Env, run: (services: Services, lines: string[]) => 
 }
 
 const request = (scheme: "http" | "https", host: string) => ({
-  headers: new Headers({ host, [PEER_HEADER]: "203.0.113.9", "x-holdfast-proto": scheme }),
+  headers: new Headers({ host, [PEER_HEADER]: peerHeaderValue("203.0.113.9"), "x-holdfast-proto": scheme }),
   url: `${scheme}://${host}/api/captcha`,
 });
 

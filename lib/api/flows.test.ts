@@ -5,7 +5,7 @@ import { closeTestDb, required } from "../../testing/services";
 import { startRedisServer } from "../../testing/stack";
 import { startUpstashRestServer } from "../../testing/upstash-rest/server";
 import { parseConfig, type Env } from "../env";
-import { PEER_HEADER } from "../http/client-ip";
+import { PEER_HEADER, peerHeaderValue } from "../http/client-ip";
 import { healthRoute, sessionRoute, type Handler } from "../http/route";
 import { HASH_QUEUE_LIMIT, takeHashTicket } from "../password";
 import { powSettings } from "../pow/pow";
@@ -431,7 +431,7 @@ describe("login limits and hostile logins", () => {
   it("the per-address limits count an IPv6 client by its /64 and an IPv4-mapped one as IPv4", async () => {
     const a = app(createServices(parseConfig(env({ SESSION_STORE: "cookie", RATE_LIMIT_MULTIPLIER: "1", RATE_LIMIT_LOGIN: "2/1m" }))));
     const network = `2001:db8:${randomBytes(2).toString("hex")}:${randomBytes(2).toString("hex")}`;
-    const from = (peer: string) => a.call(login, { ...json({ login: `nobody_${randomBytes(4).toString("hex")}`, password: "wrong-password" }), headers: { [PEER_HEADER]: peer } });
+    const from = (peer: string) => a.call(login, { ...json({ login: `nobody_${randomBytes(4).toString("hex")}`, password: "wrong-password" }), headers: { [PEER_HEADER]: peerHeaderValue(peer) } });
     assert.equal((await from(`${network}::1`)).status, 401);
     assert.equal((await from(`${network}:ffff:1:2:3`)).status, 401);
     // A third address of the same network is the same client.
@@ -451,7 +451,7 @@ describe("login limits and hostile logins", () => {
     const accessible = async (peer: string) => {
       const r = await a.call(challenge, { path: "/api/challenge?level=accessible" });
       const altcha = solveInNode((await r.json()) as ChallengeJson)!.payload;
-      return a.call(register, { ...json({ ...user(), altcha }), headers: { [PEER_HEADER]: peer } });
+      return a.call(register, { ...json({ ...user(), altcha }), headers: { [PEER_HEADER]: peerHeaderValue(peer) } });
     };
     for (let i = 0; i < 16; i++) assert.equal((await accessible(`${site}:${i.toString(16)}::1`)).status, 201, `network ${i}`);
     // A /64 of the same /48 that has not signed up yet is refused: the /48's budget is spent.
@@ -465,7 +465,7 @@ describe("login limits and hostile logins", () => {
 
   it("a limited address on the path without the image is told so before its proof is spent; a typo spends no budget", async () => {
     const a = app(createServices(parseConfig(env({ SESSION_STORE: "cookie", RATE_LIMIT_MULTIPLIER: "1", RATE_LIMIT_REGISTER_ACCESSIBLE: "1/1h" }))));
-    const peer = { [PEER_HEADER]: `10.${randomBytes(3).join(".")}` };
+    const peer = { [PEER_HEADER]: peerHeaderValue(`10.${randomBytes(3).join(".")}`) };
     const accessibleProof = async () => {
       const r = await a.call(challenge, { path: "/api/challenge?level=accessible" });
       return solveInNode((await r.json()) as ChallengeJson)!.payload;
@@ -656,7 +656,7 @@ describe("plain form posts always land back on their page", () => {
     const a = app(createServices(parseConfig(env({ SESSION_STORE: "cookie", RATE_LIMIT_MULTIPLIER: "1", RATE_LIMIT_LOGIN: "1/1m" }))));
     const fields = { login: `nobody_${randomBytes(3).toString("hex")}`, password: "wrong-password" };
     // An address of its own, so limits counted by earlier runs on this database do not apply.
-    const address = { [PEER_HEADER]: `10.${randomBytes(3).join(".")}` };
+    const address = { [PEER_HEADER]: peerHeaderValue(`10.${randomBytes(3).join(".")}`) };
     const post = (init: ReturnType<typeof form>) => ({ ...init, headers: { ...init.headers, ...address } });
     const first = await a.call(login, post(form(fields, "/login")));
     assert.equal(first.status, 303);

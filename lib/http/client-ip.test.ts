@@ -1,31 +1,38 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { clientIp, PEER_HEADER, rateLimitAddress, rateLimitNetwork, trustedForwardedValue } from "./client-ip";
+import { clientIp, PEER_HEADER, peerHeaderValue, rateLimitAddress, rateLimitNetwork, trustedForwardedValue } from "./client-ip";
 
 const req = (headers: Record<string, string>) => new Request("http://x/", { headers });
 
 describe("client address", () => {
   it("without TRUST_PROXY: the socket's peer, whatever X-Forwarded-For says", () => {
-    assert.equal(clientIp(req({ [PEER_HEADER]: "203.0.113.9", "x-forwarded-for": "1.2.3.4" }), 0), "203.0.113.9");
+    assert.equal(clientIp(req({ [PEER_HEADER]: peerHeaderValue("203.0.113.9"), "x-forwarded-for": "1.2.3.4" }), 0), "203.0.113.9");
   });
 
   it("behind one proxy: the hop that proxy appended", () => {
-    assert.equal(clientIp(req({ [PEER_HEADER]: "127.0.0.1", "x-forwarded-for": "198.51.100.7" }), 1), "198.51.100.7");
-    assert.equal(clientIp(req({ [PEER_HEADER]: "127.0.0.1", "x-forwarded-for": "10.1.2.3" }), 1), "10.1.2.3");
+    assert.equal(clientIp(req({ [PEER_HEADER]: peerHeaderValue("127.0.0.1"), "x-forwarded-for": "198.51.100.7" }), 1), "198.51.100.7");
+    assert.equal(clientIp(req({ [PEER_HEADER]: peerHeaderValue("127.0.0.1"), "x-forwarded-for": "10.1.2.3" }), 1), "10.1.2.3");
   });
 
   it("a client cannot choose its address by sending its own X-Forwarded-For", () => {
     // The client wrote 6.6.6.6 and 203.0.113.1; nginx appended the real peer, 127.0.0.1.
-    assert.equal(clientIp(req({ [PEER_HEADER]: "127.0.0.1", "x-forwarded-for": "6.6.6.6, 203.0.113.1, 127.0.0.1" }), 1), "127.0.0.1");
+    assert.equal(clientIp(req({ [PEER_HEADER]: peerHeaderValue("127.0.0.1"), "x-forwarded-for": "6.6.6.6, 203.0.113.1, 127.0.0.1" }), 1), "127.0.0.1");
   });
 
   it("behind two proxies: the second hop from the right", () => {
-    assert.equal(clientIp(req({ [PEER_HEADER]: "10.0.0.2", "x-forwarded-for": "6.6.6.6, 198.51.100.7, 10.0.0.1" }), 2), "198.51.100.7");
+    assert.equal(clientIp(req({ [PEER_HEADER]: peerHeaderValue("10.0.0.2"), "x-forwarded-for": "6.6.6.6, 198.51.100.7, 10.0.0.1" }), 2), "198.51.100.7");
+  });
+
+  it("a peer header the app's server did not set (a client's own, where Next runs without server.ts) is not believed", () => {
+    assert.equal(clientIp(req({ [PEER_HEADER]: "203.0.113.77", "x-forwarded-for": "198.51.100.7" }), 0), "198.51.100.7");
+    assert.equal(clientIp(req({ [PEER_HEADER]: "203.0.113.77" }), 0), "unknown");
+    // The server's own with no address (a socket already gone): not the client's X-Forwarded-For either.
+    assert.equal(clientIp(req({ [PEER_HEADER]: peerHeaderValue(""), "x-forwarded-for": "198.51.100.7" }), 0), "unknown");
   });
 
   it("a missing or malformed header falls back to the peer", () => {
-    assert.equal(clientIp(req({ [PEER_HEADER]: "127.0.0.1" }), 1), "127.0.0.1");
-    assert.equal(clientIp(req({ [PEER_HEADER]: "127.0.0.1", "x-forwarded-for": "not-an-ip" }), 1), "127.0.0.1");
+    assert.equal(clientIp(req({ [PEER_HEADER]: peerHeaderValue("127.0.0.1") }), 1), "127.0.0.1");
+    assert.equal(clientIp(req({ [PEER_HEADER]: peerHeaderValue("127.0.0.1"), "x-forwarded-for": "not-an-ip" }), 1), "127.0.0.1");
   });
 });
 

@@ -1,8 +1,37 @@
+import { randomBytes } from "node:crypto";
 import { isIP } from "node:net";
 import ipaddr from "ipaddr.js";
 
-/** Set by server.ts from the socket, overwriting whatever a client sent. */
+/**
+ * Set by server.ts from the socket, overwriting whatever a client sent, as `<key> <address>`:
+ * the key is drawn once per process (shared through the global symbol registry with the route
+ * handlers Next loads in the same process), so where nothing overwrites the header (Next served
+ * without server.ts) one a client sends is not believed: it cannot pick the address its rate
+ * limits count.
+ */
 export const PEER_HEADER = "x-holdfast-peer";
+const PEER_KEY = Symbol.for("holdfast.peer-key");
+
+function peerKey(): string {
+  const registry = globalThis as { [PEER_KEY]?: string };
+  return (registry[PEER_KEY] ??= randomBytes(16).toString("hex"));
+}
+
+/** The PEER_HEADER value that says the socket's peer is `address` ("" when the socket has none). */
+export function peerHeaderValue(address: string): string {
+  return `${peerKey()} ${address}`;
+}
+
+/** The address server.ts put in PEER_HEADER; undefined when it did not (a header a client sent). */
+function vouchedPeer(req: Request): string | undefined {
+  const value = req.headers.get(PEER_HEADER);
+  const key = (globalThis as { [PEER_KEY]?: string })[PEER_KEY];
+  if (value === null || key === undefined) return undefined;
+  // Header values lose trailing spaces: the key alone is the server's "no address".
+  if (value === key) return "";
+  if (!value.startsWith(`${key} `)) return undefined;
+  return value.slice(key.length + 1);
+}
 /** The scheme the request arrived over at this server's own socket ("http" or "https"), set by server.ts. */
 export const PROTO_HEADER = "x-holdfast-proto";
 /** "1" when the raw request carried X-Forwarded-* headers, before Next adds its own. */
@@ -15,7 +44,9 @@ export const FORWARDED_HEADER = "x-holdfast-forwarded";
  * nothing, so sending your own header cannot change the answer.
  */
 export function clientIp(req: Request, proxyHops: number): string {
-  const peer = req.headers.get(PEER_HEADER) || req.headers.get("x-forwarded-for")?.split(",").at(-1)?.trim() || "unknown";
+  // Without server.ts (a platform that runs Next itself and sets X-Forwarded-For), the last hop.
+  const vouched = vouchedPeer(req);
+  const peer = (vouched === undefined ? req.headers.get("x-forwarded-for")?.split(",").at(-1)?.trim() : vouched) || "unknown";
   if (proxyHops === 0) return peer;
   const hops = (req.headers.get("x-forwarded-for") ?? "").split(",").map((h) => h.trim());
   const client = hops[hops.length - proxyHops];
