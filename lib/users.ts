@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { dbCall, sql, uniqueViolation, type Db } from "./db";
 import { dummyHash, hashPassword, verifyPassword } from "./password";
 
@@ -90,11 +90,16 @@ export interface Account {
 }
 
 /**
- * The per-account login limit's key for a login as typed: `u:<username key>` or `e:<email>`,
- * whether an account has it or not. Never the user's id: a username and its email counting
- * together would link them, since a limit reached by one name would show on the other.
+ * The per-account login limit's key for a login as typed: a SHA-256 of `u:<username key>` or
+ * `e:<email>`, whether an account has it or not, so the limits' table (or Redis) never holds what
+ * people typed (an email, a password pasted into the wrong box) in the clear. Never the user's
+ * id: a username and its email counting together would link them, since a limit reached by one
+ * name would show on the other.
  */
-export const loginKey = (login: string) => (login.includes("@") ? `e:${login.toLowerCase()}` : `u:${usernameKey(login)}`);
+export const loginKey = (login: string) =>
+  `h:${createHash("sha256")
+    .update(login.includes("@") ? `e:${login.toLowerCase()}` : `u:${usernameKey(login)}`)
+    .digest("base64url")}`;
 
 type UserRow = { id: string; username: string; email: string; password_hash: string };
 

@@ -8,7 +8,9 @@ import { parseConfig, type Env } from "../env";
 import { PEER_HEADER, peerHeaderValue } from "../http/client-ip";
 import { healthRoute, sessionRoute, type Handler } from "../http/route";
 import { HASH_QUEUE_LIMIT, takeHashTicket } from "../password";
+import { sql } from "../db";
 import { powSettings } from "../pow/pow";
+import { loginKey } from "../users";
 import { solveInNode, type ChallengeJson } from "../pow/solve";
 import type { SessionRecord } from "@holdfast/session";
 import { countingStore } from "@holdfast/session/testing";
@@ -426,6 +428,11 @@ describe("login limits and hostile logins", () => {
     // it, or a prober who knows the name could find its email among candidates.
     assert.equal((await a.call(login, json({ login: u.email.toUpperCase(), password: "wrong-password" }))).status, 401);
     assert.equal((await a.call(login, json({ login: `other_${u.email}`, password: "wrong-password" }))).status, 401);
+    // The limits are kept under a hash of each name: the table never holds what was typed.
+    const { rows } = await sql(a.services.db).query<{ key: string }>("SELECT key FROM rate_limits WHERE key LIKE 'loginAccount:%' AND (key ILIKE '%' || $1 || '%' OR key ILIKE '%' || $2 || '%')", [u.username, u.email]);
+    assert.deepEqual(rows, []);
+    const hashed = await sql(a.services.db).query("SELECT 1 FROM rate_limits WHERE key = $1", [`loginAccount:${loginKey(u.username.toUpperCase())}`]);
+    assert.equal(hashed.rowCount, 1);
   });
 
   it("the per-address limits count an IPv6 client by its /64 and an IPv4-mapped one as IPv4", async () => {
