@@ -16,8 +16,13 @@ describe("users (PostgreSQL)", () => {
     const created = await createUser(testDb(), { username: `Ann_${id}`, email: `Ann.${id}@Example.TEST`, password: "password-1" }, COST);
     assert.ok(created.ok);
     assert.equal(created.user.email, `ann.${id}@example.test`);
-    assert.deepEqual(await createUser(testDb(), { username: `ANN_${id}`, email: `x${id}@e.test`, password: "password-1" }, COST), { ok: false, code: "username_taken" });
-    assert.deepEqual(await createUser(testDb(), { username: `bob_${id}`, email: `ANN.${id}@example.test`, password: "password-1" }, COST), { ok: false, code: "email_taken" });
+    assert.deepEqual(await createUser(testDb(), { username: `ANN_${id}`, email: `x${id}@e.test`, password: "password-1" }, COST), { ok: false, code: "username_taken", taken: ["username"] });
+    assert.deepEqual(await createUser(testDb(), { username: `bob_${id}`, email: `ANN.${id}@example.test`, password: "password-1" }, COST), { ok: false, code: "email_taken", taken: ["email"] });
+    // Both taken, by one account or by two: both said at once, the email's code first.
+    assert.deepEqual(await createUser(testDb(), { username: `ann_${id}`, email: `ann.${id}@example.test`, password: "password-1" }, COST), { ok: false, code: "email_taken", taken: ["username", "email"] });
+    const other = await createUser(testDb(), { username: `cid_${id}`, email: `cid.${id}@example.test`, password: "password-1" }, COST);
+    assert.ok(other.ok);
+    assert.deepEqual(await createUser(testDb(), { username: `ann_${id}`, email: `cid.${id}@example.test`, password: "password-1" }, COST), { ok: false, code: "email_taken", taken: ["username", "email"] });
   });
 
   it("concurrent registrations of one email: exactly one succeeds, the rest are email_taken", async () => {

@@ -9,7 +9,10 @@ export interface PublicUser {
 }
 
 /** `passwordHash`: what was stored (the device cookie is signed over it). */
-export type CreateUserResult = { ok: true; user: PublicUser; passwordHash: string } | { ok: false; code: "username_taken" | "email_taken" };
+export type CreateUserResult =
+  | { ok: true; user: PublicUser; passwordHash: string }
+  /** `email_taken` when the email is (the person may have an account), and every taken field in `taken`. */
+  | { ok: false; code: "username_taken" | "email_taken"; taken: ("username" | "email")[] };
 
 /** Usernames are unique regardless of case; the key is what the unique index holds. */
 export const usernameKey = (username: string) => username.toLowerCase();
@@ -44,11 +47,13 @@ export async function createUser(
     }
     // A cheap look first spares a slow hash for the common case; the unique indexes decide races
     // (between instances, or with a registration that claimed a key during this look).
+    // Both names at once: a person told only of the username would fix it, try again, and only
+    // then hear that the email has an account.
     const { rows } = await dbCall(() =>
-      sql(db).query<{ username_key: string }>("SELECT username_key FROM users WHERE username_key = $1 OR email = $2 LIMIT 1", [key, email]),
+      sql(db).query<{ username_key: string; email: string }>("SELECT username_key, email FROM users WHERE username_key = $1 OR email = $2 LIMIT 2", [key, email]),
     );
-    const clash = rows[0];
-    if (clash) return { ok: false, code: clash.username_key === key ? "username_taken" : "email_taken" };
+    const taken = (["username", "email"] as const).filter((field) => rows.some((row) => (field === "username" ? row.username_key === key : row.email === email)));
+    if (taken.length) return { ok: false, code: taken.includes("email") ? "email_taken" : "username_taken", taken };
     if (!claims.some((c) => inFlight.has(c))) break;
   }
 
@@ -78,7 +83,7 @@ async function insertUser(db: Db, input: { username: string }, key: string, emai
   } catch (error) {
     const violation = uniqueViolation(error);
     if (violation === null) throw error;
-    return { ok: false, code: /username/.test(violation) ? "username_taken" : "email_taken" };
+    return /username/.test(violation) ? { ok: false, code: "username_taken", taken: ["username"] } : { ok: false, code: "email_taken", taken: ["email"] };
   }
 }
 

@@ -8,7 +8,7 @@ import { z } from "zod";
  * left, so the attempt was not). `pass_used`: the pass a 409 left was used by another attempt of
  * the session first. `unchanged`: a new password the same as the one typed as current.
  */
-export type FieldCode = "too_short" | "too_long" | "invalid_format" | "required" | "replaced" | "lost" | "pass_used" | "unchanged";
+export type FieldCode = "too_short" | "too_long" | "invalid_format" | "required" | "replaced" | "lost" | "pass_used" | "unchanged" | "username_taken" | "email_taken";
 export type FieldErrors = Record<string, FieldCode>;
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]+$/;

@@ -123,7 +123,10 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
 
   // The banner says the taken name may be this person's own new account; its field must not
   // then tell them to choose another.
-  const takenField = takenAfterNoAnswer && error.code !== null && PASS_CODES.has(error.code) ? ownerField(error.code, SIGNUP_FIELDS) : undefined;
+  const takenAfterSilence = takenAfterNoAnswer && error.code !== null && PASS_CODES.has(error.code);
+  const ownerTaken = takenAfterSilence ? ownerField(error.code, SIGNUP_FIELDS) : undefined;
+  // Every field the 409 names as taken (both, when both are), or else the code's own field.
+  const takenFields = takenAfterSilence ? SIGNUP_FIELDS.filter((name) => error.fields[name] === `${name}_taken` || name === ownerTaken) : [];
   // What the captcha's field says when the attempt leaned on a kept right answer (a pass).
   const passNote =
     passGone === "pass_spent" && error.code !== null && PASS_CODES.has(error.code)
@@ -135,8 +138,8 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
           : undefined;
   const shown = passNote
     ? { ...error, fields: { ...error.fields, captcha: passNote } }
-    : takenField
-      ? { ...error, fields: { ...error.fields, [takenField]: "taken_maybe_yours" } }
+    : takenFields.length
+      ? { ...error, fields: { ...error.fields, ...Object.fromEntries(takenFields.map((name) => [name, "taken_maybe_yours"])) } }
       : error;
   const { owner, errorFor, details } = fieldErrors(SIGNUP_FIELDS, LABELS, shown);
   const fieldProps = (name: SignupField) => ({
@@ -212,7 +215,9 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
       ) : (
         <p className="form-note" role="status" data-testid="captcha-replaced">
           {solved
-            ? "Your captcha answer was right, and it still counts for your next try in the next few minutes: change what is taken and create your account."
+            ? takenAfterSilence
+              ? "Your captcha answer was right, and it still counts for your next try in the next few minutes, if the account is not yours after all."
+              : "Your captcha answer was right, and it still counts for your next try in the next few minutes: change what is taken and create your account."
             : "No image to read: instead, your browser does a longer security check in the background (a few seconds). You can create your account when it is done."}
         </p>
       )}

@@ -154,6 +154,9 @@ export function fieldErrorText(field: string, code: string): string {
       return limits.max ? `Use at most ${limits.max} characters.` : "That is too long.";
     case "invalid_format":
       return limits.format ?? "That doesn't look right.";
+    case "username_taken":
+    case "email_taken":
+      return errorText(code);
     case "taken_maybe_yours":
       return "Taken, perhaps by the account your last try created: see above.";
     case "pass_lapsed":
@@ -163,7 +166,7 @@ export function fieldErrorText(field: string, code: string): string {
     case "pass_used":
       return "Your earlier right answer counted for one attempt, and another attempt from this browser (this site open in another tab) has used it. Please type the characters of this new image.";
     case "pass_spent":
-      return "Your earlier right answer counted for that attempt, which found a name taken again. Please type the characters of this new image.";
+      return "Your earlier right answer counted for that attempt, which found a username or email taken again. Please type the characters of this new image.";
     case "pass_lost":
       return "Our server lost track of your earlier right answer (nothing you did caused this). Please type the characters of this new image.";
     case "lost":

@@ -609,6 +609,21 @@ describe("the right answer kept after a taken name (a pass) says what became of 
     return { status: r.status, error: r.status === 201 ? undefined : ((await r.json()) as { error: { code: string; fields?: unknown } }).error };
   };
 
+  it("a username and an email both taken are said at once (email_taken, both in fields), and the pass then serves the next try", async () => {
+    const ids: string[] = [];
+    const a = app(recording(createServices(parseConfig(env({ SESSION_STORE: "database" }))), ids));
+    const taken = await signUp(a);
+    const captcha = await a.call(getCaptcha);
+    const r = await a.call(register, { ...json({ ...user(), username: taken.username, email: taken.email, captcha: captcha.headers.get("x-captcha-answer"), altcha: await proof(a) }), cookie: cookieOf(captcha) });
+    assert.equal(r.status, 409);
+    const { error } = (await r.json()) as { error: { code: string; fields?: unknown } };
+    assert.deepEqual([error.code, error.fields], ["email_taken", { username: "username_taken", email: "email_taken" }]);
+    // One field alone names itself the same way.
+    const single = await a.call(register, { ...json({ ...user(), username: taken.username, altcha: await proof(a) }), cookie: cookieOf(r) ?? cookieOf(captcha) });
+    assert.equal(single.status, 409);
+    assert.deepEqual(((await single.json()) as { error: { fields?: unknown } }).error.fields, { username: "username_taken" });
+  });
+
   it("used by another attempt first (the cookie store's older copy names it still): captcha_missing with fields.captcha pass_used", async () => {
     const ids: string[] = [];
     const a = app(recording(createServices(parseConfig(env({ SESSION_STORE: "cookie" }))), ids));

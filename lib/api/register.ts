@@ -104,7 +104,8 @@ export async function register(ctx: RequestContext): Promise<Response> {
     const created = await createUser(services.db, input.value, services.config.passwordHashCost, { hash: (password) => ticket.hash(password, services.config.passwordHashCost) });
     if (!created.ok) {
       if (solved) await grantPass(session, services.captchas, services.config.passTtlMs);
-      return fail(created.code);
+      // Each taken field under the code of its own 409: both, when both are.
+      return fail(created.code, Object.fromEntries(created.taken.map((field) => [field, `${field}_taken` as const])));
     }
 
     await session.unset(draftKey("signup"));
