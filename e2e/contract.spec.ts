@@ -218,6 +218,14 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
     }
   });
 
+  test("Next's image optimizer answers nothing: 404, never a 500, and no captcha drawn for the url it names", async () => {
+    for (const url of ["/api/%ff", "/api/captcha", "/welcome", "/api/someone@example.test"]) {
+      const r = await fetch(`${BASE}/_next/image?url=${encodeURIComponent(url)}&w=64&q=75`, { headers: { "sec-fetch-site": "cross-site" } });
+      expect(r.status, url).toBe(404);
+      expect(r.headers.get("set-cookie"), url).toBeNull();
+    }
+  });
+
   test("a path under /api that names no endpoint, /api itself included, is 404 not_found JSON, for any method", async () => {
     for (const path of ["/api/no-such-endpoint", "/api"]) {
       for (const method of ALL) {

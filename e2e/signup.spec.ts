@@ -383,6 +383,17 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await expect(page.getByRole("status").filter({ hasText: "The captcha image did not load" })).toContainText("Can't read it");
   });
 
+  test("a captcha that failed while the service is away says so, and blames no one's network", async ({ page }) => {
+    const unavailable = { status: 503, headers: { "content-type": "application/json" }, body: JSON.stringify({ error: { code: "session_store_unavailable", message: "Unavailable." } }) };
+    await page.route("**/api/captcha**", (route) => route.fulfill(unavailable));
+    await page.route("**/api/health", (route) => route.fulfill(unavailable));
+    await page.goto("/signup");
+    const note = page.getByTestId("captcha-failed");
+    await expect(note).toHaveAttribute("data-cause", "unavailable");
+    await expect(note).toContainText("our sign-in service is unavailable for a moment");
+    await expect(note).not.toContainText("your network");
+  });
+
   test("on a narrow phone screen the captcha scales with the form and keeps its shape", async ({ page }) => {
     const box = await captchaBoxAt(page, 320);
     const form = (await page.locator("form.form").boundingBox())!;
@@ -404,13 +415,16 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
   });
 
   for (const path of ["/signup", "/login", "/welcome", "/password"]) {
-    test(`axe finds no accessibility violation on ${path}`, async ({ page }) => {
-      if (path === "/welcome" || path === "/password") await apiRegister(page.request);
-      await page.goto(path);
-      await expect(page).toHaveURL(new RegExp(`${path}$`));
-      const results = await new AxeBuilder({ page }).analyze();
-      expect(results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
-    });
+    for (const scheme of ["light", "dark"] as const) {
+      test(`axe finds no accessibility violation on ${path} (${scheme} colour scheme)`, async ({ page }) => {
+        await page.emulateMedia({ colorScheme: scheme });
+        if (path === "/welcome" || path === "/password") await apiRegister(page.request);
+        await page.goto(path);
+        await expect(page).toHaveURL(new RegExp(`${path}$`));
+        const results = await new AxeBuilder({ page }).analyze();
+        expect(results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
+      });
+    }
   }
 
   test("a wrong captcha is refused, the captcha refreshes, and the next try succeeds", async ({ page }) => {

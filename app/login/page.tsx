@@ -2,9 +2,9 @@ import type { Metadata } from "next";
 import { AuthShell } from "@/app/ui/auth-shell";
 import { ForgetInAddress } from "@/app/ui/forget-in-address";
 import { LoggedInNote, loggedInUser } from "@/app/ui/logged-in-note";
-import { firstParam, formErrorFromQuery, LOGGED_OUT, LOGIN_FIELDS } from "@/app/ui/messages";
+import { firstParam, formErrorFromQuery, LOGGED_OUT, LOGIN_FIELDS, STORE_BACK } from "@/app/ui/messages";
 import { afterLogin } from "../../lib/api/context";
-import { formDraft } from "../../lib/next/session";
+import { currentRefusal, formDraft } from "../../lib/next/session";
 import { LoginForm } from "./login-form";
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
@@ -18,7 +18,7 @@ const SESSION_NOTES = new Set(["session_expired", "session_ended", "login_not_ke
  */
 async function pageNotes(query: Record<string, string | string[] | undefined>) {
   const user = await loggedInUser();
-  const refused = formErrorFromQuery(query, LOGIN_FIELDS);
+  const refused = await currentRefusal(formErrorFromQuery(query, LOGIN_FIELDS), STORE_BACK);
   const initialError = user && refused.code && SESSION_NOTES.has(refused.code) ? { code: null, fields: {} } : refused;
   const out = firstParam(query.out);
   const loggedOut = !initialError.code && !user && Object.hasOwn(LOGGED_OUT, out) ? LOGGED_OUT[out] : undefined;

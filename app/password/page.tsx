@@ -2,8 +2,8 @@ import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import { connection } from "next/server";
 import { AuthShell } from "@/app/ui/auth-shell";
-import { cleanCode, firstParam, formErrorFromQuery, PASSWORD_FIELDS } from "@/app/ui/messages";
-import { currentUser, loginRedirect, storeCapabilities, UNAVAILABLE } from "../../lib/next/session";
+import { cleanCode, firstParam, formErrorFromQuery, PASSWORD_FIELDS, STORE_BACK } from "@/app/ui/messages";
+import { currentRefusal, currentUser, loginRedirect, storeCapabilities, UNAVAILABLE } from "../../lib/next/session";
 import { SessionUnavailable } from "@/app/ui/session-unavailable";
 import { PasswordForm } from "./password-form";
 
@@ -38,7 +38,7 @@ export default async function PasswordPage({ searchParams }: { searchParams: Sea
       }
       footer={<a href="/welcome">Back to your account</a>}
     >
-      <PasswordForm username={user.username} initialError={formErrorFromQuery(query, PASSWORD_FIELDS)} />
+      <PasswordForm username={user.username} initialError={await currentRefusal(formErrorFromQuery(query, PASSWORD_FIELDS), STORE_BACK)} />
     </AuthShell>
   );
 }

@@ -76,8 +76,13 @@ export function PasswordForm({ username, initialError }: { username: string; ini
         error={errorFor("currentPassword")}
         type="password"
         autoComplete="current-password"
-        // A plain form post that came back: the passwords it carried are never kept.
-        hint={initialError.code ? "For your safety the passwords you typed were not kept: please type them again." : undefined}
+        // A plain form post that came back: the passwords it carried are never kept (said only
+        // when one was typed: not after a post of two empty boxes).
+        hint={
+          initialError.code && !(initialError.fields.currentPassword === "required" && initialError.fields.newPassword === "required")
+            ? "For your safety the passwords you typed were not kept: please type them again."
+            : undefined
+        }
         required
         autoFocus={initialFocus === "currentPassword"}
       />

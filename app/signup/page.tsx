@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { Metadata } from "next";
 import { AuthShell } from "@/app/ui/auth-shell";
 import { LoggedInNote, loggedInUser } from "@/app/ui/logged-in-note";
-import { cleanCode, firstParam, formErrorFromQuery, SIGNUP_FIELDS } from "@/app/ui/messages";
-import { captchaPassLeftMs, captchaPassTtlMs, formDraft } from "../../lib/next/session";
+import { cleanCode, firstParam, formErrorFromQuery, SIGNUP_FIELDS, STORE_BACK } from "@/app/ui/messages";
+import { captchaPassLeftMs, captchaPassTtlMs, currentRefusal, formDraft } from "../../lib/next/session";
 import { SignupForm } from "./signup-form";
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
@@ -16,7 +16,7 @@ export async function generateMetadata({ searchParams }: { searchParams: SearchP
 
 export default async function SignupPage({ searchParams }: { searchParams: SearchParams }) {
   const query = await searchParams;
-  const refused = formErrorFromQuery(query, SIGNUP_FIELDS);
+  const refused = await currentRefusal(formErrorFromQuery(query, SIGNUP_FIELDS), STORE_BACK);
   // A plain form post carries no proof of work: the server's `altcha.required` means no JavaScript.
   const noJavaScript = refused.code === "invalid_input" && /(^|,)altcha\.required(,|$)/.test(firstParam(query.fields));
   const code = noJavaScript ? "javascript_required" : refused.code;

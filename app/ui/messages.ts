@@ -20,6 +20,9 @@ export const TAKEN_AFTER_NO_ANSWER = "taken_after_no_answer";
  */
 export const NO_ANSWER: ReadonlySet<string> = new Set([NETWORK_ERROR, UNEXPECTED_RESPONSE, "session_store_unavailable", "internal_error"]);
 
+/** A page reloaded after `session_store_unavailable` whose store answers again: the refusal is no longer true. */
+export const STORE_BACK = "store_back";
+
 /** The current password typed on the password page is wrong. */
 export const CURRENT_PASSWORD_WRONG = "current_password_wrong";
 /** The same, right after a change got no answer: that change may have gone through. */
@@ -57,6 +60,7 @@ const ERROR_TEXT: Record<string, string> = {
   javascript_required:
     "Creating an account needs JavaScript, and this form arrived without the short security check it computes: if JavaScript is off for this site, turn it on; if the page was still loading, wait a moment. Then try again. Logging in works without it.",
   session_store_unavailable: "Our sign-in service is unavailable for a moment, or did not answer in time. Please try again shortly.",
+  [STORE_BACK]: "Our sign-in service is working again. Your last try did not go through: please send the form again.",
   server_busy: "Many people are signing up or logging in right now. Please try again in a moment.",
   database_not_migrated: "Our sign-in service is unavailable for a moment, so nothing was done. Please try again shortly.",
   internal_error: "Something went wrong on our side. Please try again.",
@@ -105,13 +109,26 @@ function retryParam(raw: string): number | undefined {
 
 /**
  * What a page's URL says about the plain form post that was refused: `error=<code>`, with
- * `fields=<field>.<code>,…` of this form's fields (only alongside invalid_input, the error they
- * belong to) and `retry=<seconds>`.
+ * `fields=<field>.<code>,…` of this form's fields (alongside invalid_input, or a 409 naming the
+ * taken ones) and `retry=<seconds>` (with `at=<epoch seconds>`, when it was said).
  */
-export function formErrorFromQuery(query: Record<string, string | string[] | undefined>, known: readonly string[]): { code: string | null; fields: FieldErrors; retryAfter?: number } {
+export function formErrorFromQuery(
+  query: Record<string, string | string[] | undefined>,
+  known: readonly string[],
+  nowMs = Date.now(),
+): { code: string | null; fields: FieldErrors; retryAfter?: number } {
   const code = cleanCode(firstParam(query.error));
-  const fields = code === "invalid_input" ? parseFieldsParam(firstParam(query.fields), known) : {};
-  return { code, fields, retryAfter: retryParam(firstParam(query.retry)) };
+  const fields = code === "invalid_input" || code === "username_taken" || code === "email_taken" ? parseFieldsParam(firstParam(query.fields), known) : {};
+  let retryAfter = retryParam(firstParam(query.retry));
+  // `at`: when the refusal was made (epoch seconds). A reload after the wait (or partway) says
+  // what is left of it, or nothing once it is over, rather than the whole wait again.
+  const at = firstParam(query.at);
+  if (retryAfter !== undefined && /^\d{1,12}$/.test(at)) {
+    const left = Math.min(retryAfter, Number(at) + retryAfter - Math.floor(nowMs / 1000));
+    if (left <= 0 && code === "rate_limited") return { code: null, fields: {} };
+    retryAfter = Math.max(1, left);
+  }
+  return { code, fields, retryAfter };
 }
 
 /** Top-level codes about one field: shown under that field instead of in the banner. */

@@ -1,10 +1,10 @@
 import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import { connection } from "next/server";
-import { currentUser, loginRedirect, storeCapabilities, UNAVAILABLE } from "../../lib/next/session";
+import { currentRefusal, currentUser, loginRedirect, storeCapabilities, UNAVAILABLE } from "../../lib/next/session";
 import { SessionUnavailable } from "@/app/ui/session-unavailable";
 import { AuthShell } from "@/app/ui/auth-shell";
-import { cleanCode, firstParam } from "@/app/ui/messages";
+import { cleanCode, firstParam, STORE_BACK } from "@/app/ui/messages";
 import { ForgetInAddress } from "@/app/ui/forget-in-address";
 import { LogoutButtons } from "./logout-buttons";
 import "./welcome.css";
@@ -50,7 +50,7 @@ export default async function WelcomePage({ searchParams }: { searchParams: Sear
       <p className="account__link">
         <a href="/password">Change password</a>
       </p>
-      <LogoutButtons canEndOtherSessions={revocable} initialError={cleanCode(firstParam(query.error))} />
+      <LogoutButtons canEndOtherSessions={revocable} initialError={(await currentRefusal({ code: cleanCode(firstParam(query.error)) }, STORE_BACK)).code} />
     </AuthShell>
   );
 }

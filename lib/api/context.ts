@@ -125,7 +125,11 @@ export async function keepDraft(ctx: RequestContext, form: DraftForm, body: Reco
 export function formFailure(page: string, code: ErrorCode, fields?: FieldErrors, retryAfter?: string, next?: AfterLogin): Response {
   const query = new URLSearchParams({ error: code });
   if (fields) query.set("fields", fieldList(fields));
-  if (retryAfter && /^\d{1,6}$/.test(retryAfter)) query.set("retry", retryAfter);
+  if (retryAfter && /^\d{1,6}$/.test(retryAfter)) {
+    query.set("retry", retryAfter);
+    // When, so that a page reloaded later counts down from here rather than from the reload.
+    query.set("at", String(Math.floor(Date.now() / 1000)));
+  }
   // The page a login returns to, kept across a refused try (the default needs no mention).
   if (next && next !== "/welcome") query.set("next", next);
   const back = seeOther(`${page}?${query}`);

@@ -688,13 +688,16 @@ describe("plain form posts always land back on their page", () => {
     // The wait goes in the URL as well, where the page can read it.
     const wait = limited.headers.get("retry-after") ?? "";
     assert.match(wait, /^\d+$/);
-    assert.equal(limited.headers.get("location"), `/login?error=rate_limited&retry=${wait}`);
+    assert.match(limited.headers.get("location") ?? "", new RegExp(`^/login\\?error=rate_limited&retry=${wait}&at=\\d+$`));
+    // When it was said, so that a reload counts down from there.
+    const at = Number(new URL(limited.headers.get("location")!, BASE).searchParams.get("at"));
+    assert.ok(Math.abs(at - Date.now() / 1000) < 5, String(at));
     // The password page's login names where it returns to in its action too, which the limit,
     // answering before the body is read, keeps; a page it may not return to is dropped.
     const toPassword = await a.call(login, { ...post(form({ ...fields, next: "/password" }, "/login")), path: "/api/login?next=%2Fpassword" });
-    assert.equal(toPassword.headers.get("location"), `/login?error=rate_limited&retry=${toPassword.headers.get("retry-after")}&next=%2Fpassword`);
+    assert.match(toPassword.headers.get("location") ?? "", new RegExp(`^/login\\?error=rate_limited&retry=${toPassword.headers.get("retry-after")}&at=\\d+&next=%2Fpassword$`));
     const elsewhere = await a.call(login, { ...post(form(fields, "/login")), path: "/api/login?next=https%3A%2F%2Fevil.example" });
-    assert.equal(elsewhere.headers.get("location"), `/login?error=rate_limited&retry=${elsewhere.headers.get("retry-after")}`);
+    assert.match(elsewhere.headers.get("location") ?? "", new RegExp(`^/login\\?error=rate_limited&retry=${elsewhere.headers.get("retry-after")}&at=\\d+$`));
     // The same request as JSON keeps the contract's 429.
     assert.equal((await a.call(login, { ...json(fields), headers: address })).status, 429);
   });

@@ -44,6 +44,17 @@ describe("the server's gate", () => {
     assert.deepEqual(gate("GET", "/api/me?x=%ff", { metrics: false }), { pass: true, url: "/api/me?x=%ff" });
   });
 
+  it("Next's image optimizer is no route here: 404 for every method and spelling, before Next fetches anything", async () => {
+    for (const target of ["/_next/image?url=%2Fapi%2Fcaptcha&w=64&q=75", "/_next/image?url=%2Fapi%2F%25ff&w=64&q=75", "/_next/image/", "/x/../_next/image?url=/"]) {
+      for (const method of ["GET", "HEAD", "POST"]) {
+        const r = refused(gate(method, target, { metrics: false }));
+        assert.equal(r.status, 404, `${method} ${target}`);
+      }
+    }
+    // Its other paths (the app's scripts and styles) still pass.
+    assert.equal(gate("GET", "/_next/static/chunks/main.js", { metrics: false }).pass, true);
+  });
+
   it("classifies a path as Next routes it, dot segments resolved: `/%2e%2e/api/%ff` is /api/%ff", async () => {
     for (const target of ["/%2e%2e/api/%ff", "/%2E/api/%ff", "/%2e%2e/%2e%2e/api/x%ff", "/x/../api/%ff", "/./api/me%ff"]) {
       const r = refused(gate("GET", target, { metrics: false }));

@@ -110,6 +110,13 @@ export function gate(method: string, target: string, options: { metrics: boolean
       return { pass: false, response: notFound() };
     }
   }
+  // Next's image optimizer: this app draws no next/image, and the optimizer fetches the `url=` it
+  // is given from this very server, past this gate (a captcha drawn for a cross-site request, a
+  // 500 and a stack trace for `url=/api/%ff`, the client's text in the log). Off in
+  // next.config.mjs too; answered here before Next wakes up.
+  if (path === "/_next/image" || path.startsWith("/_next/image/")) {
+    return { pass: false, response: new Response("Not Found\n", { status: 404, headers: { "content-type": "text/plain", "cache-control": "no-store" } }) };
+  }
   if (!api) {
     // Pages take GET and HEAD only: this app has no server actions, and Next would look one up
     // for a POST that names one (a Next-Action header, or a multipart field), answer 400 or 409
