@@ -333,6 +333,25 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await expect(page).toHaveURL(/\/welcome$/);
   });
 
+  test("a username and an email both taken are both said at once, so the kept answer serves the next try", async ({ page, request }) => {
+    const existing = await apiRegister(request);
+    const captcha = watchCaptcha(page);
+    const user = { ...newUser(), username: existing.username, email: existing.email };
+    await page.goto("/signup");
+    await fillAccount(page, user);
+    await page.getByLabel("Captcha", { exact: true }).fill(await captcha.answer());
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByTestId("error-username")).toHaveAttribute("data-code", "username_taken");
+    await expect(page.getByTestId("error-email")).toHaveAttribute("data-code", "email_taken");
+    await expect(page.getByTestId("captcha-replaced")).toContainText("captcha answer was right");
+    // Both changed: the kept right answer creates the account, with no second captcha.
+    await page.getByLabel("Username", { exact: true }).fill(`${user.username}_2`);
+    await page.getByLabel("Email", { exact: true }).fill(`two.${user.email}`);
+    await page.getByLabel("Password", { exact: true }).fill(user.password);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page).toHaveURL(/\/welcome$/);
+  });
+
   test("a form sent before the page's scripts had loaded is said to be that, not a browser without JavaScript", async ({ page }) => {
     // Where a plain post without the proof of work lands; this browser runs JavaScript.
     await page.goto("/signup?error=invalid_input&fields=altcha.required");
