@@ -86,6 +86,11 @@ const server = createServer({ requireHostHeader: false }, (req, res) => {
   void prepared.then(() => handle(req, res));
 });
 server.keepAliveTimeout = 65_000;
+// A whole request (headers and a body of at most 16 KiB) arrives within 30 s or is answered 408:
+// node's 300 s default lets one client trickling a body hold a connection, and a shutdown, for minutes.
+server.requestTimeout = 30_000;
+/** How long a stopping server lets the requests in flight finish before it closes their connections. */
+const SHUTDOWN_GRACE_MS = 10_000;
 /**
  * A reply written on the socket, for what node:http answers before any request handler, with the
  * headers every response carries: plain text, its reason, unless a body or a redirect is given.
@@ -172,5 +177,11 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     }
     server.close(() => process.exit(0));
     server.closeIdleConnections();
+    // A client that keeps a request open (trickling its body) cannot hold the old instance of a
+    // deploy: past the grace its connection is closed, and the process ends.
+    setTimeout(() => {
+      server.closeAllConnections();
+      process.exit(0);
+    }, SHUTDOWN_GRACE_MS).unref();
   });
 }

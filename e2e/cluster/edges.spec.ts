@@ -29,6 +29,33 @@ async function withInstance<T>(extra: Record<string, string>, run: (base: string
 
 const sessionCookie = (r: Response) => r.headers.getSetCookie().find((c) => c.startsWith("holdfast_session="));
 
+test(`a SIGTERM ends the instance within its grace, however slowly a client sends a body (${STORE} store)`, async () => {
+  const cluster = await startCluster({ env, instances: 1 });
+  try {
+    const instance = cluster.instances[0]!;
+    // A login whose body comes a byte every 2 s: it never completes by itself.
+    const socket = (await import("node:net")).connect({ host: "127.0.0.1", port: instance.port });
+    await new Promise((resolve) => socket.once("connect", resolve));
+    socket.on("error", () => {});
+    socket.write(`POST /api/login HTTP/1.1\r\nHost: 127.0.0.1:${instance.port}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`);
+    const trickle = setInterval(() => socket.write(" "), 2_000);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const started = Date.now();
+      const exited = new Promise<void>((resolve) => instance.process.once("exit", () => resolve()));
+      instance.process.kill("SIGTERM");
+      await exited;
+      // The grace is 10 s; node's own request timeout would have kept it up to 300 s.
+      expect(Date.now() - started).toBeLessThan(20_000);
+    } finally {
+      clearInterval(trickle);
+      socket.destroy();
+    }
+  } finally {
+    await cluster.stop();
+  }
+});
+
 test(`X-Forwarded-* counts only with TRUST_PROXY (${STORE} store)`, async () => {
   const spoofed = { "x-forwarded-proto": "https", "x-forwarded-host": "evil.example", "x-forwarded-for": "203.0.113.9" };
   await withInstance({ TRUST_PROXY: "0" }, async (base) => {
