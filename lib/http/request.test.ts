@@ -108,6 +108,13 @@ describe("a post from the site's own page refused as cross-origin names the set-
     assert.equal(ownOriginMismatch(post({ origin: "https://evil.example" }), 0), null);
     assert.equal(ownOriginMismatch(post({ origin: "http://site.test", "sec-fetch-site": "same-origin" }), 0), null);
   });
+
+  it("an Origin no browser sends (a user part, a path) is written by hand: not quoted in the log, and it silences nothing", () => {
+    for (const origin of ["https://victim-john.doe@example.com", "https://site.test/path", "null", "https://site.test:99999999", "HTTPS://SITE.TEST"]) {
+      assert.equal(ownOriginMismatch(post({ origin, "sec-fetch-site": "same-origin" }), 0), null, origin);
+    }
+    assert.notEqual(ownOriginMismatch(post({ origin: "https://[::1]:8443", "sec-fetch-site": "same-origin" }), 0), null);
+  });
 });
 
 describe("a body the client stops sending", () => {

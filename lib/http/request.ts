@@ -55,9 +55,14 @@ export function isSameOrigin(req: Request, proxyHops: number): boolean {
  * the server's idea of its own address (a proxy that does not say https, or passes another
  * Host), never the person. The sentence and its fix, for the log; null otherwise.
  */
+const BROWSER_ORIGIN = /^https?:\/\/([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:\d{1,5})?$/;
+
 export function ownOriginMismatch(req: Request, proxyHops: number): string | null {
   const origin = req.headers.get("origin");
   if (origin === null || req.headers.get("sec-fetch-site") !== "same-origin") return null;
+  // A browser's Origin is a scheme, a host and maybe a port, nothing more: anything else (a user
+  // part, a path, an email) was written by hand, is no page of this site, and is not quoted.
+  if (!BROWSER_ORIGIN.test(origin)) return null;
   const site = siteOrigin(req, proxyHops);
   if (origin === site) return null;
   const said = (value: string) => JSON.stringify(value.slice(0, 200));
