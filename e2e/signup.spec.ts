@@ -394,6 +394,26 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await expect(first).toHaveURL(/\/welcome$/);
   });
 
+  test("a tab whose browser signed up in another tab meanwhile says who is logged in now, not that its captcha was used", async ({ context }) => {
+    const first = await context.newPage();
+    const firstCaptcha = watchCaptcha(first);
+    await first.goto("/signup");
+    const older = await firstCaptcha.answer();
+    const second = await context.newPage();
+    const secondCaptcha = watchCaptcha(second);
+    await second.goto("/signup");
+    const made = newUser();
+    await fillAccount(second, made);
+    await second.getByLabel("Captcha", { exact: true }).fill(await secondCaptcha.answer());
+    await second.getByRole("button", { name: "Create account" }).click();
+    await expect(second).toHaveURL(/\/welcome$/);
+    await fillAccount(first, newUser());
+    await first.getByLabel("Captcha", { exact: true }).fill(older);
+    await first.getByRole("button", { name: "Create account" }).click();
+    await expect(first.getByTestId("signed-up-elsewhere")).toContainText(`now logged in as ${made.username}`);
+    await expect(first.getByTestId("form-error")).toHaveCount(0);
+  });
+
   test("a captcha refused by the rate limit says what happened and what else to do, even before the page is live", async ({ page }) => {
     await page.route("**/api/captcha**", (route) =>
       route.fulfill({ status: 429, headers: { "content-type": "application/json", "retry-after": "60" }, body: JSON.stringify({ error: { code: "rate_limited", message: "Too many requests." } }) }),

@@ -5,7 +5,7 @@ import { Captcha, useHydrated } from "@/app/ui/captcha";
 import { Field, fieldInput } from "@/app/ui/field";
 import { FormError } from "@/app/ui/form-error";
 import { fieldErrors, firstProblem, useJsonForm, type FormErrorState } from "@/app/ui/form-state";
-import { loggedOutHere, type ApiFailure } from "@/app/ui/api";
+import { loggedInAs, loggedOutHere, type ApiFailure } from "@/app/ui/api";
 import { NO_ANSWER, ownerField, SENT_BEFORE_READY, SIGNUP_FIELDS, SIGNUP_NOT_KEPT, TAKEN_AFTER_NO_ANSWER } from "@/app/ui/messages";
 import { useErrorFocus } from "@/app/ui/use-error-focus";
 import { useProofOfWork } from "@/app/ui/use-proof-of-work";
@@ -27,6 +27,12 @@ const LABELS: Record<SignupField, string> = {
 async function accountKept(): Promise<ApiFailure | null> {
   return (await loggedOutHere()) ? { code: SIGNUP_NOT_KEPT, fields: {} } : null;
 }
+
+/**
+ * Failures that a sign-up finished in another tab or window causes here: its login replaced the
+ * session this page's captcha was kept in. After them the page asks who is logged in now.
+ */
+const SESSION_MOVED_ON = new Set(["captcha_missing", "captcha_invalid", "session_unknown"]);
 
 /** Codes after which the server keeps the solved captcha as a pass for the next attempt. */
 const PASS_CODES = new Set(["username_taken", "email_taken"]);
@@ -76,6 +82,8 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
   const [leanedOnPass, setLeanedOnPass] = useState(false);
   // Whether the attempt that failed was sent at all (its proof of work may have failed first).
   const sent = useRef(false);
+  // This browser logged in since the page loaded (a sign-up finished in another tab): who as.
+  const [signedUpElsewhere, setSignedUpElsewhere] = useState<string | null>(null);
   const pow = useProofOfWork({ level: withoutImage ? "accessible" : "normal" });
   const focusField = useErrorFocus();
   const hydrated = useHydrated();
@@ -90,6 +98,8 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
     "/api/register",
     initialError,
     (failure) => {
+      setSignedUpElsewhere(null);
+      if (SESSION_MOVED_ON.has(failure.code)) void loggedInAs().then(setSignedUpElsewhere);
       setTakenAfterNoAnswer(lastGotNoAnswer && PASS_CODES.has(failure.code));
       setLastGotNoAnswer(sent.current && NO_ANSWER.has(failure.code));
       const gone = solved && failure.code === "invalid_input" && failure.fields.captcha === "required";
@@ -136,7 +146,10 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
         : leanedOnPass && error.fields.captcha === "lost"
           ? "pass_lost"
           : undefined;
-  const shown = passNote
+  // Logged in since (a sign-up finished in another tab): what the failure said is no longer the point.
+  const shown = signedUpElsewhere
+    ? { code: null, fields: {} }
+    : passNote
     ? { ...error, fields: { ...error.fields, captcha: passNote } }
     : takenFields.length
       ? { ...error, fields: { ...error.fields, ...Object.fromEntries(takenFields.map((name) => [name, "taken_maybe_yours"])) } }
@@ -167,10 +180,16 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
           </p>
         </noscript>
       )}
+      {signedUpElsewhere ? (
+        <p className="form-note" role="status" data-testid="signed-up-elsewhere">
+          This browser is now logged in as {signedUpElsewhere}: an account was created in another tab or window a moment
+          ago. <a href="/welcome">Go to your account</a>, or log out there first to create another one.
+        </p>
+      ) : null}
       <FormError
         // The post came without the proof of work, yet this page runs JavaScript: it was sent before
         // the page had finished loading (a slow connection), which is what the person is told.
-        code={hydrated && error.code === "javascript_required" ? SENT_BEFORE_READY : takenAfterNoAnswer && error.code !== null ? TAKEN_AFTER_NO_ANSWER : error.code}
+        code={signedUpElsewhere ? null : hydrated && error.code === "javascript_required" ? SENT_BEFORE_READY : takenAfterNoAnswer && error.code !== null ? TAKEN_AFTER_NO_ANSWER : error.code}
         retryAfter={error.retryAfter}
         details={details}
         // Said in the banner too: that the account may be theirs is more than the field can say.

@@ -21,6 +21,14 @@ function readFailure(body: unknown): ApiFailure {
   return { code: error.code, fields };
 }
 
+/** Who this browser is logged in as now, as GET /api/me says; null when no one, or it cannot tell. */
+export async function loggedInAs(): Promise<string | null> {
+  const me = await fetch("/api/me", { credentials: "same-origin" }).catch(() => null);
+  if (me?.status !== 200) return null;
+  const body = (await me.json().catch(() => null)) as { user?: { username?: unknown } } | null;
+  return typeof body?.user?.username === "string" ? body.user.username : null;
+}
+
 /** Whether this browser is logged out here, as GET /api/me says (a network failure says nothing: false). */
 export async function loggedOutHere(): Promise<boolean> {
   const me = await fetch("/api/me", { credentials: "same-origin" }).catch(() => null);
