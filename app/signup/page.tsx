@@ -22,6 +22,7 @@ export default async function SignupPage({ searchParams }: { searchParams: Searc
   const code = noJavaScript ? "javascript_required" : refused.code;
   // What was typed before a plain form post comes back from the session, never from the URL.
   const draft = code || firstParam(query.captcha) === "new" ? await formDraft("signup") : null;
+  const user = await loggedInUser();
   const username = draft?.values.username ?? "";
   const email = draft?.values.email ?? "";
 
@@ -35,7 +36,7 @@ export default async function SignupPage({ searchParams }: { searchParams: Searc
         </>
       }
     >
-      <LoggedInNote user={await loggedInUser()} />
+      <LoggedInNote user={user} />
       <SignupForm
         initialValues={{ username, email }}
         initialError={{ ...refused, code }}
@@ -43,6 +44,7 @@ export default async function SignupPage({ searchParams }: { searchParams: Searc
         passwordCleared={draft?.passwordCleared ?? false}
         captchaPassLeftMs={code !== null ? await captchaPassLeftMs() : 0}
         passTtlMs={captchaPassTtlMs()}
+        loggedInAtLoad={user !== null}
       />
     </AuthShell>
   );

@@ -30,7 +30,7 @@ async function accountKept(): Promise<ApiFailure | null> {
 
 /**
  * Failures that a sign-up finished in another tab or window causes here: its login replaced the
- * session this page's captcha was kept in. After them the page asks who is logged in now.
+ * session this page's captcha was kept in (a captcha_invalid only when the answer was right for a replaced image). After them the page asks who is logged in now, unless someone already was when it loaded.
  */
 const SESSION_MOVED_ON = new Set(["captcha_missing", "captcha_invalid", "session_unknown"]);
 
@@ -53,6 +53,8 @@ type SignupFormProps = {
   captchaPassLeftMs: number;
   /** How long a pass lives from the 409 that leaves it. */
   passTtlMs: number;
+  /** Someone was logged in here when the page loaded (the page says so above the form). */
+  loggedInAtLoad: boolean;
 };
 
 /**
@@ -61,7 +63,7 @@ type SignupFormProps = {
  */
 const PASS_LAPSE_SLACK_MS = 5_000;
 
-export function SignupForm({ initialValues, initialError, captchaNonce, passwordCleared, captchaPassLeftMs, passTtlMs }: SignupFormProps) {
+export function SignupForm({ initialValues, initialError, captchaNonce, passwordCleared, captchaPassLeftMs, passTtlMs, loggedInAtLoad }: SignupFormProps) {
   const [captchaRound, setCaptchaRound] = useState(0);
   const [solved, setSolved] = useState(captchaPassLeftMs > 0);
   // When the pass runs out, by this page's clock.
@@ -99,7 +101,8 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
     initialError,
     (failure) => {
       setSignedUpElsewhere(null);
-      if (SESSION_MOVED_ON.has(failure.code)) void loggedInAs().then(setSignedUpElsewhere);
+      const movedOn = SESSION_MOVED_ON.has(failure.code) && (failure.code !== "captcha_invalid" || failure.fields.captcha === "replaced");
+      if (movedOn && !loggedInAtLoad) void loggedInAs().then(setSignedUpElsewhere);
       setTakenAfterNoAnswer(lastGotNoAnswer && PASS_CODES.has(failure.code));
       setLastGotNoAnswer(sent.current && NO_ANSWER.has(failure.code));
       const gone = solved && failure.code === "invalid_input" && failure.fields.captcha === "required";
