@@ -30,7 +30,9 @@ async function accountKept(): Promise<ApiFailure | null> {
 
 /**
  * Failures that a sign-up finished in another tab or window causes here: its login replaced the
- * session this page's captcha was kept in (a captcha_invalid only when the answer was right for a replaced image). After them the page asks who is logged in now, unless someone already was when it loaded.
+ * session this page's captcha was kept in (a captcha_invalid only when the answer was right for
+ * a replaced image). After them the page asks who is logged in now, unless someone already was
+ * when it loaded.
  */
 const SESSION_MOVED_ON = new Set(["captcha_missing", "captcha_invalid", "session_unknown"]);
 
