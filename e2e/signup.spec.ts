@@ -523,6 +523,31 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await page.getByLabel("Password").fill("not-the-password");
     await page.getByRole("button", { name: "Log in" }).click();
     await expect(page.getByTestId("form-error")).toHaveAttribute("data-code", "invalid_credentials");
+    // Neither field alone is blamed, and both are marked and name the banner that says why.
+    for (const label of ["Username or email", "Password"]) {
+      await expect(page.getByLabel(label)).toHaveAttribute("aria-invalid", "true");
+      await expect(page.getByLabel(label)).toHaveAccessibleDescription(/do not match an account/);
+    }
+  });
+
+  test("a login being checked is announced, not only shown", async ({ page }) => {
+    const user = await apiRegister(page.request);
+    await page.context().clearCookies();
+    await page.goto("/login");
+    // The answer is held back, so the state in between can be read.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route("**/api/login", async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.getByLabel("Username or email").fill(user.username);
+    await page.getByLabel("Password").fill(user.password);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await expect(page.getByTestId("login-pending")).toHaveText("Logging in…");
+    await expect(page.getByTestId("login-pending")).toHaveAttribute("role", "status");
+    release();
+    await expect(page).toHaveURL(/\/welcome$/);
   });
 
   test("screenshot of the sign-up page", async ({ page }) => {

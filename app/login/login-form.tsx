@@ -19,6 +19,8 @@ async function cookieCameBack(): Promise<ApiFailure | null> {
 }
 
 const LABELS: Record<LoginField, string> = { login: "Username or email", password: "Password" };
+/** The banner's text, which a refused login's fields name. */
+const REFUSAL_ID = "login-refusal";
 
 type LoginFormProps = {
   initialLogin: string;
@@ -46,18 +48,26 @@ export function LoginForm({ initialLogin, initialError, passwordCleared, next }:
   }, undefined, { confirm: cookieCameBack, success: next });
 
   const { owner, errorFor, details } = fieldErrors(LOGIN_FIELDS, LABELS, error);
+  // A refused login names neither field alone (that would say which of the two was wrong): both
+  // are marked invalid, and both point at the banner that says so.
+  const refused = error.code === "invalid_credentials";
   const fieldProps = (name: LoginField) => ({
     name,
     label: LABELS[name],
     defaultValue: name === "login" ? initialLogin : undefined,
     error: errorFor(name),
+    refusedBy: refused ? REFUSAL_ID : undefined,
   });
   // Without JavaScript the page arrives with errors already shown; start where the person must act.
   const initialFocus = problemField(initialError.code, initialError.fields);
 
   return (
     <form className="form" method="post" action={next === "/welcome" ? "/api/login" : `/api/login?next=${encodeURIComponent(next)}`} noValidate onSubmit={onSubmit} aria-busy={pending}>
-      <FormError code={error.code} retryAfter={error.retryAfter} details={details} shownInline={owner !== undefined} />
+      {/* Said to screen readers while the login is checked (a hash can take a moment). */}
+      <p className="visually-hidden" role="status" data-testid="login-pending">
+        {pending ? "Logging in…" : ""}
+      </p>
+      <FormError code={error.code} retryAfter={error.retryAfter} details={details} shownInline={owner !== undefined} textId={REFUSAL_ID} />
       {next === "/welcome" ? null : <input type="hidden" name="next" value={next} />}
       <Field
         {...fieldProps("login")}

@@ -17,15 +17,20 @@ type FieldProps = Omit<ComponentProps<"input">, "id" | "name" | "ref"> & {
   error?: { code: string; text: string } | null;
   /** Shown between the hint and the input, e.g. the captcha image the input refers to. */
   beforeInput?: ReactNode;
+  /**
+   * The id of a message elsewhere (the form's banner) that says this field's value was refused,
+   * when no error of its own is shown under it: the input is then marked invalid and names it.
+   */
+  refusedBy?: string;
 };
 
-export function Field({ name, label, hint, error, beforeInput, className, ...input }: FieldProps) {
+export function Field({ name, label, hint, error, beforeInput, refusedBy, className, ...input }: FieldProps) {
   const id = fieldId(name);
   const hintId = hint ? `${id}-hint` : null;
-  const errorId = error ? `${id}-error` : null;
+  const errorId = error ? `${id}-error` : (refusedBy ?? null);
   // Error first so screen readers hear what went wrong before the standing hint.
   const describers = [errorId, hintId].filter(Boolean).join(" ");
-  const isInvalid = Boolean(error);
+  const isInvalid = Boolean(error) || Boolean(refusedBy);
 
   return (
     <div className={`field${isInvalid ? " field--invalid" : ""}`}>

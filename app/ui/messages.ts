@@ -153,7 +153,7 @@ type Limits = { min?: number; max?: number; format?: string; noun: string };
 const LIMITS: Record<string, Limits> = {
   username: { min: 3, max: 32, noun: "a username", format: "Use only letters, digits, dots, dashes and underscores." },
   email: { noun: "your email address", format: "Enter an email address like name@example.com." },
-  password: { min: 8, max: 128, noun: "a password" },
+  password: { min: 8, max: 128, noun: "your password" },
   captcha: { noun: "the characters from the captcha", format: "Type only the characters shown in the image." },
   login: { noun: "your username or email" },
   currentPassword: { noun: "your current password" },
