@@ -90,48 +90,42 @@ describe("doctor", () => {
     }
   });
 
-  it("--url: two unnamed memory-store processes behind one address are counted apart by their health", async () => {
+  /** The doctor's facts about a site of two processes in turn, whose /api/health answers `health(turn)`. */
+  async function gatherTwoProcesses(health: (turn: number) => { headers?: Record<string, string>; body: Record<string, unknown> }) {
     let turn = 0;
     const server = createServer((req, res) => {
-      // Round robin over two processes with no INSTANCE_NAME: no X-Holdfast-Instance header.
-      const instance = ["a1b2c3d4e5f6", "0f9e8d7c6b5a"][turn++ % 2];
-      if (req.url === "/api/health") return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true, store: "memory", instance, time: Date.now() }));
-      res.writeHead(200, { "content-type": "image/svg+xml" }).end("<svg/>");
+      if (req.url !== "/api/health") return void res.writeHead(200, { "content-type": "image/svg+xml" }).end("<svg/>");
+      const { headers, body } = health(turn++ % 2);
+      res.writeHead(200, { "content-type": "application/json", ...headers }).end(JSON.stringify({ ok: true, time: Date.now(), ...body }));
     });
     server.listen(0, "127.0.0.1");
     await once(server, "listening");
     try {
       const { port } = server.address() as AddressInfo;
-      const facts = await gather({ ...base }, { url: `http://127.0.0.1:${port}` });
-      assert.equal(Object.keys(facts.site?.instanceSkewMs ?? {}).length, 2);
-      const finding = diagnose(facts).find((f) => f.check === "memory-store");
-      assert.match(finding?.problem ?? "", /2 instances answering/);
+      return await gather({ ...base }, { url: `http://127.0.0.1:${port}` });
     } finally {
       server.close();
     }
+  }
+
+  it("--url: two unnamed memory-store processes behind one address are counted apart by their health", async () => {
+    // Round robin over two processes with no INSTANCE_NAME: no X-Holdfast-Instance header.
+    const facts = await gatherTwoProcesses((turn) => ({ body: { store: "memory", instance: ["a1b2c3d4e5f6", "0f9e8d7c6b5a"][turn] } }));
+    assert.equal(Object.keys(facts.site?.instanceSkewMs ?? {}).length, 2);
+    const finding = diagnose(facts).find((f) => f.check === "memory-store");
+    assert.match(finding?.problem ?? "", /2 instances answering/);
   });
 
   it("--url: an instance whose cached store cannot reach its Redis is named, though its health is 200", async () => {
-    let turn = 0;
-    const server = createServer((req, res) => {
-      const instance = ["i1", "i2"][turn++ % 2]!;
-      const degraded = instance === "i2" ? { degraded: ["cache"] } : {};
-      if (req.url === "/api/health") return void res.writeHead(200, { "content-type": "application/json", "x-holdfast-instance": instance }).end(JSON.stringify({ ok: true, store: "cached", instance, time: Date.now(), ...degraded }));
-      res.writeHead(200, { "content-type": "image/svg+xml" }).end("<svg/>");
+    const facts = await gatherTwoProcesses((turn) => {
+      const instance = ["i1", "i2"][turn]!;
+      return { headers: { "x-holdfast-instance": instance }, body: { store: "cached", instance, ...(instance === "i2" ? { degraded: ["cache"] } : {}) } };
     });
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    try {
-      const { port } = server.address() as AddressInfo;
-      const facts = await gather({ ...base }, { url: `http://127.0.0.1:${port}` });
-      assert.deepEqual(facts.site?.cacheDownOn, ["i2"]);
-      // This environment's own database is judged too (the test stack's, or none): only the site's findings here.
-      const findings = diagnose(facts).filter((f) => f.check.startsWith("cache") || f.check.startsWith("site"));
-      assert.deepEqual(findings.map((f) => f.check), ["cache-down"]);
-      assert.match(findings[0]!.problem, /^Instance i2 cannot reach the cached store's Redis/);
-    } finally {
-      server.close();
-    }
+    assert.deepEqual(facts.site?.cacheDownOn, ["i2"]);
+    // This environment's own database is judged too (the test stack's, or none): only the site's findings here.
+    const findings = diagnose(facts).filter((f) => f.check.startsWith("cache") || f.check.startsWith("site"));
+    assert.deepEqual(findings.map((f) => f.check), ["cache-down"]);
+    assert.match(findings[0]!.problem, /^Instance i2 cannot reach the cached store's Redis/);
   });
 
   it("a site whose database lacks migrations is named as that, with the command that fixes it", () => {
