@@ -234,6 +234,8 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await page.getByLabel("Username", { exact: true }).fill(`${user.username}_2`);
     await page.getByRole("button", { name: "Create account" }).click();
     await expect(page.getByTestId("error-captcha")).toContainText("counted for a few minutes only");
+    // Said under the captcha only: no banner calls it details missing or not valid.
+    await expect(page.getByTestId("form-error")).toHaveCount(0);
     await expect(page.getByLabel("Captcha", { exact: true })).toBeVisible();
     // A new image: the one shown before was solved and spent.
     await expect.poll(() => captcha.count(), { message: "a new captcha" }).toBeGreaterThan(shown);

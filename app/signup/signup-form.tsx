@@ -198,7 +198,8 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
         retryAfter={error.retryAfter}
         details={details}
         // Said in the banner too: that the account may be theirs is more than the field can say.
-        shownInline={owner !== undefined && !takenAfterNoAnswer}
+        // A kept right answer gone is the captcha field's to say, not "details missing" in the banner.
+        shownInline={(owner !== undefined || (passNote !== undefined && Object.keys(shown.fields).every((name) => name === "captcha"))) && !takenAfterNoAnswer}
       />
       <Field
         {...fieldProps("username")}
