@@ -26,9 +26,9 @@ import type { RedisStore } from "./redis.js";
  *
  * Redis is optional at run time: while it is unreachable every operation uses the database
  * alone, one warning per interval says so, and the invalidations Redis missed are remembered
- * and replayed before this process reads the cache again (beside the requests, which the
- * database serves until the replay is done, so a long outage's backlog stalls none of them; a
- * batch of invalidations at a time). Another process that can still reach
+ * and replayed before this process reads the cache again (beside the requests, whose reads the
+ * database serves until the replay is done while their writes go on to Redis, so a long outage's
+ * backlog stalls none of them and steady writes cannot keep it from running dry). Another process that can still reach
  * that Redis cannot know of them. A hit is never checked against the database (that check is
  * the round trip the cache saves), so an entry written behind the store's back (a restored
  * snapshot older than a logout, rows deleted by hand) is served until a write meets it: run
@@ -120,25 +120,28 @@ export function createCachedStore(database: PostgresStore, redis: RedisStore, op
   }
 
   /**
-   * Whether the cache may be used now: not while Redis is away, nor while invalidations it missed
-   * are being replayed. The replay runs beside the requests, which use the database alone until
-   * it is done, so a long outage's backlog stalls none of them.
+   * Whether a cache step may run now: none while Redis is away. While the invalidations it missed
+   * are replayed (beside the requests, so a long outage's backlog stalls none of them), reads
+   * skip the cache, whose entries may be stale until then, and writes go on: each follows its
+   * database change, as always, so it needs nothing to be replayed first, and a write that
+   * waited would only add to the backlog, which under steady writes would never run dry.
    */
-  function usable(): boolean {
+  function usable(write: boolean): boolean {
     if (clock() < downUntil) return false;
     if (pending.size === 0 && !replaying) return true;
     replaying ??= replay()
       .catch(() => {})
       .finally(() => (replaying = undefined));
-    return false;
+    return write;
   }
 
   /**
-   * One Redis step, skipped while Redis is away. A step that was skipped or failed leaves its
-   * invalidation behind: a write that timed out may still have landed, so it is undone too.
+   * One Redis step, skipped while Redis is away. A write names the invalidation that undoes it (a
+   * read names none); one that was skipped or failed leaves it behind: a write that timed out may
+   * still have landed, so it is undone too.
    */
   async function cache<T>(step: () => Promise<T>, invalidation?: Invalidation): Promise<T | undefined> {
-    if (usable()) {
+    if (usable(invalidation !== undefined)) {
       try {
         return await step();
       } catch (error) {
@@ -212,8 +215,16 @@ export function createCachedStore(database: PostgresStore, redis: RedisStore, op
       await cache(() => redis.ping());
     },
     async pingCache() {
-      // Redis's own answer, failure included: health reports it beside the database's.
-      await redis.ping();
+      // Redis's own answer, failure included: health reports it beside the database's. Known to
+      // be away (a failure in the last few seconds): said at once, so a Redis that drops packets
+      // does not make every health check wait for it.
+      if (clock() < downUntil) throw new StoreUnavailableError("redis");
+      try {
+        await redis.ping();
+      } catch (error) {
+        if (error instanceof StoreUnavailableError) unavailable(error);
+        throw error;
+      }
     },
   };
 }
