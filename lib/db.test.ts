@@ -5,8 +5,8 @@ import { createPostgresStore } from "@holdfast/session/stores/postgres";
 import pg from "pg";
 import { startPgBouncer, type PgBouncer } from "../testing/pgbouncer";
 import { required } from "../testing/services";
-import { closeDb, createDb, dbCall, sql } from "./db";
-import { migrate } from "./migrate";
+import { closeDb, createDb, dbCall, sql, sqlState } from "./db";
+import { databaseProblem, migrate, unappliedMigrations } from "./migrate";
 
 /**
  * The app's database client behind PgBouncer in transaction mode, the pooled shape of a
@@ -109,6 +109,7 @@ describe("a database that cannot serve now is StoreUnavailableError (503), never
   const DB = `holdfast_db_busy_${process.pid}`;
   const FULL = `holdfast_full_${process.pid}`;
   const SLOW = `holdfast_slow_${process.pid}`;
+  const PASSWORD = "busy-test-password";
   let url: (role: string) => string;
 
   before(async () => {
@@ -117,12 +118,13 @@ describe("a database that cannot serve now is StoreUnavailableError (503), never
     const base = new URL(required("DATABASE_URL"));
     base.pathname = `/${DB}`;
     await migrate(base.toString());
-    url = (role) => Object.assign(new URL(base), { username: role, password: "" }).toString();
+    // With a password: the embedded test database asks for one (a trust server ignores it).
+    url = (role) => Object.assign(new URL(base), { username: role, password: PASSWORD }).toString();
     // No connection slot for this role (53300 too_many_connections), and statements cut off at
     // 300 ms (57014, as an operator's statement_timeout does under load).
     for (const role of [FULL, SLOW]) await admin(`DROP ROLE IF EXISTS "${role}"`);
-    await admin(`CREATE ROLE "${FULL}" LOGIN CONNECTION LIMIT 0`);
-    await admin(`CREATE ROLE "${SLOW}" LOGIN`);
+    await admin(`CREATE ROLE "${FULL}" LOGIN PASSWORD '${PASSWORD}' CONNECTION LIMIT 0`);
+    await admin(`CREATE ROLE "${SLOW}" LOGIN PASSWORD '${PASSWORD}'`);
     await admin(`ALTER ROLE "${SLOW}" SET statement_timeout = '300ms'`);
     const grant = new pg.Client({ connectionString: base.toString() });
     await grant.connect();
@@ -134,15 +136,19 @@ describe("a database that cannot serve now is StoreUnavailableError (503), never
     for (const role of [FULL, SLOW]) await admin(`DROP ROLE IF EXISTS "${role}"`);
   });
 
-  const unavailable = async (what: string, run: () => Promise<unknown>) =>
-    assert.rejects(run(), (error) => error instanceof StoreUnavailableError && error.store === "database", what);
+  /** Refused as unavailable, for the very cause the case sets up (not a login refused on the way). */
+  const unavailable = async (what: string, state: string, run: () => Promise<unknown>) =>
+    assert.rejects(run(), (error) => error instanceof StoreUnavailableError && error.store === "database" && sqlState(error.cause) === state, what);
 
   it("no connection slot left (53300): Prisma, plain SQL and the session store", async () => {
     const db = createDb(url(FULL));
     try {
-      await unavailable("Prisma", () => dbCall(() => db.user.count()));
-      await unavailable("plain SQL", () => dbCall(() => sql(db).query("SELECT 1")));
-      await unavailable("the session store", () => createPostgresStore(sql(db)).read("no-such-token", Date.now()));
+      await unavailable("Prisma", "53300", () => dbCall(() => db.user.count()));
+      await unavailable("plain SQL", "53300", () => dbCall(() => sql(db).query("SELECT 1")));
+      await unavailable("the session store", "53300", () => createPostgresStore(sql(db)).read("no-such-token", Date.now()));
+      // A command told so names that cause, not an unreachable database.
+      const problem = await unappliedMigrations(url(FULL)).then(() => null, (error: unknown) => databaseProblem(error, url(FULL)));
+      assert.match(problem?.problem ?? "", /has no connection left for this one/);
     } finally {
       await closeDb(db);
     }
@@ -156,9 +162,9 @@ describe("a database that cannot serve now is StoreUnavailableError (503), never
       // Whatever touches these tables waits behind this lock until its statement is cancelled.
       await owner.query("BEGIN");
       await owner.query("LOCK TABLE users, sessions IN ACCESS EXCLUSIVE MODE");
-      await unavailable("Prisma", () => dbCall(() => db.user.count()));
-      await unavailable("plain SQL", () => dbCall(() => sql(db).query("SELECT count(*) FROM users")));
-      await unavailable("the session store", () => createPostgresStore(sql(db)).read("no-such-token", Date.now()));
+      await unavailable("Prisma", "57014", () => dbCall(() => db.user.count()));
+      await unavailable("plain SQL", "57014", () => dbCall(() => sql(db).query("SELECT count(*) FROM users")));
+      await unavailable("the session store", "57014", () => createPostgresStore(sql(db)).read("no-such-token", Date.now()));
     } finally {
       await owner.query("ROLLBACK").catch(() => {});
       await owner.end();

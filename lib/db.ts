@@ -111,6 +111,17 @@ const PRISMA_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024"]);
 const PRISMA_KINDS = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections"]);
 const PRISMA_TEXT = /Query read timeout|Can't reach database server/i;
 
+/** The SQLSTATE an error carries (a pg error's `code`, or the one Prisma's driver error holds), if any. */
+export function sqlState(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e && depth < 6; depth++) {
+    for (const value of [(e as { originalCode?: unknown }).originalCode, (e as { code?: unknown }).code]) {
+      if (typeof value === "string" && /^[0-9A-Z]{5}$/.test(value) && !/^P\d{4}$/.test(value)) return value;
+    }
+    e = (e as { cause?: unknown }).cause ?? (e as { meta?: { driverAdapterError?: unknown } }).meta?.driverAdapterError;
+  }
+  return undefined;
+}
+
 export function isConnectionError(error: unknown): boolean {
   // Prisma's error carries the driver's in `meta.driverAdapterError` (its cause holds the SQLSTATE
   // or the kind), not in `cause`: both are followed.

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
-import { isConnectionError } from "./db";
+import { isConnectionError, sqlState } from "./db";
 import { APPLIED_MIGRATIONS_SQL, MIGRATIONS_DIR, MIGRATIONS_TABLE_EXISTS_SQL, pendingMigrations, shippedMigrations } from "./migrations";
 
 export { MIGRATIONS_DIR };
@@ -155,6 +155,20 @@ export function databaseProblem(error: unknown, databaseUrl: string): DatabasePr
   }
   if (/does not support SSL/i.test(message)) {
     return { problem: `The database at DATABASE_URL (${where}) does not accept SSL, which DATABASE_URL asks for`, fix: "remove sslmode (or ssl) from DATABASE_URL, or turn SSL on at the server" };
+  }
+  // Reached, but it could not serve: not the "cannot be reached" below, whose fix is no fix here.
+  const state = sqlState(error);
+  if (state === "53300" || state === "53400") {
+    return {
+      problem: `The database at DATABASE_URL (${where}) has no connection left for this one (too many connections)`,
+      fix: "wait for connections to free up, lower DATABASE_POOL_SIZE or the number of instances, or put a pooler in front (the README's recipe)",
+    };
+  }
+  if (state === "57014" || state === "55P03") {
+    return {
+      problem: `The database at DATABASE_URL (${where}) cancelled a statement of this command (statement_timeout or lock_timeout)`,
+      fix: "run it again when the database is less busy, or give this command's role a longer statement_timeout (ALTER ROLE … SET statement_timeout)",
+    };
   }
   if (isConnectionError(error) || /connection timeout/i.test(message)) {
     return { problem: `The database at DATABASE_URL (${where}) cannot be reached`, fix: "start PostgreSQL there, or correct the host and port in DATABASE_URL" };
