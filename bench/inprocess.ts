@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { getCaptcha } from "../lib/api/captcha";
 import { getChallenge } from "../lib/api/challenge";
 import type { RequestContext } from "../lib/api/context";
+import { PEER_HEADER, peerHeaderValue } from "../lib/http/client-ip";
 import { login } from "../lib/api/login";
 import { logout } from "../lib/api/logout";
 import { me } from "../lib/api/me";
@@ -107,7 +108,7 @@ function harness(services: Services) {
     const headers = new Headers(init.headers);
     if (init.cookie) headers.set("cookie", init.cookie);
     if (init.body !== undefined) headers.set("content-type", "application/json");
-    headers.set("x-holdfast-peer", "127.0.0.1");
+    headers.set(PEER_HEADER, peerHeaderValue("127.0.0.1"));
     return sessionRoute(() => counted, endpoint)(new Request(`${BASE}/`, { ...init, headers }));
   };
   const count = async (request: string, target: string, run: () => Promise<Response>): Promise<RoundTrips & { response: Response }> => {

@@ -18,7 +18,7 @@ import { me } from "../lib/api/me";
 import { password } from "../lib/api/password";
 import { register } from "../lib/api/register";
 import { config } from "../lib/env";
-import { FORWARDED_HEADER, PEER_HEADER } from "../lib/http/client-ip";
+import { FORWARDED_HEADER, PEER_HEADER, peerHeaderValue } from "../lib/http/client-ip";
 import { healthRoute, sessionRoute, type Handler } from "../lib/http/route";
 import { powSettings } from "../lib/pow/pow";
 import { createServices } from "../lib/services";
@@ -47,7 +47,7 @@ async function toRequest(req: IncomingMessage, origin: string): Promise<Request>
   }
   // What server.ts records for Next: the socket's address, and whether proxy headers came in.
   headers.set(FORWARDED_HEADER, req.headers["x-forwarded-for"] !== undefined || req.headers["x-forwarded-proto"] !== undefined ? "1" : "0");
-  headers.set(PEER_HEADER, req.socket.remoteAddress ?? "");
+  headers.set(PEER_HEADER, peerHeaderValue(req.socket.remoteAddress ?? ""));
   const method = req.method ?? "GET";
   let body: ArrayBuffer | undefined;
   if (method !== "GET" && method !== "HEAD") {
