@@ -33,17 +33,21 @@ export class PasswordHashBusy extends Error {
 
 let running = 0;
 const waiting: { start: () => void; timer?: NodeJS.Timeout }[] = [];
-/** Places in the queue promised to tickets (takeHashTicket) whose hash has not started yet. */
-let promised = 0;
+/**
+ * Tickets (takeHashTicket) whose hash has not started yet: at most HASH_QUEUE_LIMIT, a bound of
+ * their own, so registrations busy with their captcha (no hash yet) never turn a login away;
+ * with the other hashes' HASH_QUEUE_LIMIT, no more than twice that ever wait.
+ */
+let ticketsOut = 0;
 
 /**
  * Runs one hash under the bound; refuses rather than queue without limit. A ticket's hash was
  * promised its place up front: it is never refused and waits its turn without the time limit
- * (the queue's length bounds that wait).
+ * (the tickets' bound limits that wait); `started` says when it runs.
  */
-async function bounded<T>(work: () => Promise<T>, ticketed = false): Promise<T> {
+async function bounded<T>(work: () => Promise<T>, ticket?: { started: () => void }): Promise<T> {
   if (running >= HASH_CONCURRENCY) {
-    if (!ticketed && waiting.length + promised >= HASH_QUEUE_LIMIT) throw new PasswordHashBusy("too many password hashes waiting");
+    if (!ticket && waiting.length >= HASH_QUEUE_LIMIT) throw new PasswordHashBusy("too many password hashes waiting");
     await new Promise<void>((resolve, reject) => {
       const entry: (typeof waiting)[number] = {
         start: () => {
@@ -51,7 +55,7 @@ async function bounded<T>(work: () => Promise<T>, ticketed = false): Promise<T> 
           resolve();
         },
       };
-      if (!ticketed) {
+      if (!ticket) {
         entry.timer = setTimeout(() => {
           waiting.splice(waiting.indexOf(entry), 1);
           reject(new PasswordHashBusy("waited too long for a password hash"));
@@ -62,6 +66,7 @@ async function bounded<T>(work: () => Promise<T>, ticketed = false): Promise<T> 
   } else {
     running++;
   }
+  ticket?.started();
   try {
     return await work();
   } finally {
@@ -94,21 +99,25 @@ export interface HashTicket {
  * as busy can be sent again as it was. Throws PasswordHashBusy when the queue has no place.
  */
 export function takeHashTicket(): HashTicket {
-  // Counted whether or not a hash runs now: every promised place is a hash to come, never refused.
-  if (waiting.length + promised >= HASH_QUEUE_LIMIT) throw new PasswordHashBusy("too many password hashes waiting");
-  promised++;
-  let held = true;
-  const release = () => {
-    if (held) promised--;
-    held = false;
+  if (ticketsOut >= HASH_QUEUE_LIMIT) throw new PasswordHashBusy("too many registrations hold a place for their password hash");
+  ticketsOut++;
+  let out = true;
+  const giveBack = () => {
+    if (out) ticketsOut--;
+    out = false;
   };
+  let used = false;
   return {
     hash(password, memoryMiB) {
-      if (!held) return Promise.reject(new Error("this hash ticket was already used or released"));
-      release();
-      return bounded(() => argon2Hash(password.normalize("NFKC"), argon2Options(memoryMiB)), true);
+      if (used || !out) return Promise.reject(new Error("this hash ticket was already used or released"));
+      used = true;
+      // Counted until its hash runs: waiting its turn, it still holds its place.
+      return bounded(() => argon2Hash(password.normalize("NFKC"), argon2Options(memoryMiB)), { started: giveBack });
     },
-    release,
+    // Once its hash was asked for, the place is given back when that hash starts, not before.
+    release: () => {
+      if (!used) giveBack();
+    },
   };
 }
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, describe, it } from "node:test";
 import { closeTestDb, testDb } from "../testing/services";
-import { HASH_CONCURRENCY, HASH_QUEUE_LIMIT, hashPassword, hashPasswordScrypt, PasswordHashBusy, verifyPassword } from "./password";
+import { HASH_CONCURRENCY, HASH_QUEUE_LIMIT, hashPassword, hashPasswordScrypt, PasswordHashBusy, takeHashTicket, verifyPassword } from "./password";
 import { authenticate, changePassword, checkPassword, createUser, findAccount } from "./users";
 
 const COST = 4;
@@ -154,6 +154,22 @@ describe("password hashing", () => {
 
   it("the default is OWASP's Argon2id minimum: m = 19 MiB, t = 2, p = 1", async () => {
     assert.match(await hashPassword("secret-pass", 19), /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+  });
+
+  it("registrations' places (tickets) have a bound of their own: held ones turn no login away, and their hashes are never refused", async () => {
+    const held = Array.from({ length: HASH_QUEUE_LIMIT }, () => takeHashTicket());
+    try {
+      assert.throws(() => takeHashTicket(), PasswordHashBusy);
+      // Nothing hashes yet (those registrations are checking their captchas): a login's hash runs.
+      assert.match(await hashPassword("not-turned-away", COST), /^\$argon2id\$/);
+      // Every ticket's hash runs, all at once asked, whatever else waits.
+      const hashes = await Promise.all(held.slice(0, 8).map((ticket) => ticket.hash("ticketed-pass", COST)));
+      assert.ok(hashes.every((h) => h.startsWith("$argon2id$")));
+      // A used ticket gave its place back when its hash started; one more can be taken.
+      takeHashTicket().release();
+    } finally {
+      for (const ticket of held) ticket.release();
+    }
   });
 
   it("hashing is bounded: beyond the running and waiting slots a hash is refused at once, never queued without limit", async () => {

@@ -88,6 +88,7 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
   const sent = useRef(false);
   // This browser logged in since the page loaded (a sign-up finished in another tab): who as.
   const [signedUpElsewhere, setSignedUpElsewhere] = useState<string | null>(null);
+  const meAsked = useRef(0);
   const pow = useProofOfWork({ level: withoutImage ? "accessible" : "normal" });
   const focusField = useErrorFocus();
   const hydrated = useHydrated();
@@ -104,7 +105,9 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
     (failure) => {
       setSignedUpElsewhere(null);
       const movedOn = SESSION_MOVED_ON.has(failure.code) && (failure.code !== "captcha_invalid" || failure.fields.captcha === "replaced");
-      if (movedOn && !loggedInAtLoad) void loggedInAs().then(setSignedUpElsewhere);
+      // Only the latest failure's answer counts: a slow one from an earlier failure is dropped.
+      const asked = ++meAsked.current;
+      if (movedOn && !loggedInAtLoad) void loggedInAs().then((name) => asked === meAsked.current && setSignedUpElsewhere(name));
       setTakenAfterNoAnswer(lastGotNoAnswer && PASS_CODES.has(failure.code));
       setLastGotNoAnswer(sent.current && NO_ANSWER.has(failure.code));
       const gone = solved && failure.code === "invalid_input" && failure.fields.captcha === "required";
@@ -187,8 +190,8 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
       )}
       {signedUpElsewhere ? (
         <p className="form-note" role="status" data-testid="signed-up-elsewhere">
-          This browser is now logged in as {signedUpElsewhere}: an account was created in another tab or window a moment
-          ago. <a href="/welcome">Go to your account</a>, or log out there first to create another one.
+          This browser is now logged in as {signedUpElsewhere} (in another tab or window, since this page loaded).{" "}
+          <a href="/welcome">Go to your account</a>, or log out there first to create another one.
         </p>
       ) : null}
       <FormError

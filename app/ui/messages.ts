@@ -60,7 +60,7 @@ const ERROR_TEXT: Record<string, string> = {
   javascript_required:
     "Creating an account needs JavaScript, and this form arrived without the short security check it computes: if JavaScript is off for this site, turn it on; if the page was still loading, wait a moment. Then try again. Logging in works without it.",
   session_store_unavailable: "Our sign-in service is unavailable for a moment, or did not answer in time. Please try again shortly.",
-  [STORE_BACK]: "Our sign-in service is working again. Your last try did not go through: please send the form again.",
+  [STORE_BACK]: "Our sign-in service is working again. Your last try may not have gone through: please send the form again (if it then says your username or email is taken, or your current password is wrong, the last try did go through).",
   server_busy: "Many people are signing up or logging in right now. Please try again in a moment.",
   database_not_migrated: "Our sign-in service is unavailable for a moment, so nothing was done. Please try again shortly.",
   internal_error: "Something went wrong on our side. Please try again.",

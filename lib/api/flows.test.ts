@@ -520,6 +520,26 @@ describe("server_busy spends nothing: the same registration sent again succeeds"
     const again = await request();
     assert.equal(again.status, 201, await again.clone().text());
   });
+
+  it("a plain form post told server_busy lands back on /signup keeping what was typed, as any failed post does", async () => {
+    const a = app(createServices(parseConfig(env({ SESSION_STORE: "database" }))));
+    const captcha = await a.call(getCaptcha);
+    const u = user();
+    // A form with its proof (a plain post has none, and is refused for that first).
+    const altcha = await proof(a);
+    const held = Array.from({ length: HASH_QUEUE_LIMIT }, () => takeHashTicket());
+    let busy: Response;
+    try {
+      busy = await a.call(register, { ...form({ ...u, captcha: "ACDEF", altcha }, "/signup"), cookie: cookieOf(captcha) });
+    } finally {
+      for (const ticket of held) ticket.release();
+    }
+    assert.equal(busy.status, 303);
+    assert.match(busy.headers.get("location") ?? "", /^\/signup\?error=server_busy&retry=1&at=\d+$/);
+    assert.equal(busy.headers.get("retry-after"), "1");
+    const session = await a.services.sessions.fromCookieHeader(cookieOf(busy) ?? cookieOf(captcha)!);
+    assert.deepEqual(((await session.get(draftKey("signup"))) as { values: unknown }).values, { username: u.username, email: u.email });
+  });
 });
 
 describe("a flood of health checks", () => {

@@ -5,7 +5,7 @@ import { grantPass, hasPass, takePass } from "../captcha/pass";
 import { errorResponse, MEMORY_POW_UNKNOWN, type ErrorCode } from "../http/errors";
 import { isSameOrigin, readBody } from "../http/request";
 import { checkProof, claimedLevel, powSettings } from "../pow/pow";
-import { takeHashTicket } from "../password";
+import { PasswordHashBusy, takeHashTicket, type HashTicket } from "../password";
 import { createUser } from "../users";
 import { registerInput, validate, type FieldErrors } from "../validation";
 import { USER_KEY } from "./me";
@@ -18,8 +18,9 @@ const registerInputWithoutPow = registerInput.partial({ altcha: true });
 export const SIGNUP_DRAFT_FIELDS = ["username", "email"] as const;
 
 /**
- * POST /api/register, in the contract's order: origin, body, shape, proof of work, session,
- * captcha (or the pass a 409 left, or a proof at the accessible level instead), uniqueness.
+ * POST /api/register, in the contract's order: origin, body, shape, a place among the password
+ * hashes (server_busy), proof of work, session, captcha (or the pass a 409 left, or a proof at
+ * the accessible level instead), uniqueness.
  */
 export async function register(ctx: RequestContext): Promise<Response> {
   const { req, session, services } = ctx;
@@ -57,7 +58,16 @@ export async function register(ctx: RequestContext): Promise<Response> {
 
   // Its place in the password-hash queue first: a busy instance says so (server_busy) before the
   // proof and the captcha are spent, and never after, so the same request can be sent again.
-  const ticket = takeHashTicket();
+  let ticket: HashTicket;
+  try {
+    ticket = takeHashTicket();
+  } catch (error) {
+    if (!(error instanceof PasswordHashBusy)) throw error;
+    // As the route answers it, but here, so a form's typed name and email are kept as on any failure.
+    if (!form) return errorResponse("server_busy", { headers: { "retry-after": "1" } });
+    await keepDraft(ctx, "signup", body, SIGNUP_DRAFT_FIELDS);
+    return formFailure("/signup", "server_busy", undefined, "1");
+  }
   try {
     // The session is read next (the captcha, a pass) or at the end (the login): its read overlaps the proof's single-use take.
     session.prefetch();

@@ -48,6 +48,9 @@ export function isSameOrigin(req: Request, proxyHops: number): boolean {
   return true;
 }
 
+/** What a browser sends as Origin: a scheme, a host (or a bracketed IPv6 address) and maybe a port. */
+const BROWSER_ORIGIN = /^https?:\/\/([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:\d{1,5})?$/;
+
 /**
  * Why a post from this site's own page was refused as cross-origin, when it was: the browser says
  * the request is same-origin (Sec-Fetch-Site, which no page can forge), yet its Origin is not the
@@ -55,8 +58,6 @@ export function isSameOrigin(req: Request, proxyHops: number): boolean {
  * the server's idea of its own address (a proxy that does not say https, or passes another
  * Host), never the person. The sentence and its fix, for the log; null otherwise.
  */
-const BROWSER_ORIGIN = /^https?:\/\/([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:\d{1,5})?$/;
-
 export function ownOriginMismatch(req: Request, proxyHops: number): string | null {
   const origin = req.headers.get("origin");
   if (origin === null || req.headers.get("sec-fetch-site") !== "same-origin") return null;
