@@ -485,9 +485,9 @@ function clusterNodes(value: string, problems: string[]): string[] | undefined {
   }
   const before = problems.length;
   for (const [index, entry] of entries.entries()) {
-    // An entry with an `@` may hold a user and password (redis://default:secret@host:port): it is
-    // named by its place in the list, never printed.
-    const shown = entry.includes("@") ? `number ${index + 1} (not printed: it looks like it holds credentials)` : `"${entry}"`;
+    // An entry with anything but a host, a port and brackets in it may hold a user and password
+    // (redis://default:secret@host:port, host:6379?password=…): named by its place, never printed.
+    const shown = /^[A-Za-z0-9.:[\]-]{1,100}$/.test(entry) ? `"${entry}"` : `number ${index + 1} (not printed: it may hold credentials)`;
     if (entry === "") {
       problems.push("REDIS_CLUSTER_NODES has an empty entry (two commas, or one at an end): remove it.");
       continue;
