@@ -1,6 +1,7 @@
-import { createHash, randomUUID } from "node:crypto";
+import { createHmac, randomUUID } from "node:crypto";
 import { dbCall, sql, uniqueViolation, type Db } from "./db";
 import { dummyHash, hashPassword, verifyPassword } from "./password";
+import { derivedKeys } from "./secret-keys";
 
 export interface PublicUser {
   id: string;
@@ -87,24 +88,25 @@ async function insertUser(db: Db, input: { username: string }, key: string, emai
   }
 }
 
-/** What a login names: the user, if any, and the key its per-account rate limit counts under. */
+/** What a login names: the user, if any. */
 export interface Account {
   user: (PublicUser & { passwordHash: string }) | null;
-  /** What the per-account login limit counts: the login as typed, normalised (see loginKey). */
-  key: string;
 }
 
 /**
- * The per-account login limit's key for a login as typed: a SHA-256 of `u:<username key>` or
- * `e:<email>`, whether an account has it or not, so the limits' table (or Redis) never holds what
- * people typed (an email, a password pasted into the wrong box) in the clear. Never the user's
- * id: a username and its email counting together would link them, since a limit reached by one
- * name would show on the other.
+ * The per-account login limit's key for a login as typed: an HMAC, under a key derived from
+ * SESSION_SECRET, of `u:<username key>` or `e:<email>`, whether an account has it or not, so the
+ * limits' table (or Redis) never holds what people typed (an email, a password pasted into the
+ * wrong box), nor anything a dictionary could turn back into it. Never the user's id: a username
+ * and its email counting together would link them, since a limit reached by one name would show
+ * on the other. Under the first secret only: a rotation starts the counts afresh.
  */
-export const loginKey = (login: string) =>
-  `h:${createHash("sha256")
+export const loginKey = (login: string, secrets: readonly string[]) =>
+  `h:${createHmac("sha256", derivedKeys(secrets, LOGIN_LIMIT_LABEL)[0]!)
     .update(login.includes("@") ? `e:${login.toLowerCase()}` : `u:${usernameKey(login)}`)
     .digest("base64url")}`;
+
+const LOGIN_LIMIT_LABEL = "holdfast login limit key v1";
 
 type UserRow = { id: string; username: string; email: string; password_hash: string };
 
@@ -116,11 +118,11 @@ type UserRow = { id: string; username: string; email: string; password_hash: str
 export async function findAccount(db: Db, login: string): Promise<Account> {
   const normalised = login.includes("@") ? login.toLowerCase() : usernameKey(login);
   const column = login.includes("@") ? "email" : "username_key";
-  if (!/^[\x21-\x7e]+$/.test(login)) return { user: null, key: loginKey(login) };
+  if (!/^[\x21-\x7e]+$/.test(login)) return { user: null };
   const { rows } = await dbCall(() => sql(db).query<UserRow>(`SELECT id, username, email, password_hash FROM users WHERE ${column} = $1`, [normalised]));
   const row = rows[0];
   const user = row ? { id: row.id, username: row.username, email: row.email, passwordHash: row.password_hash } : null;
-  return { user, key: loginKey(login) };
+  return { user };
 }
 
 /** A user whose password matched, with the hash it matched (or the one it was upgraded to). */

@@ -1,5 +1,5 @@
 import { isSameOrigin, readBody } from "../http/request";
-import { checkPassword, findAccount, passwordUnchanged } from "../users";
+import { checkPassword, findAccount, loginKey, passwordUnchanged } from "../users";
 import { loginInput, validate, type FieldErrors } from "../validation";
 import { claimedDevice, deviceCookie, deviceHolds } from "./device";
 import { USER_KEY } from "./me";
@@ -35,7 +35,7 @@ export async function login(ctx: RequestContext): Promise<Response> {
   // before (its device cookie) counts apart, so wrong passwords from elsewhere never lock it out.
   const device = claimedDevice(req, services.config);
   const known = account.user !== null && deviceHolds(device, account.user.id, account.user.passwordHash, services.config);
-  const byAccount = await limited(ctx, "loginAccount", known ? `d:${device!.nonce}` : account.key);
+  const byAccount = await limited(ctx, "loginAccount", known ? `d:${device!.nonce}` : loginKey(input.value.login, services.config.secrets));
   // A plain form post goes back to the login page here, not through the route's, so it keeps `next`.
   if (byAccount) return form ? fail("rate_limited", undefined, byAccount.headers.get("retry-after") ?? undefined) : byAccount;
   const verified = await checkPassword(services.db, account, input.value.password, services.config.passwordHashCost);

@@ -38,7 +38,7 @@ export async function password(ctx: RequestContext): Promise<Response> {
   const device = claimedDevice(req, services.config);
   // The signature covers the password hash: read only when the cookie claims this very account.
   const known = device?.userId === userId && deviceHolds(device, userId, (await storedHash(services.db, userId)) ?? "", services.config);
-  const keys = known ? [`d:${device!.nonce}`] : [user.username, user.email].map(loginKey);
+  const keys = known ? [`d:${device!.nonce}`] : [user.username, user.email].map((name) => loginKey(name, services.config.secrets));
   const byAccount = (await Promise.all(keys.map((key) => limited(ctx, "loginAccount", key)))).find((refusal) => refusal !== null) ?? null;
   if (byAccount) return byAccount;
   const changed = await changePassword(services.db, userId, input.value.currentPassword, input.value.newPassword, services.config.passwordHashCost);
