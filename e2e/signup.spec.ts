@@ -528,7 +528,7 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     // Neither field alone is blamed, and both are marked and name the banner that says why.
     for (const label of ["Username or email", "Password"]) {
       await expect(page.getByLabel(label)).toHaveAttribute("aria-invalid", "true");
-      await expect(page.getByLabel(label)).toHaveAccessibleDescription(/do not match an account/);
+      await expect(page.getByLabel(label)).toHaveAccessibleDescription(/could not log you in with that username or email and that password/);
     }
   });
 

@@ -223,7 +223,7 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
         autoComplete="new-password"
         required
         minLength={8}
-        hint={passwordCleared ? "At least 8 characters. For your safety the password you typed was not kept: please type it again." : "At least 8 characters."}
+        hint={passwordCleared ? "8 to 128 characters. For your safety the password you typed was not kept: please type it again." : "8 to 128 characters."}
         autoFocus={initialFocus === "password"}
       />
       {showCaptcha ? (

@@ -45,7 +45,7 @@ const ERROR_TEXT: Record<string, string> = {
   captcha_invalid: "The characters did not match the captcha. We've shown a new one; please try again.",
   username_taken: "That username is already taken. Please choose another.",
   email_taken: "An account with that email already exists. Try logging in instead.",
-  invalid_credentials: "That username or email and password do not match an account.",
+  invalid_credentials: "We could not log you in with that username or email and that password. Check both, and try again.",
   unauthenticated: "You are not logged in. Please log in again.",
   session_expired: "Your session on this browser has ended (it timed out, or was ended from elsewhere), so please log in.",
   session_ended:
