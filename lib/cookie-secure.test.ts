@@ -19,8 +19,9 @@ async function warnings(env: Env, run: (services: Services, lines: string[]) => 
   return lines;
 }
 
-const request = (scheme: "http" | "https", host: string) => ({
-  headers: new Headers({ host, [PEER_HEADER]: peerHeaderValue("203.0.113.9"), "x-holdfast-proto": scheme }),
+/** A browser's request (it sends Sec-Fetch-Site); `browser: false` for a script's, which does not. */
+const request = (scheme: "http" | "https", host: string, browser = true) => ({
+  headers: new Headers({ host, [PEER_HEADER]: peerHeaderValue("203.0.113.9"), "x-holdfast-proto": scheme, ...(browser ? { "sec-fetch-site": "same-origin" } : {}) }),
   url: `${scheme}://${host}/api/captcha`,
 });
 
@@ -48,6 +49,10 @@ describe("a SESSION_COOKIE_DOMAIN that does not cover the host", () => {
       assert.deepEqual(lines, []);
       // An address (a scanner asking by IP) is not a site's name: nothing to say.
       services.sessions.secure(request("https", "203.0.113.7"));
+      assert.deepEqual(lines, []);
+      // Nor a script naming any Host (no browser sends a request without Sec-Fetch-Site): it
+      // neither chooses the warning's words nor silences the real one for ten minutes.
+      services.sessions.secure(request("https", "attacker.example", false));
       assert.deepEqual(lines, []);
       services.sessions.secure(request("https", "shop.other.test"));
       services.sessions.secure(request("https", "shop.other.test"));

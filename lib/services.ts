@@ -139,8 +139,10 @@ function domainChecked(config: Config, rule: boolean | ((request: { headers: Hea
       } catch {
         // No host to judge.
       }
-      // Not for an address (a scanner that asks by IP) or loopback: no site is served there by name.
-      const named = host !== "" && !/^[\d.]+$|^\[|^localhost$/.test(host);
+      // Not for an address (a scanner that asks by IP) or loopback: no site is served there by
+      // name. Only a browser's request (it sends Sec-Fetch-Site; a scanner that names any Host
+      // does not) is a person meeting the bug, and only it may decide what the warning says.
+      const named = host !== "" && !/^[\d.]+$|^\[|^localhost$/.test(host) && request.headers.has("sec-fetch-site");
       if (named && host !== domain && !host.endsWith(`.${domain}`)) {
         saidAt = Date.now();
         log.warn(
