@@ -111,8 +111,7 @@ function answer(services: () => Services, endpoint: (ctx: RequestContext) => Pro
         const committed = sessionCookieValue(response, s.sessions.cookie.name);
         if (committed) await s.store.delete(committed);
         response = instead;
-        const clear = s.sessions.cookieHeader({ kind: "clear" }, req);
-        if (clear) response.headers.append("set-cookie", clear);
+        for (const clear of s.sessions.cookieHeaders({ kind: "clear" }, req)) response.headers.append("set-cookie", clear);
         perSession(response);
         break;
       }

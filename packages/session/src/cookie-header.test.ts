@@ -102,6 +102,34 @@ describe("two live sealed cookies by the session's name (the cookie store, after
   });
 });
 
+describe("a host-only cookie kept from before a Domain was set", () => {
+  it("is expired by every write that carried it beside the Domain one, a logout's included, so an old seal cannot come back", async () => {
+    const sessions = createSessions({ store: createCookieStore({ cookieName: "sid", secrets: ["p".repeat(32)], ttlSeconds: 3_600 }), cookie: { name: "sid", domain: "example.test", secure: false } });
+    const setCookies = async (cookie: string | undefined, run: (session: import("./session.js").Session) => Promise<void>) =>
+      (
+        await sessions.handle(new Request("http://app.example.test/", cookie ? { headers: { cookie } } : {}), async (session) => {
+          await run(session);
+          return new Response(null);
+        })
+      ).headers.getSetCookie();
+    const [first] = await setCookies(undefined, (s) => s.set("n", 1));
+    const old = first!.split(";")[0]!.slice("sid=".length);
+    // One cookie: one header, with the Domain.
+    expect1(await setCookies(`sid=${old}`, (s) => s.set("n", 2)), ["Domain=example.test"]);
+    // Two (the host-only one from before, and the Domain one): a logout clears both.
+    const both = await setCookies(`sid=${old}; sid=${old}x`, (s) => s.destroy());
+    assert.equal(both.length, 2, both.join("\n"));
+    assert.match(both[0]!, /^sid=; .*Domain=example\.test/);
+    assert.match(both[1]!, /^sid=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=\//);
+    assert.doesNotMatch(both[1]!, /Domain=/);
+  });
+});
+
+function expect1(headers: string[], parts: string[]) {
+  assert.equal(headers.length, 1, headers.join("\n"));
+  for (const part of parts) assert.ok(headers[0]!.includes(part), headers[0]);
+}
+
 describe("two cookies by the session's name while the store fails", () => {
   it("choosing between them throws nothing: the first cookie's session fails at its first use, as any would", async () => {
     const inner = createMemoryStore();

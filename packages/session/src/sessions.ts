@@ -50,6 +50,13 @@ export interface Sessions {
   fromCookieHeader(header: string | null): Promise<Session>;
   /** The Set-Cookie header value a commit asks for, or null when the cookie stays. */
   cookieHeader(change: CookieChange, request: { headers: Headers; url?: string }): string | null;
+  /**
+   * Every Set-Cookie header a commit asks for: `cookieHeader`'s, and, when a Domain is set and the
+   * request carried several cookies by the name, one that expires the host-only cookie kept from
+   * before the Domain was set. A sealed one stays valid until it expires, so once the Domain
+   * cookie was cleared (a logout) it would be served again.
+   */
+  cookieHeaders(change: CookieChange, request: { headers: Headers; url?: string }): string[];
   /** Whether the cookie is sent with `Secure` for this request. */
   secure(request: { headers: Headers; url?: string }): boolean;
   /**
@@ -121,6 +128,13 @@ export function createSessions(options: SessionsOptions): Sessions {
   };
   const cookieHeader = (change: CookieChange, request: { headers: Headers; url?: string }) =>
     setCookieHeader(change, { name, domain: options.cookie?.domain, secure: secure(request) }, (options.now ?? Date.now)());
+  const cookieHeaders = (change: CookieChange, request: { headers: Headers; url?: string }): string[] => {
+    const header = cookieHeader(change, request);
+    if (header === null) return [];
+    if (!options.cookie?.domain || readCookies(request.headers.get("cookie"), name).length < 2) return [header];
+    const hostOnly = setCookieHeader({ kind: "clear" }, { name, domain: undefined, secure: secure(request) }, (options.now ?? Date.now)());
+    return hostOnly === null ? [header] : [header, hostOnly];
+  };
 
   return {
     store: options.store,
@@ -129,12 +143,12 @@ export function createSessions(options: SessionsOptions): Sessions {
     fromRequest: (request) => open(readCookie(request.headers.get("cookie"), name)),
     fromCookieHeader: (header) => openLive(readCookies(header, name)),
     cookieHeader,
+    cookieHeaders,
     secure,
     async handle(request, handler) {
       const session = await openLive(readCookies(request.headers.get("cookie"), name));
       const response = await handler(session);
-      const header = cookieHeader(await session.commit(), request);
-      if (header) response.headers.append("set-cookie", header);
+      for (const header of cookieHeaders(await session.commit(), request)) response.headers.append("set-cookie", header);
       response.headers.set("cache-control", "no-store");
       response.headers.append("vary", "Cookie");
       return response;
