@@ -113,7 +113,19 @@ describe("configuration", () => {
 
   it("REDIS_CLUSTER_NODES: host:port seeds become a cluster; each mistake has its own sentence", () => {
     const cluster = { ...base, SESSION_STORE: "redis", REDIS_CLUSTER_NODES: "10.0.0.5:6379, redis-2.internal:7000,[::1]:6380" };
-    assert.deepEqual(parseConfig(cluster).redis, { transport: "cluster", nodes: ["10.0.0.5:6379", "redis-2.internal:7000", "[::1]:6380"], prefix: "holdfast" });
+    assert.deepEqual(parseConfig(cluster).redis, { transport: "cluster", nodes: ["10.0.0.5:6379", "redis-2.internal:7000", "[::1]:6380"], prefix: "holdfast", tls: false });
+    // A managed cluster's credentials and TLS, which go with the nodes only.
+    assert.deepEqual(parseConfig({ ...cluster, REDIS_CLUSTER_USERNAME: "app", REDIS_CLUSTER_PASSWORD: "s3cret", REDIS_CLUSTER_TLS: "1" }).redis, {
+      transport: "cluster",
+      nodes: ["10.0.0.5:6379", "redis-2.internal:7000", "[::1]:6380"],
+      prefix: "holdfast",
+      username: "app",
+      password: "s3cret",
+      tls: true,
+    });
+    assert.match(refusal({ ...cluster, REDIS_CLUSTER_USERNAME: "app" }), /REDIS_CLUSTER_USERNAME is set without REDIS_CLUSTER_PASSWORD/);
+    assert.match(refusal({ ...base, SESSION_STORE: "redis", REDIS_URL: "redis://127.0.0.1:6379", REDIS_CLUSTER_PASSWORD: "s3cret" }), /go with REDIS_CLUSTER_NODES, which is unset/);
+    assert.doesNotMatch(refusal({ ...cluster, REDIS_CLUSTER_USERNAME: "app" }), /s3cret/);
     const cases: [string, RegExp][] = [
       [",", /REDIS_CLUSTER_NODES is empty: list the cluster's nodes as host:port/],
       ["10.0.0.5:6379,,10.0.0.6:6379", /REDIS_CLUSTER_NODES has an empty entry/],

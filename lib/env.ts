@@ -109,6 +109,9 @@ const schema = z.object({
     .optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
   REDIS_CLUSTER_NODES: z.string().optional(),
+  REDIS_CLUSTER_USERNAME: z.string().min(1).max(256).optional(),
+  REDIS_CLUSTER_PASSWORD: z.string().min(1).max(1024).optional(),
+  REDIS_CLUSTER_TLS: flag,
   REDIS_WAIT_REPLICAS: whole(0, 16, 0),
   REDIS_KEY_PREFIX: z
     .string()
@@ -175,6 +178,9 @@ const FIX: Record<string, string> = {
   UPSTASH_REDIS_REST_URL: "use the https:// REST URL of your Upstash database",
   UPSTASH_REDIS_REST_TOKEN: "set the REST token of your Upstash database",
   REDIS_KEY_PREFIX: "use 1 to 32 characters of A-Z, a-z, 0-9, _ . -",
+  REDIS_CLUSTER_USERNAME: "use the cluster's ACL user name (1 to 256 characters), or leave it unset for the default user",
+  REDIS_CLUSTER_PASSWORD: "use the cluster's password (1 to 1024 characters), or leave it unset for a cluster without one",
+  REDIS_CLUSTER_TLS: "use 1 to connect to every node over TLS, or leave it unset",
   REDIS_WAIT_REPLICAS: "use a whole number from 0 to 16: how many replicas must hold each session write before it is acknowledged (0, the default, does not wait)",
   SESSION_COOKIE_NAME: "use 1 to 64 characters of A-Z, a-z, 0-9, _ . -",
   SESSION_COOKIE_SECURE: "use auto, true or false",
@@ -215,7 +221,7 @@ export interface Config {
   databasePoolSize: number;
   redis:
     | { transport: "tcp"; url: string; prefix: string }
-    | { transport: "cluster"; nodes: string[]; prefix: string }
+    | { transport: "cluster"; nodes: string[]; prefix: string; username?: string; password?: string; tls: boolean }
     | { transport: "rest"; url: string; token: string; prefix: string }
     | undefined;
   /** Replicas that must hold each session write of SESSION_STORE=redis before it is acknowledged (WAIT); 0 does not wait. */
@@ -311,9 +317,20 @@ export function parseConfig(env: Env): Config {
     const nodes = clusterNodes(e.REDIS_CLUSTER_NODES, problems);
     if (e.REDIS_URL || e.UPSTASH_REDIS_REST_URL) {
       problems.push("REDIS_CLUSTER_NODES and REDIS_URL (or UPSTASH_REDIS_REST_URL) are both set: keep REDIS_CLUSTER_NODES for a Redis Cluster, or unset it for one Redis.");
+    } else if (e.REDIS_CLUSTER_USERNAME !== undefined && e.REDIS_CLUSTER_PASSWORD === undefined) {
+      problems.push("REDIS_CLUSTER_USERNAME is set without REDIS_CLUSTER_PASSWORD: set the password of that user too, or unset the user name.");
     } else if (nodes) {
-      redis = { transport: "cluster", nodes, prefix: e.REDIS_KEY_PREFIX };
+      redis = {
+        transport: "cluster",
+        nodes,
+        prefix: e.REDIS_KEY_PREFIX,
+        ...(e.REDIS_CLUSTER_USERNAME !== undefined ? { username: e.REDIS_CLUSTER_USERNAME } : {}),
+        ...(e.REDIS_CLUSTER_PASSWORD !== undefined ? { password: e.REDIS_CLUSTER_PASSWORD } : {}),
+        tls: e.REDIS_CLUSTER_TLS,
+      };
     }
+  } else if (e.REDIS_CLUSTER_USERNAME !== undefined || e.REDIS_CLUSTER_PASSWORD !== undefined || e.REDIS_CLUSTER_TLS) {
+    problems.push("REDIS_CLUSTER_USERNAME, REDIS_CLUSTER_PASSWORD and REDIS_CLUSTER_TLS go with REDIS_CLUSTER_NODES, which is unset: set it, or put one Redis's credentials in REDIS_URL (redis://user:password@host:port, rediss:// for TLS).");
   } else if (e.REDIS_URL) {
     // A TCP URL wins: it is what a long-running server should use when both are configured.
     redis = { transport: "tcp", url: e.REDIS_URL, prefix: e.REDIS_KEY_PREFIX };

@@ -41,7 +41,10 @@ function redisTransport(redis: NonNullable<Config["redis"]>): RedisTransport {
     case "tcp":
       return tcpTransport(redis.url, { logger: log });
     case "cluster":
-      return clusterTransport(redis.nodes, { logger: log });
+      return clusterTransport(redis.nodes, {
+        logger: log,
+        defaults: { ...(redis.username ? { username: redis.username } : {}), ...(redis.password ? { password: redis.password } : {}), ...(redis.tls ? { socket: { tls: true } } : {}) },
+      });
     case "rest":
       // Upstash over undici: this app runs on Node, where fetch costs several times the CPU per command.
       return nodeRestTransport(redis.url, redis.token);
