@@ -59,35 +59,53 @@ async function dataDirectoryAt(port: number): Promise<string | null> {
 
 export async function startEmbeddedPostgres(dataRoot: string, firstPort: number, log: (line: string) => void): Promise<EmbeddedDatabase> {
   const databaseDir = path.resolve(dataRoot, "postgres");
+  const lastPort = firstPort + PORTS_TRIED - 1;
   let port = firstPort;
-  for (; port < firstPort + PORTS_TRIED && (await portOpen(port)); port++) {
+  for (; port <= lastPort && (await portOpen(port)); port++) {
     // Already running for this checkout (another of its processes started it): share it. Passed
     // over only when it is known to keep other data; a server that cannot say yet (starting up,
     // busy) is taken to be this checkout's, as a second server on the same data could not start.
     const dir = await dataDirectoryAt(port);
     if (dir === null || canonical(dir) === canonical(databaseDir)) return { url: urlAt(port), port, stop: async () => {} };
   }
-  if (port === firstPort + PORTS_TRIED) throw new Error(`ports ${firstPort} to ${port - 1} are all taken by other servers: set DATABASE_URL, or free one of them`);
-  const url = urlAt(port);
+  if (port > lastPort) throw new Error(`ports ${firstPort} to ${lastPort} are all taken by other servers: set DATABASE_URL, or free one of them`);
 
   await mkdir(dataRoot, { recursive: true });
   const fresh = !existsSync(path.join(databaseDir, "PG_VERSION"));
-  const server = new EmbeddedPostgres({
-    databaseDir,
-    port,
-    user: USER,
-    password: PASSWORD,
-    persistent: true,
-    // Postgres refuses to run as root; in a root-only container the package runs it as a `postgres` user.
-    createPostgresUser: userInfo().uid === 0,
-    onLog: () => {},
-    onError: (message) => log(`embedded postgres: ${String(message).trim()}`),
-  });
+  // What the server said last: the package rejects a server that stopped while starting with no
+  // reason at all, so the reason is taken from its own output.
+  const said: string[] = [];
+  const serverOn = (at: number) =>
+    new EmbeddedPostgres({
+      databaseDir,
+      port: at,
+      user: USER,
+      password: PASSWORD,
+      persistent: true,
+      // Postgres refuses to run as root; in a root-only container the package runs it as a `postgres` user.
+      createPostgresUser: userInfo().uid === 0,
+      onLog: (message) => void said.push(...String(message).trim().split("\n").slice(-5)),
+      onError: (message) => log(`embedded postgres: ${String(message).trim()}`),
+    });
+  let server = serverOn(port);
   if (fresh) {
     log(`creating the embedded database in ${databaseDir}`);
     await server.initialise();
   }
-  await server.start();
+  for (;;) {
+    try {
+      await server.start();
+      break;
+    } catch (error) {
+      // Another process took the port between the look above and the start (two checkouts, or
+      // tests, starting at once): the next port, as if it had been taken before.
+      if (error === undefined && port < lastPort && (await portOpen(port))) {
+        server = serverOn(++port);
+        continue;
+      }
+      throw error instanceof Error ? error : new Error(`the embedded PostgreSQL stopped while starting on port ${port}: ${said.slice(-5).join(" | ") || "it said nothing"}`);
+    }
+  }
   if (fresh) await server.createDatabase(DATABASE);
-  return { url, port, stop: () => server.stop() };
+  return { url: urlAt(port), port, stop: () => server.stop() };
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -70,3 +70,68 @@ describe("a Redis Cluster that asks for a password", () => {
     }
   });
 });
+
+describe("a Redis Cluster over TLS", () => {
+  const tls = { dir: "", port: 0, node: undefined as ReturnType<typeof spawn> | undefined };
+
+  before(async () => {
+    tls.dir = mkdtempSync(path.join(tmpdir(), "holdfast-cluster-tls-"));
+    const at = (name: string) => path.join(tls.dir, name);
+    // A CA of its own, and the node's certificate for 127.0.0.1, signed by it.
+    const openssl = (args: string[]) => assert.equal(spawnSync("openssl", args, { stdio: "ignore" }).status, 0, `openssl ${args.join(" ")}`);
+    openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", at("ca.key"), "-out", at("ca.crt"), "-days", "2", "-subj", "/CN=holdfast test CA"]);
+    openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", at("node.key"), "-out", at("node.csr"), "-subj", "/CN=127.0.0.1"]);
+    writeFileSync(at("ext.cnf"), "subjectAltName=IP:127.0.0.1\n");
+    openssl(["x509", "-req", "-in", at("node.csr"), "-CA", at("ca.crt"), "-CAkey", at("ca.key"), "-CAcreateserial", "-out", at("node.crt"), "-days", "2", "-extfile", at("ext.cnf")]);
+    tls.port = await freePort();
+    tls.node = tracked(
+      spawn(
+        "redis-server",
+        ["--port", "0", "--tls-port", String(tls.port), "--bind", "127.0.0.1", "--tls-cert-file", at("node.crt"), "--tls-key-file", at("node.key"), "--tls-ca-cert-file", at("ca.crt"), "--tls-auth-clients", "no", "--tls-cluster", "yes", "--cluster-enabled", "yes", "--cluster-announce-ip", "127.0.0.1", "--cluster-config-file", at("nodes.conf"), "--save", "", "--appendonly", "no", "--requirepass", PASSWORD],
+        { stdio: "ignore", cwd: tls.dir },
+      ),
+    );
+    await waitForPort(tls.port, 10_000);
+    const cli = (args: string[]) => spawnSync("redis-cli", ["--tls", "--cacert", at("ca.crt"), "-p", String(tls.port), "-a", PASSWORD, "--no-auth-warning", ...args], { encoding: "utf8" }).stdout;
+    assert.match(cli(["cluster", "addslotsrange", "0", "16383"]), /OK/);
+    for (let i = 0; i < 100 && !/cluster_state:ok/.test(cli(["cluster", "info"])); i++) await new Promise((r) => setTimeout(r, 100));
+  });
+
+  after(async () => {
+    if (tls.node && tls.node.exitCode === null) {
+      tls.node.kill("SIGTERM");
+      await once(tls.node, "exit");
+    }
+    rmSync(tls.dir, { recursive: true, force: true });
+  });
+
+  /** The probe's answer, from a process that trusts the test CA (or not). */
+  function probe(extra: Record<string, string>, trustCa: boolean): string {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      SESSION_SECRET: "s".repeat(40),
+      DATABASE_URL: "postgres://unused@127.0.0.1:1/unused",
+      SESSION_STORE: "redis",
+      REDIS_URL: undefined,
+      UPSTASH_REDIS_REST_URL: undefined,
+      UPSTASH_REDIS_REST_TOKEN: undefined,
+      REDIS_CLUSTER_NODES: `127.0.0.1:${tls.port}`,
+      REDIS_CLUSTER_PASSWORD: PASSWORD,
+      REDIS_KEY_PREFIX: "tls-test",
+      NODE_EXTRA_CA_CERTS: trustCa ? path.join(tls.dir, "ca.crt") : undefined,
+      ...extra,
+    };
+    const run = spawnSync(process.execPath, ["--import", import.meta.resolve("tsx"), path.resolve("testing/redis-store-probe.ts")], { env, encoding: "utf8", timeout: 30_000 });
+    return run.stdout.trim().split("\n").at(-1) ?? "";
+  }
+
+  it("REDIS_CLUSTER_TLS=1 reaches it over TLS, its certificate checked: sessions are written and read", () => {
+    assert.equal(probe({ REDIS_CLUSTER_TLS: "1" }, true), "ok");
+  });
+
+  it("a certificate the process does not trust, or no TLS at all, is an unavailable store, never a session", () => {
+    assert.equal(probe({ REDIS_CLUSTER_TLS: "1" }, false), "StoreUnavailableError");
+    assert.equal(probe({}, true), "StoreUnavailableError");
+  });
+});
+

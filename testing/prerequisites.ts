@@ -13,6 +13,7 @@ export const TOOLS: Tool[] = [
   { program: "nginx", packages: "nginx-light" },
   { program: "tesseract", packages: "tesseract-ocr tesseract-ocr-eng" },
   { program: "pgbouncer", packages: "pgbouncer" },
+  { program: "openssl", packages: "openssl" },
 ];
 
 /** The tools not found on PATH (or in /usr/sbin, where Debian puts nginx and pgbouncer). */

@@ -95,7 +95,8 @@ export interface ClusterTransportOptions extends TcpTransportOptions {
 export function clusterTransport(seeds: string[], options: ClusterTransportOptions = {}): RedisTransport {
   if (seeds.length === 0) throw new Error("@holdfast/session cluster transport: at least one seed node is required");
   const cluster = createCluster({
-    rootNodes: seeds.map((seed) => ({ url: seed.includes("://") ? seed : `redis://${seed}` })),
+    // node-redis takes TLS from the URL's scheme too, and refuses `socket.tls` beside redis://.
+    rootNodes: seeds.map((seed) => ({ url: seed.includes("://") ? seed : `${options.defaults?.socket?.tls ? "rediss" : "redis"}://${seed}` })),
     RESP: 2,
     defaults: { ...options.defaults, disableOfflineQueue: true, socket: { ...options.defaults?.socket, ...socket } },
     // Look the topology up again soon after a node stops answering, so a promoted replica is
