@@ -111,21 +111,29 @@ const PRISMA_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024"]);
 const PRISMA_KINDS = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections"]);
 const PRISMA_TEXT = /Query read timeout|Can't reach database server/i;
 
+/**
+ * An error and what lies under it, at most six deep: its `cause`, or, for Prisma's error, the
+ * driver's in `meta.driverAdapterError` (whose cause holds the SQLSTATE or the kind).
+ */
+function* errorChain(error: unknown): Generator<object> {
+  for (let e: unknown = error, depth = 0; e && typeof e === "object" && depth < 6; depth++) {
+    yield e;
+    e = (e as { cause?: unknown }).cause ?? (e as { meta?: { driverAdapterError?: unknown } }).meta?.driverAdapterError;
+  }
+}
+
 /** The SQLSTATE an error carries (a pg error's `code`, or the one Prisma's driver error holds), if any. */
 export function sqlState(error: unknown): string | undefined {
-  for (let e: unknown = error, depth = 0; e && depth < 6; depth++) {
+  for (const e of errorChain(error)) {
     for (const value of [(e as { originalCode?: unknown }).originalCode, (e as { code?: unknown }).code]) {
       if (typeof value === "string" && /^[0-9A-Z]{5}$/.test(value) && !/^P\d{4}$/.test(value)) return value;
     }
-    e = (e as { cause?: unknown }).cause ?? (e as { meta?: { driverAdapterError?: unknown } }).meta?.driverAdapterError;
   }
   return undefined;
 }
 
 export function isConnectionError(error: unknown): boolean {
-  // Prisma's error carries the driver's in `meta.driverAdapterError` (its cause holds the SQLSTATE
-  // or the kind), not in `cause`: both are followed.
-  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
+  for (const e of errorChain(error)) {
     if (isPostgresUnavailable(e)) return true;
     const code = (e as { code?: unknown }).code;
     if (typeof code === "string" && PRISMA_CODES.has(code)) return true;
@@ -133,7 +141,6 @@ export function isConnectionError(error: unknown): boolean {
     if (typeof kind === "string" && PRISMA_KINDS.has(kind)) return true;
     const message = (e as { message?: unknown }).message;
     if (typeof message === "string" && PRISMA_TEXT.test(message)) return true;
-    e = (e as { cause?: unknown }).cause ?? (e as { meta?: { driverAdapterError?: unknown } }).meta?.driverAdapterError;
   }
   return false;
 }

@@ -101,10 +101,17 @@ export interface Account {
  * and its email counting together would link them, since a limit reached by one name would show
  * on the other. Under the first secret only: a rotation starts the counts afresh.
  */
-export const loginKey = (login: string, secrets: readonly string[]) =>
-  `h:${createHmac("sha256", derivedKeys(secrets, LOGIN_LIMIT_LABEL)[0]!)
-    .update(login.includes("@") ? `e:${login.toLowerCase()}` : `u:${usernameKey(login)}`)
+export const loginKey = (login: string, secrets: readonly string[]) => {
+  const { column, value } = loginLookup(login);
+  return `h:${createHmac("sha256", derivedKeys(secrets, LOGIN_LIMIT_LABEL)[0]!)
+    .update(`${column === "email" ? "e" : "u"}:${value}`)
     .digest("base64url")}`;
+};
+
+/** Where a login as typed is looked up: an email lower-cased, a username by its key. */
+function loginLookup(login: string): { column: "email" | "username_key"; value: string } {
+  return login.includes("@") ? { column: "email", value: login.toLowerCase() } : { column: "username_key", value: usernameKey(login) };
+}
 
 const LOGIN_LIMIT_LABEL = "holdfast login limit key v1";
 
@@ -116,10 +123,9 @@ type UserRow = { id: string; username: string; email: string; password_hash: str
  * would log in as the account it imitates.
  */
 export async function findAccount(db: Db, login: string): Promise<Account> {
-  const normalised = login.includes("@") ? login.toLowerCase() : usernameKey(login);
-  const column = login.includes("@") ? "email" : "username_key";
+  const { column, value } = loginLookup(login);
   if (!/^[\x21-\x7e]+$/.test(login)) return { user: null };
-  const { rows } = await dbCall(() => sql(db).query<UserRow>(`SELECT id, username, email, password_hash FROM users WHERE ${column} = $1`, [normalised]));
+  const { rows } = await dbCall(() => sql(db).query<UserRow>(`SELECT id, username, email, password_hash FROM users WHERE ${column} = $1`, [value]));
   const row = rows[0];
   const user = row ? { id: row.id, username: row.username, email: row.email, passwordHash: row.password_hash } : null;
   return { user };

@@ -76,6 +76,12 @@ function sharedChecks(services: Services): Promise<Checks> {
   return checks;
 }
 
+/** Whether the session store and the database answer now, as health checks them (shared, timed). */
+export async function storeAnswers(services: Services): Promise<boolean> {
+  const { store, database } = await sharedChecks(services);
+  return store.ok && database.ok;
+}
+
 /**
  * GET /api/health: a real round trip to the session store and to the database, each timed; the
  * database's answers whether it holds every migration this build ships.

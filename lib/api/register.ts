@@ -62,9 +62,9 @@ export async function register(ctx: RequestContext): Promise<Response> {
   try {
     ticket = takeHashTicket();
   } catch (error) {
-    if (!(error instanceof PasswordHashBusy)) throw error;
-    // As the route answers it, but here, so a form's typed name and email are kept as on any failure.
-    if (!form) return errorResponse("server_busy", { headers: { "retry-after": "1" } });
+    // JSON: the route answers it (lib/http/route.ts). A form is answered here, so its typed name
+    // and email are kept as on any failure.
+    if (!(error instanceof PasswordHashBusy) || !form) throw error;
     await keepDraft(ctx, "signup", body, SIGNUP_DRAFT_FIELDS);
     return formFailure("/signup", "server_busy", undefined, "1");
   }

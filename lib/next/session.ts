@@ -1,6 +1,7 @@
 import { StoreUnavailableError } from "@holdfast/session";
 import { nextSessions, type ReadonlySession } from "@holdfast/session/next";
 import { draftKey, type AfterLogin, type DraftForm, type FormDraft, type RequestContext } from "../api/context";
+import { storeAnswers } from "../api/health";
 import { passLeftMs } from "../captcha/pass";
 import { config } from "../env";
 import { healthRoute as health, sessionRoute as route, type RouteOptions } from "../http/route";
@@ -102,25 +103,12 @@ export function storeCapabilities(): { revocable: boolean } {
   return { revocable: getServices().store.revocable };
 }
 
-/** How long a page waits for the store and the database to answer before calling them still away. */
-const ANSWER_WAIT_MS = 2_000;
-
 /**
  * A refusal a page's address carries, as it stands now: `session_store_unavailable` on a page
- * reloaded once the store and the database answer again (one round trip each, only then) becomes
+ * reloaded once the store and the database answer again (health's own checks, only then) becomes
  * `storeBack`, so the page no longer says something that is no longer true.
  */
 export async function currentRefusal<R extends { code: string | null }>(refused: R, storeBack: string): Promise<R | { code: string; fields: Record<string, never> }> {
   if (refused.code !== "session_store_unavailable") return refused;
-  const { store, db } = getServices();
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("no answer")), ANSWER_WAIT_MS)));
-  try {
-    await Promise.race([Promise.all([store.ping(), db.$queryRawUnsafe("SELECT 1")]), late]);
-    return { code: storeBack, fields: {} };
-  } catch {
-    return refused;
-  } finally {
-    clearTimeout(timer);
-  }
+  return (await storeAnswers(getServices())) ? { code: storeBack, fields: {} } : refused;
 }
