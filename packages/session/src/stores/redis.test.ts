@@ -79,14 +79,14 @@ describe("redis store: waitForReplicas", () => {
     t.sent.length = 0;
     t.transport.send = (async (command: string[], routeKey?: string) => {
       t.sent.push({ command, routeKey });
-      return command[0] === "SMEMBERS" ? ["h1"] : command[0] === "WAIT" ? 2 : 1;
+      return command[0] === "EVALSHA" ? ["h1"] : command[0] === "WAIT" ? 2 : 1;
     }) as RedisTransport["send"];
     await store.revokeUser!("u1");
     assert.deepEqual(t.sent.map((s) => [s.command[0], s.routeKey]), [
-      ["SMEMBERS", undefined],
+      ["EVALSHA", undefined],
       ["DEL", undefined],
       ["WAIT", t.sent[1]!.command[1]],
-      ["SREM", undefined],
+      ["ZREM", undefined],
     ]);
   });
 
@@ -126,36 +126,48 @@ describe("redis store: waitForReplicas", () => {
   });
 });
 
+// Real Redis servers of the tests' own, on free ports, stopped when the file's tests end.
+const servers: ChildProcess[] = [];
+// A replica that syncs writes the snapshot it received to its working folder: keep it out of the repo.
+const dir = mkdtempSync(path.join(tmpdir(), "holdfast-redis-test-"));
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+
+async function redisServer(args: string[]): Promise<{ child: ChildProcess; port: number }> {
+  const port = await freePort();
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--repl-diskless-load", "on-empty-db", ...args], { stdio: ["ignore", "pipe", "ignore"] });
+  servers.push(child);
+  let out = "";
+  child.stdout!.on("data", (chunk: Buffer) => (out += chunk.toString()));
+  const deadline = Date.now() + 10_000;
+  while (!/Ready to accept connections|MASTER <-> REPLICA sync: Finished/.test(out)) {
+    if (Date.now() > deadline) throw new Error(`redis-server ${args.join(" ")} did not start: ${out.slice(-500)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { child, port };
+}
+
+after(async () => {
+  for (const child of servers) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    child.kill("SIGCONT");
+    child.kill("SIGKILL");
+    await once(child, "exit");
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
 // A real primary and replica: WAIT's answer, over tcpTransport, decides whether a warning is due.
 describe("redis store: waitForReplicas on a real primary and replica", () => {
-  const servers: ChildProcess[] = [];
-  // A replica that syncs writes the snapshot it received to its working folder: keep it out of the repo.
-  const dir = mkdtempSync(path.join(tmpdir(), "holdfast-wait-test-"));
   let primary = "";
   let replica: ChildProcess;
-
-  const freePort = () =>
-    new Promise<number>((resolve, reject) => {
-      const server = createServer().listen(0, "127.0.0.1", () => {
-        const { port } = server.address() as { port: number };
-        server.close(() => resolve(port));
-      });
-      server.on("error", reject);
-    });
-
-  async function redisServer(args: string[]): Promise<{ child: ChildProcess; port: number }> {
-    const port = await freePort();
-    const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--repl-diskless-load", "on-empty-db", ...args], { stdio: ["ignore", "pipe", "ignore"] });
-    servers.push(child);
-    let out = "";
-    child.stdout!.on("data", (chunk: Buffer) => (out += chunk.toString()));
-    const deadline = Date.now() + 10_000;
-    while (!/Ready to accept connections|MASTER <-> REPLICA sync: Finished/.test(out)) {
-      if (Date.now() > deadline) throw new Error(`redis-server ${args.join(" ")} did not start: ${out.slice(-500)}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    return { child, port };
-  }
 
   before(async () => {
     // No diskless-sync delay: the replica syncs at once instead of after Redis's default 5 s.
@@ -172,16 +184,6 @@ describe("redis store: waitForReplicas on a real primary and replica", () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error("the replica never came online");
-  });
-
-  after(async () => {
-    for (const child of servers) {
-      if (child.exitCode !== null || child.signalCode !== null) continue;
-      child.kill("SIGCONT");
-      child.kill("SIGKILL");
-      await once(child, "exit");
-    }
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it("with the replica up, a write waits for it and nothing is logged; with it stopped, the write waits out the timeout, succeeds and is logged", async () => {
@@ -207,6 +209,79 @@ describe("redis store: waitForReplicas on a real primary and replica", () => {
       replica.kill("SIGCONT");
       await transport.close();
     }
+  });
+});
+
+describe("redis store: a user's index holds only sessions that may still be alive", () => {
+  let transport: RedisTransport;
+  const key = "p:user:{u1}:sessions";
+  const time = async () => {
+    const [seconds, micros] = (await transport.send(["TIME"])) as [string, string];
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  };
+  const scores = async () => {
+    const flat = (await transport.send(["ZRANGE", key, "0", "-1", "WITHSCORES"])) as string[];
+    const out = new Map<string, number>();
+    for (let i = 0; i < flat.length; i += 2) out.set(flat[i]!, Number(flat[i + 1]));
+    return out;
+  };
+
+  before(async () => {
+    transport = tcpTransport(`redis://127.0.0.1:${(await redisServer([])).port}`);
+  });
+  after(() => transport.close());
+
+  it("each entry ends a minute after its session; entries past their end go at the next write, the rest stay", async () => {
+    await transport.send(["DEL", key]);
+    const store = createRedisStore(transport, { prefix: "p" });
+    const before = await time();
+    await store.create({ ...record("u1"), lastActiveAt: 1 }, 1 + 120_000);
+    const [first] = [...(await scores()).values()];
+    assert.ok(first! >= before + 180_000 && first! <= (await time()) + 180_000, `scored ${first! - before} ms ahead`);
+    // Two entries a previous write left: one whose session ended, one still alive.
+    await transport.send(["ZADD", key, String(before - 1), "ended", String(before + 3_600_000), "alive"]);
+    await store.create(record("u1"), 1 + 5_000);
+    const left = await scores();
+    assert.equal(left.size, 3, [...left.keys()].join(" "));
+    assert.ok(!left.has("ended") && left.has("alive"));
+    // The set itself outlives its longest entry, and a short session never shortens it.
+    assert.ok(Number(await transport.send(["PTTL", key])) >= 170_000);
+  });
+
+  it("an update re-scores its session's entry instead of adding one, and revocation empties the index", async () => {
+    await transport.send(["DEL", key]);
+    const store = createRedisStore(transport, { prefix: "p" });
+    const token = await store.create(record("u1"), 1 + 1_000);
+    const [hash, was] = [...(await scores()).entries()][0]!;
+    await store.update(token, record("u1"), 1 + 600_000);
+    const now = await scores();
+    assert.deepEqual([...now.keys()], [hash]);
+    assert.ok(now.get(hash)! >= was + 599_000);
+    assert.equal(await store.revokeUser!("u1"), 1);
+    assert.equal(await store.read(token), null);
+    assert.equal(Number(await transport.send(["ZCARD", key])), 0);
+  });
+
+  it("a plain set written by an earlier version is taken over: its sessions stay revocable, and it is pruned from then on", async () => {
+    const store = createRedisStore(transport, { prefix: "p" });
+    await transport.send(["DEL", key]);
+    const legacy = await store.create(record("u1"), 1 + 600_000);
+    // What an earlier version left: the same entry in a plain set that lives as long as its longest session.
+    const hash = [...(await scores()).keys()][0]!;
+    await transport.send(["DEL", key]);
+    await transport.send(["SADD", key, hash, "gone-long-ago"]);
+    await transport.send(["PEXPIRE", key, "600000"]);
+    assert.equal(await store.revokeUser!("u1"), 1, "the session listed in the old set is revoked");
+    assert.equal(await store.read(legacy), null);
+    await transport.send(["DEL", key]);
+    await transport.send(["SADD", key, "old"]);
+    await transport.send(["PEXPIRE", key, "600000"]);
+    await store.create(record("u1"), 1 + 1_000);
+    const now = await time();
+    const entries = await scores();
+    assert.equal(entries.size, 2);
+    assert.ok(entries.get("old")! >= now + 590_000, "an old entry keeps the old set's lifetime");
+    assert.ok(Number(await transport.send(["PTTL", key])) >= 590_000);
   });
 });
 
