@@ -212,6 +212,27 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await expect(page).toHaveURL(/\/signup/);
   });
 
+  test("an account created whose login the server could not store says it was created and to log in, not to try again", async ({ page }) => {
+    const captcha = watchCaptcha(page);
+    const user = newUser();
+    await page.goto("/signup");
+    await fillAccount(page, user);
+    await page.getByLabel("Captcha", { exact: true }).fill(await captcha.answer());
+    // What the server answers when the store fails between the account's insert and its login
+    // (lib/api/flows.test.ts proves it does).
+    await page.route("**/api/register", (route) =>
+      route.fulfill({
+        status: 503,
+        contentType: "application/json",
+        body: JSON.stringify({ error: { code: "session_store_unavailable", message: "The account was created.", fields: { account: "created" } } }),
+      }),
+    );
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByTestId("form-error")).toHaveAttribute("data-code", "created_not_logged_in");
+    await expect(page.getByTestId("form-error")).toContainText("Your account was created");
+    await expect(page.getByTestId("form-error")).toContainText("log in with your new username and password");
+  });
+
   test("Enter in a field before the page's scripts have run sends the form, not the no-JavaScript 'New captcha'", async ({ browser }) => {
     const context = await browser.newContext({ javaScriptEnabled: false });
     const page = await context.newPage();

@@ -7,8 +7,21 @@ import { z } from "zod";
  * nothing used it and it had not expired, so the answer was never checked (or the pass a 409
  * left, so the attempt was not). `pass_used`: the pass a 409 left was used by another attempt of
  * the session first. `unchanged`: a new password the same as the one typed as current.
+ * `created`: `fields.account` of a registration's 503 whose account was created, though its
+ * login could not be stored.
  */
-export type FieldCode = "too_short" | "too_long" | "invalid_format" | "required" | "replaced" | "lost" | "pass_used" | "unchanged" | "username_taken" | "email_taken";
+export type FieldCode =
+  | "too_short"
+  | "too_long"
+  | "invalid_format"
+  | "required"
+  | "replaced"
+  | "lost"
+  | "pass_used"
+  | "unchanged"
+  | "username_taken"
+  | "email_taken"
+  | "created";
 export type FieldErrors = Record<string, FieldCode>;
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]+$/;

@@ -6,7 +6,7 @@ import { Field, fieldInput } from "@/app/ui/field";
 import { FormError } from "@/app/ui/form-error";
 import { fieldErrors, firstProblem, useJsonForm, type FormErrorState } from "@/app/ui/form-state";
 import { loggedInAs, loggedOutHere, type ApiFailure } from "@/app/ui/api";
-import { NO_ANSWER, ownerField, SENT_BEFORE_READY, SIGNUP_FIELDS, SIGNUP_NOT_KEPT, TAKEN_AFTER_NO_ANSWER } from "@/app/ui/messages";
+import { CREATED_NOT_LOGGED_IN, NO_ANSWER, ownerField, SENT_BEFORE_READY, SIGNUP_FIELDS, SIGNUP_NOT_KEPT, TAKEN_AFTER_NO_ANSWER } from "@/app/ui/messages";
 import { useErrorFocus } from "@/app/ui/use-error-focus";
 import { useProofOfWork } from "@/app/ui/use-proof-of-work";
 
@@ -197,7 +197,17 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
       <FormError
         // The post came without the proof of work, yet this page runs JavaScript: it was sent before
         // the page had finished loading (a slow connection), which is what the person is told.
-        code={signedUpElsewhere ? null : hydrated && error.code === "javascript_required" ? SENT_BEFORE_READY : takenAfterNoAnswer && error.code !== null ? TAKEN_AFTER_NO_ANSWER : error.code}
+        code={
+          signedUpElsewhere
+            ? null
+            : hydrated && error.code === "javascript_required"
+              ? SENT_BEFORE_READY
+              : takenAfterNoAnswer && error.code !== null
+                ? TAKEN_AFTER_NO_ANSWER
+                : error.code === "session_store_unavailable" && error.fields.account === "created"
+                  ? CREATED_NOT_LOGGED_IN
+                  : error.code
+        }
         retryAfter={error.retryAfter}
         details={details}
         // Said in the banner too: that the account may be theirs is more than the field can say.

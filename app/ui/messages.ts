@@ -12,6 +12,8 @@ export const SENT_BEFORE_READY = "sent_before_ready";
 export const LOGIN_NOT_KEPT = "login_not_kept";
 /** The sign-up created the account, and right after it this browser was not logged in (its cookie was not kept). */
 export const SIGNUP_NOT_KEPT = "signup_not_kept";
+/** The sign-up created the account, and the server could not store its login (`fields.account` `created` on its 503). */
+export const CREATED_NOT_LOGGED_IN = "created_not_logged_in";
 /** A name or email is taken right after a sign-up got no answer: that sign-up may have created the account. */
 export const TAKEN_AFTER_NO_ANSWER = "taken_after_no_answer";
 /**
@@ -77,6 +79,8 @@ const ERROR_TEXT: Record<string, string> = {
     "That is not your current password, and your last try got no answer: it may have changed your password already. If so, your new password is the one to use from now on.",
   [SIGNUP_NOT_KEPT]:
     "Your account was created, but this browser did not keep the login: the session cookie did not come back. Allow cookies for this site, then log in with your new username and password.",
+  [CREATED_NOT_LOGGED_IN]:
+    "Your account was created, but our sign-in service did not answer in time to log you in. In a moment, log in with your new username and password.",
   [LOGIN_NOT_KEPT]:
     "Your password was right, but this browser did not keep the login: the session cookie did not come back. Allow cookies for this site, then log in again.",
 };

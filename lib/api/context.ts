@@ -17,6 +17,12 @@ export interface RequestContext {
    * Response it returns is sent instead, and the session's cookie is not: it is cleared.
    */
   afterCommit(check: () => Promise<Response | null>): void;
+  /**
+   * The answer to give instead of 503 `session_store_unavailable` should committing the session
+   * find its store unavailable: for an endpoint that has by then done something that stands (an
+   * account created), so the client is not told that nothing happened.
+   */
+  ifCommitFails(answer: () => Response): void;
 }
 
 /** When the set-up behind a refused own-origin post was last said: at most every ten minutes, so a forged request cannot silence a real cause for good. */

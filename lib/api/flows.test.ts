@@ -12,7 +12,7 @@ import { sql } from "../db";
 import { powSettings } from "../pow/pow";
 import { loginKey } from "../users";
 import { solveInNode, type ChallengeJson } from "../pow/solve";
-import type { SessionRecord } from "@holdfast/session";
+import { StoreUnavailableError, type SessionRecord } from "@holdfast/session";
 import { countingStore } from "@holdfast/session/testing";
 import { countingLedger, type RoundTrip } from "../../testing/counting-ledger";
 import { createServices, sessionsOver, type Services } from "../services";
@@ -539,6 +539,47 @@ describe("server_busy spends nothing: the same registration sent again succeeds"
     assert.equal(busy.headers.get("retry-after"), "1");
     const session = await a.services.sessions.fromCookieHeader(cookieOf(busy) ?? cookieOf(captcha)!);
     assert.deepEqual(((await session.get(draftKey("signup"))) as { values: unknown }).values, { username: u.username, email: u.email });
+  });
+});
+
+describe("a registration whose login cannot be stored says the account was created", () => {
+  it("503 session_store_unavailable with fields.account created, no session cookie, and the account logs in once the store answers", async () => {
+    const services = createServices(parseConfig(env({ SESSION_STORE: "database" })));
+    // The store goes away between the insert and the login's write: only the login's rotation fails.
+    let down = false;
+    const store = {
+      ...services.store,
+      rotate: async (...args: Parameters<NonNullable<typeof services.store.rotate>>) => {
+        if (down) throw new StoreUnavailableError("database");
+        return services.store.rotate!(...args);
+      },
+    };
+    const a = app({ ...services, store, sessions: sessionsOver(services.config, store) });
+    const captcha = await a.call(getCaptcha);
+    const u = user();
+    down = true;
+    const r = await a.call(register, { ...json({ ...u, captcha: captcha.headers.get("x-captcha-answer"), altcha: await proof(a) }), cookie: cookieOf(captcha) });
+    down = false;
+    assert.equal(r.status, 503);
+    const body = (await r.json()) as { error: { code: string; fields?: Record<string, string>; message: string } };
+    assert.equal(body.error.code, "session_store_unavailable");
+    assert.deepEqual(body.error.fields, { account: "created" });
+    assert.match(body.error.message, /account was created/);
+    assert.deepEqual(r.headers.getSetCookie(), []);
+    const logged = await a.call(login, json({ login: u.username, password: u.password }));
+    assert.equal(logged.status, 200, await logged.clone().text());
+  });
+
+  it("a store that fails before the account exists is still a bare 503: nothing was created", async () => {
+    const services = createServices(parseConfig(env({ SESSION_STORE: "database" })));
+    const store = { ...services.store, read: async () => Promise.reject(new StoreUnavailableError("database")) };
+    const a = app({ ...services, store, sessions: sessionsOver(services.config, store) });
+    const u = user();
+    const r = await a.call(register, { ...json({ ...u, captcha: "ACDEF", altcha: await proof(a) }), cookie: "holdfast_session=whatever" });
+    assert.equal(r.status, 503);
+    const body = (await r.json()) as { error: { code: string; fields?: unknown } };
+    assert.deepEqual([body.error.code, body.error.fields], ["session_store_unavailable", undefined]);
+    assert.equal((await a.call(login, json({ login: u.username, password: u.password }))).status, 401);
   });
 });
 

@@ -118,6 +118,14 @@ export async function register(ctx: RequestContext): Promise<Response> {
       return fail(created.code, Object.fromEntries(created.taken.map((field) => [field, `${field}_taken` as const])));
     }
 
+    // The account stands from here: should the login below not reach the store, the answer says
+    // so, rather than a bare 503 that a retry would meet as a taken name.
+    ctx.ifCommitFails(() =>
+      errorResponse("session_store_unavailable", {
+        fields: { account: "created" },
+        message: "The account was created, but the session store could not be reached to log it in. Log in once it answers again.",
+      }),
+    );
     await session.unset(draftKey("signup"));
     await session.logIn(created.user.id);
     await session.set(USER_KEY, created.user);

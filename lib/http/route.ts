@@ -98,11 +98,13 @@ function answer(services: () => Services, endpoint: (ctx: RequestContext) => Pro
       return internalError(error);
     }
     let response: Response;
+    let ifCommitFails: (() => Response) | undefined;
     try {
       const checks: (() => Promise<Response | null>)[] = [];
       const afterCommit = (check: () => Promise<Response | null>) => void checks.push(check);
+      const context = { req, services: s, afterCommit, ifCommitFails: (answer: () => Response) => void (ifCommitFails = answer) };
       // Commits the session after the endpoint and writes the cookie, Cache-Control and Vary.
-      response = await s.sessions.handle(req, (session) => endpoint({ req, session, services: s, afterCommit }));
+      response = await s.sessions.handle(req, (session) => endpoint({ ...context, session }));
       for (const check of checks) {
         const instead = await check();
         if (!instead) continue;
@@ -116,7 +118,7 @@ function answer(services: () => Services, endpoint: (ctx: RequestContext) => Pro
         break;
       }
     } catch (error) {
-      response = perSession(internalError(error));
+      response = perSession(error instanceof StoreUnavailableError && ifCommitFails ? ifCommitFails() : internalError(error));
     }
     return served(sessionCookieFirst(response, s.sessions.cookie.name), s);
   };
