@@ -456,6 +456,15 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await expect(note).not.toContainText("your network");
   });
 
+  test("a page reloaded after the service was away, now that it answers again, says it is back, not that it is away", async ({ page }) => {
+    for (const path of ["/signup", "/login"]) {
+      // Where a refused plain form post landed (lib/http/route.ts); the store answers by now.
+      await page.goto(`${path}?error=session_store_unavailable`);
+      await expect(page.getByTestId("form-error")).toHaveAttribute("data-code", "store_back");
+      await expect(page.getByTestId("form-error")).toContainText("working again");
+    }
+  });
+
   test("on a narrow phone screen the captcha scales with the form and keeps its shape", async ({ page }) => {
     const box = await captchaBoxAt(page, 320);
     const form = (await page.locator("form.form").boundingBox())!;

@@ -116,6 +116,21 @@ test(`what Next would answer outside the contract, the production server answers
   });
 });
 
+test(`a page reloaded while the database is away still says the service is away, never that it is back (${STORE} store)`, async () => {
+  // Nothing listens there: every query fails to connect.
+  const dead = new URL(env.DATABASE_URL!);
+  dead.port = String(await freePort());
+  await withInstance({ DATABASE_URL: dead.toString() }, async (base) => {
+    for (const path of ["/signup", "/login"]) {
+      const page = await fetch(`${base}${path}?error=session_store_unavailable`);
+      expect(page.status, path).toBe(200);
+      const html = await page.text();
+      expect(html, path).toContain('data-code="session_store_unavailable"');
+      expect(html, path).not.toContain('data-code="store_back"');
+    }
+  });
+});
+
 test(`a database that was never migrated: health 503 database_not_migrated, no 500, npm start refuses (${STORE} store)`, async () => {
   const admin = new pg.Client({ connectionString: env.DATABASE_URL });
   await admin.connect();
