@@ -51,7 +51,12 @@ const serving = new WeakMap<Duplex, ServerResponse>();
 
 // node:http's own 400 for an HTTP/1.1 request without a Host carries none of the headers every
 // response does: that refusal is made here instead (requireHostHeader: false).
-const server = createServer({ requireHostHeader: false }, (req, res) => {
+// A whole request (headers and a body of at most 16 KiB) arrives within 30 s or is answered 408:
+// node's 300 s default lets one client trickling a body hold a connection, and a shutdown, for
+// minutes. Node looks for late requests every `connectionsCheckingInterval` (30 s by default,
+// which made the bound 30 to 60 s): every second, so 408 comes at 30 s.
+const REQUEST_TIMEOUT_MS = 30_000;
+const server = createServer({ requireHostHeader: false, requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1_000 }, (req, res) => {
   serving.set(req.socket, res);
   // Set before anything answers, so every response carries them: the gate's, and Next's pages,
   // redirects (its 308 for a trailing slash, which next.config.mjs's headers miss), 404s and
@@ -86,9 +91,6 @@ const server = createServer({ requireHostHeader: false }, (req, res) => {
   void prepared.then(() => handle(req, res));
 });
 server.keepAliveTimeout = 65_000;
-// A whole request (headers and a body of at most 16 KiB) arrives within 30 s or is answered 408:
-// node's 300 s default lets one client trickling a body hold a connection, and a shutdown, for minutes.
-server.requestTimeout = 30_000;
 /** How long a stopping server lets the requests in flight finish before it closes their connections. */
 const SHUTDOWN_GRACE_MS = 10_000;
 /**

@@ -207,9 +207,12 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await fillAccount(page, user);
     await page.getByRole("button", { name: /Can't read it\?/ }).click();
     await page.getByRole("button", { name: "Create account" }).click();
-    await expect(page.getByTestId("form-error")).toHaveAttribute("data-code", "signup_not_kept");
-    await expect(page.getByTestId("form-error")).toContainText("Your account was created");
+    await expect(page.getByTestId("account-created")).toHaveAttribute("data-code", "signup_not_kept");
+    await expect(page.getByTestId("account-created")).toContainText("Your account was created");
     await expect(page).toHaveURL(/\/signup/);
+    // Nothing left to send: sent again, the form would meet the new account's name as taken.
+    await expect(page.getByRole("button", { name: "Create account" })).toHaveCount(0);
+    await expect(page.getByRole("link", { name: "Log in", exact: true })).toBeFocused();
   });
 
   test("an account created whose login the server could not store says it was created and to log in, not to try again", async ({ page }) => {
@@ -228,9 +231,12 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
       }),
     );
     await page.getByRole("button", { name: "Create account" }).click();
-    await expect(page.getByTestId("form-error")).toHaveAttribute("data-code", "created_not_logged_in");
-    await expect(page.getByTestId("form-error")).toContainText("Your account was created");
-    await expect(page.getByTestId("form-error")).toContainText("log in with your new username and password");
+    await expect(page.getByTestId("account-created")).toHaveAttribute("data-code", "created_not_logged_in");
+    await expect(page.getByTestId("account-created")).toContainText("Your account was created");
+    await expect(page.getByTestId("account-created")).toContainText("log in with your new username and password");
+    await expect(page.getByRole("button", { name: "Create account" })).toHaveCount(0);
+    await page.getByRole("link", { name: "Log in", exact: true }).click();
+    await expect(page).toHaveURL(/\/login$/);
   });
 
   test("Enter in a field before the page's scripts have run sends the form, not the no-JavaScript 'New captcha'", async ({ browser }) => {

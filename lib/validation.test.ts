@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { loginInput, registerInput, validate } from "./validation";
+import { loginInput, passwordChangeInput, registerInput, validate } from "./validation";
 
 const valid = { username: "someone", email: "someone@example.com", password: "a-long-password", altcha: "proof" };
 
@@ -29,4 +29,24 @@ test("a login of spaces only is required, never checked as a name", () => {
   assert.deepEqual(validate(loginInput, { login: " alice ", password: "x" }), { ok: true, value: { login: "alice", password: "x" } });
   assert.deepEqual(validate(loginInput, { login: "al\u0000ice", password: "x" }), { ok: false, fields: { login: "invalid_format" } });
   assert.deepEqual(validate(loginInput, { login: "a".repeat(255), password: "x" }), { ok: false, fields: { login: "too_long" } });
+});
+
+test("a password's length is counted in characters as it is hashed: code points after NFKC, the same on every password field", () => {
+  const fields = (password: string) => {
+    const result = validate(registerInput, { ...valid, password });
+    return result.ok ? "ok" : result.fields.password;
+  };
+  // Four "é" typed as e + combining accent: eight code points, four characters once normalised.
+  assert.equal(fields("e\u0301".repeat(4)), "too_short");
+  // Four ligatures "ﬁ": four code points, eight letters as hashed.
+  assert.equal(fields("\ufb01".repeat(4)), "ok");
+  // Eight emoji: sixteen UTF-16 units, eight characters; 128 of them are still allowed, 129 are not.
+  assert.equal(fields("😀".repeat(7)), "too_short");
+  assert.equal(fields("😀".repeat(8)), "ok");
+  assert.equal(fields("😀".repeat(128)), "ok");
+  assert.equal(fields("😀".repeat(129)), "too_long");
+  assert.equal(fields("pass\u0000word"), "invalid_format");
+  // What sign-up accepted, a login and a password change accept too.
+  assert.ok(validate(loginInput, { login: "alice", password: "😀".repeat(128) }).ok);
+  assert.deepEqual(validate(passwordChangeInput, { currentPassword: "😀".repeat(128), newPassword: "e\u0301".repeat(4) }), { ok: false, fields: { newPassword: "too_short" } });
 });

@@ -45,6 +45,22 @@ const text = (min: number, max: number) =>
     .max(max)
     .refine((v) => !hasControl(v));
 
+/**
+ * A password's length in characters as it is hashed: Unicode code points after NFKC (NIST SP
+ * 800-63B counts each code point as one), so "é" typed as e + a combining accent is one, an emoji
+ * is one, and a ligature "ﬁ" is the two letters it stands for. Every password field counts the
+ * same way, so a password accepted at sign-up is never too long to log in with.
+ */
+const password = (min: number, max: number) =>
+  z
+    .string()
+    .refine((v) => !hasControl(v))
+    .superRefine((v, ctx) => {
+      const length = [...v.normalize("NFKC")].length;
+      if (length < min) ctx.addIssue({ code: "too_small", origin: "string", minimum: min, inclusive: true, input: v });
+      else if (length > max) ctx.addIssue({ code: "too_big", origin: "string", maximum: max, inclusive: true, input: v });
+    });
+
 export const registerInput = z.object({
   // Spaces around it are dropped, as they are around an email and a login's name: a name copied
   // with a trailing space is no other name.
@@ -61,7 +77,7 @@ export const registerInput = z.object({
     .pipe(z.email())
     .refine((e) => e.lastIndexOf("@") <= MAX_LOCAL_PART)
     .transform((e) => e.toLowerCase()),
-  password: text(8, 128),
+  password: password(8, 128),
   // Optional here: a session holding a pass, or a proof at the accessible level, stands in for it
   // (the register endpoint says `required` when neither does). A form's empty field is absent.
   captcha: z.preprocess((v) => (v === "" ? undefined : v), text(1, 32).optional()),
@@ -80,7 +96,7 @@ export const loginInput = z.object({
     .refine((v) => !hasControl(v))
     .trim()
     .pipe(text(1, 254)),
-  password: text(1, 128),
+  password: password(1, 128),
 });
 export type LoginInput = z.infer<typeof loginInput>;
 
@@ -121,6 +137,6 @@ export function validate<T extends z.ZodType>(
 }
 
 export const passwordChangeInput = z.object({
-  currentPassword: text(1, 128),
-  newPassword: text(8, 128),
+  currentPassword: password(1, 128),
+  newPassword: password(8, 128),
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { createServer } from "node:net";
+import net, { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -179,6 +179,30 @@ describe("server.ts in development mode", () => {
       const cutNext = await rawRequest(base, ["POST /api/login?next=%2Fpassword HTTP/1.1", "Content-Type: application/x-www-form-urlencoded", "Content-Length: 100"], { cutBody: "login=abc" });
       assert.equal(cutNext.status, 303);
       assert.match(cutNext.headers, /^location: \/login\?error=invalid_json&next=%2fpassword$/m);
+      // A request that never finishes arriving (headers that never end; a body sent a byte every
+      // few seconds) is answered 408 once 30 s have passed, as the README says, not a check later.
+      const stalled = (head: string, trickle: boolean) =>
+        new Promise<{ status: number; ms: number }>((resolve, reject) => {
+          const started = Date.now();
+          let text = "";
+          const socket = net.connect({ host: "127.0.0.1", port }, () => socket.write(head));
+          const drip = trickle ? setInterval(() => socket.write(" "), 3_000) : undefined;
+          socket.setTimeout(90_000, () => socket.destroy(new Error("no answer in 90 s")));
+          socket.on("data", (c: Buffer) => (text += c.toString()));
+          socket.on("error", reject);
+          socket.on("close", () => {
+            clearInterval(drip);
+            resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), ms: Date.now() - started });
+          });
+        });
+      const [headers, body] = await Promise.all([
+        stalled(`GET /api/ping HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`, false),
+        stalled(`POST /api/login HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"login":`, true),
+      ]);
+      for (const [label, answer] of [["headers", headers], ["body", body]] as const) {
+        assert.equal(answer.status, 408, label);
+        assert.ok(answer.ms >= 29_000 && answer.ms < 36_000, `${label}: 408 after ${answer.ms} ms`);
+      }
     } finally {
       dev.kill("SIGTERM");
       if (dev.exitCode === null) await once(dev, "exit");

@@ -6,7 +6,7 @@ import { Field, fieldInput } from "@/app/ui/field";
 import { FormError } from "@/app/ui/form-error";
 import { fieldErrors, firstProblem, useJsonForm, type FormErrorState } from "@/app/ui/form-state";
 import { loggedInAs, loggedOutHere, type ApiFailure } from "@/app/ui/api";
-import { CREATED_NOT_LOGGED_IN, NO_ANSWER, ownerField, SENT_BEFORE_READY, SIGNUP_FIELDS, SIGNUP_NOT_KEPT, TAKEN_AFTER_NO_ANSWER } from "@/app/ui/messages";
+import { CREATED_NOT_LOGGED_IN, errorText, NO_ANSWER, ownerField, SENT_BEFORE_READY, SIGNUP_FIELDS, SIGNUP_NOT_KEPT, TAKEN_AFTER_NO_ANSWER } from "@/app/ui/messages";
 import { useErrorFocus } from "@/app/ui/use-error-focus";
 import { useProofOfWork } from "@/app/ui/use-proof-of-work";
 
@@ -169,6 +169,21 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
     defaultValue: name === "username" || name === "email" ? initialValues[name] : undefined,
     error: errorFor(name),
   });
+  // The account exists, and this browser is not logged in to it: the form has nothing left to
+  // do, and sent again it would only meet the new account's own name as taken.
+  const created = error.code === SIGNUP_NOT_KEPT ? SIGNUP_NOT_KEPT : error.code === "session_store_unavailable" && error.fields.account === "created" ? CREATED_NOT_LOGGED_IN : null;
+  if (created) {
+    return (
+      <div className="form">
+        <div className="form-notice" role="alert" data-testid="account-created" data-code={created}>
+          <p>{errorText(created)}</p>
+        </div>
+        <a className="button button--primary button--block" href="/login" autoFocus>
+          Log in
+        </a>
+      </div>
+    );
+  }
   // Without JavaScript the page arrives with errors already shown; start where the person must act.
   const initialFocus = firstProblem(SIGNUP_FIELDS, initialError.code, initialError.fields);
   const showCaptcha = !withoutImage && !solved;
@@ -204,9 +219,7 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
               ? SENT_BEFORE_READY
               : takenAfterNoAnswer && error.code !== null
                 ? TAKEN_AFTER_NO_ANSWER
-                : error.code === "session_store_unavailable" && error.fields.account === "created"
-                  ? CREATED_NOT_LOGGED_IN
-                  : error.code
+                : error.code
         }
         retryAfter={error.retryAfter}
         details={details}
