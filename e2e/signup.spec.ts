@@ -212,7 +212,7 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await expect(page).toHaveURL(/\/signup/);
     // Nothing left to send: sent again, the form would meet the new account's name as taken.
     await expect(page.getByRole("button", { name: "Create account" })).toHaveCount(0);
-    await expect(page.getByRole("link", { name: "Log in", exact: true })).toBeFocused();
+    await expect(page.getByTestId("account-created-login")).toBeFocused();
   });
 
   test("an account created whose login the server could not store says it was created and to log in, not to try again", async ({ page }) => {
@@ -235,7 +235,7 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await expect(page.getByTestId("account-created")).toContainText("Your account was created");
     await expect(page.getByTestId("account-created")).toContainText("log in with your new username and password");
     await expect(page.getByRole("button", { name: "Create account" })).toHaveCount(0);
-    await page.getByRole("link", { name: "Log in", exact: true }).click();
+    await page.getByTestId("account-created-login").click();
     await expect(page).toHaveURL(/\/login$/);
   });
 
@@ -406,6 +406,7 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await first.getByRole("button", { name: "Create account" }).click();
     await expect(first.getByTestId("error-captcha")).toHaveAttribute("data-code", "replaced");
     await expect(first.getByTestId("error-captcha")).toContainText("another tab or window");
+    await expect(first.getByTestId("error-captcha")).toContainText("finish in this tab");
     // The first tab now shows a new image of its own.
     await expect.poll(() => firstCaptcha.count()).toBeGreaterThan(1);
     // The second tab's image was spent by that attempt: its right answer is named as such too.
@@ -469,6 +470,44 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
       await expect(page.getByTestId("form-error")).toHaveAttribute("data-code", "store_back");
       await expect(page.getByTestId("form-error")).toContainText("working again");
     }
+  });
+
+  test("a captcha that failed because the server cannot be reached says so, without a broken image", async ({ page }) => {
+    await page.goto("/signup");
+    await expect(page.locator("img.captcha__image")).not.toHaveClass(/loading/);
+    // From here on nothing reaches the server: the connection dropped.
+    await page.route("**/api/**", (route) => route.abort("internetdisconnected"));
+    await page.getByRole("button", { name: "New captcha" }).click();
+    const note = page.getByTestId("captcha-failed");
+    await expect(note).toHaveAttribute("data-cause", "unreachable");
+    await expect(note).toContainText("could not reach our server");
+    await expect(note).not.toContainText("Can't read it");
+    // The same empty frame in its place, never a broken-image icon in a box of another size.
+    await expect(page.locator("img.captcha__image")).toHaveCount(0);
+    const frame = (await page.getByTestId("captcha-no-image").boundingBox())!;
+    expect(frame.width / frame.height).toBeCloseTo(3, 1);
+  });
+
+  test("an image left on screen past its lifetime is said to have expired, and coming back to it draws a new one", async ({ page }) => {
+    await page.clock.install();
+    const captcha = watchCaptcha(page);
+    const user = newUser();
+    await page.goto("/signup");
+    await fillAccount(page, user);
+    await captcha.answer();
+    await expect(page.locator("img.captcha__image")).not.toHaveClass(/loading/);
+    // The person steps away for longer than an image counts (5 minutes here).
+    await page.clock.fastForward("05:30");
+    await expect(page.getByTestId("captcha-expired")).toBeVisible();
+    await expect(page.getByTestId("captcha-expired-note")).toContainText("This image has expired");
+    const shown = captcha.count();
+    // Back at the form: clicking into the captcha's field draws a new image before anything is typed.
+    await page.getByLabel("Captcha", { exact: true }).click();
+    await expect.poll(() => captcha.count(), { message: "a new captcha" }).toBeGreaterThan(shown);
+    await expect(page.getByTestId("captcha-expired")).toHaveCount(0);
+    await page.getByLabel("Captcha", { exact: true }).fill(await captcha.answer());
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page).toHaveURL(/\/welcome$/);
   });
 
   test("on a narrow phone screen the captcha scales with the form and keeps its shape", async ({ page }) => {

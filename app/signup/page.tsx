@@ -3,7 +3,7 @@ import type { Metadata } from "next";
 import { AuthShell } from "@/app/ui/auth-shell";
 import { LoggedInNote, loggedInUser } from "@/app/ui/logged-in-note";
 import { cleanCode, firstParam, formErrorFromQuery, SIGNUP_FIELDS, STORE_BACK } from "@/app/ui/messages";
-import { captchaPassLeftMs, captchaPassTtlMs, currentRefusal, formDraft } from "../../lib/next/session";
+import { captchaPassLeftMs, captchaPassTtlMs, captchaTtlMs, currentRefusal, formDraft } from "../../lib/next/session";
 import { SignupForm } from "./signup-form";
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
@@ -44,6 +44,7 @@ export default async function SignupPage({ searchParams }: { searchParams: Searc
         passwordCleared={draft?.passwordCleared ?? false}
         captchaPassLeftMs={code !== null ? await captchaPassLeftMs() : 0}
         passTtlMs={captchaPassTtlMs()}
+        captchaTtlMs={captchaTtlMs()}
         loggedInAtLoad={user !== null}
       />
     </AuthShell>

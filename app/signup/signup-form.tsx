@@ -55,6 +55,8 @@ type SignupFormProps = {
   captchaPassLeftMs: number;
   /** How long a pass lives from the 409 that leaves it. */
   passTtlMs: number;
+  /** How long a captcha counts from its drawing. */
+  captchaTtlMs: number;
   /** Someone was logged in here when the page loaded (the page says so above the form). */
   loggedInAtLoad: boolean;
 };
@@ -65,7 +67,7 @@ type SignupFormProps = {
  */
 const PASS_LAPSE_SLACK_MS = 5_000;
 
-export function SignupForm({ initialValues, initialError, captchaNonce, passwordCleared, captchaPassLeftMs, passTtlMs, loggedInAtLoad }: SignupFormProps) {
+export function SignupForm({ initialValues, initialError, captchaNonce, passwordCleared, captchaPassLeftMs, passTtlMs, captchaTtlMs, loggedInAtLoad }: SignupFormProps) {
   const [captchaRound, setCaptchaRound] = useState(0);
   const [solved, setSolved] = useState(captchaPassLeftMs > 0);
   // When the pass runs out, by this page's clock.
@@ -139,6 +141,15 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
     { confirm: accountKept },
   );
 
+  // The account exists, and this browser is not logged in to it: the form has nothing left to
+  // do, and sent again it would only meet the new account's own name as taken.
+  const created = error.code === SIGNUP_NOT_KEPT ? SIGNUP_NOT_KEPT : error.code === "session_store_unavailable" && error.fields.account === "created" ? CREATED_NOT_LOGGED_IN : null;
+  const logIn = useRef<HTMLAnchorElement>(null);
+  // Where the person goes next, in place of the form they were in.
+  useEffect(() => {
+    if (created) logIn.current?.focus();
+  }, [created]);
+
   // The banner says the taken name may be this person's own new account; its field must not
   // then tell them to choose another.
   const takenAfterSilence = takenAfterNoAnswer && error.code !== null && PASS_CODES.has(error.code);
@@ -169,16 +180,13 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
     defaultValue: name === "username" || name === "email" ? initialValues[name] : undefined,
     error: errorFor(name),
   });
-  // The account exists, and this browser is not logged in to it: the form has nothing left to
-  // do, and sent again it would only meet the new account's own name as taken.
-  const created = error.code === SIGNUP_NOT_KEPT ? SIGNUP_NOT_KEPT : error.code === "session_store_unavailable" && error.fields.account === "created" ? CREATED_NOT_LOGGED_IN : null;
   if (created) {
     return (
       <div className="form">
         <div className="form-notice" role="alert" data-testid="account-created" data-code={created}>
           <p>{errorText(created)}</p>
         </div>
-        <a className="button button--primary button--block" href="/login" autoFocus>
+        <a className="button button--primary button--block" href="/login" ref={logIn} data-testid="account-created-login">
           Log in
         </a>
       </div>
@@ -259,7 +267,7 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
           spellCheck={false}
           required
           hint="Type the characters in the image. Case doesn't matter."
-          beforeInput={<Captcha nonce={`${captchaNonce}-${captchaRound}`} onRefresh={refreshCaptcha} noJsAction="/api/signup/draft" />}
+          beforeInput={<Captcha nonce={`${captchaNonce}-${captchaRound}`} onRefresh={refreshCaptcha} noJsAction="/api/signup/draft" lifetimeMs={captchaTtlMs} fieldName="captcha" />}
           // A page that says JavaScript is needed puts no one to work on a captcha it cannot accept.
           autoFocus={initialFocus === "captcha" || (initialError.code !== null && initialError.code !== "javascript_required" && initialFocus === null)}
         />
@@ -284,7 +292,15 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
       {/* Announced only on the path without the image, where the person waits for it; on the
           other it runs behind the typing, and every run would interrupt a screen reader. */}
       <p className="form-note" aria-live={withoutImage ? "polite" : "off"} data-testid="pow-status" data-status={pow.status}>
-        {pow.status === "solving" ? (withoutImage ? "Security check running (a few seconds)…" : "Security check running…") : pow.status === "ready" ? "Security check done." : ""}
+        {pow.status === "solving"
+          ? withoutImage
+            ? "Security check running (a few seconds)…"
+            : "Security check running…"
+          : pow.status === "ready"
+            ? "Security check done."
+            : pow.status === "error"
+              ? "Security check did not finish; it runs again when you create your account."
+              : ""}
       </p>
       <button type="submit" className="button button--primary button--block" aria-disabled={pending || undefined}>
         Create account

@@ -1,22 +1,27 @@
 "use client";
 
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, useSyncExternalStore } from "react";
+import { fieldId } from "./field";
 
 export const CAPTCHA_ALT =
   "Captcha image: type the characters you see. Use the New captcha button for a different one, or the Can't read it button to sign up without the image.";
 /** Without JavaScript there is no "Can't read it" button to name. */
 const CAPTCHA_ALT_NO_JS = "Captcha image: type the characters you see. Use the New captcha button for a different one.";
 
-/** Why an image did not load, as far as the page can tell: the service is away, or something else (a limit, a busy server, the connection). */
-type Failure = "unavailable" | "other";
+/**
+ * Why an image did not load, as far as the page can tell: the server cannot be reached at all,
+ * the service behind it is away, or something else (a limit, a busy server).
+ */
+type Failure = "unreachable" | "unavailable" | "other";
 
 /** Asks the health endpoint, which issues nothing: a 503 there means the store or the database is away. */
 async function whyNoImage(): Promise<Failure> {
   try {
-    const response = await fetch("/api/health", { cache: "no-store" });
+    const response = await fetch("/api/health", { cache: "no-store", signal: AbortSignal.timeout(10_000) });
     return response.status === 503 ? "unavailable" : "other";
   } catch {
-    return "other";
+    // No answer at all: the connection, or the server itself.
+    return "unreachable";
   }
 }
 
@@ -40,14 +45,30 @@ type CaptchaProps = {
    * typed (in the session, not the URL) and reloads the page, and so the image.
    */
   noJsAction: string;
+  /** How long an image counts from its drawing: past it, the next look at the page draws a new one. */
+  lifetimeMs: number;
+  /** The form field the answer is typed into: focusing it on an expired image draws a new one. */
+  fieldName: string;
 };
 
-export function Captcha({ nonce, onRefresh, noJsAction }: CaptchaProps) {
+/**
+ * Before the server's own end of a captcha: what it sent took a moment to arrive, and an answer
+ * typed then takes a moment to reach it.
+ */
+const EXPIRY_MARGIN_MS = 10_000;
+
+export function Captcha({ nonce, onRefresh, noJsAction, lifetimeMs, fieldName }: CaptchaProps) {
   const hydrated = useHydrated();
   const [failedNonce, setFailedNonce] = useState<string | null>(null);
   const [failure, setFailure] = useState<Failure>("other");
   const [loadedNonce, setLoadedNonce] = useState<string | null>(null);
   const image = useRef<HTMLImageElement>(null);
+  // When each image arrived, and so when it stops counting.
+  const loadedAt = useRef<{ nonce: string; at: number } | null>(null);
+  const loaded = useCallback((which: string) => {
+    loadedAt.current = { nonce: which, at: Date.now() };
+    setLoadedNonce(which);
+  }, []);
 
   const failed = useCallback(
     (which: string) => {
@@ -63,12 +84,41 @@ export function Captcha({ nonce, onRefresh, noJsAction }: CaptchaProps) {
     const img = image.current;
     if (img?.complete) {
       if (img.naturalWidth === 0) failed(nonce);
-      else setLoadedNonce(nonce);
+      else loaded(nonce);
     }
-  }, [nonce, failed]);
+  }, [nonce, failed, loaded]);
   // Until the new image arrives the browser keeps showing the old one, which no longer counts:
   // typed from a slow connection's screen, it would read as a wrong or a replaced answer.
   const loading = hydrated && loadedNonce !== nonce && failedNonce !== nonce;
+
+  const [expiredNonce, setExpiredNonce] = useState<string | null>(null);
+  useEffect(() => {
+    if (loadedNonce !== nonce) return;
+    // From when the image arrived, which is at most a moment after the server drew it.
+    const drawnAt = loadedAt.current?.nonce === nonce ? loadedAt.current.at : Date.now();
+    const endsAt = drawnAt + Math.max(lifetimeMs - EXPIRY_MARGIN_MS, lifetimeMs / 2);
+    const over = () => Date.now() >= endsAt;
+    // A person who comes back to the page (its tab, its window, the answer's field) after the
+    // image stopped counting gets a new one at once, rather than typing an answer that is refused
+    // as expired. A page no one looks at draws nothing: it only says the image has expired.
+    const renew = () => {
+      if (over() && document.visibilityState === "visible") onRefresh();
+    };
+    const onFocusIn = (event: FocusEvent) => {
+      if (event.target instanceof HTMLElement && event.target.id === fieldId(fieldName)) renew();
+    };
+    const timer = setTimeout(() => setExpiredNonce(nonce), Math.max(0, endsAt - Date.now()));
+    document.addEventListener("visibilitychange", renew);
+    window.addEventListener("focus", renew);
+    document.addEventListener("focusin", onFocusIn);
+    return () => {
+      clearTimeout(timer);
+      document.removeEventListener("visibilitychange", renew);
+      window.removeEventListener("focus", renew);
+      document.removeEventListener("focusin", onFocusIn);
+    };
+  }, [loadedNonce, nonce, lifetimeMs, fieldName, onRefresh]);
+  const expired = expiredNonce === nonce && !loading;
 
   useEffect(() => {
     // A page restored from the back/forward cache still shows a captcha the server has since consumed.
@@ -85,6 +135,10 @@ export function Captcha({ nonce, onRefresh, noJsAction }: CaptchaProps) {
         <span className="captcha__frame">
           {/* A plain img: the SVG is uncacheable and per-session, so next/image would only get in the way. */}
           {/* eslint-disable-next-line @next/next/no-img-element -- see above: nothing here to optimise or cache */}
+          {failedNonce === nonce ? (
+            // No broken-image icon in a box of another size: the same frame, empty; the note below says why.
+            <span className="captcha__image captcha__image--failed" data-testid="captcha-no-image" />
+          ) : (
           <img
             className={loading ? "captcha__image captcha__image--loading" : "captcha__image"}
             src={`/api/captcha?r=${encodeURIComponent(nonce)}`}
@@ -92,12 +146,17 @@ export function Captcha({ nonce, onRefresh, noJsAction }: CaptchaProps) {
             height={80}
             alt={hydrated ? CAPTCHA_ALT : CAPTCHA_ALT_NO_JS}
             ref={image}
-            onLoad={() => setLoadedNonce(nonce)}
+            onLoad={() => loaded(nonce)}
             onError={() => failed(nonce)}
           />
+          )}
           {loading ? (
             <span className="captcha__loading" data-testid="captcha-loading">
               Loading a new image…
+            </span>
+          ) : expired ? (
+            <span className="captcha__loading" data-testid="captcha-expired">
+              This image has expired
             </span>
           ) : null}
         </span>
@@ -115,8 +174,17 @@ export function Captcha({ nonce, onRefresh, noJsAction }: CaptchaProps) {
       </div>
       {/* Always there, so a screen reader announces the note when it appears in it. */}
       <div role="status">
-        {failedNonce === nonce ? (
-          failure === "unavailable" ? (
+        {expired ? (
+          <p className="captcha__failed" data-testid="captcha-expired-note">
+            This image has expired: each one counts for {Math.round(lifetimeMs / 60_000) || 1} minute{Math.round(lifetimeMs / 60_000) > 1 ? "s" : ""}. Use New captcha, or
+            click in the captcha field, for a new one.
+          </p>
+        ) : failedNonce === nonce ? (
+          failure === "unreachable" ? (
+            <p className="captcha__failed" data-testid="captcha-failed" data-cause="unreachable">
+              The captcha image did not load: we could not reach our server. Check your connection, then use New captcha.
+            </p>
+          ) : failure === "unavailable" ? (
             <p className="captcha__failed" data-testid="captcha-failed" data-cause="unavailable">
               The captcha image did not load: our sign-in service is unavailable for a moment (nothing you did caused
               this). Wait a moment, then use New captcha.

@@ -193,7 +193,7 @@ export function fieldErrorText(field: string, code: string): string {
     case "lost":
       return "Our server lost track of that image before it could check your answer (nothing you typed caused this). We've shown a new image; please type its characters.";
     case "replaced":
-      return "Those were the right characters, but that image no longer counted: this site is open in another tab or window, and an image or an attempt there replaces the one here. We've shown a new image here; please type its characters.";
+      return "Those were the right characters, but that image no longer counted: this site is open in another tab or window, and an image or an attempt there replaces the one here. We've shown a new image here: type its characters and finish in this tab, as an attempt in the other one would replace this image too.";
     default:
       return "Please check this field.";
   }

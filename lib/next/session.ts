@@ -93,6 +93,11 @@ export function captchaPassLeftMs(): Promise<number> {
   return fromSession(0, (session) => passLeftMs(session));
 }
 
+/** How long a captcha counts from its drawing (CAPTCHA_TTL_SECONDS). */
+export function captchaTtlMs(): number {
+  return getServices().config.captchaTtlMs;
+}
+
 /** How long a pass lives from the 409 that leaves it (lib/env.ts passTtlMs). */
 export function captchaPassTtlMs(): number {
   return getServices().config.passTtlMs;
