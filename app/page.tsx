@@ -1,6 +1,7 @@
 import { redirect } from "next/navigation";
+import { loggedInUser } from "./ui/logged-in-note";
 
-// There is nothing to show before an account exists; sign-up links to log-in for everyone else.
-export default function Home() {
-  redirect("/signup");
+// Someone logged in here goes to their account; anyone else to sign-up, which links to log-in.
+export default async function Home() {
+  redirect((await loggedInUser()) ? "/welcome" : "/signup");
 }

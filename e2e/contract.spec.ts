@@ -376,7 +376,14 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
       await expect(page.getByTestId("logged-in-note")).toContainText(`already logged in as ${user.username}`);
       await expect(page.getByTestId("logged-in-note").getByRole("link", { name: "Go to your account" })).toHaveAttribute("href", "/welcome");
     }
+    // The sign-up form switches this browser to the account it creates, and its note says so.
+    await expect(page.getByTestId("logged-in-note")).toContainText("this browser then switches to it");
+    // The site's address takes someone logged in to their account, anyone else to sign-up.
+    await page.goto("/");
+    await expect(page).toHaveURL(/\/welcome$/);
     const anonymous = await browser.newPage();
+    await anonymous.goto("/");
+    await expect(anonymous).toHaveURL(/\/signup$/);
     await anonymous.goto("/login");
     await expect(anonymous.getByTestId("logged-in-note")).toHaveCount(0);
     // The site has an icon, named by every page.

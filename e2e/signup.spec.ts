@@ -215,6 +215,25 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await expect(page.getByTestId("account-created-login")).toBeFocused();
   });
 
+  test("a browser that blocks cookies for the site is told before anything is typed, on sign-up and log-in", async ({ browser }) => {
+    const context = await browser.newContext();
+    // What such a browser reports (Chromium's "block cookies" for a site sets it false).
+    await context.addInitScript(() => Object.defineProperty(Navigator.prototype, "cookieEnabled", { get: () => false }));
+    const page = await context.newPage();
+    for (const path of ["/signup", "/login"]) {
+      await page.goto(path);
+      await expect(page.getByTestId("cookies-blocked")).toContainText("This browser blocks cookies for this site");
+    }
+    await context.close();
+    // A browser that takes them is told nothing.
+    const plain = await browser.newPage();
+    await plain.goto("/signup");
+    // Once the page's scripts run (the button exists only then), where the note would appear.
+    await expect(plain.getByRole("button", { name: /Can't read it\?/ })).toBeVisible();
+    await expect(plain.getByTestId("cookies-blocked")).toHaveCount(0);
+    await plain.close();
+  });
+
   test("an account created whose login the server could not store says it was created and to log in, not to try again", async ({ page }) => {
     const captcha = watchCaptcha(page);
     const user = newUser();

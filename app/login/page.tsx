@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import { AuthShell } from "@/app/ui/auth-shell";
 import { ForgetInAddress } from "@/app/ui/forget-in-address";
+import { CookiesBlockedNote } from "@/app/ui/cookies-blocked-note";
 import { LoggedInNote, loggedInUser } from "@/app/ui/logged-in-note";
 import { firstParam, formErrorFromQuery, LOGGED_OUT, LOGIN_FIELDS, STORE_BACK } from "@/app/ui/messages";
 import { afterLogin } from "../../lib/api/context";
@@ -51,6 +52,7 @@ export default async function LoginPage({ searchParams }: { searchParams: Search
       }
     >
       <ForgetInAddress names={["out"]} />
+      <CookiesBlockedNote action="log in" />
       <LoggedInNote user={user} next={next} />
       {out ? (
         <p className="form-note" role="status" data-testid="logged-out">

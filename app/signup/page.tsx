@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Metadata } from "next";
 import { AuthShell } from "@/app/ui/auth-shell";
+import { CookiesBlockedNote } from "@/app/ui/cookies-blocked-note";
 import { LoggedInNote, loggedInUser } from "@/app/ui/logged-in-note";
 import { cleanCode, firstParam, formErrorFromQuery, SIGNUP_FIELDS, STORE_BACK } from "@/app/ui/messages";
 import { captchaPassLeftMs, captchaPassTtlMs, captchaTtlMs, currentRefusal, formDraft } from "../../lib/next/session";
@@ -36,7 +37,8 @@ export default async function SignupPage({ searchParams }: { searchParams: Searc
         </>
       }
     >
-      <LoggedInNote user={user} />
+      <CookiesBlockedNote action="sign up" />
+      <LoggedInNote user={user} signup />
       <SignupForm
         initialValues={{ username, email }}
         initialError={{ ...refused, code }}

@@ -205,7 +205,7 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
       {/* After a plain form post the banner below says the same, with the reason; once is enough. */}
       {initialError.code === "javascript_required" ? null : (
         <noscript>
-          <p className="form-note" role="note">
+          <p className="form-notice" role="note">
             Creating an account needs JavaScript: your browser computes a short security check that makes mass sign-ups
             costly for bots. Turn on JavaScript for this site to continue. Logging in works without it.
           </p>
@@ -266,7 +266,7 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
           autoCorrect="off"
           spellCheck={false}
           required
-          hint="Type the characters in the image. Case doesn't matter."
+          hint="Type the characters in the image. Case and spaces don't matter."
           beforeInput={<Captcha nonce={`${captchaNonce}-${captchaRound}`} onRefresh={refreshCaptcha} noJsAction="/api/signup/draft" lifetimeMs={captchaTtlMs} fieldName="captcha" />}
           // A page that says JavaScript is needed puts no one to work on a captcha it cannot accept.
           autoFocus={initialFocus === "captcha" || (initialError.code !== null && initialError.code !== "javascript_required" && initialFocus === null)}

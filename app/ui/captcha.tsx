@@ -140,7 +140,8 @@ export function Captcha({ nonce, onRefresh, noJsAction, lifetimeMs, fieldName }:
             <span className="captcha__image captcha__image--failed" data-testid="captcha-no-image" />
           ) : (
           <img
-            className={loading ? "captcha__image captcha__image--loading" : "captcha__image"}
+            // Hidden while the next one loads, and once it no longer counts: the note over it says which.
+            className={loading || expired ? "captcha__image captcha__image--loading" : "captcha__image"}
             src={`/api/captcha?r=${encodeURIComponent(nonce)}`}
             width={240}
             height={80}

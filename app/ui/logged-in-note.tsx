@@ -11,13 +11,16 @@ export const loggedInUser = cache(async (): Promise<{ username: string } | null>
   return user && user !== UNAVAILABLE ? user : null;
 });
 
-/** On the login and sign-up pages: says who is already logged in here, and the way on (where a login would have led). */
-export function LoggedInNote({ user, next = "/welcome" }: { user: { username: string } | null; next?: string }) {
+/**
+ * On the login and sign-up pages: says who is already logged in here, and the way on (where a
+ * login would have led). `signup`: the form below would switch this browser to the new account.
+ */
+export function LoggedInNote({ user, next = "/welcome", signup = false }: { user: { username: string } | null; next?: string; signup?: boolean }) {
   if (!user) return null;
   return (
     <p className="form-note" role="status" data-testid="logged-in-note">
-      You are already logged in as {user.username}. <a href={next}>{next === "/password" ? "Change your password" : "Go to your account"}</a>, or log
-      out there first to use another account.
+      You are already logged in as {user.username}. <a href={next}>{next === "/password" ? "Change your password" : "Go to your account"}</a>
+      {signup ? ", or create another account below: this browser then switches to it." : ", or log out there first to use another account."}
     </p>
   );
 }

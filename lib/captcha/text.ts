@@ -16,7 +16,10 @@ export function captchaText(length = CAPTCHA_LENGTH): string {
   return text;
 }
 
-/** How an answer is compared: case and surrounding spaces do not matter. */
+/**
+ * How an answer is compared: case and spaces do not matter, between the characters too (the
+ * image spaces them apart, and a person may type what they see). The alphabet has no space.
+ */
 export function normalizeAnswer(answer: string): string {
-  return answer.trim().toUpperCase();
+  return answer.replace(/\s+/gu, "").toUpperCase();
 }

@@ -11,6 +11,10 @@ describe("readCookie", () => {
     assert.equal(readCookie("holdfast_session=; a=1", "holdfast_session"), undefined);
     assert.equal(readCookie("HOLDFAST_SESSION=tok", "holdfast_session"), undefined);
     assert.equal(readCookie(null, "holdfast_session"), undefined);
+    // RFC 6265 lets a value stand in double quotes: they are no part of it, and `""` is empty.
+    assert.equal(readCookie('holdfast_session=""; a=1', "holdfast_session"), undefined);
+    assert.equal(readCookie('holdfast_session="tok"', "holdfast_session"), "tok");
+    assert.deepEqual(readCookies('sid=""; sid="a"; sid=a', "sid"), ["a"]);
   });
 
   it("reads it from a long header too: a browser carrying many other cookies is still logged in, and can log out", () => {

@@ -6,8 +6,14 @@ export interface CookieSettings {
   domain: string | undefined;
 }
 
+/** A cookie's value as sent: RFC 6265 lets it stand in double quotes, which are no part of it (`""` is empty). */
+function valueOf(part: string, eq: number): string {
+  const value = part.slice(eq + 1).trim();
+  return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
+}
+
 /**
- * The value of one cookie in a Cookie header; an empty value counts as no cookie. A long header
+ * The value of one cookie in a Cookie header; an empty value (`""` too) counts as no cookie. A long header
  * is read as any other (the server in front already bounds its size): ignoring one would treat a
  * browser that carries many other cookies as logged out, and its logout would end nothing.
  */
@@ -16,7 +22,7 @@ export function readCookie(header: string | null, name: string): string | undefi
   for (const part of header.split(";")) {
     const eq = part.indexOf("=");
     if (eq === -1 || part.slice(0, eq).trim() !== name) continue;
-    const value = part.slice(eq + 1).trim();
+    const value = valueOf(part, eq);
     return value === "" ? undefined : value;
   }
   return undefined;
@@ -40,7 +46,7 @@ export function readCookies(header: string | null, name: string): string[] {
   for (const part of header.split(";")) {
     const eq = part.indexOf("=");
     if (eq === -1 || part.slice(0, eq).trim() !== name) continue;
-    const value = part.slice(eq + 1).trim();
+    const value = valueOf(part, eq);
     if (value !== "" && !values.includes(value)) values.push(value);
     if (values.length === MOST_CANDIDATES) break;
   }
