@@ -50,6 +50,11 @@ describe("a JSON body's text", () => {
     assert.deepEqual(await readBody(post([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xe9, 0x22, 0x7d], "application/json; charset=ISO-8859-1")), { ok: true, body: { a: "é" }, form: false });
   });
 
+  it("a name given twice counts once, the last one, in JSON and in a form alike (as the contract says)", async () => {
+    assert.deepEqual(await readBody(post('{"everywhere":true,"everywhere":false}')), { ok: true, body: { everywhere: false }, form: false });
+    assert.deepEqual(await readBody(post("everywhere=1&everywhere=0", "application/x-www-form-urlencoded")), { ok: true, body: { everywhere: "0" }, form: true });
+  });
+
   it("a form is parsed as URLSearchParams parses it, except that a value whose bytes are not UTF-8 is no text (a control character), never a U+FFFD in a field", async () => {
     const form = (body: string | number[]) => post(body, "application/x-www-form-urlencoded");
     for (const sample of [

@@ -401,6 +401,9 @@ describe("GET /api/challenge", () => {
 
     const hard = (await (await handler(new Request("http://holdfast.test/api/challenge?level=accessible"))).json()) as ChallengeJson;
     assert.deepEqual(hard.parameters.data, { level: "accessible" });
+    // A name given twice in a query: the first counts (the contract).
+    const twice = (await (await handler(new Request("http://holdfast.test/api/challenge?level=accessible&level=normal"))).json()) as ChallengeJson;
+    assert.deepEqual(twice.parameters.data, { level: "accessible" });
   });
 
   it("an unknown level is invalid_input", async () => {
