@@ -48,5 +48,10 @@ test("a password's length is counted in characters as it is hashed: code points 
   assert.equal(fields("pass\u0000word"), "invalid_format");
   // What sign-up accepted, a login and a password change accept too.
   assert.ok(validate(loginInput, { login: "alice", password: "😀".repeat(128) }).ok);
+  // So is one sign-up took when it counted UTF-16 units as typed, though NFKC makes it longer
+  // ("ﬃ" is three letters): 100 of them are 300 characters as hashed, 100 units as typed.
+  assert.equal(fields("\ufb03".repeat(100)), "too_long");
+  assert.ok(validate(loginInput, { login: "alice", password: "\ufb03".repeat(100) }).ok);
+  assert.deepEqual(validate(loginInput, { login: "alice", password: "\ufb03".repeat(129) }), { ok: false, fields: { password: "too_long" } });
   assert.deepEqual(validate(passwordChangeInput, { currentPassword: "😀".repeat(128), newPassword: "e\u0301".repeat(4) }), { ok: false, fields: { newPassword: "too_short" } });
 });

@@ -49,16 +49,18 @@ const text = (min: number, max: number) =>
  * A password's length in characters as it is hashed: Unicode code points after NFKC (NIST SP
  * 800-63B counts each code point as one), so "é" typed as e + a combining accent is one, an emoji
  * is one, and a ligature "ﬁ" is the two letters it stands for. Every password field counts the
- * same way, so a password accepted at sign-up is never too long to log in with.
+ * same way, so a password accepted at sign-up is never too long to log in with. `existing`: a
+ * password being checked (a login, the current one of a change) is also taken at up to `max`
+ * UTF-16 units as typed, the count before this one, so no password set then is refused now.
  */
-const password = (min: number, max: number) =>
+const password = (min: number, max: number, existing = false) =>
   z
     .string()
     .refine((v) => !hasControl(v))
     .superRefine((v, ctx) => {
       const length = [...v.normalize("NFKC")].length;
       if (length < min) ctx.addIssue({ code: "too_small", origin: "string", minimum: min, inclusive: true, input: v });
-      else if (length > max) ctx.addIssue({ code: "too_big", origin: "string", maximum: max, inclusive: true, input: v });
+      else if (length > max && !(existing && v.length <= max)) ctx.addIssue({ code: "too_big", origin: "string", maximum: max, inclusive: true, input: v });
     });
 
 export const registerInput = z.object({
@@ -96,7 +98,7 @@ export const loginInput = z.object({
     .refine((v) => !hasControl(v))
     .trim()
     .pipe(text(1, 254)),
-  password: password(1, 128),
+  password: password(1, 128, true),
 });
 export type LoginInput = z.infer<typeof loginInput>;
 
@@ -137,6 +139,6 @@ export function validate<T extends z.ZodType>(
 }
 
 export const passwordChangeInput = z.object({
-  currentPassword: password(1, 128),
+  currentPassword: password(1, 128, true),
   newPassword: password(8, 128),
 });
