@@ -372,6 +372,8 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await page.getByLabel("Password", { exact: true }).fill(user.password);
     await page.getByRole("button", { name: "Create account" }).click();
     await expect(page.getByTestId("error-email")).toHaveAttribute("data-code", "email_taken");
+    // It says to log in instead, with the way there.
+    await expect(page.getByTestId("error-email").getByRole("link", { name: "Log in" })).toHaveAttribute("href", "/login");
     await expect(page.getByTestId("captcha-replaced")).toHaveCount(0);
     await expect.poll(() => captcha.count()).toBeGreaterThan(loaded);
     await page.getByLabel("Email", { exact: true }).fill(`two.${user.email}`);

@@ -1,6 +1,6 @@
 "use client";
 
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useRef, useState, type ReactNode } from "react";
 import { Captcha, useHydrated } from "@/app/ui/captcha";
 import { Field, fieldInput } from "@/app/ui/field";
 import { FormError } from "@/app/ui/form-error";
@@ -35,6 +35,19 @@ async function accountKept(): Promise<ApiFailure | null> {
  * when it loaded.
  */
 const SESSION_MOVED_ON = new Set(["captcha_missing", "captcha_invalid", "session_unknown"]);
+
+/** A taken email says to log in instead: with the way there, in the field's own message. */
+function withLogInLink(error: { code: string; text: string } | null): { code: string; text: ReactNode } | null {
+  if (error?.code !== "email_taken") return error;
+  return {
+    ...error,
+    text: (
+      <>
+        {error.text} <a href="/login">Log in</a>
+      </>
+    ),
+  };
+}
 
 /** Codes after which the server keeps the solved captcha as a pass for the next attempt. */
 const PASS_CODES = new Set(["username_taken", "email_taken"]);
@@ -178,7 +191,7 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
     name,
     label: LABELS[name],
     defaultValue: name === "username" || name === "email" ? initialValues[name] : undefined,
-    error: errorFor(name),
+    error: withLogInLink(errorFor(name)),
   });
   if (created) {
     return (

@@ -133,23 +133,23 @@ export function Captcha({ nonce, onRefresh, noJsAction, lifetimeMs, fieldName }:
     <div className="captcha">
       <div className="captcha__row">
         <span className="captcha__frame">
-          {/* A plain img: the SVG is uncacheable and per-session, so next/image would only get in the way. */}
-          {/* eslint-disable-next-line @next/next/no-img-element -- see above: nothing here to optimise or cache */}
           {failedNonce === nonce ? (
             // No broken-image icon in a box of another size: the same frame, empty; the note below says why.
             <span className="captcha__image captcha__image--failed" data-testid="captcha-no-image" />
           ) : (
-          <img
-            // Hidden while the next one loads, and once it no longer counts: the note over it says which.
-            className={loading || expired ? "captcha__image captcha__image--loading" : "captcha__image"}
-            src={`/api/captcha?r=${encodeURIComponent(nonce)}`}
-            width={240}
-            height={80}
-            alt={hydrated ? CAPTCHA_ALT : CAPTCHA_ALT_NO_JS}
-            ref={image}
-            onLoad={() => loaded(nonce)}
-            onError={() => failed(nonce)}
-          />
+            // A plain img: the SVG is uncacheable and per-session, so next/image would only get in the way.
+            // eslint-disable-next-line @next/next/no-img-element -- see above: nothing here to optimise or cache
+            <img
+              // Hidden while the next one loads, and once it no longer counts: the note over it says which.
+              className={loading || expired ? "captcha__image captcha__image--loading" : "captcha__image"}
+              src={`/api/captcha?r=${encodeURIComponent(nonce)}`}
+              width={240}
+              height={80}
+              alt={hydrated ? CAPTCHA_ALT : CAPTCHA_ALT_NO_JS}
+              ref={image}
+              onLoad={() => loaded(nonce)}
+              onError={() => failed(nonce)}
+            />
           )}
           {loading ? (
             <span className="captcha__loading" data-testid="captcha-loading">

@@ -13,8 +13,8 @@ type FieldProps = Omit<ComponentProps<"input">, "id" | "name" | "ref"> & {
   name: string;
   label: string;
   hint?: ReactNode;
-  /** The API's code for this field (`too_short`, `username_taken`, ...) and its human text. */
-  error?: { code: string; text: string } | null;
+  /** The API's code for this field (`too_short`, `username_taken`, ...) and its human text (a link in it, at most). */
+  error?: { code: string; text: ReactNode } | null;
   /** Shown between the hint and the input, e.g. the captcha image the input refers to. */
   beforeInput?: ReactNode;
   /**
