@@ -94,7 +94,6 @@ export function PasswordForm({ username, initialError }: { username: string; ini
         type="password"
         autoComplete="new-password"
         minLength={8}
-        maxLength={128}
         required
         autoFocus={initialFocus === "newPassword"}
       />

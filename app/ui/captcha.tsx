@@ -5,6 +5,7 @@ import { fieldId } from "./field";
 
 export const CAPTCHA_ALT =
   "Captcha image: type the characters you see. Use the New captcha button for a different one, or the Can't read it button to sign up without the image.";
+const CAPTCHA_EXPIRED_ALT = "Captcha image, expired: use the New captcha button, or go to the captcha field, for a new one.";
 /** Without JavaScript there is no "Can't read it" button to name. */
 const CAPTCHA_ALT_NO_JS = "Captcha image: type the characters you see. Use the New captcha button for a different one.";
 
@@ -19,9 +20,9 @@ async function whyNoImage(): Promise<Failure> {
   try {
     const response = await fetch("/api/health", { cache: "no-store", signal: AbortSignal.timeout(10_000) });
     return response.status === 503 ? "unavailable" : "other";
-  } catch {
-    // No answer at all: the connection, or the server itself.
-    return "unreachable";
+  } catch (error) {
+    // No connection at all: the network, or the server itself. One that only answers slowly is busy.
+    return error instanceof DOMException && error.name === "TimeoutError" ? "other" : "unreachable";
   }
 }
 
@@ -56,6 +57,9 @@ type CaptchaProps = {
  * typed then takes a moment to reach it.
  */
 const EXPIRY_MARGIN_MS = 10_000;
+
+/** The longest delay setTimeout takes; a longer one fires at once. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 export function Captcha({ nonce, onRefresh, noJsAction, lifetimeMs, fieldName }: CaptchaProps) {
   const hydrated = useHydrated();
@@ -107,7 +111,9 @@ export function Captcha({ nonce, onRefresh, noJsAction, lifetimeMs, fieldName }:
     const onFocusIn = (event: FocusEvent) => {
       if (event.target instanceof HTMLElement && event.target.id === fieldId(fieldName)) renew();
     };
-    const timer = setTimeout(() => setExpiredNonce(nonce), Math.max(0, endsAt - Date.now()));
+    // A lifetime past setTimeout's reach (about 24.8 days) has no timer: such a page is long gone.
+    const wait = endsAt - Date.now();
+    const timer = wait <= MAX_TIMEOUT_MS ? setTimeout(() => setExpiredNonce(nonce), Math.max(0, wait)) : undefined;
     document.addEventListener("visibilitychange", renew);
     window.addEventListener("focus", renew);
     document.addEventListener("focusin", onFocusIn);
@@ -145,7 +151,7 @@ export function Captcha({ nonce, onRefresh, noJsAction, lifetimeMs, fieldName }:
               src={`/api/captcha?r=${encodeURIComponent(nonce)}`}
               width={240}
               height={80}
-              alt={hydrated ? CAPTCHA_ALT : CAPTCHA_ALT_NO_JS}
+              alt={expired ? CAPTCHA_EXPIRED_ALT : hydrated ? CAPTCHA_ALT : CAPTCHA_ALT_NO_JS}
               ref={image}
               onLoad={() => loaded(nonce)}
               onError={() => failed(nonce)}
@@ -177,8 +183,8 @@ export function Captcha({ nonce, onRefresh, noJsAction, lifetimeMs, fieldName }:
       <div role="status">
         {expired ? (
           <p className="captcha__failed" data-testid="captcha-expired-note">
-            This image has expired: each one counts for {Math.round(lifetimeMs / 60_000) || 1} minute{Math.round(lifetimeMs / 60_000) > 1 ? "s" : ""}. Use New captcha, or
-            click in the captcha field, for a new one.
+            This image has expired: each one counts for {lifetimeText(lifetimeMs)}. Use New captcha, or click in the captcha
+            field, for a new one.
           </p>
         ) : failedNonce === nonce ? (
           failure === "unreachable" ? (
@@ -201,6 +207,14 @@ export function Captcha({ nonce, onRefresh, noJsAction, lifetimeMs, fieldName }:
       </div>
     </div>
   );
+}
+
+/** "5 minutes", "90 seconds", "2 hours": how long an image counts, in words. */
+function lifetimeText(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 120) return `${seconds} second${seconds === 1 ? "" : "s"}`;
+  if (seconds < 7_200) return `${Math.round(seconds / 60)} minutes`;
+  return `${Math.round(seconds / 3_600)} hours`;
 }
 
 function RefreshIcon() {

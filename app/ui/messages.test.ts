@@ -5,7 +5,8 @@ import { cleanCode, errorText, formErrorFromQuery, SIGNUP_FIELDS } from "./messa
 test("a page shows only error codes it has words for; a code a link made up shows nothing", () => {
   assert.equal(cleanCode("captcha_invalid"), "captcha_invalid");
   assert.equal(cleanCode("session_expired"), "session_expired");
-  for (const raw of ["call_support_now", "__proto__", "constructor", "Captcha_invalid", "captcha invalid", ""]) {
+  // signup_not_kept and its kind: only the page decides them (a link saying so would hide the sign-up form).
+  for (const raw of ["call_support_now", "__proto__", "constructor", "Captcha_invalid", "captcha invalid", "", "signup_not_kept", "created_not_logged_in", "network_error", "store_back"]) {
     assert.equal(cleanCode(raw), null, raw);
   }
   assert.deepEqual(formErrorFromQuery({ error: "call_support_now" }, SIGNUP_FIELDS), { code: null, fields: {}, retryAfter: undefined });

@@ -30,6 +30,18 @@ export const CURRENT_PASSWORD_WRONG = "current_password_wrong";
 /** The same, right after a change got no answer: that change may have gone through. */
 export const CURRENT_PASSWORD_WRONG_AFTER_NO_ANSWER = "current_password_wrong_after_no_answer";
 
+/** Codes a page decides from what it saw, never found in an address (`error=`). */
+const PAGE_ONLY: ReadonlySet<string> = new Set([
+  NETWORK_ERROR,
+  UNEXPECTED_RESPONSE,
+  SENT_BEFORE_READY,
+  SIGNUP_NOT_KEPT,
+  CREATED_NOT_LOGGED_IN,
+  TAKEN_AFTER_NO_ANSWER,
+  STORE_BACK,
+  CURRENT_PASSWORD_WRONG_AFTER_NO_ANSWER,
+]);
+
 /** What the login page says after a logout (`?out=`), by how far it reached. */
 export const LOGGED_OUT: Record<string, string> = {
   here: "You are logged out in this browser.",
@@ -227,6 +239,8 @@ function parseFieldsParam(raw: string, known: readonly string[]): FieldErrors {
 /** Error codes arrive in the URL, so anything odd is dropped rather than echoed. */
 export function cleanCode(raw: string): string | null {
   // Only a code this UI has words for: a link may put anything in `error=`, and a page must never
-  // show text that a stranger chose ("Something went wrong (call_support_now)").
-  return /^[a-z_]{1,40}$/.test(raw) && own(ERROR_TEXT, raw) !== undefined ? raw : null;
+  // show text that a stranger chose ("Something went wrong (call_support_now)"). Nor one that only
+  // the page itself decides, from what it saw: a link saying an account was made would hide the
+  // sign-up form.
+  return /^[a-z_]{1,40}$/.test(raw) && own(ERROR_TEXT, raw) !== undefined && !PAGE_ONLY.has(raw) ? raw : null;
 }

@@ -74,7 +74,7 @@ function neverDelivered(error: unknown): boolean {
   return false;
 }
 
-const READS = new Set(["GET", "MGET", "EXISTS", "SMEMBERS", "SISMEMBER", "SCARD", "TTL", "PTTL", "PING", "SCRIPT"]);
+const READS = new Set(["GET", "MGET", "EXISTS", "SMEMBERS", "SISMEMBER", "SCARD", "ZRANGE", "TTL", "PTTL", "PING", "SCRIPT"]);
 
 function repeatable(command: readonly string[]): boolean {
   const name = command[0]?.toUpperCase() ?? "";

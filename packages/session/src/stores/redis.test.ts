@@ -55,8 +55,8 @@ describe("redis store: waitForReplicas", () => {
     await store.create(record("u1"), 60_000);
     assert.deepEqual(t.names(), ["EVALSHA", "WAIT", "SET", "WAIT"]);
     const [index, indexWait, set, setWait] = t.sent;
-    assert.equal(index!.command[3], "p:user:{u1}:sessions");
-    assert.deepEqual(indexWait, { command: ["WAIT", "1", "20"], routeKey: "p:user:{u1}:sessions" });
+    assert.equal(index!.command[3], "p:user:{u1}:sessions:z");
+    assert.deepEqual(indexWait, { command: ["WAIT", "1", "20"], routeKey: "p:user:{u1}:sessions:z" });
     assert.equal(setWait!.routeKey, set!.command[1]);
     assert.match(setWait!.routeKey!, /^p:sess:/);
   });
@@ -79,13 +79,14 @@ describe("redis store: waitForReplicas", () => {
     t.sent.length = 0;
     t.transport.send = (async (command: string[], routeKey?: string) => {
       t.sent.push({ command, routeKey });
-      return command[0] === "EVALSHA" ? ["h1"] : command[0] === "WAIT" ? 2 : 1;
+      return command[0] === "ZRANGE" ? ["h1"] : command[0] === "SMEMBERS" ? [] : command[0] === "WAIT" ? 2 : 1;
     }) as RedisTransport["send"];
     await store.revokeUser!("u1");
     assert.deepEqual(t.sent.map((s) => [s.command[0], s.routeKey]), [
-      ["EVALSHA", undefined],
+      ["ZRANGE", undefined],
+      ["SMEMBERS", undefined],
       ["DEL", undefined],
-      ["WAIT", t.sent[1]!.command[1]],
+      ["WAIT", t.sent[2]!.command[1]],
       ["ZREM", undefined],
     ]);
   });
@@ -214,7 +215,8 @@ describe("redis store: waitForReplicas on a real primary and replica", () => {
 
 describe("redis store: a user's index holds only sessions that may still be alive", () => {
   let transport: RedisTransport;
-  const key = "p:user:{u1}:sessions";
+  const key = "p:user:{u1}:sessions:z";
+  const legacyKey = "p:user:{u1}:sessions";
   const time = async () => {
     const [seconds, micros] = (await transport.send(["TIME"])) as [string, string];
     return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
@@ -262,26 +264,24 @@ describe("redis store: a user's index holds only sessions that may still be aliv
     assert.equal(Number(await transport.send(["ZCARD", key])), 0);
   });
 
-  it("a plain set written by an earlier version is taken over: its sessions stay revocable, and it is pruned from then on", async () => {
+  it("the plain set an earlier build kept is read and cleaned by revocation, never written, so two builds never share a key of two types", async () => {
     const store = createRedisStore(transport, { prefix: "p" });
-    await transport.send(["DEL", key]);
-    const legacy = await store.create(record("u1"), 1 + 600_000);
-    // What an earlier version left: the same entry in a plain set that lives as long as its longest session.
+    await transport.send(["DEL", key, legacyKey]);
+    const listedThere = await store.create(record("u1"), 1 + 600_000);
     const hash = [...(await scores()).keys()][0]!;
+    // What an earlier build left: its own entries, in a plain set under the old name.
     await transport.send(["DEL", key]);
-    await transport.send(["SADD", key, hash, "gone-long-ago"]);
-    await transport.send(["PEXPIRE", key, "600000"]);
-    assert.equal(await store.revokeUser!("u1"), 1, "the session listed in the old set is revoked");
-    assert.equal(await store.read(legacy, 1), null);
-    await transport.send(["DEL", key]);
-    await transport.send(["SADD", key, "old"]);
-    await transport.send(["PEXPIRE", key, "600000"]);
-    await store.create(record("u1"), 1 + 1_000);
-    const now = await time();
-    const entries = await scores();
-    assert.equal(entries.size, 2);
-    assert.ok(entries.get("old")! >= now + 590_000, "an old entry keeps the old set's lifetime");
-    assert.ok(Number(await transport.send(["PTTL", key])) >= 590_000);
+    await transport.send(["SADD", legacyKey, hash, "gone-long-ago"]);
+    await transport.send(["PEXPIRE", legacyKey, "600000"]);
+    const listedHere = await store.create(record("u1"), 1 + 600_000);
+    const kept = await store.create(record("u1"), 1 + 600_000);
+    assert.equal(await transport.send(["TYPE", legacyKey]), "set", "never written as anything else");
+    assert.equal(Number(await transport.send(["SCARD", legacyKey])), 2, "nor added to");
+    assert.equal(await store.revokeUser!("u1", kept), 2, "the session listed only in the old set is revoked too");
+    assert.equal(await store.read(listedThere, 1), null);
+    assert.equal(await store.read(listedHere, 1), null);
+    assert.ok(await store.read(kept, 1));
+    assert.equal(Number(await transport.send(["EXISTS", legacyKey])), 0, "its entries are removed with their sessions");
   });
 });
 

@@ -6,10 +6,12 @@ import { luaScript, type RedisTransport } from "../redis/transport.js";
 /**
  * Sessions in Redis, over any transport. A session is one key, `<prefix>:sess:<sha256(token)>`,
  * that expires with it; a logged-in user's sessions are also listed in one sorted set,
- * `<prefix>:user:{<userId>}:sessions`, so they can be revoked together. Each entry is scored with
- * the time, on that node's clock, after which its session cannot be alive; every write to the set
- * first drops the entries past it, so the set holds the sessions written within one lifetime, not
- * every session the user ever had.
+ * `<prefix>:user:{<userId>}:sessions:z`, so they can be revoked together. Each entry is scored
+ * with the time, on that node's clock, after which its session cannot be alive; every write to
+ * the index first drops the entries past it, so it holds the sessions written within one
+ * lifetime, not every session the user ever had. (Builds before it kept a plain set at
+ * `…:sessions`, which revocation still reads and cleans: a rolling deploy's two builds never
+ * write one key with two types.)
  *
  * No command touches two keys, so a Redis Cluster (where two keys may live on two nodes) and
  * Upstash take every call. Where a session and its user's set change together, the steps run in
@@ -27,38 +29,22 @@ import { luaScript, type RedisTransport } from "../redis/transport.js";
  * too, so a failover cannot keep a session whose set entry it lost.
  */
 
-// A minute past a session's own end before its entry may go: the entry's clock (the set's node)
+// A minute past a session's own end before its entry may go: the entry's clock (the index's node)
 // and the session's (its key's node) may differ, and an entry dropped while its session still
 // lives would make that session impossible to revoke.
 const ENTRY_GRACE_MS = 60_000;
 
-// Shared by the scripts: Redis's time in ms, and a set written by an earlier version (a plain
-// set, whose entries may each live as long as the set) turned into the sorted set in place.
-const PREAMBLE = `
-local key = KEYS[1]
+// Adds or re-scores one session (scored with when it ends, on Redis's clock, plus the grace),
+// drops the entries whose sessions have ended, and only ever extends the index's own lifetime,
+// so it outlives every session listed in it.
+const INDEX = luaScript(`
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-local left = redis.call('PTTL', key)
-if redis.call('TYPE', key).ok == 'set' then
-  local members = redis.call('SMEMBERS', key)
-  redis.call('DEL', key)
-  for _, member in ipairs(members) do redis.call('ZADD', key, now + math.max(left, ${ENTRY_GRACE_MS}), member) end
-  if left > 0 then redis.call('PEXPIRE', key, left) end
-end
-`;
-
-// Adds or re-scores one session, drops the entries whose sessions have ended, and only ever
-// extends the set's own lifetime, so it outlives every session listed in it.
-const INDEX = luaScript(`${PREAMBLE}
 local ttl = tonumber(ARGV[2]) + ${ENTRY_GRACE_MS}
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-redis.call('ZADD', key, now + ttl, ARGV[1])
-if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 1`);
-
-// Every session listed for the user, ended or not: deleting an ended one costs nothing.
-const LIST = luaScript(`${PREAMBLE}
-return redis.call('ZRANGE', key, 0, -1)`);
 
 export interface RedisStoreOptions {
   /** Prepended to every key, so one Redis can hold several apps. Default `holdfast`. */
@@ -97,8 +83,11 @@ export function createRedisStore(transport: RedisTransport, options: RedisStoreO
   if (!PREFIX.test(prefix)) throw new Error(`@holdfast/session redis store: the prefix "${prefix}" may hold only letters, digits and : _ . -`);
   const replicated = replication(transport, options);
   const sessionKey = (hash: string) => `${prefix}:sess:${hash}`;
-  // The braces make the user's id the key's hash tag: one user's set always lives in one slot.
-  const userKey = (userId: string) => `${prefix}:user:{${userId}}:sessions`;
+  // The braces make the user's id the key's hash tag: one user's index always lives in one slot.
+  const userKey = (userId: string) => `${prefix}:user:{${userId}}:sessions:z`;
+  // Where builds before the sorted index listed a user's sessions, in a plain set that every login
+  // lengthened: still read and cleaned by revocation until it expires, never written.
+  const legacyUserKey = (userId: string) => `${prefix}:user:{${userId}}:sessions`;
 
   async function remove(key: string): Promise<unknown> {
     const deleted = await transport.send(["DEL", key]);
@@ -148,12 +137,20 @@ export function createRedisStore(transport: RedisTransport, options: RedisStoreO
     },
     async revokeUser(userId, except) {
       const keep = except === undefined ? "" : hashToken(except);
-      const listed = (await LIST(transport, [userKey(userId)], [])) as string[];
-      const doomed = listed.filter((hash) => hash !== keep);
+      // Every session listed, ended or not (deleting an ended one costs nothing).
+      const [listed, legacy] = (await Promise.all([
+        transport.send(["ZRANGE", userKey(userId), "0", "-1"]),
+        transport.send(["SMEMBERS", legacyUserKey(userId)]),
+      ])) as [string[], string[]];
+      const doomed = [...new Set([...listed, ...legacy])].filter((hash) => hash !== keep);
       if (doomed.length === 0) return 0;
       // One key per command: on a cluster the sessions may live on different nodes.
       const deleted = await Promise.all(doomed.map((hash) => remove(sessionKey(hash))));
-      await transport.send(["ZREM", userKey(userId), ...doomed]);
+      const gone = (list: string[]) => list.filter((hash) => hash !== keep);
+      await Promise.all([
+        gone(listed).length ? transport.send(["ZREM", userKey(userId), ...gone(listed)]) : undefined,
+        gone(legacy).length ? transport.send(["SREM", legacyUserKey(userId), ...gone(legacy)]) : undefined,
+      ]);
       return deleted.reduce<number>((n, d) => n + Number(d), 0);
     },
     async ping() {
