@@ -398,6 +398,13 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
 
   test("after a password change the welcome page says what happened to other sessions, as the store can do it", async ({ browser }) => {
     const { cookie, user } = await signUp();
+    // A link to the notice's address says nothing before a change: only the session's own record does.
+    const before = await contextWith(browser, cookie);
+    const linked = await before.newPage();
+    await linked.goto("/welcome?password=changed");
+    await expect(linked.getByRole("heading", { name: `Welcome, ${user.username}` })).toBeVisible();
+    await expect(linked.getByTestId("password-changed")).toHaveCount(0);
+    await before.close();
     // Another browser logged in as the same user before the change.
     const other = await fetch(`${BASE}/api/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ login: user.username, password: user.password }) });
     const otherCookie = cookieFrom(other)!;

@@ -509,6 +509,25 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     expect(frame.width / frame.height).toBeCloseTo(3, 1);
   });
 
+  test("an image that expires while its answer is being typed is replaced at once, so the typed answer is never sent", async ({ page }) => {
+    await page.clock.install();
+    const captcha = watchCaptcha(page);
+    const user = newUser();
+    await page.goto("/signup");
+    await fillAccount(page, user);
+    const first = await captcha.answer();
+    await expect(page.locator("img.captcha__image")).not.toHaveClass(/loading/);
+    await page.getByLabel("Captcha", { exact: true }).fill(first.slice(0, 2));
+    const shown = captcha.count();
+    await page.clock.fastForward("05:30");
+    await expect.poll(() => captcha.count(), { message: "a new captcha" }).toBeGreaterThan(shown);
+    await expect(page.getByLabel("Captcha", { exact: true })).toHaveValue("");
+    await expect(page.getByTestId("captcha-expired")).toHaveCount(0);
+    await page.getByLabel("Captcha", { exact: true }).fill(await captcha.answer());
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page).toHaveURL(/\/welcome$/);
+  });
+
   test("an image left on screen past its lifetime is said to have expired, and coming back to it draws a new one", async ({ page }) => {
     await page.clock.install();
     const captcha = watchCaptcha(page);

@@ -111,9 +111,17 @@ export function Captcha({ nonce, onRefresh, noJsAction, lifetimeMs, fieldName }:
     const onFocusIn = (event: FocusEvent) => {
       if (event.target instanceof HTMLElement && event.target.id === fieldId(fieldName)) renew();
     };
+    // At the end, a person at the field (in it, or with an answer typed) gets a new image at once:
+    // the answer they are typing would be refused. Otherwise the page only says it has expired.
     // A lifetime past setTimeout's reach (about 24.8 days) has no timer: such a page is long gone.
+    const end = () => {
+      const input = document.getElementById(fieldId(fieldName));
+      const atField = input instanceof HTMLInputElement && (input === document.activeElement || input.value !== "");
+      if (atField && document.visibilityState === "visible") onRefresh();
+      else setExpiredNonce(nonce);
+    };
     const wait = endsAt - Date.now();
-    const timer = wait <= MAX_TIMEOUT_MS ? setTimeout(() => setExpiredNonce(nonce), Math.max(0, wait)) : undefined;
+    const timer = wait <= MAX_TIMEOUT_MS ? setTimeout(end, Math.max(0, wait)) : undefined;
     document.addEventListener("visibilitychange", renew);
     window.addEventListener("focus", renew);
     document.addEventListener("focusin", onFocusIn);
@@ -183,8 +191,8 @@ export function Captcha({ nonce, onRefresh, noJsAction, lifetimeMs, fieldName }:
       <div role="status">
         {expired ? (
           <p className="captcha__failed" data-testid="captcha-expired-note">
-            This image has expired: each one counts for {lifetimeText(lifetimeMs)}. Use New captcha, or click in the captcha
-            field, for a new one.
+            This image has expired: each one counts for a limited time. Use New captcha, or click in the captcha field, for a
+            new one.
           </p>
         ) : failedNonce === nonce ? (
           failure === "unreachable" ? (
@@ -207,14 +215,6 @@ export function Captcha({ nonce, onRefresh, noJsAction, lifetimeMs, fieldName }:
       </div>
     </div>
   );
-}
-
-/** "5 minutes", "90 seconds", "2 hours": how long an image counts, in words. */
-function lifetimeText(ms: number): string {
-  const seconds = Math.round(ms / 1000);
-  if (seconds < 120) return `${seconds} second${seconds === 1 ? "" : "s"}`;
-  if (seconds < 7_200) return `${Math.round(seconds / 60)} minutes`;
-  return `${Math.round(seconds / 3_600)} hours`;
 }
 
 function RefreshIcon() {

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import { connection } from "next/server";
-import { currentRefusal, currentUser, loginRedirect, storeCapabilities, UNAVAILABLE } from "../../lib/next/session";
+import { currentRefusal, currentUser, loginRedirect, passwordJustChanged, storeCapabilities, UNAVAILABLE } from "../../lib/next/session";
 import { SessionUnavailable } from "@/app/ui/session-unavailable";
 import { AuthShell } from "@/app/ui/auth-shell";
 import { cleanCode, firstParam, STORE_BACK } from "@/app/ui/messages";
@@ -25,7 +25,8 @@ export default async function WelcomePage({ searchParams }: { searchParams: Sear
   if (from === "login") redirect("/welcome");
   const { revocable } = storeCapabilities();
   const query = await searchParams;
-  const passwordChanged = query.password === "changed";
+  // Said only when this session did change it: a link to ?password=changed alone says nothing.
+  const passwordChanged = query.password === "changed" && (await passwordJustChanged());
 
   return (
     <AuthShell title={`Welcome, ${user.username}`} subtitle="You are logged in to Holdfast.">

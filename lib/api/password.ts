@@ -6,6 +6,9 @@ import { claimedDevice, deviceCookie, deviceHolds } from "./device";
 import { USER_KEY } from "./me";
 import { client, failure, formFailure, limited, seeOther, type RequestContext } from "./context";
 
+/** When this session last changed the account's password (epoch ms). */
+export const PASSWORD_CHANGED_KEY = "passwordChangedAt";
+
 /**
  * POST /api/password: a new password ends every other session of the user (where the store can
  * revoke) and rotates this one's token.
@@ -45,6 +48,9 @@ export async function password(ctx: RequestContext): Promise<Response> {
   if (changed === null) return fail("invalid_credentials");
 
   await session.revokeOtherSessions();
+  // What lets /welcome say the password was changed: this session's record of it, not an address
+  // any link can carry.
+  await session.set(PASSWORD_CHANGED_KEY, Date.now());
   await session.regenerate();
   const response = parsed.form ? seeOther("/welcome?password=changed") : new Response(null, { status: 204 });
   // The new password voids the account's device cookies (they are signed over its hash); this

@@ -8,6 +8,7 @@ import { healthRoute as health, sessionRoute as route, type RouteOptions } from 
 import { createServices, type Services } from "../services";
 import { isNotMigrated } from "../migrations";
 import { findUser, type PublicUser } from "../users";
+import { PASSWORD_CHANGED_KEY } from "../api/password";
 
 /**
  * This app's Next wiring: the process's services, its endpoints as route handlers, and what its
@@ -85,6 +86,17 @@ export function formDraft(form: DraftForm): Promise<FormDraft | null> {
   return fromSession(null, async (session) => {
     const draft = await session.get<FormDraft>(draftKey(form));
     return draft && typeof draft === "object" && typeof draft.values === "object" ? draft : null;
+  });
+}
+
+/** How long after a change the welcome page may say so: the redirect's moment, and a slow reload. */
+const PASSWORD_CHANGE_SAID_FOR_MS = 10 * 60_000;
+
+/** Whether this session changed the account's password in the last few minutes (`?password=changed` is only a request to say so). */
+export function passwordJustChanged(): Promise<boolean> {
+  return fromSession(false, async (session) => {
+    const at = await session.get<number>(PASSWORD_CHANGED_KEY);
+    return typeof at === "number" && Date.now() - at >= 0 && Date.now() - at < PASSWORD_CHANGE_SAID_FOR_MS;
   });
 }
 
