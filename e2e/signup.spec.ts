@@ -27,6 +27,11 @@ async function captchaBoxAt(page: Page, width: number) {
   return (await image.boundingBox())!;
 }
 
+/** From here on, POST /api/register answers this error: what the server says in a case a browser test cannot bring about (flows.test.ts proves it does). */
+function registerAnswers(page: Page, status: number, error: { code: string; message: string; fields?: Record<string, string> }) {
+  return page.route("**/api/register", (route) => route.fulfill({ status, contentType: "application/json", body: JSON.stringify({ error }) }));
+}
+
 test.describe(`sign-up in the browser (${STORE} store)`, () => {
   test("sign up with JavaScript, without a page reload", async ({ page }) => {
     const captcha = watchCaptcha(page);
@@ -242,13 +247,7 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await page.getByLabel("Captcha", { exact: true }).fill(await captcha.answer());
     // What the server answers when the store fails between the account's insert and its login
     // (lib/api/flows.test.ts proves it does).
-    await page.route("**/api/register", (route) =>
-      route.fulfill({
-        status: 503,
-        contentType: "application/json",
-        body: JSON.stringify({ error: { code: "session_store_unavailable", message: "The account was created.", fields: { account: "created" } } }),
-      }),
-    );
+    await registerAnswers(page, 503, { code: "session_store_unavailable", message: "The account was created.", fields: { account: "created" } });
     await page.getByRole("button", { name: "Create account" }).click();
     await expect(page.getByTestId("account-created")).toHaveAttribute("data-code", "created_not_logged_in");
     await expect(page.getByTestId("account-created")).toContainText("Your account was created");
@@ -273,9 +272,7 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     const { captcha, user } = await rightAnswerTakenName(page, (await apiRegister(request)).username);
     // The pass lives a few minutes; past them the server asks for a captcha again, as it answers here.
     await page.clock.setSystemTime(Date.now() + 6 * 60_000);
-    await page.route("**/api/register", (route) =>
-      route.fulfill({ status: 400, contentType: "application/json", body: JSON.stringify({ error: { code: "invalid_input", message: "Some fields are not valid.", fields: { captcha: "required" } } }) }),
-    );
+    await registerAnswers(page, 400, { code: "invalid_input", message: "Some fields are not valid.", fields: { captcha: "required" } });
     const shown = captcha.count();
     await page.getByLabel("Username", { exact: true }).fill(`${user.username}_2`);
     await page.getByRole("button", { name: "Create account" }).click();
@@ -323,9 +320,7 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
   test("a kept right answer the server lost is said to be the server's loss, not a used image", async ({ page, request }) => {
     const { captcha, user } = await rightAnswerTakenName(page, (await apiRegister(request)).username);
     // What the server answers when its ledger no longer holds the pass (lib/api/flows.test.ts proves it does).
-    await page.route("**/api/register", (route) =>
-      route.fulfill({ status: 400, contentType: "application/json", body: JSON.stringify({ error: { code: "captcha_missing", message: "The server no longer holds it.", fields: { captcha: "lost" } } }) }),
-    );
+    await registerAnswers(page, 400, { code: "captcha_missing", message: "The server no longer holds it.", fields: { captcha: "lost" } });
     const shown = captcha.count();
     await page.getByLabel("Username", { exact: true }).fill(`${user.username}_2`);
     await page.getByRole("button", { name: "Create account" }).click();
@@ -340,13 +335,7 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await fillAccount(page, user);
     await page.getByLabel("Captcha", { exact: true }).fill(await captcha.answer());
     // What the server answers when its ledger no longer holds the captcha (lib/api/flows.test.ts proves it does, per store).
-    await page.route("**/api/register", (route) =>
-      route.fulfill({
-        status: 400,
-        contentType: "application/json",
-        body: JSON.stringify({ error: { code: "captcha_missing", message: "The server no longer holds the captcha.", fields: { captcha: "lost" } } }),
-      }),
-    );
+    await registerAnswers(page, 400, { code: "captcha_missing", message: "The server no longer holds the captcha.", fields: { captcha: "lost" } });
     const shown = captcha.count();
     await page.getByRole("button", { name: "Create account" }).click();
     await expect(page.getByTestId("error-captcha")).toHaveAttribute("data-code", "lost");

@@ -138,18 +138,17 @@ export function createRedisStore(transport: RedisTransport, options: RedisStoreO
     async revokeUser(userId, except) {
       const keep = except === undefined ? "" : hashToken(except);
       // Every session listed, ended or not (deleting an ended one costs nothing).
-      const [listed, legacy] = (await Promise.all([
+      const [listed, legacy] = ((await Promise.all([
         transport.send(["ZRANGE", userKey(userId), "0", "-1"]),
         transport.send(["SMEMBERS", legacyUserKey(userId)]),
-      ])) as [string[], string[]];
-      const doomed = [...new Set([...listed, ...legacy])].filter((hash) => hash !== keep);
+      ])) as [string[], string[]]).map((hashes) => hashes.filter((hash) => hash !== keep)) as [string[], string[]];
+      const doomed = [...new Set([...listed, ...legacy])];
       if (doomed.length === 0) return 0;
       // One key per command: on a cluster the sessions may live on different nodes.
       const deleted = await Promise.all(doomed.map((hash) => remove(sessionKey(hash))));
-      const gone = (list: string[]) => list.filter((hash) => hash !== keep);
       await Promise.all([
-        gone(listed).length ? transport.send(["ZREM", userKey(userId), ...gone(listed)]) : undefined,
-        gone(legacy).length ? transport.send(["SREM", legacyUserKey(userId), ...gone(legacy)]) : undefined,
+        listed.length ? transport.send(["ZREM", userKey(userId), ...listed]) : undefined,
+        legacy.length ? transport.send(["SREM", legacyUserKey(userId), ...legacy]) : undefined,
       ]);
       return deleted.reduce<number>((n, d) => n + Number(d), 0);
     },
