@@ -198,6 +198,40 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await expect(page.locator("img.captcha__image")).not.toHaveClass(/captcha__image--loading/);
   });
 
+  test("New captcha clicked twice at once: the image shown is the one the server checks", async ({ page }) => {
+    await page.goto("/signup");
+    await expect(page.locator("img.captcha__image")).not.toHaveClass(/captcha__image--loading/);
+    // Each image's answer, by the r= of its address.
+    const answers = new Map<string, string>();
+    // The server takes the first of two requests made at once last (as a busy instance, or
+    // another instance behind the load balancer, can): it would then write its captcha into the
+    // session after the second's. The first is held until the second has been answered, or 3 s.
+    let requests = 0;
+    let secondDone: () => void = () => {};
+    const second = new Promise<void>((resolve) => (secondDone = resolve));
+    await page.route("**/api/captcha**", async (route) => {
+      const index = ++requests;
+      if (index === 1) await Promise.race([second, new Promise((resolve) => setTimeout(resolve, 3_000))]);
+      const response = await route.fetch();
+      answers.set(new URL(route.request().url()).searchParams.get("r")!, response.headers()["x-captcha-answer"]!);
+      if (index === 2) secondDone();
+      // The browser may have dropped a request whose image it no longer wants.
+      await route.fulfill({ response }).catch(() => {});
+    });
+    const refresh = page.getByRole("button", { name: "New captcha" });
+    await refresh.click();
+    await refresh.click();
+    await expect.poll(() => requests).toBe(2);
+    await expect(page.locator("img.captcha__image")).not.toHaveClass(/captcha__image--loading/);
+    const shown = new URL((await page.locator("img.captcha__image").getAttribute("src"))!, page.url()).searchParams.get("r")!;
+    await expect.poll(() => answers.has(shown)).toBe(true);
+    await page.unroute("**/api/captcha**");
+    await fillAccount(page, newUser());
+    await page.getByLabel("Captcha", { exact: true }).fill(answers.get(shown)!);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page).toHaveURL(/\/welcome$/);
+  });
+
   test("an account created where the browser keeps no cookie says it was created and to log in, not an empty login page", async ({ page }) => {
     const user = newUser();
     // A browser that blocks cookies: the sign-up succeeds on the server, and its cookie never

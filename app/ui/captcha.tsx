@@ -58,6 +58,9 @@ type CaptchaProps = {
  */
 const EXPIRY_MARGIN_MS = 10_000;
 
+/** How long an image on its way holds back a newer one asked for meanwhile. */
+const STALLED_MS = 10_000;
+
 /** The longest delay setTimeout takes; a longer one fires at once. */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
@@ -83,14 +86,27 @@ export function Captcha({ nonce, onRefresh, noJsAction, lifetimeMs, fieldName }:
     },
     [],
   );
+  // The image asked for: one request at a time. A new captcha asked for while one is on its way
+  // (a double click on New captcha, a click as the page renews an expired one) waits until that
+  // one has arrived. Two at once would race on the server to be the session's captcha: the one
+  // written last may not be the one drawn last, shown here, whose right answer would then be
+  // refused as wrong. One that takes too long no longer holds the next back.
+  const [requested, setRequested] = useState(nonce);
+  const [stalledNonce, setStalledNonce] = useState<string | null>(null);
+  const settled = loadedNonce === requested || failedNonce === requested || stalledNonce === requested;
+  if (requested !== nonce && settled) setRequested(nonce);
+  useEffect(() => {
+    const timer = setTimeout(() => setStalledNonce(requested), STALLED_MS);
+    return () => clearTimeout(timer);
+  }, [requested]);
   useLayoutEffect(() => {
     // An image that loaded or failed before React took over the page fired with no one listening.
     const img = image.current;
     if (img?.complete) {
-      if (img.naturalWidth === 0) failed(nonce);
-      else loaded(nonce);
+      if (img.naturalWidth === 0) failed(requested);
+      else loaded(requested);
     }
-  }, [nonce, failed, loaded]);
+  }, [requested, failed, loaded]);
   // Until the new image arrives the browser keeps showing the old one, which no longer counts:
   // typed from a slow connection's screen, it would read as a wrong or a replaced answer.
   const loading = hydrated && loadedNonce !== nonce && failedNonce !== nonce;
@@ -156,13 +172,13 @@ export function Captcha({ nonce, onRefresh, noJsAction, lifetimeMs, fieldName }:
             <img
               // Hidden while the next one loads, and once it no longer counts: the note over it says which.
               className={loading || expired ? "captcha__image captcha__image--loading" : "captcha__image"}
-              src={`/api/captcha?r=${encodeURIComponent(nonce)}`}
+              src={`/api/captcha?r=${encodeURIComponent(requested)}`}
               width={240}
               height={80}
               alt={expired ? CAPTCHA_EXPIRED_ALT : hydrated ? CAPTCHA_ALT : CAPTCHA_ALT_NO_JS}
               ref={image}
-              onLoad={() => loaded(nonce)}
-              onError={() => failed(nonce)}
+              onLoad={() => loaded(requested)}
+              onError={() => failed(requested)}
             />
           )}
           {loading ? (
