@@ -4,6 +4,7 @@ import { after, describe, it } from "node:test";
 import { closeTestDb, testDb } from "../testing/services";
 import { HASH_CONCURRENCY, HASH_QUEUE_LIMIT, hashPassword, hashPasswordScrypt, PasswordHashBusy, takeHashTicket, verifyPassword } from "./password";
 import { authenticate, changePassword, checkPassword, createUser, findAccount } from "./users";
+import { registerInput, validate } from "./validation";
 
 const COST = 4;
 const unique = () => randomBytes(4).toString("hex");
@@ -91,6 +92,23 @@ describe("users (PostgreSQL)", () => {
     assert.equal(await authenticate(testDb(), `\u212Aim_${id}`, "correct-horse", COST), null);
     assert.equal(await authenticate(testDb(), `\u212Aim.${id}@example.test`, "correct-horse", COST), null);
     assert.equal((await authenticate(testDb(), `KIM_${id}`, "correct-horse", COST))?.username, `kim_${id}`);
+  });
+
+  it("an email with an accented domain is one address whichever form it comes in: a browser's email field sends IDNA's ASCII form, a login field the letters typed", async () => {
+    const id = unique();
+    const parsed = validate(registerInput, { username: `ki_${id}`, email: `Ki.${id}@Exämple.TEST`, password: "correct-horse", altcha: "proof" });
+    assert.ok(parsed.ok);
+    assert.equal(parsed.value.email, `ki.${id}@xn--exmple-cua.test`);
+    assert.ok((await createUser(testDb(), parsed.value, COST)).ok);
+    for (const login of [`ki.${id}@exämple.test`, `KI.${id}@EXÄMPLE.test`, `ki.${id}@xn--exmple-cua.test`]) {
+      assert.equal((await authenticate(testDb(), login, "correct-horse", COST))?.username, `ki_${id}`, login);
+    }
+    // The same address again, in the other form, is taken.
+    const again = validate(registerInput, { username: `ki2_${id}`, email: `ki.${id}@xn--exmple-cua.test`, password: "correct-horse", altcha: "proof" });
+    assert.ok(again.ok);
+    assert.deepEqual(await createUser(testDb(), again.value, COST), { ok: false, code: "email_taken", taken: ["email"] });
+    // Outside the domain nothing but ASCII folds, as before.
+    assert.equal(await authenticate(testDb(), `\u212Ai.${id}@exämple.test`, "correct-horse", COST), null);
   });
 
   it("a hash below the current cost is upgraded at the next login", async () => {

@@ -2,6 +2,7 @@ import { createHmac, randomUUID } from "node:crypto";
 import { dbCall, sql, uniqueViolation, type Db } from "./db";
 import { dummyHash, hashPassword, verifyPassword } from "./password";
 import { derivedKeys } from "./secret-keys";
+import { asciiDomain, emailForm } from "./validation";
 
 export interface PublicUser {
   id: string;
@@ -108,9 +109,9 @@ export const loginKey = (login: string, secrets: readonly string[]) => {
     .digest("base64url")}`;
 };
 
-/** Where a login as typed is looked up: an email lower-cased, a username by its key. */
+/** Where a login as typed is looked up: an email in the form it is kept in (emailForm), a username by its key. */
 function loginLookup(login: string): { column: "email" | "username_key"; value: string } {
-  return login.includes("@") ? { column: "email", value: login.toLowerCase() } : { column: "username_key", value: usernameKey(login) };
+  return login.includes("@") ? { column: "email", value: emailForm(login) } : { column: "username_key", value: usernameKey(login) };
 }
 
 const LOGIN_LIMIT_LABEL = "holdfast login limit key v1";
@@ -124,7 +125,8 @@ type UserRow = { id: string; username: string; email: string; password_hash: str
  */
 export async function findAccount(db: Db, login: string): Promise<Account> {
   const { column, value } = loginLookup(login);
-  if (!/^[\x21-\x7e]+$/.test(login)) return { user: null };
+  // Checked before case folding (an email's accented domain is ASCII once in IDNA's form).
+  if (!/^[\x21-\x7e]+$/.test(column === "email" ? asciiDomain(login) : login)) return { user: null };
   const { rows } = await dbCall(() => sql(db).query<UserRow>(`SELECT id, username, email, password_hash FROM users WHERE ${column} = $1`, [value]));
   const row = rows[0];
   const user = row ? { id: row.id, username: row.username, email: row.email, passwordHash: row.password_hash } : null;

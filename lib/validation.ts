@@ -1,3 +1,4 @@
+import { domainToASCII, domainToUnicode } from "node:url";
 import { z } from "zod";
 
 /** Field error codes of the contract. */
@@ -28,6 +29,32 @@ export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
 
 /** RFC 5321's limit on the part of an address before the @. */
 const MAX_LOCAL_PART = 64;
+
+/**
+ * An email with its domain in ASCII (IDNA, `xn--…`), lower-cased: one address whichever form it
+ * was typed in. A browser's email field sends an accented domain in that form, a login field as
+ * typed, and both must find the same account. A domain IDNA refuses is left as it was, for the
+ * address check to refuse.
+ */
+export function emailForm(email: string): string {
+  return asciiDomain(email).toLowerCase();
+}
+
+/** An email kept in emailForm, as a person typed it: an `xn--` domain in its letters. */
+export function emailForDisplay(email: string): string {
+  const at = email.lastIndexOf("@");
+  const domain = email.slice(at + 1);
+  if (at < 0 || !/(^|\.)xn--/.test(domain)) return email;
+  return `${email.slice(0, at)}@${domainToUnicode(domain) || domain}`;
+}
+
+/** The email with its domain in ASCII (IDNA), nothing else changed. */
+export function asciiDomain(email: string): string {
+  const at = email.lastIndexOf("@");
+  const domain = email.slice(at + 1);
+  if (at < 0 || /^[\x00-\x7f]*$/.test(domain)) return email;
+  return `${email.slice(0, at)}@${domainToASCII(domain) || domain}`;
+}
 
 // Control characters (C0 with NUL above all, which Postgres refuses in text, DEL and C1) are
 // never part of a valid field.
@@ -76,9 +103,9 @@ export const registerInput = z.object({
     .max(254)
     .refine((v) => !hasControl(v))
     .trim()
-    .pipe(z.email())
-    .refine((e) => e.lastIndexOf("@") <= MAX_LOCAL_PART)
-    .transform((e) => e.toLowerCase()),
+    .transform(emailForm)
+    .pipe(z.string().max(254).pipe(z.email()))
+    .refine((e) => e.lastIndexOf("@") <= MAX_LOCAL_PART),
   password: password(8, 128),
   // Optional here: a session holding a pass, or a proof at the accessible level, stands in for it
   // (the register endpoint says `required` when neither does). A form's empty field is absent.

@@ -6,6 +6,7 @@ import { SessionUnavailable } from "@/app/ui/session-unavailable";
 import { AuthShell } from "@/app/ui/auth-shell";
 import { cleanCode, firstParam, STORE_BACK } from "@/app/ui/messages";
 import { ForgetInAddress } from "@/app/ui/forget-in-address";
+import { emailForDisplay } from "../../lib/validation";
 import { LogoutButtons } from "./logout-buttons";
 import "./welcome.css";
 
@@ -45,7 +46,7 @@ export default async function WelcomePage({ searchParams }: { searchParams: Sear
         </div>
         <div className="account__row">
           <dt>Email</dt>
-          <dd data-testid="user-email">{user.email}</dd>
+          <dd data-testid="user-email">{emailForDisplay(user.email)}</dd>
         </div>
       </dl>
       <p className="account__link">
