@@ -55,3 +55,14 @@ test("a password's length is counted in characters as it is hashed: code points 
   assert.deepEqual(validate(loginInput, { login: "alice", password: "\ufb03".repeat(129) }), { ok: false, fields: { password: "too_long" } });
   assert.deepEqual(validate(passwordChangeInput, { currentPassword: "😀".repeat(128), newPassword: "e\u0301".repeat(4) }), { ok: false, fields: { newPassword: "too_short" } });
 });
+
+test("a captcha answer of spaces only is no answer, as an empty one: answers are compared without their spaces", () => {
+  for (const captcha of ["", "   ", " \t ", "\u3000"]) {
+    const parsed = validate(registerInput, { ...valid, captcha });
+    assert.ok(parsed.ok, JSON.stringify(captcha));
+    assert.equal(parsed.value.captcha, undefined);
+  }
+  const typed = validate(registerInput, { ...valid, captcha: " x p m " });
+  assert.ok(typed.ok);
+  assert.equal(typed.value.captcha, " x p m ");
+});

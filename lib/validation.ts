@@ -109,7 +109,8 @@ export const registerInput = z.object({
   password: password(8, 128),
   // Optional here: a session holding a pass, or a proof at the accessible level, stands in for it
   // (the register endpoint says `required` when neither does). A form's empty field is absent.
-  captcha: z.preprocess((v) => (v === "" ? undefined : v), text(1, 32).optional()),
+  // One of spaces only is no answer (answers are compared without their spaces): `required`, and spends nothing.
+  captcha: z.preprocess((v) => (typeof v === "string" && /^\s*$/u.test(v) ? undefined : v), text(1, 32).optional()),
   /** The proof of work: ALTCHA's base64 payload. */
   altcha: z
     .string()

@@ -107,6 +107,9 @@ describe("proof of work: issue and verify", () => {
     // The counter alone does not help: the derived key is what is checked.
     const other = await solved(captchas);
     assert.equal(await reason(captchas, encodePayload(other.challenge, { counter: other.counter, derivedKey })), "wrong");
+    // Nor does the right key with another counter: the proof is the pair.
+    const third = await solved(captchas);
+    assert.equal(await reason(captchas, encodePayload(third.challenge, { counter: third.counter + 1000, derivedKey: third.derivedKey })), "wrong");
   });
 
   it("forged: a changed signature, a changed parameter or another key is refused without touching the ledger", async () => {

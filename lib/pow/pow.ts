@@ -149,9 +149,12 @@ export async function checkProof(ledger: CaptchaLedger, payload: unknown, option
   if (!sameHex(record.answerHash, fingerprint(signature))) return refuse("reused");
   if (expired || record.expiresAt <= now) return refuse("expired");
 
-  // The key signature is an HMAC of the full derived key, which only the right counter yields.
+  // The key signature is an HMAC of the full derived key, which only the right counter yields;
+  // and the counter sent must be the one that yields it (a proof is its counter and its key).
   const keyHmac = hmacHex(secrets(key).keySignature, Buffer.from(derivedKey, "hex"));
   if (!sameHex(parameters.keySignature as string, keyHmac)) return refuse("wrong");
+  const yielded = await deriveKey(parameters as unknown as Parameters<typeof deriveKey>[0], Buffer.from(String(parameters.salt), "hex"), counterMessage(nonce, parsed.counter));
+  if (!sameHex(Buffer.from(yielded.derivedKey).toString("hex"), derivedKey)) return refuse("wrong");
 
   const level = (parameters.data as { level?: unknown } | undefined)?.level;
   return { verdict: "ok", level: level === "accessible" ? "accessible" : "normal" };
