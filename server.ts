@@ -70,6 +70,10 @@ const server = createServer({ requireHostHeader: false, requestTimeout: REQUEST_
   const verdict = gate(req.method ?? "GET", req.url ?? "/", { metrics, dev });
   if (!verdict.pass) return void send(res, verdict.response);
   req.url = verdict.url;
+  // Pages read the session (who is logged in, a pass, a draft): a shared cache keeps them apart
+  // by cookie, as it does the API's session responses (lib/http/route.ts). Next sets a page's
+  // Vary itself, over any set before, so Cookie is added as the head is written.
+  if (!verdict.url.startsWith("/_next/") && !verdict.url.startsWith("/api/")) varyOnCookie(res);
   const internal = nextHeaders(verdict.url, req.headers);
   if ("refuse" in internal) return void send(res, internal.refuse);
   for (const name of internal.drop) delete req.headers[name];
@@ -91,6 +95,17 @@ const server = createServer({ requireHostHeader: false, requestTimeout: REQUEST_
   void prepared.then(() => handle(req, res));
 });
 server.keepAliveTimeout = 65_000;
+
+/** Adds Cookie to the response's Vary when its head is written (res.end without one writes it too). */
+function varyOnCookie(res: ServerResponse): void {
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: ServerResponse, ...args: Parameters<typeof writeHead>) {
+    const vary = res.getHeader("vary");
+    const names = (Array.isArray(vary) ? vary.join(",") : String(vary ?? "")).split(",").map((name) => name.trim()).filter(Boolean);
+    if (!names.some((name) => name.toLowerCase() === "cookie" || name === "*")) res.setHeader("vary", [...names, "Cookie"].join(", "));
+    return writeHead.apply(this, args);
+  } as typeof writeHead;
+}
 /** How long a stopping server lets the requests in flight finish before it closes their connections. */
 const SHUTDOWN_GRACE_MS = 10_000;
 /**

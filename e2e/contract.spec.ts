@@ -161,6 +161,18 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
     expect(slash.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
   });
 
+  test("pages, which read the session, vary on Cookie and are not stored, as the API's session responses", async () => {
+    const { cookie } = await signUp();
+    for (const path of ["/signup", "/login", "/welcome", "/password", "/", "/no-such-page"]) {
+      const page = await fetch(`${BASE}${path}`, { headers: { cookie }, redirect: "manual" });
+      const vary = (page.headers.get("vary") ?? "").split(",").map((name) => name.trim().toLowerCase());
+      expect(vary, path).toContain("cookie");
+      expect(page.headers.get("cache-control") ?? "", path).toContain("no-store");
+    }
+    const me = await fetch(`${BASE}/api/me`, { headers: { cookie } });
+    expect((me.headers.get("vary") ?? "").toLowerCase()).toContain("cookie");
+  });
+
   test("the password page's client-side push to the login page (a real router state) still renders", async ({ browser }) => {
     const { cookie, user } = await signUp();
     const context = await contextWith(browser, cookie);
