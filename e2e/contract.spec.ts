@@ -695,7 +695,12 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
     const everywhere = page.getByRole("button", { name: "Log out everywhere" });
     if (STORE === "cookie") {
       await expect(everywhere).toHaveCount(0);
-      await expect(page.getByTestId("logout-scope")).toContainText("end when they expire");
+      await expect(page.getByTestId("logout-scope")).toContainText("any copy of this one, last until they expire");
+      // Nor does the sign-up page promise sessions the store cannot end.
+      const signup = await page.context().newPage();
+      await signup.goto("/signup");
+      await expect(signup.getByText("One account, one password.", { exact: true })).toBeVisible();
+      await signup.close();
     } else {
       await everywhere.click();
       await expect(page).toHaveURL(/\/login/);

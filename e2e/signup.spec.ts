@@ -546,6 +546,8 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await expect.poll(() => captcha.count(), { message: "a new captcha" }).toBeGreaterThan(shown);
     await expect(page.getByLabel("Captcha", { exact: true })).toHaveValue("");
     await expect(page.getByTestId("captcha-expired")).toHaveCount(0);
+    // The typed answer went with the image: the person is told why.
+    await expect(page.getByTestId("captcha-renewed")).toContainText("expired, so this is a new one");
     await page.getByLabel("Captcha", { exact: true }).fill(await captcha.answer());
     await page.getByRole("button", { name: "Create account" }).click();
     await expect(page).toHaveURL(/\/welcome$/);
@@ -568,6 +570,7 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await page.getByLabel("Captcha", { exact: true }).click();
     await expect.poll(() => captcha.count(), { message: "a new captcha" }).toBeGreaterThan(shown);
     await expect(page.getByTestId("captcha-expired")).toHaveCount(0);
+    await expect(page.getByTestId("captcha-renewed")).toHaveCount(0);
     await page.getByLabel("Captcha", { exact: true }).fill(await captcha.answer());
     await page.getByRole("button", { name: "Create account" }).click();
     await expect(page).toHaveURL(/\/welcome$/);

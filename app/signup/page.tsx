@@ -4,7 +4,7 @@ import { AuthShell } from "@/app/ui/auth-shell";
 import { CookiesBlockedNote } from "@/app/ui/cookies-blocked-note";
 import { LoggedInNote, loggedInUser } from "@/app/ui/logged-in-note";
 import { cleanCode, firstParam, formErrorFromQuery, SIGNUP_FIELDS, STORE_BACK } from "@/app/ui/messages";
-import { captchaPassLeftMs, captchaPassTtlMs, captchaTtlMs, currentRefusal, formDraft } from "../../lib/next/session";
+import { captchaPassLeftMs, captchaPassTtlMs, captchaTtlMs, currentRefusal, formDraft, storeCapabilities } from "../../lib/next/session";
 import { SignupForm } from "./signup-form";
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
@@ -30,7 +30,7 @@ export default async function SignupPage({ searchParams }: { searchParams: Searc
   return (
     <AuthShell
       title="Create your account"
-      subtitle="One account, one password, sessions you control."
+      subtitle={storeCapabilities().revocable ? "One account, one password, sessions you control." : "One account, one password."}
       footer={
         <>
           Already have an account? <a href="/login">Log in</a>

@@ -227,7 +227,7 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
       {signedUpElsewhere ? (
         <p className="form-note" role="status" data-testid="signed-up-elsewhere">
           This browser is now logged in as {signedUpElsewhere} (in another tab or window, since this page loaded).{" "}
-          <a href="/welcome">Go to your account</a>, or log out there first to create another one.
+          <a href="/welcome">Go to your account</a>, or create another account below: this browser then switches to it.
         </p>
       ) : null}
       <FormError
@@ -257,7 +257,7 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
         required
         minLength={3}
         pattern="[A-Za-z0-9_.\-]+"
-        hint="3–32 letters, digits, dots, dashes or underscores."
+        hint="3–32 letters A–Z (no accents), digits, dots, dashes or underscores."
         autoFocus={initialFocus === "username"}
       />
       <Field {...fieldProps("email")} type="email" autoComplete="email" required autoFocus={initialFocus === "email"} />

@@ -112,6 +112,15 @@ export function Captcha({ nonce, onRefresh, noJsAction, lifetimeMs, fieldName }:
   const loading = hydrated && loadedNonce !== nonce && failedNonce !== nonce;
 
   const [expiredNonce, setExpiredNonce] = useState<string | null>(null);
+  // An image that expired while the person was at its field was replaced at once: which one, and
+  // so the image that replaced it, whose note says so.
+  const [renewedFrom, setRenewedFrom] = useState<string | null>(null);
+  const [previousNonce, setPreviousNonce] = useState(nonce);
+  const [renewedNonce, setRenewedNonce] = useState<string | null>(null);
+  if (previousNonce !== nonce) {
+    setPreviousNonce(nonce);
+    setRenewedNonce(renewedFrom === previousNonce ? nonce : null);
+  }
   useEffect(() => {
     if (loadedNonce !== nonce) return;
     // From when the image arrived, which is at most a moment after the server drew it.
@@ -133,8 +142,11 @@ export function Captcha({ nonce, onRefresh, noJsAction, lifetimeMs, fieldName }:
     const end = () => {
       const input = document.getElementById(fieldId(fieldName));
       const atField = input instanceof HTMLInputElement && (input === document.activeElement || input.value !== "");
-      if (atField && document.visibilityState === "visible") onRefresh();
-      else setExpiredNonce(nonce);
+      if (atField && document.visibilityState === "visible") {
+        // The image changes (and a typed answer goes) under the person's eyes: the next one says why.
+        setRenewedFrom(nonce);
+        onRefresh();
+      } else setExpiredNonce(nonce);
     };
     const wait = endsAt - Date.now();
     const timer = wait <= MAX_TIMEOUT_MS ? setTimeout(end, Math.max(0, wait)) : undefined;
@@ -209,6 +221,10 @@ export function Captcha({ nonce, onRefresh, noJsAction, lifetimeMs, fieldName }:
           <p className="captcha__failed" data-testid="captcha-expired-note">
             This image has expired: each one counts for a limited time. Use New captcha, or click in the captcha field, for a
             new one.
+          </p>
+        ) : renewedNonce === nonce && failedNonce !== nonce ? (
+          <p className="captcha__failed" data-testid="captcha-renewed">
+            The image you were answering expired, so this is a new one: type its characters.
           </p>
         ) : failedNonce === nonce ? (
           failure === "unreachable" ? (

@@ -167,7 +167,7 @@ export function ownerField<F extends string>(code: string | null, fields: readon
 type Limits = { min?: number; max?: number; format?: string; noun: string };
 
 const LIMITS: Record<string, Limits> = {
-  username: { min: 3, max: 32, noun: "a username", format: "Use only letters, digits, dots, dashes and underscores." },
+  username: { min: 3, max: 32, noun: "a username", format: "Use only letters A–Z (no accents), digits, dots, dashes and underscores." },
   email: { noun: "your email address", format: "Enter an email address like name@example.com." },
   password: { min: 8, max: 128, noun: "your password" },
   captcha: { noun: "the characters from the captcha", format: "Type only the characters shown in the image." },

@@ -71,7 +71,7 @@ export function LogoutButtons({ canEndOtherSessions, initialError = null }: { ca
         </p>
       ) : (
         <p className="logout__hint" data-testid="logout-scope">
-          Logging out ends your session in this browser. Sessions on other browsers and devices end when they expire.
+          Logging out removes your login from this browser. Your sessions on other browsers and devices, and any copy of this one, last until they expire.
         </p>
       )}
     </div>
