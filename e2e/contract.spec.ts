@@ -547,6 +547,13 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
       }
       await context.close();
     }
+    // An address alone claims nothing the store cannot do: the cookie store never ends other sessions.
+    const page = await browser.newPage();
+    await page.goto("/login?out=everywhere");
+    await expect(page.getByTestId("logged-out")).toHaveText(
+      STORE === "cookie" ? "You are logged out in this browser." : "You are logged out here, and your sessions on every other browser and device were ended.",
+    );
+    await page.close();
   });
 
   test("logged in again (in another tab), the login page no longer says the session ended; its way on follows next", async ({ browser }) => {

@@ -5,7 +5,7 @@ import { CookiesBlockedNote } from "@/app/ui/cookies-blocked-note";
 import { LoggedInNote, loggedInUser } from "@/app/ui/logged-in-note";
 import { firstParam, formErrorFromQuery, LOGGED_OUT, LOGIN_FIELDS, STORE_BACK } from "@/app/ui/messages";
 import { afterLogin } from "../../lib/api/context";
-import { currentRefusal, formDraft } from "../../lib/next/session";
+import { currentRefusal, formDraft, storeCapabilities } from "../../lib/next/session";
 import { LoginForm } from "./login-form";
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
@@ -21,7 +21,8 @@ async function pageNotes(query: Record<string, string | string[] | undefined>) {
   const user = await loggedInUser();
   const refused = await currentRefusal(formErrorFromQuery(query, LOGIN_FIELDS), STORE_BACK);
   const initialError = user && refused.code && SESSION_NOTES.has(refused.code) ? { code: null, fields: {} } : refused;
-  const out = firstParam(query.out);
+  // A store that cannot end other sessions never ended them, whatever an address says.
+  const out = firstParam(query.out) === "everywhere" && !storeCapabilities().revocable ? "here" : firstParam(query.out);
   const loggedOut = !initialError.code && !user && Object.hasOwn(LOGGED_OUT, out) ? LOGGED_OUT[out] : undefined;
   return { user, initialError, loggedOut };
 }

@@ -39,14 +39,23 @@ function transport(
       logger.warn(line);
     }
   };
-  // The client retries by itself.
-  client.on("error", (error: Error) => warn(`redis (${kind}): ${error.message}`));
+  // The client retries by itself. Until its first connection is made, the promise of it stays
+  // pending while Redis is away: once an attempt has failed, a command fails at once (503) rather
+  // than each request waiting the whole timeout for a connection that is not coming.
+  let connected = false;
+  let attemptFailed = false;
+  client.on("error", (error: Error) => {
+    // A cluster's first connection tries its seeds in turn: one that fails says nothing yet.
+    if (!connected && kind === "tcp") attemptFailed = true;
+    warn(`redis (${kind}): ${error.message}`);
+  });
   let connecting: Promise<unknown> | undefined;
   return {
     kind,
     async send(command, routeKey) {
       try {
-        connecting ??= client.connect();
+        connecting ??= client.connect().then(() => (connected = true));
+        if (!connected && attemptFailed) throw new Error(`redis (${kind}): not connected yet`);
         await withTimeout(connecting, REDIS_COMMAND_TIMEOUT_MS, "redis connect");
         return await withTimeout(send(command, routeKey), REDIS_COMMAND_TIMEOUT_MS, "redis command");
       } catch (error) {

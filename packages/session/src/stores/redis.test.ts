@@ -141,8 +141,8 @@ const freePort = () =>
     server.on("error", reject);
   });
 
-async function redisServer(args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const port = await freePort();
+async function redisServer(args: string[], atPort?: number): Promise<{ child: ChildProcess; port: number }> {
+  const port = atPort ?? (await freePort());
   const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--repl-diskless-load", "on-empty-db", ...args], { stdio: ["ignore", "pipe", "ignore"] });
   servers.push(child);
   let out = "";
@@ -286,6 +286,31 @@ describe("redis store: a user's index holds only sessions that may still be aliv
 });
 
 describe("tcpTransport", () => {
+  it("with nothing listening, the first command waits for the first attempt and the next fail at once; a Redis that comes up is used", async () => {
+    // A port nothing listens on until the server below starts there.
+    const port = await freePort();
+    const lines: string[] = [];
+    const transport = tcpTransport(`redis://127.0.0.1:${port}`, { logger: { error() {}, warn: (line: string) => lines.push(line) } });
+    try {
+      await assert.rejects(transport.send(["PING"]), StoreUnavailableError);
+      const started = performance.now();
+      for (let i = 0; i < 5; i++) await assert.rejects(transport.send(["PING"]), StoreUnavailableError);
+      const failFast = performance.now() - started;
+      // Each waited out the connect timeout (3 s) before.
+      assert.ok(failFast < 1_000, `five commands took ${Math.round(failFast)} ms`);
+      assert.ok(lines.length >= 1, "the refusal is logged");
+      await redisServer([], port);
+      let answer: unknown;
+      for (let i = 0; i < 50 && answer === undefined; i++) {
+        answer = await transport.send(["PING"]).catch(() => undefined);
+        if (answer === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.equal(answer, "PONG");
+    } finally {
+      await transport.close();
+    }
+  });
+
   it("refuses a missing or non-Redis URL, rather than quietly using a Redis on localhost", () => {
     for (const url of [undefined, "", "localhost:6379", "http://127.0.0.1:6379"]) {
       assert.throws(() => tcpTransport(url as unknown as string), /a redis:\/\/ or rediss:\/\/ URL is required/, String(url));
