@@ -104,6 +104,6 @@ export async function health(services: Services, req: Request): Promise<Response
   const failing = (["store", "database"] as const).filter((name) => !checks[name].ok);
   const error = database.pending
     ? await errorResponse("database_not_migrated", { message: notMigratedSentence(database.pending) }).json()
-    : await errorResponse("session_store_unavailable", { message: `Unreachable: ${failing.join(", ")}.` }).json();
+    : await errorResponse("session_store_unavailable", { message: `Not answering (unreachable, refusing, or failing): ${failing.join(", ")}.` }).json();
   return Response.json({ ...body, ...error }, { status: 503, headers: { "cache-control": "no-store" } });
 }

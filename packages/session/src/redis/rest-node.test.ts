@@ -262,12 +262,26 @@ describe("nodeRestTransport's protocol", () => {
     }
   });
 
-  it("is unavailable when nothing listens, after one retry", async () => {
+  it("is unavailable when nothing listens, after one retry, and says so in the log", async () => {
     const service = await fakeService(() => {});
     const url = service.url;
     servers.pop()!.close();
-    const t = open(nodeRestTransport(url, "tok"));
+    const lines: string[] = [];
+    const t = open(nodeRestTransport(url, "tok", { logger: { error() {}, warn: (line) => lines.push(line) } }));
     await assert.rejects(t.send(["GET", "k"]), StoreUnavailableError);
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!, /^redis \(rest\): the REST service could not be reached: /);
+  });
+
+  it("a token the service refuses is said in the log once every 10 s, naming the token's variable, never the token", async () => {
+    const service = await fakeService((_seen, _n, res) => json(res, 401, { error: "Unauthorized" }));
+    const lines: string[] = [];
+    const t = open(nodeRestTransport(service.url, "secret-token-value", { logger: { error() {}, warn: (line) => lines.push(line) } }));
+    await assert.rejects(t.send(["GET", "k"]), StoreUnavailableError);
+    await assert.rejects(t.send(["GET", "k"]), StoreUnavailableError);
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!, /answered 401: Unauthorized \(is UPSTASH_REDIS_REST_TOKEN this database's token\?\)/);
+    assert.ok(!lines[0]!.includes("secret-token-value"));
   });
 
   it("sends the commands of one turn in one request to /pipeline, and answers each caller on its own", async () => {

@@ -1,5 +1,6 @@
 import DataLoader from "dataloader";
 import { Pool } from "undici";
+import { consoleLogger, type Logger } from "../logger.js";
 import { StoreUnavailableError } from "../store.js";
 import { isRedisReply, REDIS_COMMAND_TIMEOUT_MS, resendingOnce, type RedisTransport } from "./transport.js";
 
@@ -33,6 +34,8 @@ export interface NodeRestTransportOptions {
   timeoutMs?: number;
   /** At most this many commands go in one pipelined request; 1 sends every command alone. Default 32. */
   pipeline?: number;
+  /** Where a service that cannot be reached, or refuses the token, is reported, at most once every 10 s. */
+  logger?: Logger;
 }
 
 interface Reply {
@@ -51,6 +54,17 @@ export function nodeRestTransport(url: string, token: string, options: NodeRestT
   const timeoutMs = options.timeoutMs ?? REDIS_COMMAND_TIMEOUT_MS;
   const pool = new Pool(base.origin, { connections: options.connections ?? 32 });
   let syncToken = "";
+  const logger = options.logger ?? consoleLogger();
+  let lastLogged = 0;
+  /** The store is unavailable: said in the log (one line every 10 s is enough), thrown or returned to the caller. */
+  function unavailable(cause: Error): StoreUnavailableError {
+    if (Date.now() - lastLogged > 10_000) {
+      lastLogged = Date.now();
+      const refused = /^the REST service answered (a pipeline )?(401|403)\b/.test(cause.message);
+      logger.warn(`redis (rest): ${cause.message}${refused ? " (is UPSTASH_REDIS_REST_TOKEN this database's token?)" : ""}`);
+    }
+    return new StoreUnavailableError("redis", { cause });
+  }
 
   async function post(route: string, body: string): Promise<{ status: number; reply: unknown }> {
     const headers: Record<string, string> = { authorization: `Bearer ${token}`, "content-type": "application/json" };
@@ -79,7 +93,7 @@ export function nodeRestTransport(url: string, token: string, options: NodeRestT
     try {
       return await resendingOnce(commands, () => post(route, body));
     } catch (error) {
-      throw new StoreUnavailableError("redis", { cause: error });
+      throw unavailable(new Error(`the REST service could not be reached: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
     }
   }
 
@@ -92,10 +106,10 @@ export function nodeRestTransport(url: string, token: string, options: NodeRestT
     if (typeof reply.error === "string") {
       // The same split as ./rest: Redis answering the command, or the service (or a quota) failing.
       if (isRedisReply(reply.error)) return new RedisReplyError(reply.error);
-      return new StoreUnavailableError("redis", { cause: new Error(`the REST service answered ${status}: ${reply.error}`) });
+      return unavailable(new Error(`the REST service answered ${status}: ${reply.error}`));
     }
     if (status < 200 || status > 299 || !("result" in reply)) {
-      return new StoreUnavailableError("redis", { cause: new Error(`the REST service answered ${status} without a result`) });
+      return unavailable(new Error(`the REST service answered ${status} without a result`));
     }
     return reply.result;
   }
@@ -115,7 +129,7 @@ export function nodeRestTransport(url: string, token: string, options: NodeRestT
       // the batch is unavailable, none of them wrong.
       if (!Array.isArray(reply) || reply.length !== commands.length) {
         const why = typeof (reply as Reply).error === "string" ? `: ${String((reply as Reply).error)}` : " without one answer per command";
-        throw new StoreUnavailableError("redis", { cause: new Error(`the REST service answered a pipeline ${status}${why}`) });
+        throw unavailable(new Error(`the REST service answered a pipeline ${status}${why}`));
       }
       return reply.map((answer) => outcome(status, answer));
     },
