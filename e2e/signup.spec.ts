@@ -164,6 +164,25 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     expect(captcha.count()).toBe(loaded);
   });
 
+  test("a common password is refused on its field, before the captcha is spent: the same answer then creates the account", async ({ page }) => {
+    const captcha = watchCaptcha(page);
+    const user = newUser();
+    await page.goto("/signup");
+    await fillAccount(page, { ...user, password: "Password123" });
+    const answer = await captcha.answer();
+    await page.getByLabel("Captcha", { exact: true }).fill(answer);
+    const loaded = captcha.count();
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByTestId("error-password")).toHaveAttribute("data-code", "too_common");
+    await expect(page.getByTestId("error-password")).toContainText("one of the most common ones");
+    await expect(page.getByLabel("Password", { exact: true })).toBeFocused();
+    await expect(page.getByLabel("Captcha", { exact: true })).toHaveValue(answer);
+    await page.getByLabel("Password", { exact: true }).fill(user.password);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page).toHaveURL(/\/welcome$/);
+    expect(captcha.count()).toBe(loaded);
+  });
+
   test("a kept right answer outlives a field to fix: no captcha comes back (its image was spent), and the fix creates the account", async ({ page, request }) => {
     const { captcha, user } = await rightAnswerTakenName(page, (await apiRegister(request)).username);
     const loaded = captcha.count();

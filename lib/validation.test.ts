@@ -39,18 +39,18 @@ test("a password's length is counted in characters as it is hashed: code points 
   // Four "é" typed as e + combining accent: eight code points, four characters once normalised.
   assert.equal(fields("e\u0301".repeat(4)), "too_short");
   // Four ligatures "ﬁ": four code points, eight letters as hashed.
-  assert.equal(fields("\ufb01".repeat(4)), "ok");
+  assert.equal(fields("\ufb01\ufb02".repeat(2)), "ok");
   // Eight emoji: sixteen UTF-16 units, eight characters; 128 of them are still allowed, 129 are not.
-  assert.equal(fields("😀".repeat(7)), "too_short");
-  assert.equal(fields("😀".repeat(8)), "ok");
-  assert.equal(fields("😀".repeat(128)), "ok");
+  assert.equal(fields("😀😁".repeat(3) + "😀"), "too_short");
+  assert.equal(fields("😀😁".repeat(4)), "ok");
+  assert.equal(fields("😀😁".repeat(64)), "ok");
   assert.equal(fields("😀".repeat(129)), "too_long");
   assert.equal(fields("pass\u0000word"), "invalid_format");
   // What sign-up accepted, a login and a password change accept too.
   assert.ok(validate(loginInput, { login: "alice", password: "😀".repeat(128) }).ok);
   // So is one sign-up took when it counted UTF-16 units as typed, though NFKC makes it longer
   // ("ﬃ" is three letters): 100 of them are 300 characters as hashed, 100 units as typed.
-  assert.equal(fields("\ufb03".repeat(100)), "too_long");
+  assert.equal(fields("\ufb03\ufb04".repeat(50)), "too_long");
   assert.ok(validate(loginInput, { login: "alice", password: "\ufb03".repeat(100) }).ok);
   assert.deepEqual(validate(loginInput, { login: "alice", password: "\ufb03".repeat(129) }), { ok: false, fields: { password: "too_long" } });
   assert.deepEqual(validate(passwordChangeInput, { currentPassword: "😀".repeat(128), newPassword: "e\u0301".repeat(4) }), { ok: false, fields: { newPassword: "too_short" } });
@@ -65,4 +65,20 @@ test("a captcha answer of spaces only is no answer, as an empty one: answers are
   const typed = validate(registerInput, { ...valid, captcha: " x p m " });
   assert.ok(typed.ok);
   assert.equal(typed.value.captcha, " x p m ");
+});
+
+test("a new password that is one of the most common ones, or one character over and over, is too_common; a password being checked is not judged", () => {
+  const fields = (password: string) => {
+    const result = validate(registerInput, { ...valid, password });
+    return result.ok ? "ok" : result.fields.password;
+  };
+  for (const common of ["password123", "PassWord123", "12345678", "qwertyuiop", "iloveyou", "aaaaaaaa", "        ", "😀".repeat(8), "\uff50\uff41\uff53\uff53\uff57\uff4f\uff52\uff44123"]) {
+    assert.equal(fields(common), "too_common", common);
+  }
+  for (const fine of ["a-long-password", "correct horse battery", "password-1-but-longer", "aaaaaaab"]) assert.equal(fields(fine), "ok", fine);
+  // Length is said first: "p" 129 times is too long.
+  assert.equal(fields("p".repeat(129)), "too_long");
+  assert.deepEqual(validate(passwordChangeInput, { currentPassword: "password123", newPassword: "iloveyou" }), { ok: false, fields: { newPassword: "too_common" } });
+  assert.ok(validate(loginInput, { login: "alice", password: "password123" }).ok);
+  assert.ok(validate(passwordChangeInput, { currentPassword: "password123", newPassword: "a-long-password" }).ok);
 });

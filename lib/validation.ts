@@ -1,5 +1,6 @@
 import { domainToASCII, domainToUnicode } from "node:url";
 import { z } from "zod";
+import { isCommonPassword } from "./common-passwords";
 
 /** Field error codes of the contract. */
 /**
@@ -22,7 +23,8 @@ export type FieldCode =
   | "unchanged"
   | "username_taken"
   | "email_taken"
-  | "created";
+  | "created"
+  | "too_common";
 export type FieldErrors = Record<string, FieldCode>;
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
@@ -88,6 +90,8 @@ const password = (min: number, max: number, existing = false) =>
       const length = [...v.normalize("NFKC")].length;
       if (length < min) ctx.addIssue({ code: "too_small", origin: "string", minimum: min, inclusive: true, input: v });
       else if (length > max && !(existing && v.length <= max)) ctx.addIssue({ code: "too_big", origin: "string", maximum: max, inclusive: true, input: v });
+      // A new password only: one set before still logs in, and is upgraded like any other.
+      else if (!existing && isCommonPassword(v)) ctx.addIssue({ code: "custom", params: { field: "too_common" }, input: v });
     });
 
 export const registerInput = z.object({
@@ -148,6 +152,7 @@ function fieldCode(issue: z.core.$ZodIssue, name: string, value: unknown): Field
   if (TRIMMED.has(name) && typeof value === "string" && value.trim() === "") return "required";
   if (issue.code === "too_small") return "too_short";
   if (issue.code === "too_big") return "too_long";
+  if (issue.code === "custom" && issue.params?.field === "too_common") return "too_common";
   return "invalid_format";
 }
 

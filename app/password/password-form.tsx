@@ -89,7 +89,7 @@ export function PasswordForm({ username, initialError }: { username: string; ini
       <Field
         name="newPassword"
         label={LABELS.newPassword}
-        hint="8 to 128 characters."
+        hint="8 to 128 characters, not a common password."
         error={errorFor("newPassword")}
         type="password"
         autoComplete="new-password"

@@ -267,7 +267,7 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
         autoComplete="new-password"
         required
         minLength={8}
-        hint={passwordCleared ? "8 to 128 characters. For your safety the password you typed was not kept: please type it again." : "8 to 128 characters."}
+        hint={passwordCleared ? "8 to 128 characters, not a common password. For your safety the password you typed was not kept: please type it again." : "8 to 128 characters, not a common password."}
         autoFocus={initialFocus === "password"}
       />
       {showCaptcha ? (

@@ -194,6 +194,8 @@ export function fieldErrorText(field: string, code: string): string {
       return "Taken, perhaps by the account your last try created: see above.";
     case "pass_lapsed":
       return "Your earlier right answer counted for a few minutes only, and they have passed. Please type the characters of this new image.";
+    case "too_common":
+      return "That password is one of the most common ones, which attackers try first. Choose another: a few unrelated words make a strong one.";
     case "unchanged":
       return "That is the same as the current password you typed. Choose a different one.";
     case "pass_used":
