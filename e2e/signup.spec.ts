@@ -551,6 +551,29 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     expect(frame.width / frame.height).toBeCloseTo(3, 1);
   });
 
+  test("an image that failed because the browser went offline comes by itself once it is back online", async ({ page, context }) => {
+    const captcha = watchCaptcha(page);
+    await page.goto("/signup");
+    await expect(page.locator("img.captcha__image")).not.toHaveClass(/loading/);
+    await context.setOffline(true);
+    await page.getByRole("button", { name: "New captcha" }).click();
+    await expect(page.getByTestId("captcha-failed")).toHaveAttribute("data-cause", "unreachable");
+    const shown = captcha.count();
+    await context.setOffline(false);
+    await expect.poll(() => captcha.count(), { message: "a new captcha, unasked" }).toBeGreaterThan(shown);
+    await expect(page.getByTestId("captcha-failed")).toHaveCount(0);
+    await expect(page.locator("img.captcha__image")).not.toHaveClass(/loading/);
+  });
+
+  test("an address that names no page answers 404 with the site's own page and the ways in", async ({ page }) => {
+    const response = await page.goto("/no-such-page");
+    expect(response?.status()).toBe(404);
+    await expect(page).toHaveTitle(/^Page not found/);
+    await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
+    await page.getByTestId("not-found").getByRole("link", { name: "Create an account" }).click();
+    await expect(page).toHaveURL(/\/signup$/);
+  });
+
   test("an image that expires while its answer is being typed is replaced at once, so the typed answer is never sent", async ({ page }) => {
     await page.clock.install();
     const captcha = watchCaptcha(page);

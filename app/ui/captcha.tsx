@@ -162,6 +162,15 @@ export function Captcha({ nonce, onRefresh, noJsAction, lifetimeMs, fieldName }:
   }, [loadedNonce, nonce, lifetimeMs, fieldName, onRefresh]);
   const expired = expiredNonce === nonce && !loading;
 
+  // An image that failed for want of a connection comes by itself once the browser is back
+  // online: the person need not find New captcha.
+  const failedOffline = failedNonce === nonce && failure === "unreachable";
+  useEffect(() => {
+    if (!failedOffline) return;
+    window.addEventListener("online", onRefresh);
+    return () => window.removeEventListener("online", onRefresh);
+  }, [failedOffline, onRefresh]);
+
   useEffect(() => {
     // A page restored from the back/forward cache still shows a captcha the server has since consumed.
     const onPageShow = (event: PageTransitionEvent) => {
