@@ -539,6 +539,12 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
       await expect(page).toHaveTitle(/^Logged out: Log in/);
       if (javaScriptEnabled) {
         await expect(page).toHaveURL(/\/login$/);
+        // An attempt here that fails says its own thing; the logout is no longer the news.
+        await page.getByLabel("Username or email").fill(`nobody_${Date.now()}`);
+        await page.getByLabel("Password").fill("wrong-password");
+        await page.getByRole("button", { name: "Log in" }).click();
+        await expect(page.getByTestId("form-error")).toHaveAttribute("data-code", "invalid_credentials");
+        await expect(page.getByTestId("logged-out")).toHaveCount(0);
         await page.reload();
         await expect(page.getByLabel("Username or email")).toBeVisible();
         await expect(page.getByTestId("logged-out")).toHaveCount(0);

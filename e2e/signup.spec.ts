@@ -293,7 +293,10 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
   });
 
   test("an account created whose login the server could not store says it was created and to log in, not to try again", async ({ page }) => {
+    await page.clock.install();
     const captcha = watchCaptcha(page);
+    let challenges = 0;
+    page.on("request", (request) => void (request.url().includes("/api/challenge") && challenges++));
     const user = newUser();
     await page.goto("/signup");
     await fillAccount(page, user);
@@ -306,6 +309,13 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await expect(page.getByTestId("account-created")).toContainText("Your account was created");
     await expect(page.getByTestId("account-created")).toContainText("log in with your new username and password");
     await expect(page.getByRole("button", { name: "Create account" })).toHaveCount(0);
+    // The security check for another attempt stopped with the form: half an hour later it has
+    // asked for no new challenge (it renews one before it expires while a form may use it).
+    await page.waitForTimeout(500);
+    const asked = challenges;
+    await page.clock.fastForward("30:00");
+    await page.waitForTimeout(1_000);
+    expect(challenges).toBe(asked);
     await page.getByTestId("account-created-login").click();
     await expect(page).toHaveURL(/\/login$/);
   });

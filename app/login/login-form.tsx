@@ -29,6 +29,8 @@ type LoginFormProps = {
   initialError: FormErrorState;
   /** The page came back from a plain form post that had a password in it, which is never kept. */
   passwordCleared: boolean;
+  /** That a logout just happened, and how far it reached: said until an attempt here says something else. */
+  loggedOut?: string;
 };
 
 /** Where the person must act: a named field, or the password after a refused login. */
@@ -36,7 +38,7 @@ function problemField(code: string | null, fields: FormErrorState["fields"]): Lo
   return firstProblem(LOGIN_FIELDS, code, fields) ?? (code === "invalid_credentials" ? "password" : null);
 }
 
-export function LoginForm({ initialLogin, initialError, passwordCleared, next }: LoginFormProps) {
+export function LoginForm({ initialLogin, initialError, passwordCleared, next, loggedOut }: LoginFormProps) {
   const focusField = useErrorFocus();
   const { error, pending, onSubmit } = useJsonForm("/api/login", initialError, (failure) => {
     const password = fieldInput("password");
@@ -67,6 +69,11 @@ export function LoginForm({ initialLogin, initialError, passwordCleared, next }:
       <p className="visually-hidden" role="status" data-testid="login-pending">
         {pending ? "Logging in…" : ""}
       </p>
+      {loggedOut && !error.code ? (
+        <p className="form-note" role="status" data-testid="logged-out">
+          {loggedOut}
+        </p>
+      ) : null}
       <FormError code={error.code} retryAfter={error.retryAfter} details={details} shownInline={owner !== undefined} textId={REFUSAL_ID} />
       {next === "/welcome" ? null : <input type="hidden" name="next" value={next} />}
       <Field

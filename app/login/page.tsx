@@ -55,16 +55,12 @@ export default async function LoginPage({ searchParams }: { searchParams: Search
       <ForgetInAddress names={["out"]} />
       <CookiesBlockedNote action="log in" />
       <LoggedInNote user={user} next={next} />
-      {out ? (
-        <p className="form-note" role="status" data-testid="logged-out">
-          {out}
-        </p>
-      ) : null}
       <LoginForm
         initialLogin={draft?.values.login ?? ""}
         passwordCleared={draft?.passwordCleared ?? false}
         initialError={initialError}
         next={next}
+        loggedOut={out}
       />
     </AuthShell>
   );

@@ -158,10 +158,14 @@ export function SignupForm({ initialValues, initialError, captchaNonce, password
   // do, and sent again it would only meet the new account's own name as taken.
   const created = error.code === SIGNUP_NOT_KEPT ? SIGNUP_NOT_KEPT : error.code === "session_store_unavailable" && error.fields.account === "created" ? CREATED_NOT_LOGGED_IN : null;
   const logIn = useRef<HTMLAnchorElement>(null);
-  // Where the person goes next, in place of the form they were in.
+  const stopPow = pow.stop;
+  // Where the person goes next, in place of the form they were in; the security check for a
+  // next attempt, started as this one was sent, has nothing left to serve.
   useEffect(() => {
-    if (created) logIn.current?.focus();
-  }, [created]);
+    if (!created) return;
+    logIn.current?.focus();
+    stopPow();
+  }, [created, stopPow]);
 
   // The banner says the taken name may be this person's own new account; its field must not
   // then tell them to choose another.

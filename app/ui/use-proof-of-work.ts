@@ -23,6 +23,8 @@ const SERVER_SNAPSHOT: PowSnapshot = { status: "idle", proof: null, code: null, 
  */
 export function useProofOfWork(options: Omit<PowOptions, "signal" | "level"> & { level?: PowLevel } = {}): PowSnapshot & {
   take: () => Promise<PowResult>;
+  /** Ends the work for good (the form it served is done); a later `take()` starts it again. */
+  stop: () => void;
 } {
   const { level = "normal", endpoint, workerUrl, concurrency, timeoutMs } = options;
   const [pow] = useState(() => new ProofOfWork({ level, endpoint, workerUrl, concurrency, timeoutMs }));
@@ -38,5 +40,6 @@ export function useProofOfWork(options: Omit<PowOptions, "signal" | "level"> & {
   }, [pow, level]);
 
   const take = useCallback(() => pow.take(), [pow]);
-  return { ...snapshot, take };
+  const stop = useCallback(() => pow.stop(), [pow]);
+  return { ...snapshot, take, stop };
 }
