@@ -1,15 +1,17 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { after, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { closeTestDb, testDb } from "../testing/services";
 import { HASH_CONCURRENCY, HASH_QUEUE_LIMIT, hashPassword, hashPasswordScrypt, PasswordHashBusy, takeHashTicket, verifyPassword } from "./password";
 import { authenticate, changePassword, checkPassword, createUser, findAccount } from "./users";
 import { registerInput, validate } from "./validation";
+import { loadCommonPasswords } from "./common-passwords";
 
 const COST = 4;
 const unique = () => randomBytes(4).toString("hex");
 
 describe("users (PostgreSQL)", () => {
+  before(loadCommonPasswords);
   after(closeTestDb);
 
   it("usernames and emails are unique regardless of case; emails are stored lower-cased", async () => {

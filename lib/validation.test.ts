@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { before, test } from "node:test";
 import { loginInput, passwordChangeInput, registerInput, validate } from "./validation";
+import { loadCommonPasswords } from "./common-passwords";
+
+before(loadCommonPasswords);
 
 const valid = { username: "someone", email: "someone@example.com", password: "a-long-password", altcha: "proof" };
 

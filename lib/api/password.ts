@@ -5,6 +5,7 @@ import { passwordChangeInput, validate, type FieldErrors } from "../validation";
 import { claimedDevice, deviceCookie, deviceHolds } from "./device";
 import { USER_KEY } from "./me";
 import { client, failure, formFailure, limited, seeOther, type RequestContext } from "./context";
+import { loadCommonPasswords } from "../common-passwords";
 
 /** When this session last changed the account's password (epoch ms). */
 export const PASSWORD_CHANGED_KEY = "passwordChangedAt";
@@ -24,6 +25,7 @@ export async function password(ctx: RequestContext): Promise<Response> {
   if (!parsed.ok) return failure(ctx, parsed.code, parsed.fields);
   const fail = (code: ErrorCode, fields?: FieldErrors) => (parsed.form ? formFailure("/password", code, fields) : failure(ctx, code, fields));
 
+  await loadCommonPasswords();
   const input = validate(passwordChangeInput, parsed.body);
   if (!input.ok) return fail("invalid_input", input.fields);
   const userId = await session.userId();

@@ -10,6 +10,7 @@ import { createUser } from "../users";
 import { registerInput, validate, type FieldErrors } from "../validation";
 import { USER_KEY } from "./me";
 import { client, clientNetwork, draftKey, failure, formFailure, keepDraft, limited, seeOther, type RequestContext } from "./context";
+import { loadCommonPasswords } from "../common-passwords";
 
 /** POW_OPTIONAL (benchmark only, refused without BENCHMARK=1): a body without `altcha` skips the proof. Built once: a zod schema made per request costs milliseconds. */
 const registerInputWithoutPow = registerInput.partial({ altcha: true });
@@ -37,6 +38,7 @@ export async function register(ctx: RequestContext): Promise<Response> {
     return formFailure("/signup", code, fields);
   };
 
+  await loadCommonPasswords();
   const input = validate(services.config.powOptional ? registerInputWithoutPow : registerInput, body);
   // A missing captcha is a shape error unless something stands in for it (a proof at the
   // accessible level, or a pass); decided with the other fields and before the proof is spent,
