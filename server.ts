@@ -73,7 +73,9 @@ const server = createServer({ requireHostHeader: false, requestTimeout: REQUEST_
   // Pages read the session (who is logged in, a pass, a draft): a shared cache keeps them apart
   // by cookie, as it does the API's session responses (lib/http/route.ts). Next sets a page's
   // Vary itself, over any set before, so Cookie is added as the head is written.
-  if (!verdict.url.startsWith("/_next/") && !verdict.url.startsWith("/api/")) varyOnCookie(res);
+  // Files (the proof-of-work worker, icons) read no session: a cache keeps one copy for everyone.
+  const path = verdict.url.split("?")[0]!;
+  if (!path.startsWith("/_next/") && !path.startsWith("/api/") && !/\.[A-Za-z0-9]+$/.test(path)) varyOnCookie(res);
   const internal = nextHeaders(verdict.url, req.headers);
   if ("refuse" in internal) return void send(res, internal.refuse);
   for (const name of internal.drop) delete req.headers[name];

@@ -545,6 +545,20 @@ test.describe(`contract edges through the built server (${STORE} store)`, () => 
         await page.getByRole("button", { name: "Log in" }).click();
         await expect(page.getByTestId("form-error")).toHaveAttribute("data-code", "invalid_credentials");
         await expect(page.getByTestId("logged-out")).toHaveCount(0);
+        // Nor does it come back while the next attempt is checked.
+        let release: () => void = () => {};
+        const held = new Promise<void>((resolve) => (release = resolve));
+        await page.route("**/api/login", async (route) => {
+          await held;
+          await route.continue();
+        });
+        await page.getByLabel("Password").fill("wrong-password");
+        await page.getByRole("button", { name: "Log in" }).click();
+        await expect(page.getByTestId("form-error")).toHaveCount(0);
+        await expect(page.getByTestId("logged-out")).toHaveCount(0);
+        release();
+        await expect(page.getByTestId("form-error")).toHaveAttribute("data-code", "invalid_credentials");
+        await page.unroute("**/api/login");
         await page.reload();
         await expect(page.getByLabel("Username or email")).toBeVisible();
         await expect(page.getByTestId("logged-out")).toHaveCount(0);

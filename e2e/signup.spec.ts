@@ -311,7 +311,8 @@ test.describe(`sign-up in the browser (${STORE} store)`, () => {
     await expect(page.getByRole("button", { name: "Create account" })).toHaveCount(0);
     // The security check for another attempt stopped with the form: half an hour later it has
     // asked for no new challenge (it renews one before it expires while a form may use it).
-    await page.waitForTimeout(500);
+    // Long enough for the solve started at the submit to end on its own, were it not stopped.
+    await page.waitForTimeout(2_000);
     const asked = challenges;
     await page.clock.fastForward("30:00");
     await page.waitForTimeout(1_000);

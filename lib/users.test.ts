@@ -109,6 +109,9 @@ describe("users (PostgreSQL)", () => {
     const again = validate(registerInput, { username: `ki2_${id}`, email: `ki.${id}@xn--exmple-cua.test`, password: "correct-horse", altcha: "proof" });
     assert.ok(again.ok);
     assert.deepEqual(await createUser(testDb(), again.value, COST), { ok: false, code: "email_taken", taken: ["email"] });
+    // What IDNA's URL parser would decode or drop is left for the address check to refuse.
+    const percent = validate(registerInput, { username: `ki3_${id}`, email: `ki3.${id}@ex%41mpl\u00e9.test`, password: "correct-horse", altcha: "proof" });
+    assert.deepEqual(percent, { ok: false, fields: { email: "invalid_format" } });
     // Outside the domain nothing but ASCII folds, as before.
     assert.equal(await authenticate(testDb(), `\u212Ai.${id}@exämple.test`, "correct-horse", COST), null);
   });

@@ -121,11 +121,12 @@ type UserRow = { id: string; username: string; email: string; password_hash: str
 /**
  * The account a login names. Names and addresses are ASCII, and only ASCII is folded to lower
  * case: `toLowerCase` would also turn the Kelvin sign (U+212A) into `k`, so a look-alike name
- * would log in as the account it imitates.
+ * would log in as the account it imitates. An email's domain alone goes through IDNA first (as a
+ * browser's email field sends it), whose mapping folds such letters in the domain by its own rules.
  */
 export async function findAccount(db: Db, login: string): Promise<Account> {
   const { column, value } = loginLookup(login);
-  // Checked before case folding (an email's accented domain is ASCII once in IDNA's form).
+  // Checked before case folding; an email's domain in IDNA's form, which is ASCII.
   if (!/^[\x21-\x7e]+$/.test(column === "email" ? asciiDomain(login) : login)) return { user: null };
   const { rows } = await dbCall(() => sql(db).query<UserRow>(`SELECT id, username, email, password_hash FROM users WHERE ${column} = $1`, [value]));
   const row = rows[0];

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
-import { loginInput, passwordChangeInput, registerInput, validate } from "./validation";
+import { asciiDomain, emailForDisplay, emailForm, loginInput, passwordChangeInput, registerInput, validate } from "./validation";
 import { loadCommonPasswords } from "./common-passwords";
 
 before(loadCommonPasswords);
@@ -84,4 +84,17 @@ test("a new password that is one of the most common ones, or one character over 
   assert.deepEqual(validate(passwordChangeInput, { currentPassword: "password123", newPassword: "iloveyou" }), { ok: false, fields: { newPassword: "too_common" } });
   assert.ok(validate(loginInput, { login: "alice", password: "password123" }).ok);
   assert.ok(validate(passwordChangeInput, { currentPassword: "password123", newPassword: "a-long-password" }).ok);
+});
+
+test("an email's domain goes to IDNA's ASCII form, by IDNA's mapping, only when it is letters, digits, hyphens and dots", () => {
+  assert.equal(emailForm("Jo@Köln.DE"), "jo@xn--kln-sna.de");
+  // A Kelvin sign folds to "k" in the domain, as a browser's email field sends it.
+  assert.equal(emailForm("jo@\u212Aöln.de"), "jo@xn--kln-sna.de");
+  // Left for the address check: what the URL parser would decode (%41) or drop (a soft hyphen).
+  assert.equal(asciiDomain("jo@ex%41mplé.com"), "jo@ex%41mplé.com");
+  assert.equal(asciiDomain("jo@exam\u00adplé.com"), "jo@exam\u00adplé.com");
+  // The local part is never touched; an ASCII address is only lower-cased.
+  assert.equal(asciiDomain("Jö@example.com"), "Jö@example.com");
+  assert.equal(emailForDisplay("jo@xn--kln-sna.de"), "jo@köln.de");
+  assert.equal(emailForDisplay("jo@example.com"), "jo@example.com");
 });

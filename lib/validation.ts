@@ -50,11 +50,16 @@ export function emailForDisplay(email: string): string {
   return `${email.slice(0, at)}@${domainToUnicode(domain) || domain}`;
 }
 
-/** The email with its domain in ASCII (IDNA), nothing else changed. */
+/**
+ * The email with its domain in ASCII (IDNA), nothing else changed. Only a domain of letters,
+ * digits, hyphens and dots is converted: the URL parser behind `domainToASCII` would also decode
+ * `%41` and drop soft hyphens, which an address check must see and refuse. IDNA's own mapping
+ * applies, as in a browser's email field: fullwidth letters and the Kelvin sign fold to ASCII.
+ */
 export function asciiDomain(email: string): string {
   const at = email.lastIndexOf("@");
   const domain = email.slice(at + 1);
-  if (at < 0 || /^[\x00-\x7f]*$/.test(domain)) return email;
+  if (at < 0 || /^[\x00-\x7f]*$/.test(domain) || !/^[\p{L}\p{M}\p{N}.-]+$/u.test(domain)) return email;
   return `${email.slice(0, at)}@${domainToASCII(domain) || domain}`;
 }
 

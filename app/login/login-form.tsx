@@ -1,5 +1,6 @@
 "use client";
 
+import { useState } from "react";
 import { loggedOutHere, type ApiFailure } from "@/app/ui/api";
 import { Field, fieldInput } from "@/app/ui/field";
 import { FormError } from "@/app/ui/form-error";
@@ -40,6 +41,8 @@ function problemField(code: string | null, fields: FormErrorState["fields"]): Lo
 
 export function LoginForm({ initialLogin, initialError, passwordCleared, next, loggedOut }: LoginFormProps) {
   const focusField = useErrorFocus();
+  // The logout note is news until the person tries to log in here.
+  const [tried, setTried] = useState(false);
   const { error, pending, onSubmit } = useJsonForm("/api/login", initialError, (failure) => {
     const password = fieldInput("password");
     if (failure.code === "invalid_credentials" && password) {
@@ -64,12 +67,22 @@ export function LoginForm({ initialLogin, initialError, passwordCleared, next, l
   const initialFocus = problemField(initialError.code, initialError.fields);
 
   return (
-    <form className="form" method="post" action={next === "/welcome" ? "/api/login" : `/api/login?next=${encodeURIComponent(next)}`} noValidate onSubmit={onSubmit} aria-busy={pending}>
+    <form
+      className="form"
+      method="post"
+      action={next === "/welcome" ? "/api/login" : `/api/login?next=${encodeURIComponent(next)}`}
+      noValidate
+      onSubmit={(event) => {
+        setTried(true);
+        onSubmit(event);
+      }}
+      aria-busy={pending}
+    >
       {/* Said to screen readers while the login is checked (a hash can take a moment). */}
       <p className="visually-hidden" role="status" data-testid="login-pending">
         {pending ? "Logging in…" : ""}
       </p>
-      {loggedOut && !error.code ? (
+      {loggedOut && !tried ? (
         <p className="form-note" role="status" data-testid="logged-out">
           {loggedOut}
         </p>

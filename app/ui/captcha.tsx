@@ -28,6 +28,15 @@ async function whyNoImage(): Promise<Failure> {
 
 const noSubscribe = () => () => {};
 
+/** The nonce an image was asked for with, from the address it loaded (`r=`). */
+function nonceOf(img: HTMLImageElement): string | null {
+  try {
+    return new URL(img.currentSrc || img.src).searchParams.get("r");
+  } catch {
+    return null;
+  }
+}
+
 /** False on the server and during hydration, true once React owns the page. */
 export function useHydrated(): boolean {
   return useSyncExternalStore(
@@ -198,8 +207,10 @@ export function Captcha({ nonce, onRefresh, noJsAction, lifetimeMs, fieldName }:
               height={80}
               alt={expired ? CAPTCHA_EXPIRED_ALT : hydrated ? CAPTCHA_ALT : CAPTCHA_ALT_NO_JS}
               ref={image}
-              onLoad={() => loaded(requested)}
-              onError={() => failed(requested)}
+              // Credited to the image that fired, by its own address: one that arrived as the
+              // address changed is not taken for the next.
+              onLoad={(event) => loaded(nonceOf(event.currentTarget) ?? requested)}
+              onError={(event) => failed(nonceOf(event.currentTarget) ?? requested)}
             />
           )}
           {loading ? (

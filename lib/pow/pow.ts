@@ -14,7 +14,8 @@ import { POW_MAX_NUMBER } from "./costs";
  * as `keyPrefix`, and signs an HMAC of the full key (`keySignature`) and an HMAC of all the
  * parameters (`signature`, which covers `expiresAt`, `data.level` and the cost). A client
  * finds the counter by trying 0, 1, 2, … (maxNumber / 2 hashes on average); the server checks
- * an answer with two HMACs and one ledger take, whatever the cost.
+ * an answer with two HMACs, one hash (the counter's key, which must be the key sent) and one
+ * ledger take, whatever the cost.
  *
  * Single use: issuing puts a record under `pow:<nonce>` in the ledger; verifying takes it
  * (atomic on every store), so of any number of attempts with one challenge, on any instance,

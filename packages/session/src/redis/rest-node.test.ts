@@ -280,8 +280,17 @@ describe("nodeRestTransport's protocol", () => {
     await assert.rejects(t.send(["GET", "k"]), StoreUnavailableError);
     await assert.rejects(t.send(["GET", "k"]), StoreUnavailableError);
     assert.equal(lines.length, 1);
-    assert.match(lines[0]!, /answered 401: Unauthorized \(is UPSTASH_REDIS_REST_TOKEN this database's token\?\)/);
+    assert.match(lines[0]!, /answered 401: Unauthorized \(is the REST token this database's\?\)/);
     assert.ok(!lines[0]!.includes("secret-token-value"));
+    // A proxy's own page in front of the service is what it answered, not a service out of reach.
+    const proxy = await fakeService((_seen, _n, res) => {
+      res.writeHead(401, { "content-type": "text/html" });
+      res.end("<html>sign in</html>");
+    });
+    const behind: string[] = [];
+    const t2 = open(nodeRestTransport(proxy.url, "secret-token-value", { logger: { error() {}, warn: (line) => behind.push(line) } }));
+    await assert.rejects(t2.send(["GET", "k"]), StoreUnavailableError);
+    assert.match(behind[0]!, /answered 401 with a body that is not JSON \(is the REST token this database's\?\)/);
   });
 
   it("sends the commands of one turn in one request to /pipeline, and answers each caller on its own", async () => {

@@ -61,7 +61,7 @@ export function nodeRestTransport(url: string, token: string, options: NodeRestT
     if (Date.now() - lastLogged > 10_000) {
       lastLogged = Date.now();
       const refused = /^the REST service answered (a pipeline )?(401|403)\b/.test(cause.message);
-      logger.warn(`redis (rest): ${cause.message}${refused ? " (is UPSTASH_REDIS_REST_TOKEN this database's token?)" : ""}`);
+      logger.warn(`redis (rest): ${cause.message.slice(0, 300)}${refused ? " (is the REST token this database's?)" : ""}`);
     }
     return new StoreUnavailableError("redis", { cause });
   }
@@ -93,7 +93,9 @@ export function nodeRestTransport(url: string, token: string, options: NodeRestT
     try {
       return await resendingOnce(commands, () => post(route, body));
     } catch (error) {
-      throw unavailable(new Error(`the REST service could not be reached: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+      // What the service answered (a body that is no reply) says so already; anything else is the way there.
+      const answered = error instanceof Error && error.message.startsWith("the REST service answered");
+      throw unavailable(answered ? error : new Error(`the REST service could not be reached: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
     }
   }
 

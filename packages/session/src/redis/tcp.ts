@@ -40,23 +40,37 @@ function transport(
     }
   };
   // The client retries by itself. Until its first connection is made, the promise of it stays
-  // pending while Redis is away: once an attempt has failed, a command fails at once (503) rather
-  // than each request waiting the whole timeout for a connection that is not coming.
+  // pending while Redis is away: a command waits for the first attempt's outcome only, and once
+  // an attempt has failed, fails at once (503) with that attempt's error as the cause, rather
+  // than each request waiting the whole timeout for a connection that is not coming. A cluster's
+  // first connection tries its seeds in turn, so one that fails says nothing yet: it waits.
   let connected = false;
-  let attemptFailed = false;
+  let connectError: Error | undefined;
+  let attemptFailed: (error: Error) => void = () => {};
+  const firstFailure = new Promise<never>((_, reject) => (attemptFailed = reject));
+  firstFailure.catch(() => {});
   client.on("error", (error: Error) => {
-    // A cluster's first connection tries its seeds in turn: one that fails says nothing yet.
-    if (!connected && kind === "tcp") attemptFailed = true;
+    if (!connected && kind === "tcp") {
+      connectError = error;
+      attemptFailed(error);
+    }
     warn(`redis (${kind}): ${error.message}`);
   });
   let connecting: Promise<unknown> | undefined;
   return {
     kind,
     async send(command, routeKey) {
+      connecting ??= client.connect().then(() => (connected = true));
+      if (!connected) {
+        // No connection yet, whatever the reason (refused, a wrong password): unavailable.
+        try {
+          if (connectError) throw connectError;
+          await withTimeout(kind === "tcp" ? Promise.race([connecting, firstFailure]) : connecting, REDIS_COMMAND_TIMEOUT_MS, "redis connect");
+        } catch (error) {
+          throw new StoreUnavailableError("redis", { cause: error });
+        }
+      }
       try {
-        connecting ??= client.connect().then(() => (connected = true));
-        if (!connected && attemptFailed) throw new Error(`redis (${kind}): not connected yet`);
-        await withTimeout(connecting, REDIS_COMMAND_TIMEOUT_MS, "redis connect");
         return await withTimeout(send(command, routeKey), REDIS_COMMAND_TIMEOUT_MS, "redis command");
       } catch (error) {
         // An error reply is Redis answering; one that says it cannot serve now, or no answer in
