@@ -238,12 +238,12 @@ export function Captcha({ nonce, onRefresh, noJsAction, lifetimeMs, fieldName }:
       {/* Always there, so a screen reader announces the note when it appears in it. */}
       <div role="status">
         {expired ? (
-          <p className="captcha__failed" data-testid="captcha-expired-note">
+          <p className="captcha__note" data-testid="captcha-expired-note">
             This image has expired: each one counts for a limited time. Use New captcha, or click in the captcha field, for a
             new one.
           </p>
         ) : renewedNonce === nonce && failedNonce !== nonce ? (
-          <p className="captcha__failed" data-testid="captcha-renewed">
+          <p className="captcha__note" data-testid="captcha-renewed">
             The image you were answering expired, so this is a new one: type its characters.
           </p>
         ) : failedNonce === nonce ? (
