@@ -44,10 +44,14 @@ export function emailForm(email: string): string {
 
 /** An email kept in emailForm, as a person typed it: an `xn--` domain in its letters. */
 export function emailForDisplay(email: string): string {
+  return withDomain(email, (domain) => (/(^|\.)xn--/.test(domain) ? domainToUnicode(domain) : ""));
+}
+
+/** The email with its domain mapped; one the map leaves empty (or no @ at all) stays as it was. */
+function withDomain(email: string, map: (domain: string) => string): string {
   const at = email.lastIndexOf("@");
-  const domain = email.slice(at + 1);
-  if (at < 0 || !/(^|\.)xn--/.test(domain)) return email;
-  return `${email.slice(0, at)}@${domainToUnicode(domain) || domain}`;
+  const mapped = at < 0 ? "" : map(email.slice(at + 1));
+  return mapped ? `${email.slice(0, at)}@${mapped}` : email;
 }
 
 /**
@@ -57,10 +61,7 @@ export function emailForDisplay(email: string): string {
  * applies, as in a browser's email field: fullwidth letters and the Kelvin sign fold to ASCII.
  */
 export function asciiDomain(email: string): string {
-  const at = email.lastIndexOf("@");
-  const domain = email.slice(at + 1);
-  if (at < 0 || /^[\x00-\x7f]*$/.test(domain) || !/^[\p{L}\p{M}\p{N}.-]+$/u.test(domain)) return email;
-  return `${email.slice(0, at)}@${domainToASCII(domain) || domain}`;
+  return withDomain(email, (domain) => (/^[\x00-\x7f]*$/.test(domain) || !/^[\p{L}\p{M}\p{N}.-]+$/u.test(domain) ? "" : domainToASCII(domain)));
 }
 
 // Control characters (C0 with NUL above all, which Postgres refuses in text, DEL and C1) are

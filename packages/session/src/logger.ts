@@ -17,3 +17,13 @@ export function consoleLogger(prefix = "[holdfast/session]"): Logger {
 
 /** Says nothing: for tests that provoke failures on purpose. */
 export const silentLogger: Logger = { warn() {}, error() {} };
+
+/** A warning said at most once every `intervalMs` (a backend that is away fails every request). */
+export function throttledWarn(logger: Logger, intervalMs = 10_000): (line: string) => void {
+  let last = -Infinity;
+  return (line) => {
+    if (Date.now() - last <= intervalMs) return;
+    last = Date.now();
+    logger.warn(line);
+  };
+}

@@ -1,6 +1,6 @@
 import DataLoader from "dataloader";
 import { Pool } from "undici";
-import { consoleLogger, type Logger } from "../logger.js";
+import { consoleLogger, throttledWarn, type Logger } from "../logger.js";
 import { StoreUnavailableError } from "../store.js";
 import { isRedisReply, REDIS_COMMAND_TIMEOUT_MS, resendingOnce, type RedisTransport } from "./transport.js";
 
@@ -54,15 +54,11 @@ export function nodeRestTransport(url: string, token: string, options: NodeRestT
   const timeoutMs = options.timeoutMs ?? REDIS_COMMAND_TIMEOUT_MS;
   const pool = new Pool(base.origin, { connections: options.connections ?? 32 });
   let syncToken = "";
-  const logger = options.logger ?? consoleLogger();
-  let lastLogged = 0;
+  const warn = throttledWarn(options.logger ?? consoleLogger());
   /** The store is unavailable: said in the log (one line every 10 s is enough), thrown or returned to the caller. */
   function unavailable(cause: Error): StoreUnavailableError {
-    if (Date.now() - lastLogged > 10_000) {
-      lastLogged = Date.now();
-      const refused = /^the REST service answered (a pipeline )?(401|403)\b/.test(cause.message);
-      logger.warn(`redis (rest): ${cause.message.slice(0, 300)}${refused ? " (is the REST token this database's?)" : ""}`);
-    }
+    const refused = /^the REST service answered (a pipeline )?(401|403)\b/.test(cause.message);
+    warn(`redis (rest): ${cause.message.slice(0, 300)}${refused ? " (is the REST token this database's?)" : ""}`);
     return new StoreUnavailableError("redis", { cause });
   }
 

@@ -1,5 +1,5 @@
 import { createClient, createCluster, ErrorReply } from "redis";
-import { consoleLogger, type Logger } from "../logger.js";
+import { consoleLogger, throttledWarn, type Logger } from "../logger.js";
 import { StoreUnavailableError } from "../store.js";
 import { REDIS_COMMAND_TIMEOUT_MS, withTimeout, type RedisTransport } from "./transport.js";
 
@@ -31,14 +31,8 @@ function transport(
   close: () => Promise<void>,
   logger: Logger,
 ): RedisTransport {
-  let lastLogged = 0;
   // One line every 10 s is enough to say Redis is away or refusing.
-  const warn = (line: string) => {
-    if (Date.now() - lastLogged > 10_000) {
-      lastLogged = Date.now();
-      logger.warn(line);
-    }
-  };
+  const warn = throttledWarn(logger);
   // The client retries by itself. Until its first connection is made, the promise of it stays
   // pending while Redis is away: a command waits for the first attempt's outcome only, and once
   // an attempt has failed, fails at once (503) with that attempt's error as the cause, rather
